@@ -1,0 +1,147 @@
+/** Every code a `SessionError` can carry. Stable: match on these, never on messages. */
+export type SessionErrorCode =
+  | "INVALID_TTL"
+  | "INVALID_ID"
+  | "INVALID_DATA"
+  | "SESSION_NOT_FOUND"
+  | "SESSION_EXISTS"
+  | "BACKEND_UNAVAILABLE"
+  | "DECRYPTION_FAILED"
+  | "CONFLICT"
+  | "UNAUTHORIZED"
+  | "CLOSED";
+
+const errorNames: Record<SessionErrorCode, string> = {
+  INVALID_TTL: "InvalidTtlError",
+  INVALID_ID: "InvalidSessionIdError",
+  INVALID_DATA: "InvalidDataError",
+  SESSION_NOT_FOUND: "SessionNotFoundError",
+  SESSION_EXISTS: "SessionExistsError",
+  BACKEND_UNAVAILABLE: "BackendError",
+  DECRYPTION_FAILED: "DecryptionError",
+  CONFLICT: "ConflictError",
+  UNAUTHORIZED: "AuthError",
+  CLOSED: "SessionError",
+};
+
+/**
+ * Base class of every error the SDK throws. `code` tells errors apart; `CLOSED` (a call after
+ * `close()`) is thrown as a plain `SessionError`.
+ * @example
+ * try { await sm.touch(id) } catch (e) { if (isSessionError(e) && e.code === "SESSION_NOT_FOUND") … }
+ */
+export class SessionError extends Error {
+  readonly code: SessionErrorCode;
+
+  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    // Names come from the code (not from the class, whose name a minifier may change).
+    this.name = new.target === SessionError ? "SessionError" : errorNames[code];
+  }
+}
+
+/** A ttl or other duration that is zero, negative, NaN, Infinity or unparsable. */
+export class InvalidTtlError extends SessionError {
+  declare readonly code: "INVALID_TTL";
+  constructor(message: string) {
+    super("INVALID_TTL", message);
+  }
+}
+
+/** A session id that is not a non-empty string of at most 256 characters. */
+export class InvalidSessionIdError extends SessionError {
+  declare readonly code: "INVALID_ID";
+  constructor(message: string) {
+    super("INVALID_ID", message);
+  }
+}
+
+/** Session data that JSON cannot hold (cycles, BigInt) or would drop (functions, symbols). */
+export class InvalidDataError extends SessionError {
+  declare readonly code: "INVALID_DATA";
+  constructor(message: string) {
+    super("INVALID_DATA", message);
+  }
+}
+
+/** No live session has this id (an expired one counts as absent). */
+export class SessionNotFoundError extends SessionError {
+  declare readonly code: "SESSION_NOT_FOUND";
+  readonly id: string;
+  constructor(id: string) {
+    super("SESSION_NOT_FOUND", `no live session with id ${JSON.stringify(id)}`);
+    this.id = id;
+  }
+}
+
+/** `add` of an id that already has a live session. */
+export class SessionExistsError extends SessionError {
+  declare readonly code: "SESSION_EXISTS";
+  readonly id: string;
+  constructor(id: string) {
+    super("SESSION_EXISTS", `a live session with id ${JSON.stringify(id)} already exists`);
+    this.id = id;
+  }
+}
+
+/** The store could not be reached or failed; `cause` holds the underlying error. */
+export class BackendError extends SessionError {
+  declare readonly code: "BACKEND_UNAVAILABLE";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("BACKEND_UNAVAILABLE", message, options);
+  }
+}
+
+/** A stored record could not be decrypted (wrong key, edited or moved). Deliberately generic. */
+export class DecryptionError extends SessionError {
+  declare readonly code: "DECRYPTION_FAILED";
+  constructor(options?: { cause?: unknown }) {
+    super("DECRYPTION_FAILED", "decryption operation failed", options);
+  }
+}
+
+/** A write lost against a newer version of the same session. */
+export class ConflictError extends SessionError {
+  declare readonly code: "CONFLICT";
+  constructor(message: string) {
+    super("CONFLICT", message);
+  }
+}
+
+/** The server refused the token. */
+export class AuthError extends SessionError {
+  declare readonly code: "UNAUTHORIZED";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("UNAUTHORIZED", message, options);
+  }
+}
+
+/** Every error the SDK throws, discriminated by `code`. */
+export type AnySessionError =
+  | InvalidTtlError
+  | InvalidSessionIdError
+  | InvalidDataError
+  | SessionNotFoundError
+  | SessionExistsError
+  | BackendError
+  | DecryptionError
+  | ConflictError
+  | AuthError
+  | (SessionError & { code: "CLOSED" });
+
+/**
+ * True for any error thrown by this SDK, also across realms (iframes, workers, a second copy of
+ * the package) where `instanceof` fails.
+ * @example
+ * if (isSessionError(error) && error.code === "SESSION_EXISTS") …
+ */
+export function isSessionError(error: unknown): error is AnySessionError {
+  if (error instanceof SessionError) return true;
+  if (typeof error !== "object" || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return (
+    Object.hasOwn(errorNames, code as string) &&
+    (name === "SessionError" || name === errorNames[code as SessionErrorCode])
+  );
+}

@@ -1,0 +1,39 @@
+// The root entry, the same in browsers and Node. Hand-picked: internals (the deadline queue, the
+// scheduler, the store guard, the log plumbing) stay out so they can change without a major.
+// Stores are exported from their own subpaths (`sessionmanager/stores/memory`) so that a bundle
+// keeps only the ones it imports.
+
+export type { Duration, DurationUnit } from "./duration.ts";
+export { parseDuration } from "./duration.ts";
+export type { AnySessionError, SessionErrorCode } from "./errors.ts";
+export {
+  AuthError,
+  BackendError,
+  ConflictError,
+  DecryptionError,
+  InvalidDataError,
+  InvalidSessionIdError,
+  InvalidTtlError,
+  isSessionError,
+  SessionError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "./errors.ts";
+export { createSessionId } from "./id.ts";
+export type { Logger, LogLevel } from "./log.ts";
+export type {
+  AddOptions,
+  BackendName,
+  Session,
+  SessionEvents,
+  SessionManagerOptions,
+  SessionManagerStatus,
+} from "./manager.ts";
+export { SessionManager } from "./manager.ts";
+export type {
+  Awaitable,
+  SessionRecord,
+  SessionStore,
+  StoreCapabilities,
+  WriteCondition,
+} from "./stores/types.ts";

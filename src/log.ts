@@ -1,0 +1,32 @@
+/** Anything with the four console methods: `console`, pino, winston, … */
+export interface Logger {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+/** The least severe level passed to the logger; `"silent"` passes nothing. */
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** Per level, a function that logs, or `undefined` when the level is off (so callers skip work). */
+export type LogFns = {
+  [L in Exclude<LogLevel, "silent">]?: (message: string, ...rest: unknown[]) => void;
+};
+
+const levels = ["debug", "info", "warn", "error"] as const;
+
+export function createLog(logger: Logger | undefined, level: LogLevel, prefix: string): LogFns {
+  const fns: LogFns = {};
+  const from = levels.indexOf(level as (typeof levels)[number]);
+  if (!logger || from < 0) return fns;
+  for (const name of levels.slice(from)) {
+    fns[name] = (message, ...rest) => logger[name](`${prefix} ${message}`, ...rest);
+  }
+  return fns;
+}
+
+/** An id as logs may show it: ids can be secrets, so only the first four characters. */
+export function shortId(id: string): string {
+  return id.length > 4 ? `${id.slice(0, 4)}…` : id;
+}

@@ -1,0 +1,429 @@
+import { createNanoEvents, type Emitter } from "nanoevents";
+import { toJsonData } from "./data.ts";
+import { type Duration, parseDuration } from "./duration.ts";
+import {
+  BackendError,
+  ConflictError,
+  InvalidSessionIdError,
+  SessionError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "./errors.ts";
+import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
+import { Scheduler } from "./scheduler.ts";
+import { memoryStore } from "./stores/memory.ts";
+import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
+
+/** A session as the manager returns it: frozen, times in epoch ms, `ttl` in ms. */
+export interface Session<Data = unknown> {
+  readonly id: string;
+  readonly data: Data;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly expiresAt: number;
+  readonly ttl: number;
+  /** 1 when added; grows by one on every change (touch, update). */
+  readonly version: number;
+}
+
+/** The backends this build knows by name; any `SessionStore` object works as well. */
+export type BackendName = "memory";
+
+export interface SessionManagerOptions {
+  /** Where sessions live: a backend name or a store object. Default `"memory"`. */
+  backend?: BackendName | SessionStore;
+  /** Keeps apps apart in shared storage. Default `"sessionmanager"`. */
+  namespace?: string;
+  /** Lifetime of a session added without `ttl`. Default `"30m"`. */
+  defaultTtl?: Duration;
+  /** How long before `expiresAt` the `expiringSoon` event fires; `0` turns it off. Default `"1m"`. */
+  warnBefore?: Duration;
+  /** Receives log lines at `logLevel` and above. Default: none. */
+  logger?: Logger;
+  /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */
+  logLevel?: LogLevel;
+}
+
+/** Options of `add`: `data` may be left out only when `Data` admits `null`. */
+export type AddOptions<Data> = null extends Data
+  ? { data?: Data; ttl?: Duration }
+  : { data: Data; ttl?: Duration };
+
+/** Every event and the arguments its listeners get. */
+export type SessionEvents<Data = unknown> = {
+  added: (session: Session<Data>) => void;
+  updated: (session: Session<Data>, previous: Session<Data>) => void;
+  touched: (session: Session<Data>) => void;
+  removed: (session: Session<Data>) => void;
+  expiringSoon: (session: Session<Data>, msLeft: number) => void;
+  expired: (session: Session<Data>) => void;
+  synced: () => void;
+  degraded: (reason: Error) => void;
+  error: (error: Error) => void;
+};
+
+/** `"loading"` until stored sessions are read; `"degraded"` when a browser store fell back to memory. */
+export type SessionManagerStatus = "loading" | "ready" | "degraded";
+
+type Change = (current: SessionRecord, now: number) => SessionRecord;
+
+// Conditional writes that keep failing mean another writer changes the same session non-stop.
+const ATTEMPTS = 5;
+// How long the sweep waits before it retries a session whose store call failed.
+const RETRY_MS = 5000;
+
+/**
+ * Keeps sessions with a time to live in a store, and tells listeners before and when they expire.
+ * @example
+ * const sm = new SessionManager({ defaultTtl: "30m", warnBefore: "1m" });
+ * await sm.add("user123", { data: { name: "Ada" } });
+ * sm.onExpiringSoon((session, msLeft) => showBanner(msLeft));
+ */
+export class SessionManager<Data = unknown> {
+  /** Resolves once stored sessions are loaded; never rejects. */
+  readonly ready: Promise<void>;
+  status: SessionManagerStatus = "loading";
+  private readonly store: SessionStore;
+  private readonly events: Emitter<SessionEvents<Data>> = createNanoEvents();
+  private readonly scheduler: Scheduler;
+  private readonly ttl: number;
+  private readonly warnBefore: number;
+  private readonly log: LogFns;
+  private closed = false;
+
+  constructor(options: SessionManagerOptions = {}) {
+    this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
+    this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
+    this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
+    this.store = guard(resolveBackend(options));
+    this.scheduler = new Scheduler((id, deadline, now) =>
+      this.due(id, deadline, now).catch((error: unknown) => {
+        // The store failed (it is down, say): report it and try this session again later.
+        this.fail(error);
+        this.scheduler.schedule(id, Date.now() + RETRY_MS);
+      }),
+    );
+    this.ready = this.load();
+  }
+
+  /** Adds a session; rejects with `SessionExistsError` while a live one has this id. */
+  async add(id: string, ...[options]: AddArgs<Data>): Promise<Session<Data>> {
+    this.open();
+    checkId(id);
+    const ttl = options?.ttl === undefined ? this.ttl : parseDuration(options.ttl);
+    const data = toJsonData(options?.data);
+    if (this.status === "loading") await this.ready;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const now = Date.now();
+      const existing = await this.store.get(id);
+      if (existing && existing.expiresAt > now) throw new SessionExistsError(id);
+      const session = record(id, data, now, now, now + ttl, ttl, 1);
+      const condition = existing ? { ifVersion: existing.version } : ({ ifAbsent: true } as const);
+      if (await this.store.set(session, condition)) {
+        // The id held a session that had expired without being swept: it ends first.
+        if (existing) this.expire(existing, now);
+        this.schedule(session);
+        this.log.debug?.(`add ${shortId(id)} ttl=${ttl}`);
+        this.events.emit("added", session as Session<Data>);
+        return session as Session<Data>;
+      }
+    }
+    throw new ConflictError(`add of ${shortId(id)} kept losing to other writers`);
+  }
+
+  /** The live session with this id, or `undefined` (an expired session counts as absent). */
+  async get(id: string): Promise<Session<Data> | undefined> {
+    this.open();
+    checkId(id);
+    if (this.status === "loading") await this.ready;
+    const stored = this.store.get(id);
+    const found = isThenable(stored) ? await stored : stored;
+    this.log.debug?.(`get ${shortId(id)}`);
+    return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
+  }
+
+  /** Like `get`, but rejects with `SessionNotFoundError` instead of returning `undefined`. */
+  async getOrThrow(id: string): Promise<Session<Data>> {
+    const session = await this.get(id);
+    if (!session) throw new SessionNotFoundError(id);
+    return session;
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.get(id)) !== undefined;
+  }
+
+  /** Extends a session: `expiresAt = now + (ttl ?? session.ttl)`. `session.ttl` is kept. */
+  async touch(id: string, ttl?: Duration): Promise<Session<Data>> {
+    const extend = ttl === undefined ? undefined : parseDuration(ttl);
+    const session = await this.change("touch", id, (c, now) =>
+      record(id, c.data, c.createdAt, now, now + (extend ?? c.ttl), c.ttl, c.version + 1),
+    );
+    this.schedule(session);
+    this.events.emit("touched", session as Session<Data>);
+    return session as Session<Data>;
+  }
+
+  /** Replaces the data, or applies `(old) => new`; keeps `expiresAt`. */
+  async update(id: string, next: Data | ((old: Data) => Data)): Promise<Session<Data>> {
+    let previous: SessionRecord | undefined;
+    const updater = typeof next === "function" ? (next as (old: Data) => Data) : undefined;
+    const data = updater ? undefined : toJsonData(next);
+    const session = await this.change("update", id, (c, now) => {
+      previous = c;
+      const value = updater ? toJsonData(updater(c.data as Data)) : data;
+      return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1);
+    });
+    this.events.emit("updated", session as Session<Data>, previous as Session<Data>);
+    return session as Session<Data>;
+  }
+
+  /** Ends a session; `false` if there was no live one. */
+  async remove(id: string): Promise<boolean> {
+    this.open();
+    checkId(id);
+    if (this.status === "loading") await this.ready;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = await this.store.get(id);
+      // An expired session is absent; the sweep removes it and fires `expired`.
+      if (!current || current.expiresAt <= Date.now()) return false;
+      if (await this.store.delete(id, { ifVersion: current.version })) {
+        this.scheduler.cancel(id);
+        this.log.debug?.(`remove ${shortId(id)}`);
+        this.events.emit("removed", current as Session<Data>);
+        return true;
+      }
+    }
+    throw new ConflictError(`remove of ${shortId(id)} kept losing to other writers`);
+  }
+
+  /** Every live session. */
+  async list(): Promise<Session<Data>[]> {
+    this.open();
+    if (this.status === "loading") await this.ready;
+    const all = await this.store.list();
+    const now = Date.now();
+    this.log.debug?.(`list ${all.length}`);
+    return all.filter((s) => s.expiresAt > now) as Session<Data>[];
+  }
+
+  /** Removes every session of this namespace; `removed` fires for each live one. */
+  async clear(): Promise<void> {
+    this.open();
+    if (this.status === "loading") await this.ready;
+    const live = this.events.events.removed?.length ? await this.list() : [];
+    await this.store.clear();
+    this.scheduler.clear();
+    this.log.debug?.("clear");
+    for (const session of live) this.events.emit("removed", session);
+  }
+
+  /** Removes expired sessions from the store now, firing `expired` for each; returns how many. */
+  async purgeExpired(): Promise<number> {
+    this.open();
+    if (this.status === "loading") await this.ready;
+    const now = Date.now();
+    const removed = await this.store.purgeExpired(now);
+    for (const session of removed) this.expire(session, now);
+    this.log.debug?.(`purgeExpired ${removed.length}`);
+    return removed.length;
+  }
+
+  /**
+   * Subscribes to an event; returns the function that unsubscribes. A listener that throws
+   * (or rejects) does not disturb the manager or other listeners: its error goes to `error`.
+   * @example
+   * const off = sm.on("removed", (session) => console.log("signed out", session.id));
+   */
+  on<E extends keyof SessionEvents<Data>>(event: E, listener: SessionEvents<Data>[E]): () => void {
+    const safe = ((...args: unknown[]) => {
+      try {
+        const result: unknown = (listener as (...a: unknown[]) => unknown)(...args);
+        if (isThenable(result)) result.then(undefined, (e: unknown) => this.fail(e, event));
+      } catch (error) {
+        this.fail(error, event);
+      }
+    }) as SessionEvents<Data>[E];
+    return this.events.on(event, safe);
+  }
+
+  /** Calls `listener(session, msLeft)` once per expiry, `warnBefore` ahead of it. */
+  onExpiringSoon(listener: SessionEvents<Data>["expiringSoon"]): () => void {
+    return this.on("expiringSoon", listener);
+  }
+
+  /** Calls `listener(session)` when a session expires. */
+  onExpired(listener: SessionEvents<Data>["expired"]): () => void {
+    return this.on("expired", listener);
+  }
+
+  /** Stops the timer and closes the store; every later call rejects with code `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.scheduler.stop();
+    this.events.events = {};
+    await this.store.close?.();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const stored = await this.store.list();
+      for (const session of stored) this.schedule(session);
+    } catch (error) {
+      // `ready` never rejects: the failure is reported, and the store's own calls will fail.
+      queueMicrotask(() => this.fail(error));
+    }
+    if (this.status === "loading") this.status = "ready";
+  }
+
+  /** Runs a read-modify-write under the stored version, again if another writer came between. */
+  private async change(op: string, id: string, apply: Change): Promise<SessionRecord> {
+    this.open();
+    checkId(id);
+    if (this.status === "loading") await this.ready;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = await this.store.get(id);
+      const now = Date.now();
+      if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);
+      const next = apply(current, now);
+      if (await this.store.set(next, { ifVersion: current.version })) {
+        this.log.debug?.(`${op} ${shortId(id)} v${next.version}`);
+        return next;
+      }
+    }
+    throw new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`);
+  }
+
+  /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
+  private schedule(session: SessionRecord): void {
+    this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
+  }
+
+  /**
+   * A deadline came due. The queued deadline is below `expiresAt` until the warning for this
+   * expiry has fired, and equal to it after; so each expiry is warned about once, always before
+   * `expired`, however late the timer woke up.
+   */
+  private async due(id: string, deadline: number, now: number): Promise<void> {
+    const session = await this.store.get(id);
+    if (!session) return;
+    const { expiresAt } = session;
+    if (now >= expiresAt) {
+      if (await this.store.delete(id, { ifVersion: session.version })) {
+        this.expire(session, now, deadline);
+      } else {
+        // Another writer changed it between our read and delete: follow the new version.
+        const fresh = await this.store.get(id);
+        if (fresh) this.schedule(fresh);
+      }
+    } else if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
+      this.scheduler.schedule(id, expiresAt);
+      this.events.emit("expiringSoon", session as Session<Data>, expiresAt - now);
+    } else {
+      // Changed by another writer since it was queued: follow its new expiry.
+      this.schedule(session);
+    }
+  }
+
+  /** Fires `expired` for a session already gone from the store, warning first if still due. */
+  private expire(
+    session: SessionRecord,
+    now: number,
+    deadline = this.scheduler.get(session.id),
+  ): void {
+    this.scheduler.cancel(session.id);
+    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
+      this.events.emit(
+        "expiringSoon",
+        session as Session<Data>,
+        Math.max(0, session.expiresAt - now),
+      );
+    }
+    this.log.debug?.(`expired ${shortId(session.id)}`);
+    this.events.emit("expired", session as Session<Data>);
+  }
+
+  private open(): void {
+    if (this.closed) throw new SessionError("CLOSED", "session manager is closed");
+  }
+
+  /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
+  private fail(cause: unknown, event?: string): void {
+    const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
+    const listeners = this.events.events.error;
+    if (event === "error" || !listeners?.length) {
+      this.log.error?.(`${event ? `a ${event} listener failed` : "error"}: ${error.message}`);
+    } else this.events.emit("error", error);
+  }
+}
+
+type AddArgs<Data> = null extends Data ? [options?: AddOptions<Data>] : [options: AddOptions<Data>];
+
+function record(
+  id: string,
+  data: unknown,
+  createdAt: number,
+  updatedAt: number,
+  expiresAt: number,
+  ttl: number,
+  version: number,
+): SessionRecord {
+  return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id === "string" && id.length > 0 && id.length <= 256) return;
+  const given =
+    typeof id === "string"
+      ? id.length > 0
+        ? `a string of ${id.length} characters`
+        : "an empty string"
+      : typeof id;
+  throw new InvalidSessionIdError(
+    `id must be a non-empty string of at most 256 characters, got ${given}`,
+  );
+}
+
+function isThenable<T>(value: Awaitable<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === "function";
+}
+
+function resolveBackend(options: SessionManagerOptions): SessionStore {
+  const { backend = "memory", namespace = "sessionmanager" } = options;
+  if (typeof backend === "object" && backend !== null) return backend;
+  if (backend === "memory") return memoryStore({ namespace });
+  throw new BackendError(
+    `unknown backend ${JSON.stringify(backend)}; expected "memory" or a SessionStore`,
+  );
+}
+
+/** Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. */
+function guard(store: SessionStore): SessionStore {
+  const wrap = (error: unknown): never => {
+    if (error instanceof SessionError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
+  };
+  const call =
+    <A extends unknown[], R>(fn: (...args: A) => Awaitable<R>) =>
+    (...args: A): Awaitable<R> => {
+      try {
+        const result = fn.apply(store, args);
+        return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
+      } catch (error) {
+        return wrap(error);
+      }
+    };
+  return {
+    name: store.name,
+    ...(store.capabilities ? { capabilities: store.capabilities } : {}),
+    get: call(store.get),
+    set: call(store.set),
+    delete: call(store.delete),
+    list: call(store.list),
+    clear: call(store.clear),
+    purgeExpired: call(store.purgeExpired),
+    ...(store.close ? { close: call(store.close) } : {}),
+  };
+}

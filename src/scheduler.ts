@@ -1,0 +1,102 @@
+import { DeadlineQueue } from "./queue.ts";
+
+/** Called for each due key in deadline order; its promise is awaited. It must not reject. */
+export type DueHandler = (key: string, deadline: number, now: number) => Promise<void>;
+
+// setTimeout fires at once for delays above 2^31-1 ms (~24.8 days), so longer waits are
+// armed in steps of at most this much and re-checked on each wake-up.
+const MAX_DELAY = 2 ** 31 - 1;
+// A burst of due deadlines is handled in slices of about this many ms, yielding in between.
+const SLICE_MS = 8;
+
+/**
+ * Keeps every deadline in one priority queue and one timer armed for the nearest. A late wake-up
+ * (sleep, a throttled tab) handles everything that came due, in deadline order.
+ */
+export class Scheduler {
+  private readonly queue = new DeadlineQueue();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armedFor = Number.POSITIVE_INFINITY;
+  private draining = false;
+  private stopped = false;
+
+  constructor(private readonly onDue: DueHandler) {}
+
+  get size(): number {
+    return this.queue.size;
+  }
+
+  /** Sets (or moves) the deadline of `key`. */
+  schedule(key: string, at: number): void {
+    this.queue.set(key, at);
+    // Re-arm only when this deadline is earlier than the armed one: a later one is found when
+    // the armed timer fires, so adding sessions costs no timer calls.
+    if (at < this.armedFor && !this.draining) this.arm();
+  }
+
+  /** The queued deadline of `key`, if any. */
+  get(key: string): number | undefined {
+    return this.queue.get(key);
+  }
+
+  cancel(key: string): void {
+    this.queue.delete(key);
+  }
+
+  clear(): void {
+    this.queue.clear();
+  }
+
+  /** Re-reads the clock now: for wake-ups after sleep, when timers may have been frozen. */
+  recheck(): void {
+    if (!this.draining) this.fire();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.clear();
+    this.disarm();
+  }
+
+  private arm(): void {
+    this.disarm();
+    if (this.stopped || this.queue.size === 0) return;
+    const next = this.queue.peek();
+    this.armedFor = next;
+    const delay = Math.min(Math.max(next - Date.now(), 0), MAX_DELAY);
+    this.timer = setTimeout(() => this.fire(), delay);
+    // A pending deadline must never keep a Node process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+  }
+
+  private fire(): void {
+    this.disarm();
+    this.draining = true;
+    this.drain().finally(() => {
+      this.draining = false;
+      this.arm();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const start = performance.now();
+    let handled = 0;
+    const now = Date.now();
+    while (!this.stopped && this.queue.peek() <= now) {
+      const deadline = this.queue.peek();
+      const key = this.queue.pop() as string;
+      await this.onDue(key, deadline, now);
+      // Yield to the event loop between slices so a burst never blocks input or I/O.
+      if (++handled % 64 === 0 && performance.now() - start > SLICE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return this.drain();
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * What a store keeps for one session. The manager hands stores frozen records and never
+ * mutates one it got back; `data` is already JSON-safe (or, with encryption, a JWE string).
+ */
+export interface SessionRecord {
+  readonly id: string;
+  readonly data: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly expiresAt: number;
+  readonly ttl: number;
+  readonly version: number;
+}
+
+/**
+ * A conditional write, so that `SESSION_EXISTS` and version checks hold across tabs and processes:
+ * `{ ifAbsent: true }` writes only if the store has no record with that id (live or not);
+ * `{ ifVersion: n }` writes only if the stored record has version `n`.
+ */
+export type WriteCondition = { readonly ifAbsent: true } | { readonly ifVersion: number };
+
+/** A value or a promise of it: a store may answer synchronously (memory) or not. */
+export type Awaitable<T> = T | PromiseLike<T>;
+
+/** What a store can do beyond the required methods. */
+export interface StoreCapabilities {
+  /** The store drops expired records by itself (Redis PXAT, memcached exptime). */
+  readonly nativeTtl?: boolean;
+  /** Other managers (tabs, processes) may write to the same records. */
+  readonly shared?: boolean;
+}
+
+/**
+ * The one interface every backend implements. Stores only keep records: expiry rules,
+ * validation, events and encryption live in the manager. A store may return records that have
+ * expired; the manager filters them.
+ */
+export interface SessionStore {
+  readonly name: string;
+  readonly capabilities?: StoreCapabilities;
+  /** The record with this id, expired or not, or `undefined`. */
+  get(id: string): Awaitable<SessionRecord | undefined>;
+  /** Writes the record; with a condition, returns `false` (and writes nothing) when it fails. */
+  set(record: SessionRecord, condition?: WriteCondition): Awaitable<boolean>;
+  /** Deletes the record; with `ifVersion`, only at that version. `true` if one was deleted. */
+  delete(id: string, condition?: { readonly ifVersion: number }): Awaitable<boolean>;
+  /** Every record of this store's namespace, expired ones included. */
+  list(): Awaitable<SessionRecord[]>;
+  /** Deletes every record of this store's namespace and nothing else. */
+  clear(): Awaitable<void>;
+  /** Deletes the records with `expiresAt <= now` and returns them. */
+  purgeExpired(now: number): Awaitable<SessionRecord[]>;
+  /** Releases connections and handles. */
+  close?(): Awaitable<void>;
+}

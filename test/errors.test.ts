@@ -1,0 +1,67 @@
+import { runInNewContext } from "node:vm";
+import { describe, expect, it } from "vitest";
+import {
+  AuthError,
+  BackendError,
+  ConflictError,
+  DecryptionError,
+  InvalidDataError,
+  InvalidSessionIdError,
+  InvalidTtlError,
+  isSessionError,
+  SessionError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "../src/index.ts";
+
+describe("errors", () => {
+  const cases = [
+    [new InvalidTtlError("m"), "InvalidTtlError", "INVALID_TTL"],
+    [new InvalidSessionIdError("m"), "InvalidSessionIdError", "INVALID_ID"],
+    [new InvalidDataError("m"), "InvalidDataError", "INVALID_DATA"],
+    [new SessionNotFoundError("a"), "SessionNotFoundError", "SESSION_NOT_FOUND"],
+    [new SessionExistsError("a"), "SessionExistsError", "SESSION_EXISTS"],
+    [new BackendError("m"), "BackendError", "BACKEND_UNAVAILABLE"],
+    [new DecryptionError(), "DecryptionError", "DECRYPTION_FAILED"],
+    [new ConflictError("m"), "ConflictError", "CONFLICT"],
+    [new AuthError("m"), "AuthError", "UNAUTHORIZED"],
+    [new SessionError("CLOSED", "m"), "SessionError", "CLOSED"],
+  ] as const;
+
+  it.each(cases)("%s has its name and code and extends SessionError", (error, name, code) => {
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe(name);
+    expect(error.code).toBe(code);
+    expect(isSessionError(error)).toBe(true);
+    expect(String(error)).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it("keeps the cause", () => {
+    const cause = new Error("ECONNREFUSED");
+    expect(new BackendError("redis store failed", { cause }).cause).toBe(cause);
+  });
+
+  it("keeps decryption failures generic", () => {
+    expect(new DecryptionError().message).toBe("decryption operation failed");
+  });
+
+  it("isSessionError works across realms and copies of the package", () => {
+    const foreign = runInNewContext(
+      `const e = new Error("no live session"); e.name = "SessionNotFoundError"; e.code = "SESSION_NOT_FOUND"; e`,
+    );
+    expect(foreign instanceof Error).toBe(false);
+    expect(isSessionError(foreign)).toBe(true);
+  });
+
+  it.each([
+    new Error("x"),
+    { name: "Error", code: "INVALID_TTL" },
+    { name: "FooError", code: "NOPE" },
+    null,
+    "SESSION_EXISTS",
+    undefined,
+  ])("isSessionError(%o) is false", (value) => {
+    expect(isSessionError(value)).toBe(false);
+  });
+});

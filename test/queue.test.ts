@@ -1,0 +1,53 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { DeadlineQueue } from "../src/queue.ts";
+
+describe("DeadlineQueue", () => {
+  it("pops keys in deadline order after any mix of set, move and delete", () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("set" as const),
+        key: fc.integer({ min: 0, max: 30 }),
+        at: fc.integer({ min: 0, max: 1000 }),
+      }),
+      fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ kind: fc.constant("pop" as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const queue = new DeadlineQueue();
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === "set") {
+            queue.set(`k${o.key}`, o.at);
+            model.set(`k${o.key}`, o.at);
+          } else if (o.kind === "delete") {
+            expect(queue.delete(`k${o.key}`)).toBe(model.delete(`k${o.key}`));
+          } else {
+            const min = Math.min(...model.values());
+            const key = queue.pop();
+            if (model.size === 0) expect(key).toBeUndefined();
+            else {
+              expect(model.get(key as string)).toBe(min);
+              model.delete(key as string);
+            }
+          }
+          expect(queue.size).toBe(model.size);
+          expect(queue.peek()).toBe(
+            model.size ? Math.min(...model.values()) : Number.POSITIVE_INFINITY,
+          );
+        }
+        for (const [key, at] of model) expect(queue.get(key)).toBe(at);
+      }),
+    );
+  });
+
+  it("grows past its first capacity", () => {
+    const queue = new DeadlineQueue();
+    for (let i = 1000; i > 0; i--) queue.set(`k${i}`, i);
+    const order: number[] = [];
+    for (let key = queue.pop(); key !== undefined; key = queue.pop())
+      order.push(Number(key.slice(1)));
+    expect(order).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+  });
+});

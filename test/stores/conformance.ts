@@ -1,0 +1,185 @@
+// The contract every SessionStore must meet, run unchanged against each backend:
+// `testStore({ name, create })` in the spirit of unstorage's test/drivers/utils.ts.
+import { afterEach, describe, expect, it } from "vitest";
+import { SessionManager } from "../../src/index.ts";
+import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+
+export interface StoreTestOptions {
+  name: string;
+  /** A fresh, empty store of the given namespace. Stores of different namespaces may share space. */
+  create: (namespace: string) => SessionStore | Promise<SessionStore>;
+}
+
+let sequence = 0;
+
+function rec(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    id,
+    data: { n: 1 },
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + 60_000,
+    ttl: 60_000,
+    version: 1,
+    ...patch,
+  };
+}
+
+export function testStore({ name, create }: StoreTestOptions): void {
+  describe(`store conformance: ${name}`, () => {
+    const opened: SessionStore[] = [];
+    const open = async (namespace = `t${++sequence}`): Promise<SessionStore> => {
+      const store = await create(namespace);
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) {
+        await store.clear();
+        await store.close?.();
+      }
+    });
+
+    it("has a name", async () => {
+      const store = await open();
+      expect(typeof store.name).toBe("string");
+      expect(store.name.length).toBeGreaterThan(0);
+    });
+
+    it("returns undefined for an unknown id", async () => {
+      const store = await open();
+      expect(await store.get("nobody")).toBeUndefined();
+    });
+
+    it("keeps every field of a record and JSON data of every kind", async () => {
+      const store = await open();
+      const data = {
+        text: "quotes \" and ' commas, newlines\nand tabs\t",
+        unicode: "émoji 🎉 中文",
+        numbers: [0, -1.5, 1e21],
+        nested: { deep: { deeper: [true, false, null] } },
+        empty: {},
+      };
+      const record = rec("user:1", { data, ttl: 1234, version: 7 });
+      expect(await store.set(record)).toBe(true);
+      expect(await store.get("user:1")).toEqual(record);
+    });
+
+    it("keeps ids that are awkward for keys and files", async () => {
+      const store = await open();
+      const ids = ["a b", "a/b\\c", "ünï", "x".repeat(256), "a,b;c\"'", "🎉"];
+      for (const id of ids) await store.set(rec(id, { data: id }));
+      for (const id of ids) expect((await store.get(id))?.data).toBe(id);
+      expect((await store.list()).map((r) => r.id).sort()).toEqual([...ids].sort());
+    });
+
+    it("writes with ifAbsent only when the id is absent", async () => {
+      const store = await open();
+      expect(await store.set(rec("a", { data: "first" }), { ifAbsent: true })).toBe(true);
+      expect(await store.set(rec("a", { data: "second" }), { ifAbsent: true })).toBe(false);
+      expect((await store.get("a"))?.data).toBe("first");
+    });
+
+    it("writes with ifVersion only at that version", async () => {
+      const store = await open();
+      await store.set(rec("a", { version: 3, data: "v3" }));
+      expect(await store.set(rec("a", { version: 4, data: "stale" }), { ifVersion: 2 })).toBe(
+        false,
+      );
+      expect((await store.get("a"))?.data).toBe("v3");
+      expect(await store.set(rec("a", { version: 4, data: "v4" }), { ifVersion: 3 })).toBe(true);
+      expect(await store.get("a")).toMatchObject({ version: 4, data: "v4" });
+      expect(await store.set(rec("b"), { ifVersion: 1 })).toBe(false);
+      expect(await store.get("b")).toBeUndefined();
+    });
+
+    it("overwrites without a condition", async () => {
+      const store = await open();
+      await store.set(rec("a", { data: 1 }));
+      await store.set(rec("a", { data: 2, version: 9 }));
+      expect(await store.get("a")).toMatchObject({ data: 2, version: 9 });
+    });
+
+    it("deletes, reporting whether something was deleted", async () => {
+      const store = await open();
+      await store.set(rec("a"));
+      expect(await store.delete("a")).toBe(true);
+      expect(await store.get("a")).toBeUndefined();
+      expect(await store.delete("a")).toBe(false);
+    });
+
+    it("deletes with ifVersion only at that version", async () => {
+      const store = await open();
+      await store.set(rec("a", { version: 2 }));
+      expect(await store.delete("a", { ifVersion: 1 })).toBe(false);
+      expect(await store.get("a")).toBeDefined();
+      expect(await store.delete("a", { ifVersion: 2 })).toBe(true);
+      expect(await store.get("a")).toBeUndefined();
+    });
+
+    it("lists every record, clears them all", async () => {
+      const store = await open();
+      await store.set(rec("a"));
+      await store.set(rec("b", { expiresAt: Date.now() + 10 }));
+      expect((await store.list()).map((r) => r.id).sort()).toEqual(["a", "b"]);
+      await store.clear();
+      expect(await store.list()).toEqual([]);
+      expect(await store.get("a")).toBeUndefined();
+    });
+
+    it("purges exactly the records that expired by the given time", async () => {
+      const store = await open();
+      const now = Date.now();
+      await store.set(rec("gone", { expiresAt: now + 1000 }));
+      await store.set(rec("edge", { expiresAt: now + 2000 }));
+      await store.set(rec("kept", { expiresAt: now + 3000 }));
+      const removed = await store.purgeExpired(now + 2000);
+      expect(removed.map((r) => r.id).sort()).toEqual(["edge", "gone"]);
+      expect((await store.list()).map((r) => r.id)).toEqual(["kept"]);
+    });
+
+    it("keeps namespaces apart, and clear touches only its own", async () => {
+      const a = await open();
+      const b = await open();
+      await a.set(rec("same", { data: "a" }));
+      await b.set(rec("same", { data: "b" }));
+      expect((await a.get("same"))?.data).toBe("a");
+      await a.clear();
+      expect(await a.get("same")).toBeUndefined();
+      expect((await b.get("same"))?.data).toBe("b");
+    });
+
+    it("serves a SessionManager: expired records read as absent and free the id", async () => {
+      const store = await open();
+      const sm = new SessionManager({ backend: store, warnBefore: 0 });
+      await sm.ready;
+      await store.set(rec("old", { expiresAt: Date.now() - 1, data: "old" }));
+      expect(await sm.get("old")).toBeUndefined();
+      expect(await sm.has("old")).toBe(false);
+      expect(await sm.list()).toEqual([]);
+      const fresh = await sm.add("old", { data: "new", ttl: "1m" });
+      expect(await sm.get("old")).toEqual(fresh);
+      await sm.close();
+    });
+
+    it("serves a SessionManager through a whole session life", async () => {
+      const store = await open();
+      const sm = new SessionManager<{ user: string } | null>({ backend: store });
+      const added = await sm.add("s1", { data: { user: "ada" }, ttl: "10m" });
+      await expect(sm.add("s1", { data: { user: "eve" } })).rejects.toMatchObject({
+        code: "SESSION_EXISTS",
+      });
+      const touched = await sm.touch("s1", "20m");
+      expect(touched.version).toBe(2);
+      expect(touched.expiresAt).toBeGreaterThan(added.expiresAt);
+      const updated = await sm.update("s1", (old) => ({ user: `${old?.user}!` }));
+      expect(updated).toMatchObject({ version: 3, data: { user: "ada!" } });
+      expect(updated.expiresAt).toBe(touched.expiresAt);
+      expect(await store.get("s1")).toEqual(updated);
+      expect(await sm.remove("s1")).toBe(true);
+      expect(await store.get("s1")).toBeUndefined();
+      await sm.close();
+    });
+  });
+}
