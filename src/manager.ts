@@ -65,7 +65,10 @@ export type SessionEvents<Data = unknown> = {
 /** `"loading"` until stored sessions are read; `"degraded"` when a browser store fell back to memory. */
 export type SessionManagerStatus = "loading" | "ready" | "degraded";
 
-type Change = (current: SessionRecord, now: number) => SessionRecord;
+type Decide<R = SessionRecord | null | undefined> = (
+  current: SessionRecord | undefined,
+  now: number,
+) => R;
 
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
@@ -108,27 +111,18 @@ export class SessionManager<Data = unknown> {
 
   /** Adds a session; rejects with `SessionExistsError` while a live one has this id. */
   async add(id: string, ...[options]: AddArgs<Data>): Promise<Session<Data>> {
-    this.open();
-    checkId(id);
     const ttl = options?.ttl === undefined ? this.ttl : parseDuration(options.ttl);
     const data = toJsonData(options?.data);
-    if (this.status === "loading") await this.ready;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const now = Date.now();
-      const existing = await this.store.get(id);
-      if (existing && existing.expiresAt > now) throw new SessionExistsError(id);
-      const session = record(id, data, now, now, now + ttl, ttl, 1);
-      const condition = existing ? { ifVersion: existing.version } : ({ ifAbsent: true } as const);
-      if (await this.store.set(session, condition)) {
-        // The id held a session that had expired without being swept: it ends first.
-        if (existing) this.expire(existing, now);
-        this.schedule(session);
-        this.log.debug?.(`add ${shortId(id)} ttl=${ttl}`);
-        this.events.emit("added", session as Session<Data>);
-        return session as Session<Data>;
-      }
-    }
-    throw new ConflictError(`add of ${shortId(id)} kept losing to other writers`);
+    let existing: SessionRecord | undefined;
+    const session = await this.write("add", id, (current, now) => {
+      if (current && current.expiresAt > now) throw new SessionExistsError(id);
+      existing = current;
+      return record(id, data, now, now, now + ttl, ttl, 1);
+    });
+    // The id held a session that had expired without being swept: it ends first.
+    if (existing) this.expire(existing, session.createdAt);
+    this.schedule(session);
+    return this.emit("added", session);
   }
 
   /** The live session with this id, or `undefined` (an expired session counts as absent). */
@@ -137,6 +131,7 @@ export class SessionManager<Data = unknown> {
     checkId(id);
     if (this.status === "loading") await this.ready;
     const stored = this.store.get(id);
+    // The memory store answers synchronously: awaiting only real promises saves a tick per read.
     const found = isThenable(stored) ? await stored : stored;
     this.log.debug?.(`get ${shortId(id)}`);
     return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
@@ -156,45 +151,45 @@ export class SessionManager<Data = unknown> {
   /** Extends a session: `expiresAt = now + (ttl ?? session.ttl)`. `session.ttl` is kept. */
   async touch(id: string, ttl?: Duration): Promise<Session<Data>> {
     const extend = ttl === undefined ? undefined : parseDuration(ttl);
-    const session = await this.change("touch", id, (c, now) =>
-      record(id, c.data, c.createdAt, now, now + (extend ?? c.ttl), c.ttl, c.version + 1),
-    );
+    const session = await this.write("touch", id, (current, now) => {
+      const c = live(id, current, now);
+      return record(id, c.data, c.createdAt, now, now + (extend ?? c.ttl), c.ttl, c.version + 1);
+    });
     this.schedule(session);
-    this.events.emit("touched", session as Session<Data>);
-    return session as Session<Data>;
+    return this.emit("touched", session);
   }
 
-  /** Replaces the data, or applies `(old) => new`; keeps `expiresAt`. */
+  /**
+   * Replaces the data, or applies `(old) => new` (which may run again if another writer changed
+   * the session meanwhile, so keep it pure); keeps `expiresAt`.
+   */
+  async update(id: string, updater: (old: Data) => Data): Promise<Session<Data>>;
+  async update(id: string, data: Data): Promise<Session<Data>>;
   async update(id: string, next: Data | ((old: Data) => Data)): Promise<Session<Data>> {
-    let previous: SessionRecord | undefined;
     const updater = typeof next === "function" ? (next as (old: Data) => Data) : undefined;
     const data = updater ? undefined : toJsonData(next);
-    const session = await this.change("update", id, (c, now) => {
+    let previous: SessionRecord | undefined;
+    const session = await this.write("update", id, (current, now) => {
+      const c = live(id, current, now);
       previous = c;
       const value = updater ? toJsonData(updater(c.data as Data)) : data;
       return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1);
     });
-    this.events.emit("updated", session as Session<Data>, previous as Session<Data>);
-    return session as Session<Data>;
+    return this.emit("updated", session, previous as SessionRecord);
   }
 
   /** Ends a session; `false` if there was no live one. */
   async remove(id: string): Promise<boolean> {
-    this.open();
-    checkId(id);
-    if (this.status === "loading") await this.ready;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const current = await this.store.get(id);
-      // An expired session is absent; the sweep removes it and fires `expired`.
-      if (!current || current.expiresAt <= Date.now()) return false;
-      if (await this.store.delete(id, { ifVersion: current.version })) {
-        this.scheduler.cancel(id);
-        this.log.debug?.(`remove ${shortId(id)}`);
-        this.events.emit("removed", current as Session<Data>);
-        return true;
-      }
-    }
-    throw new ConflictError(`remove of ${shortId(id)} kept losing to other writers`);
+    // An expired session is absent: left to the sweep, which removes it and fires `expired`.
+    let removed: SessionRecord | undefined;
+    const deleted = await this.write("remove", id, (current, now) => {
+      removed = current;
+      return current && current.expiresAt > now ? null : undefined;
+    });
+    if (deleted === undefined || !removed) return false;
+    this.scheduler.cancel(id);
+    this.emit("removed", removed);
+    return true;
   }
 
   /** Every live session. */
@@ -277,22 +272,51 @@ export class SessionManager<Data = unknown> {
     if (this.status === "loading") this.status = "ready";
   }
 
-  /** Runs a read-modify-write under the stored version, again if another writer came between. */
-  private async change(op: string, id: string, apply: Change): Promise<SessionRecord> {
+  /**
+   * Reads a session and writes what `decide` makes of it (a record to store, `null` to delete,
+   * `undefined` to leave it) under the version it read, again if another writer came between.
+   * Resolves to what `decide` returned the last time.
+   */
+  private async write(
+    op: string,
+    id: string,
+    decide: Decide<SessionRecord>,
+  ): Promise<SessionRecord>;
+  private async write(
+    op: string,
+    id: string,
+    decide: Decide<null | undefined>,
+  ): Promise<null | undefined>;
+  private async write(
+    op: string,
+    id: string,
+    decide: Decide,
+  ): Promise<SessionRecord | null | undefined> {
     this.open();
     checkId(id);
     if (this.status === "loading") await this.ready;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = await this.store.get(id);
-      const now = Date.now();
-      if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);
-      const next = apply(current, now);
-      if (await this.store.set(next, { ifVersion: current.version })) {
-        this.log.debug?.(`${op} ${shortId(id)} v${next.version}`);
+      const next = decide(current, Date.now());
+      if (next === undefined) return next;
+      const condition = current ? { ifVersion: current.version } : ({ ifAbsent: true } as const);
+      const written = next
+        ? await this.store.set(next, condition)
+        : await this.store.delete(id, condition as { ifVersion: number });
+      if (written) {
+        this.log.debug?.(`${op} ${shortId(id)}`);
         return next;
       }
     }
     throw new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`);
+  }
+
+  private emit<E extends "added" | "touched" | "updated" | "removed">(
+    event: E,
+    ...args: SessionRecord[]
+  ): Session<Data> {
+    (this.events.emit as (event: E, ...args: SessionRecord[]) => void)(event, ...args);
+    return args[0] as Session<Data>;
   }
 
   /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
@@ -372,6 +396,11 @@ function record(
   return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
 }
 
+function live(id: string, current: SessionRecord | undefined, now: number): SessionRecord {
+  if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);
+  return current;
+}
+
 function checkId(id: unknown): asserts id is string {
   if (typeof id === "string" && id.length > 0 && id.length <= 256) return;
   const given =
@@ -405,25 +434,27 @@ function guard(store: SessionStore): SessionStore {
     const reason = error instanceof Error ? error.message : String(error);
     throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
   };
-  const call =
-    <A extends unknown[], R>(fn: (...args: A) => Awaitable<R>) =>
-    (...args: A): Awaitable<R> => {
-      try {
-        const result = fn.apply(store, args);
-        return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
-      } catch (error) {
-        return wrap(error);
-      }
-    };
-  return {
-    name: store.name,
-    ...(store.capabilities ? { capabilities: store.capabilities } : {}),
-    get: call(store.get),
-    set: call(store.set),
-    delete: call(store.delete),
-    list: call(store.list),
-    clear: call(store.clear),
-    purgeExpired: call(store.purgeExpired),
-    ...(store.close ? { close: call(store.close) } : {}),
-  };
+  const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
+  for (const method of [
+    "get",
+    "set",
+    "delete",
+    "list",
+    "clear",
+    "purgeExpired",
+    "close",
+  ] as const) {
+    const fn = store[method] as ((...args: unknown[]) => Awaitable<unknown>) | undefined;
+    guarded[method] =
+      fn &&
+      ((...args: unknown[]) => {
+        try {
+          const result = fn.apply(store, args);
+          return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
+        } catch (error) {
+          return wrap(error);
+        }
+      });
+  }
+  return guarded as unknown as SessionStore;
 }

@@ -1,115 +1,104 @@
 /**
- * A min-priority queue of deadlines keyed by session id: an indexed binary heap kept in two
- * parallel arrays, so a million sessions cost two array slots and one `Map` entry each instead
- * of an object each. Every operation is O(log n); `set` on a queued key moves it.
+ * A min-priority queue of deadlines keyed by session id. A binary heap in two parallel arrays
+ * (a million sessions cost two array slots and one `Map` entry each, no object each), with lazy
+ * deletion: moving or deleting a key only updates the `Map`, and heap entries that no longer
+ * match it are skipped when they surface. When stale entries outnumber live ones the heap is
+ * rebuilt, so every operation stays O(log n) amortised.
  */
 export class DeadlineQueue {
-  private at = new Float64Array(64);
+  private at: number[] = [];
   private keys: string[] = [];
-  private slot = new Map<string, number>();
+  private current = new Map<string, number>();
 
   get size(): number {
-    return this.keys.length;
+    return this.current.size;
+  }
+
+  get(key: string): number | undefined {
+    return this.current.get(key);
   }
 
   /** The earliest deadline, or `Infinity` when empty. */
   peek(): number {
+    this.prune();
     return this.keys.length > 0 ? (this.at[0] as number) : Number.POSITIVE_INFINITY;
   }
 
-  get(key: string): number | undefined {
-    const i = this.slot.get(key);
-    return i === undefined ? undefined : this.at[i];
-  }
-
+  /** Sets (or moves) the deadline of `key`. */
   set(key: string, deadline: number): void {
-    let i = this.slot.get(key);
-    if (i === undefined) {
-      i = this.keys.length;
-      if (i === this.at.length) this.grow();
-      this.keys.push(key);
-      this.slot.set(key, i);
-    }
-    this.at[i] = deadline;
-    this.down(this.up(i));
+    if (this.current.get(key) === deadline) return;
+    this.current.set(key, deadline);
+    if (this.keys.length > 2 * this.current.size + 64) this.rebuild();
+    else this.push(key, deadline);
   }
 
   delete(key: string): boolean {
-    const i = this.slot.get(key);
-    if (i === undefined) return false;
-    this.removeAt(i);
-    return true;
+    return this.current.delete(key);
   }
 
   /** Removes and returns the key with the earliest deadline. */
   pop(): string | undefined {
+    this.prune();
     const key = this.keys[0];
-    if (key !== undefined) this.removeAt(0);
+    if (key !== undefined) {
+      this.current.delete(key);
+      this.removeTop();
+    }
     return key;
   }
 
   clear(): void {
+    this.at = [];
     this.keys = [];
-    this.slot.clear();
+    this.current.clear();
   }
 
-  private removeAt(i: number): void {
-    const key = this.keys[i] as string;
-    const last = this.keys.length - 1;
-    this.slot.delete(key);
-    if (i !== last) {
-      this.move(last, i);
-      this.keys.pop();
-      this.down(this.up(i));
-    } else {
-      this.keys.pop();
+  /** Drops stale entries from the top until the top is live. */
+  private prune(): void {
+    for (let key = this.keys[0]; key !== undefined; key = this.keys[0]) {
+      if (this.current.get(key) === this.at[0]) return;
+      this.removeTop();
     }
   }
 
-  private up(i: number): number {
+  private push(key: string, deadline: number): void {
     const { at, keys } = this;
-    const key = keys[i] as string;
-    const deadline = at[i] as number;
+    let i = keys.length;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if ((at[parent] as number) <= deadline) break;
-      this.move(parent, i);
+      at[i] = at[parent] as number;
+      keys[i] = keys[parent] as string;
       i = parent;
     }
-    this.place(key, deadline, i);
-    return i;
+    at[i] = deadline;
+    keys[i] = key;
   }
 
-  private down(i: number): void {
+  private removeTop(): void {
     const { at, keys } = this;
-    const key = keys[i] as string;
-    const deadline = at[i] as number;
+    const deadline = at.pop() as number;
+    const key = keys.pop() as string;
     const n = keys.length;
+    if (n === 0) return;
+    let i = 0;
     for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && (at[right] as number) < (at[left] as number) ? right : left;
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && (at[child + 1] as number) < (at[child] as number)) child++;
       if ((at[child] as number) >= deadline) break;
-      this.move(child, i);
+      at[i] = at[child] as number;
+      keys[i] = keys[child] as string;
       i = child;
     }
-    this.place(key, deadline, i);
+    at[i] = deadline;
+    keys[i] = key;
   }
 
-  private move(from: number, to: number): void {
-    this.place(this.keys[from] as string, this.at[from] as number, to);
-  }
-
-  private place(key: string, deadline: number, i: number): void {
-    this.keys[i] = key;
-    this.at[i] = deadline;
-    this.slot.set(key, i);
-  }
-
-  private grow(): void {
-    const bigger = new Float64Array(this.at.length * 2);
-    bigger.set(this.at);
-    this.at = bigger;
+  /** A sorted array is a valid heap: rebuilding from the live entries drops every stale one. */
+  private rebuild(): void {
+    const live = [...this.current].sort((a, b) => a[1] - b[1]);
+    this.keys = live.map((entry) => entry[0]);
+    this.at = live.map((entry) => entry[1]);
   }
 }

@@ -18,7 +18,7 @@ describe("events", () => {
     const sm = new SessionManager<{ n: number }>({ warnBefore: 0 });
     const seen: unknown[] = [];
     for (const event of ["added", "touched", "updated", "removed"] as const) {
-      sm.on(event, (session, previous?: unknown) =>
+      sm.on(event, (session: { version: number; data: unknown }, previous?: unknown) =>
         seen.push([
           event,
           session.version,

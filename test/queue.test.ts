@@ -51,3 +51,20 @@ describe("DeadlineQueue", () => {
     expect(order).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 });
+
+describe("DeadlineQueue under many moves", () => {
+  it("stays correct when stale entries force a rebuild", () => {
+    const queue = new DeadlineQueue();
+    for (let i = 0; i < 10; i++) queue.set(`k${i}`, 1000 + i);
+    // Touch the same sessions again and again: each move leaves a stale entry behind.
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 10; i++) queue.set(`k${i}`, 2000 + round * 10 + (9 - i));
+    }
+    queue.delete("k0");
+    expect(queue.size).toBe(9);
+    const order: string[] = [];
+    for (let key = queue.pop(); key !== undefined; key = queue.pop()) order.push(key);
+    expect(order).toEqual(["k9", "k8", "k7", "k6", "k5", "k4", "k3", "k2", "k1"]);
+    expect(queue.peek()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
