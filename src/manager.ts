@@ -296,14 +296,16 @@ export class SessionManager<Data = unknown> {
     checkId(id);
     if (this.status === "loading") await this.ready;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const current = await this.store.get(id);
+      // Synchronous answers (the memory store's) are used as they are: an await costs a tick.
+      const got = this.store.get(id);
+      const current = isThenable(got) ? await got : got;
       const next = decide(current, Date.now());
       if (next === undefined) return next;
       const condition = current ? { ifVersion: current.version } : ({ ifAbsent: true } as const);
-      const written = next
-        ? await this.store.set(next, condition)
-        : await this.store.delete(id, condition as { ifVersion: number });
-      if (written) {
+      const result = next
+        ? this.store.set(next, condition)
+        : this.store.delete(id, condition as { ifVersion: number });
+      if (isThenable(result) ? await result : result) {
         this.log.debug?.(`${op} ${shortId(id)}`);
         return next;
       }
@@ -435,21 +437,15 @@ function guard(store: SessionStore): SessionStore {
     throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
   };
   const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
-  for (const method of [
-    "get",
-    "set",
-    "delete",
-    "list",
-    "clear",
-    "purgeExpired",
-    "close",
-  ] as const) {
-    const fn = store[method] as ((...args: unknown[]) => Awaitable<unknown>) | undefined;
+  const methods = ["get", "set", "delete", "list", "clear", "purgeExpired", "close"] as const;
+  for (const method of methods) {
+    const fn = store[method] as ((a?: unknown, b?: unknown) => Awaitable<unknown>) | undefined;
+    // Two fixed parameters (no store method takes more): no rest array on every call.
     guarded[method] =
       fn &&
-      ((...args: unknown[]) => {
+      ((a?: unknown, b?: unknown) => {
         try {
-          const result = fn.apply(store, args);
+          const result = fn.call(store, a, b);
           return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
         } catch (error) {
           return wrap(error);

@@ -22,10 +22,6 @@ export class Scheduler {
 
   constructor(private readonly onDue: DueHandler) {}
 
-  get size(): number {
-    return this.queue.size;
-  }
-
   /** Sets (or moves) the deadline of `key`. */
   schedule(key: string, at: number): void {
     this.queue.set(key, at);
@@ -45,11 +41,6 @@ export class Scheduler {
 
   clear(): void {
     this.queue.clear();
-  }
-
-  /** Re-reads the clock now: for wake-ups after sleep, when timers may have been frozen. */
-  recheck(): void {
-    if (!this.draining) this.fire();
   }
 
   stop(): void {
