@@ -99,13 +99,19 @@ export class SessionManager<Data = unknown> {
     this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
     this.store = guard(resolveBackend(options));
-    this.scheduler = new Scheduler((id, deadline, now) =>
-      this.due(id, deadline, now).catch((error: unknown) => {
-        // The store failed (it is down, say): report it and try this session again later.
+    this.scheduler = new Scheduler((id, deadline, now) => {
+      // The store failed (it is down, say): report it and try this session again later.
+      const retry = (error: unknown) => {
         this.fail(error);
         this.scheduler.schedule(id, Date.now() + RETRY_MS);
-      }),
-    );
+      };
+      try {
+        const pending = this.due(id, deadline, now);
+        return isThenable(pending) ? Promise.resolve(pending).then(undefined, retry) : undefined;
+      } catch (error) {
+        retry(error);
+      }
+    });
     this.ready = this.load();
   }
 
@@ -331,25 +337,27 @@ export class SessionManager<Data = unknown> {
    * expiry has fired, and equal to it after; so each expiry is warned about once, always before
    * `expired`, however late the timer woke up.
    */
-  private async due(id: string, deadline: number, now: number): Promise<void> {
-    const session = await this.store.get(id);
-    if (!session) return;
-    const { expiresAt } = session;
-    if (now >= expiresAt) {
-      if (await this.store.delete(id, { ifVersion: session.version })) {
-        this.expire(session, now, deadline);
-      } else {
-        // Another writer changed it between our read and delete: follow the new version.
-        const fresh = await this.store.get(id);
-        if (fresh) this.schedule(fresh);
+  private due(id: string, deadline: number, now: number): unknown {
+    // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
+    // no promise per session, which keeps garbage collection out of the drain's slices.
+    return then(this.store.get(id), (session) => {
+      if (!session) return;
+      const { expiresAt } = session;
+      if (now >= expiresAt) {
+        return then(this.store.delete(id, { ifVersion: session.version }), (deleted) => {
+          if (deleted) return this.expire(session, now, deadline);
+          // Another writer changed it between our read and delete: follow the new version.
+          return then(this.store.get(id), (fresh) => fresh && this.schedule(fresh));
+        });
       }
-    } else if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
-      this.scheduler.schedule(id, expiresAt);
-      this.events.emit("expiringSoon", session as Session<Data>, expiresAt - now);
-    } else {
-      // Changed by another writer since it was queued: follow its new expiry.
-      this.schedule(session);
-    }
+      if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
+        this.scheduler.schedule(id, expiresAt);
+        this.events.emit("expiringSoon", session as Session<Data>, expiresAt - now);
+      } else {
+        // Changed by another writer since it was queued: follow its new expiry.
+        this.schedule(session);
+      }
+    });
   }
 
   /** Fires `expired` for a session already gone from the store, warning first if still due. */
@@ -418,6 +426,11 @@ function checkId(id: unknown): asserts id is string {
 
 function isThenable<T>(value: Awaitable<T>): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T> | null)?.then === "function";
+}
+
+/** `fn(value)`, at once for a plain value, after it settles for a promise. */
+function then<T, R>(value: Awaitable<T>, fn: (value: T) => R): R | Promise<unknown> {
+  return isThenable(value) ? Promise.resolve(value).then(fn) : fn(value);
 }
 
 function resolveBackend(options: SessionManagerOptions): SessionStore {

@@ -36,15 +36,10 @@ export class DeadlineQueue {
     return this.current.delete(key);
   }
 
-  /** Removes and returns the key with the earliest deadline. */
-  pop(): string | undefined {
+  /** The key with the earliest deadline (it stays queued), or `undefined` when empty. */
+  first(): string | undefined {
     this.prune();
-    const key = this.keys[0];
-    if (key !== undefined) {
-      this.current.delete(key);
-      this.removeTop();
-    }
-    return key;
+    return this.keys[0];
   }
 
   clear(): void {

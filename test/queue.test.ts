@@ -25,7 +25,8 @@ describe("DeadlineQueue", () => {
             expect(queue.delete(`k${o.key}`)).toBe(model.delete(`k${o.key}`));
           } else {
             const min = Math.min(...model.values());
-            const key = queue.pop();
+            const key = queue.first();
+            if (key !== undefined) queue.delete(key);
             if (model.size === 0) expect(key).toBeUndefined();
             else {
               expect(model.get(key as string)).toBe(min);
@@ -46,7 +47,7 @@ describe("DeadlineQueue", () => {
     const queue = new DeadlineQueue();
     for (let i = 1000; i > 0; i--) queue.set(`k${i}`, i);
     const order: number[] = [];
-    for (let key = queue.pop(); key !== undefined; key = queue.pop())
+    for (let key = queue.first(); key !== undefined && queue.delete(key); key = queue.first())
       order.push(Number(key.slice(1)));
     expect(order).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
@@ -63,7 +64,8 @@ describe("DeadlineQueue under many moves", () => {
     queue.delete("k0");
     expect(queue.size).toBe(9);
     const order: string[] = [];
-    for (let key = queue.pop(); key !== undefined; key = queue.pop()) order.push(key);
+    for (let key = queue.first(); key !== undefined && queue.delete(key); key = queue.first())
+      order.push(key);
     expect(order).toEqual(["k9", "k8", "k7", "k6", "k5", "k4", "k3", "k2", "k1"]);
     expect(queue.peek()).toBe(Number.POSITIVE_INFINITY);
   });
