@@ -1,9 +1,13 @@
 /**
- * A min-priority queue of deadlines keyed by session id. A binary heap in two parallel arrays
- * (a million sessions cost two array slots and one `Map` entry each, no object each), with lazy
- * deletion: moving or deleting a key only updates the `Map`, and heap entries that no longer
- * match it are skipped when they surface. When stale entries outnumber live ones the heap is
- * rebuilt, so every operation stays O(log n) amortised.
+ * A min-priority queue of deadlines keyed by session id: a binary heap in two parallel arrays (a
+ * million sessions cost two array slots and one `Map` entry each, no object each) beside a `Map`
+ * of each key's current deadline, which is the truth. Heap entries are checked against it lazily:
+ *
+ * - a later deadline (a touch, a warning giving way to the expiry) only updates the `Map`; the
+ *   key's earlier entry is moved down when it reaches the top, so touching costs no heap work;
+ * - a new key or an earlier deadline adds an entry; entries of deleted keys, and those left
+ *   behind by an earlier deadline, are dropped when they reach the top;
+ * - when dropped-to-be entries outnumber live keys, the heap is rebuilt in O(n).
  */
 export class DeadlineQueue {
   private at: number[] = [];
@@ -20,14 +24,22 @@ export class DeadlineQueue {
 
   /** The earliest deadline, or `Infinity` when empty. */
   peek(): number {
-    this.prune();
+    this.settle();
     return this.keys.length > 0 ? (this.at[0] as number) : Number.POSITIVE_INFINITY;
+  }
+
+  /** The key with the earliest deadline (it stays queued), or `undefined` when empty. */
+  first(): string | undefined {
+    this.settle();
+    return this.keys[0];
   }
 
   /** Sets (or moves) the deadline of `key`. */
   set(key: string, deadline: number): void {
-    if (this.current.get(key) === deadline) return;
+    const old = this.current.get(key);
+    if (old === deadline) return;
     this.current.set(key, deadline);
+    if (old !== undefined && deadline > old) return; // its earlier entry stands in for it
     if (this.keys.length > 2 * this.current.size + 64) this.rebuild();
     else this.push(key, deadline);
   }
@@ -36,23 +48,20 @@ export class DeadlineQueue {
     return this.current.delete(key);
   }
 
-  /** The key with the earliest deadline (it stays queued), or `undefined` when empty. */
-  first(): string | undefined {
-    this.prune();
-    return this.keys[0];
-  }
-
   clear(): void {
     this.at = [];
     this.keys = [];
     this.current.clear();
   }
 
-  /** Drops stale entries from the top until the top is live. */
-  private prune(): void {
+  /** Brings the top entry in line with the `Map`, until the top is a key's current deadline. */
+  private settle(): void {
     for (let key = this.keys[0]; key !== undefined; key = this.keys[0]) {
-      if (this.current.get(key) === this.at[0]) return;
+      const at = this.at[0] as number;
+      const deadline = this.current.get(key);
+      if (deadline === at) return;
       this.removeTop();
+      if (deadline !== undefined && deadline > at) this.push(key, deadline);
     }
   }
 
@@ -71,12 +80,15 @@ export class DeadlineQueue {
   }
 
   private removeTop(): void {
+    const deadline = this.at.pop() as number;
+    const key = this.keys.pop() as string;
+    if (this.keys.length > 0) this.sink(0, key, deadline);
+  }
+
+  /** Places `key` at `deadline` in the hole at `i`, moving smaller children up. */
+  private sink(i: number, key: string, deadline: number): void {
     const { at, keys } = this;
-    const deadline = at.pop() as number;
-    const key = keys.pop() as string;
     const n = keys.length;
-    if (n === 0) return;
-    let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
@@ -90,10 +102,12 @@ export class DeadlineQueue {
     keys[i] = key;
   }
 
-  /** A sorted array is a valid heap: rebuilding from the live entries drops every stale one. */
+  /** One entry per live key, heapified bottom-up (Floyd): O(n), no sort. */
   private rebuild(): void {
-    const live = [...this.current].sort((a, b) => a[1] - b[1]);
-    this.keys = live.map((entry) => entry[0]);
-    this.at = live.map((entry) => entry[1]);
+    this.keys = [...this.current.keys()];
+    this.at = [...this.current.values()];
+    for (let i = (this.keys.length >> 1) - 1; i >= 0; i--) {
+      this.sink(i, this.keys[i] as string, this.at[i] as number);
+    }
   }
 }

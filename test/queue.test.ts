@@ -54,19 +54,33 @@ describe("DeadlineQueue", () => {
 });
 
 describe("DeadlineQueue under many moves", () => {
-  it("stays correct when stale entries force a rebuild", () => {
+  it("stays correct when entries left behind force a rebuild", () => {
     const queue = new DeadlineQueue();
-    for (let i = 0; i < 10; i++) queue.set(`k${i}`, 1000 + i);
-    // Touch the same sessions again and again: each move leaves a stale entry behind.
+    for (let i = 0; i < 10; i++) queue.set(`k${i}`, 100_000 + i);
+    // Earlier deadlines, again and again: each leaves an entry behind, until the heap is rebuilt.
     for (let round = 0; round < 50; round++) {
-      for (let i = 0; i < 10; i++) queue.set(`k${i}`, 2000 + round * 10 + (9 - i));
+      for (let i = 0; i < 10; i++) queue.set(`k${i}`, 90_000 - round * 10 - i);
     }
     queue.delete("k0");
     expect(queue.size).toBe(9);
     const order: string[] = [];
-    for (let key = queue.first(); key !== undefined && queue.delete(key); key = queue.first())
+    for (let key = queue.first(); key !== undefined; key = queue.first()) {
       order.push(key);
+      queue.delete(key);
+    }
     expect(order).toEqual(["k9", "k8", "k7", "k6", "k5", "k4", "k3", "k2", "k1"]);
     expect(queue.peek()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("moves a key to a later deadline without a second entry", () => {
+    const queue = new DeadlineQueue();
+    queue.set("a", 10);
+    queue.set("b", 20);
+    for (let t = 30; t < 1000; t += 10) queue.set("a", t); // touched 97 times
+    expect(queue.first()).toBe("b");
+    expect(queue.peek()).toBe(20);
+    queue.delete("b");
+    expect(queue.first()).toBe("a");
+    expect(queue.peek()).toBe(990);
   });
 });
