@@ -8,59 +8,74 @@ import { InvalidDataError } from "./errors.ts";
  * and non-finite numbers become `null`. Absent data (`undefined`) is `null`.
  */
 export function toJsonData(value: unknown): unknown {
-  return value === undefined ? null : copy(value, "data", "", new Set());
+  // Every add and update passes here: the walk keeps one stack of the keys above it and builds
+  // the path string only for the error message.
+  return value === undefined ? null : copy(value, "", [], []);
 }
 
-function copy(value: unknown, path: string, key: string, ancestors: Set<object>): unknown {
+/** `ancestors`: the objects above (for cycles); `keys`: the path to `value` (for messages). */
+function copy(
+  value: unknown,
+  key: string,
+  ancestors: object[],
+  keys: (string | number)[],
+): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
       return value;
     case "number":
-      return Number.isFinite(value) ? value : null;
+      // As JSON: -0 is written as 0, NaN and the infinities as null.
+      return Number.isFinite(value) ? value + 0 : null;
     case "object":
       if (value === null) return null;
       break;
     default:
       // bigint, function, symbol (undefined is handled by the callers)
-      throw refuse(`a ${typeof value}`, path);
+      throw refuse(`a ${typeof value}`, keys);
   }
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === "function") {
     const converted: unknown = toJSON.call(value, key);
-    return converted === undefined ? null : copy(converted, path, key, ancestors);
+    return converted === undefined ? null : copy(converted, key, ancestors, keys);
   }
   if (
     value instanceof Map ||
     value instanceof Set ||
     typeof (value as PromiseLike<unknown>).then === "function"
   ) {
-    throw refuse(`a ${value.constructor.name}`, path);
+    throw refuse(`a ${value.constructor.name}`, keys);
   }
-  if (ancestors.has(value)) throw refuse("a circular reference", path);
-  ancestors.add(value);
+  if (ancestors.includes(value)) throw refuse("a circular reference", keys);
+  ancestors.push(value);
   let out: unknown[] | Record<string, unknown>;
   if (Array.isArray(value)) {
     // Array.from visits holes too, which JSON writes as null.
-    out = Array.from(value, (item: unknown, i) =>
-      item === undefined ? null : copy(item, `${path}[${i}]`, String(i), ancestors),
-    );
+    out = Array.from(value, (item: unknown, i) => {
+      keys.push(i);
+      const copied = item === undefined ? null : copy(item, String(i), ancestors, keys);
+      keys.pop();
+      return copied;
+    });
   } else {
     out = {};
     for (const name of Object.keys(value)) {
       const item = (value as Record<string, unknown>)[name];
       if (item === undefined) continue;
-      const copied = copy(item, `${path}.${name}`, name, ancestors);
+      keys.push(name);
+      const copied = copy(item, name, ancestors, keys);
+      keys.pop();
       // Assigning "__proto__" would set the prototype; JSON.parse keeps it as a plain key.
       if (name === "__proto__") {
         Object.defineProperty(out, name, { value: copied, enumerable: true, writable: true });
       } else out[name] = copied;
     }
   }
-  ancestors.delete(value);
+  ancestors.pop();
   return Object.freeze(out);
 }
 
-function refuse(what: string, path: string): InvalidDataError {
-  return new InvalidDataError(`data must be JSON-serialisable, got ${what} at ${path}`);
+function refuse(what: string, keys: (string | number)[]): InvalidDataError {
+  const path = keys.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+  return new InvalidDataError(`data must be JSON-serialisable, got ${what} at data${path}`);
 }

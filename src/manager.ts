@@ -72,6 +72,7 @@ type Decide<R = SessionRecord | null | undefined> = (
 
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
+const IF_ABSENT = { ifAbsent: true } as const;
 // How long the sweep waits before it retries a session whose store call failed.
 const RETRY_MS = 5000;
 
@@ -307,7 +308,7 @@ export class SessionManager<Data = unknown> {
       const current = isThenable(got) ? await got : got;
       const next = decide(current, Date.now());
       if (next === undefined) return next;
-      const condition = current ? { ifVersion: current.version } : ({ ifAbsent: true } as const);
+      const condition = current ? { ifVersion: current.version } : IF_ABSENT;
       const result = next
         ? this.store.set(next, condition)
         : this.store.delete(id, condition as { ifVersion: number });

@@ -29,6 +29,7 @@ describe("session data", () => {
     // biome-ignore lint/suspicious/noSparseArray: a hole is what this checks
     expect(toJsonData([1, , 3])).toEqual([1, null, 3]);
     expect(toJsonData(undefined)).toBeNull();
+    expect(Object.is(toJsonData(-0), 0)).toBe(true);
   });
 
   it("keeps a __proto__ key as data, as JSON.parse does", () => {
