@@ -1,33 +1,13 @@
 import { createNanoEvents, type Emitter } from "nanoevents";
+import { isThenable, settle } from "./awaitable.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import {
-  BackendError,
-  ConflictError,
-  InvalidSessionIdError,
-  SessionError,
-  SessionExistsError,
-  SessionNotFoundError,
-} from "./errors.ts";
+import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
 import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
-import { memoryStore } from "./stores/memory.ts";
-import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
-
-/** A session as the manager returns it: frozen, times in epoch ms, `ttl` in ms. */
-export interface Session<Data = unknown> {
-  readonly id: string;
-  readonly data: Data;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly expiresAt: number;
-  readonly ttl: number;
-  /** 1 when added; grows by one on every change (touch, update). */
-  readonly version: number;
-}
-
-/** The backends this build knows by name; any `SessionStore` object works as well. */
-export type BackendName = "memory";
+import { checkId, live, record, type Session } from "./session.ts";
+import { type BackendName, resolveBackend } from "./stores/resolve.ts";
+import type { SessionRecord, SessionStore } from "./stores/types.ts";
 
 export interface SessionManagerOptions {
   /** Where sessions live: a backend name or a store object. Default `"memory"`. */
@@ -86,7 +66,7 @@ const RETRY_MS = 5000;
 export class SessionManager<Data = unknown> {
   /** Resolves once stored sessions are loaded; never rejects. */
   readonly ready: Promise<void>;
-  status: SessionManagerStatus = "loading";
+  private state: SessionManagerStatus = "loading";
   private readonly store: SessionStore;
   private readonly events: Emitter<SessionEvents<Data>> = createNanoEvents();
   private readonly scheduler: Scheduler;
@@ -99,7 +79,7 @@ export class SessionManager<Data = unknown> {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
     this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
-    this.store = guard(resolveBackend(options));
+    this.store = resolveBackend(options);
     this.scheduler = new Scheduler((id, deadline, now) => {
       // The store failed (it is down, say): report it and try this session again later.
       const retry = (error: unknown) => {
@@ -114,6 +94,11 @@ export class SessionManager<Data = unknown> {
       }
     });
     this.ready = this.load();
+  }
+
+  /** `"loading"` until stored sessions are read, then `"ready"`. */
+  get status(): SessionManagerStatus {
+    return this.state;
   }
 
   /** Adds a session; rejects with `SessionExistsError` while a live one has this id. */
@@ -136,7 +121,7 @@ export class SessionManager<Data = unknown> {
   async get(id: string): Promise<Session<Data> | undefined> {
     this.open();
     checkId(id);
-    if (this.status === "loading") await this.ready;
+    if (this.state === "loading") await this.ready;
     const stored = this.store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
     const found = isThenable(stored) ? await stored : stored;
@@ -202,7 +187,7 @@ export class SessionManager<Data = unknown> {
   /** Every live session. */
   async list(): Promise<Session<Data>[]> {
     this.open();
-    if (this.status === "loading") await this.ready;
+    if (this.state === "loading") await this.ready;
     const all = await this.store.list();
     const now = Date.now();
     this.log.debug?.(`list ${all.length}`);
@@ -212,7 +197,7 @@ export class SessionManager<Data = unknown> {
   /** Removes every session of this namespace; `removed` fires for each live one. */
   async clear(): Promise<void> {
     this.open();
-    if (this.status === "loading") await this.ready;
+    if (this.state === "loading") await this.ready;
     const live = this.events.events.removed?.length ? await this.list() : [];
     await this.store.clear();
     this.scheduler.clear();
@@ -223,7 +208,7 @@ export class SessionManager<Data = unknown> {
   /** Removes expired sessions from the store now, firing `expired` for each; returns how many. */
   async purgeExpired(): Promise<number> {
     this.open();
-    if (this.status === "loading") await this.ready;
+    if (this.state === "loading") await this.ready;
     const now = Date.now();
     const removed = await this.store.purgeExpired(now);
     for (const session of removed) this.expire(session, now);
@@ -276,7 +261,7 @@ export class SessionManager<Data = unknown> {
       // `ready` never rejects: the failure is reported, and the store's own calls will fail.
       queueMicrotask(() => this.fail(error));
     }
-    if (this.status === "loading") this.status = "ready";
+    if (this.state === "loading") this.state = "ready";
   }
 
   /**
@@ -301,7 +286,7 @@ export class SessionManager<Data = unknown> {
   ): Promise<SessionRecord | null | undefined> {
     this.open();
     checkId(id);
-    if (this.status === "loading") await this.ready;
+    if (this.state === "loading") await this.ready;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // Synchronous answers (the memory store's) are used as they are: an await costs a tick.
       const got = this.store.get(id);
@@ -341,14 +326,14 @@ export class SessionManager<Data = unknown> {
   private due(id: string, deadline: number, now: number): unknown {
     // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
-    return then(this.store.get(id), (session) => {
+    return settle(this.store.get(id), (session) => {
       if (!session) return;
       const { expiresAt } = session;
       if (now >= expiresAt) {
-        return then(this.store.delete(id, { ifVersion: session.version }), (deleted) => {
+        return settle(this.store.delete(id, { ifVersion: session.version }), (deleted) => {
           if (deleted) return this.expire(session, now, deadline);
           // Another writer changed it between our read and delete: follow the new version.
-          return then(this.store.get(id), (fresh) => fresh && this.schedule(fresh));
+          return settle(this.store.get(id), (fresh) => fresh && this.schedule(fresh));
         });
       }
       if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
@@ -394,77 +379,3 @@ export class SessionManager<Data = unknown> {
 }
 
 type AddArgs<Data> = null extends Data ? [options?: AddOptions<Data>] : [options: AddOptions<Data>];
-
-function record(
-  id: string,
-  data: unknown,
-  createdAt: number,
-  updatedAt: number,
-  expiresAt: number,
-  ttl: number,
-  version: number,
-): SessionRecord {
-  return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
-}
-
-function live(id: string, current: SessionRecord | undefined, now: number): SessionRecord {
-  if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);
-  return current;
-}
-
-function checkId(id: unknown): asserts id is string {
-  if (typeof id === "string" && id.length > 0 && id.length <= 256) return;
-  const given =
-    typeof id === "string"
-      ? id.length > 0
-        ? `a string of ${id.length} characters`
-        : "an empty string"
-      : typeof id;
-  throw new InvalidSessionIdError(
-    `id must be a non-empty string of at most 256 characters, got ${given}`,
-  );
-}
-
-function isThenable<T>(value: Awaitable<T>): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === "function";
-}
-
-/** `fn(value)`, at once for a plain value, after it settles for a promise. */
-function then<T, R>(value: Awaitable<T>, fn: (value: T) => R): R | Promise<unknown> {
-  return isThenable(value) ? Promise.resolve(value).then(fn) : fn(value);
-}
-
-function resolveBackend(options: SessionManagerOptions): SessionStore {
-  const { backend = "memory", namespace = "sessionmanager" } = options;
-  if (typeof backend === "object" && backend !== null) return backend;
-  if (backend === "memory") return memoryStore({ namespace });
-  throw new BackendError(
-    `unknown backend ${JSON.stringify(backend)}; expected "memory" or a SessionStore`,
-  );
-}
-
-/** Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. */
-function guard(store: SessionStore): SessionStore {
-  const wrap = (error: unknown): never => {
-    if (error instanceof SessionError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
-  };
-  const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
-  const methods = ["get", "set", "delete", "list", "clear", "purgeExpired", "close"] as const;
-  for (const method of methods) {
-    const fn = store[method] as ((a?: unknown, b?: unknown) => Awaitable<unknown>) | undefined;
-    // Two fixed parameters (no store method takes more): no rest array on every call.
-    guarded[method] =
-      fn &&
-      ((a?: unknown, b?: unknown) => {
-        try {
-          const result = fn.call(store, a, b);
-          return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
-        } catch (error) {
-          return wrap(error);
-        }
-      });
-  }
-  return guarded as unknown as SessionStore;
-}

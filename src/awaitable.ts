@@ -1,0 +1,14 @@
+import type { Awaitable } from "./stores/types.ts";
+
+/** Whether a store answered with a promise (most stores) or a plain value (the memory store). */
+export function isThenable<T>(value: Awaitable<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === "function";
+}
+
+/**
+ * `fn(value)`: at once for a plain value, once it settles for a promise. (Not named `then`: a
+ * module that exports `then` is itself a thenable to `await import()`.)
+ */
+export function settle<T, R>(value: Awaitable<T>, fn: (value: T) => R): R | Promise<unknown> {
+  return isThenable(value) ? Promise.resolve(value).then(fn) : fn(value);
+}
