@@ -1,19 +1,12 @@
 // Another writer (a tab, a process) changing the same session between our read and our write:
 // conditional writes catch it, the manager retries on the newer version, and nothing is lost.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConflictError, SessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionRecord, SessionStore, WriteCondition } from "../src/stores/types.ts";
+import { T0, useFakeClock } from "./helpers/clock.ts";
 
-const T0 = Date.UTC(2026, 0, 1);
-
-beforeEach(() => {
-  vi.useFakeTimers({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
-  });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
+useFakeClock();
 
 /** A memory store where `interfere` runs once per conditional write, just before it. */
 function racingStore(interfere: (inner: SessionStore, id: string) => void) {

@@ -1,17 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionStore } from "../src/stores/types.ts";
+import { useFakeClock } from "./helpers/clock.ts";
 
-const T0 = Date.UTC(2026, 0, 1);
-
-beforeEach(() => {
-  vi.useFakeTimers({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
-  });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
+useFakeClock();
 
 describe("events", () => {
   it("fire for every change with the session as it is now", async () => {

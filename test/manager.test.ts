@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   BackendError,
   InvalidDataError,
@@ -10,16 +10,9 @@ import {
   SessionNotFoundError,
 } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
+import { T0, useFakeClock } from "./helpers/clock.ts";
 
-const T0 = Date.UTC(2026, 0, 1);
-
-beforeEach(() => {
-  vi.useFakeTimers({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
-  });
-  vi.setSystemTime(T0);
-});
-afterEach(() => vi.useRealTimers());
+useFakeClock();
 
 function manager(options: ConstructorParameters<typeof SessionManager>[0] = {}) {
   const store = memoryStore();

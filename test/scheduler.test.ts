@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
+import { T0, useFakeClock } from "./helpers/clock.ts";
 
-const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
 type Log = string[];
@@ -15,13 +15,7 @@ function watch(sm: SessionManager<unknown>): Log {
 }
 
 describe("expiry with fake timers", () => {
-  beforeEach(() => {
-    vi.useFakeTimers({
-      toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
-    });
-    vi.setSystemTime(T0);
-  });
-  afterEach(() => vi.useRealTimers());
+  useFakeClock();
 
   it("warns once, warnBefore ahead, then expires and removes the session from the store", async () => {
     const store = memoryStore();
