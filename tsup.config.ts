@@ -4,6 +4,7 @@ const entry = {
   index: "src/index.ts",
   node: "src/node.ts",
   "stores/memory": "src/stores/memory.ts",
+  "stores/webstorage": "src/stores/webstorage.ts",
 };
 
 const library: Options = {

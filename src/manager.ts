@@ -6,7 +6,7 @@ import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError }
 import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
-import { type BackendName, resolveBackend } from "./stores/resolve.ts";
+import { type BackendName, backendLoader, failingStore, fallbackStore } from "./stores/resolve.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
 
 export interface SessionManagerOptions {
@@ -67,7 +67,8 @@ export class SessionManager<Data = unknown> {
   /** Resolves once stored sessions are loaded; never rejects. */
   readonly ready: Promise<void>;
   private state: SessionManagerStatus = "loading";
-  private readonly store: SessionStore;
+  // Set by `load`, which every method waits for while the manager is loading.
+  private store!: SessionStore;
   private readonly events: Emitter<SessionEvents<Data>> = createNanoEvents();
   private readonly scheduler: Scheduler;
   private readonly ttl: number;
@@ -79,7 +80,7 @@ export class SessionManager<Data = unknown> {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
     this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
-    this.store = resolveBackend(options);
+    const makeStore = backendLoader(options);
     this.scheduler = new Scheduler((id, deadline, now) => {
       // The store failed (it is down, say): report it and try this session again later.
       const retry = (error: unknown) => {
@@ -93,7 +94,7 @@ export class SessionManager<Data = unknown> {
         retry(error);
       }
     });
-    this.ready = this.load();
+    this.ready = this.load(makeStore, options.namespace);
   }
 
   /** `"loading"` until stored sessions are read, then `"ready"`. */
@@ -250,16 +251,33 @@ export class SessionManager<Data = unknown> {
     this.closed = true;
     this.scheduler.stop();
     this.events.events = {};
+    await this.ready; // the store may still be opening
     await this.store.close?.();
   }
 
-  private async load(): Promise<void> {
+  private async load(makeStore: () => Promise<SessionStore>, namespace?: string): Promise<void> {
+    try {
+      this.store = await makeStore();
+      await this.store.open?.({ report: (error) => this.fail(error) });
+    } catch (error) {
+      // Only browser stores fall back (storage disabled, private mode): a server store that is
+      // down must not quietly keep sessions in one process's memory.
+      if (this.store?.capabilities?.fallback) {
+        this.store = fallbackStore(namespace);
+        this.state = "degraded";
+        this.log.warn?.(`${(error as Error).message}; keeping sessions in memory`);
+        this.events.emit("degraded", error as Error);
+      } else {
+        // `ready` never rejects: the failure is reported, and calls fail until the store works.
+        this.fail(error);
+        this.store ??= failingStore(error);
+      }
+    }
     try {
       const stored = await this.store.list();
       for (const session of stored) this.schedule(session);
     } catch (error) {
-      // `ready` never rejects: the failure is reported, and the store's own calls will fail.
-      queueMicrotask(() => this.fail(error));
+      this.fail(error);
     }
     if (this.state === "loading") this.state = "ready";
   }

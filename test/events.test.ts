@@ -170,3 +170,34 @@ describe("events", () => {
     expect(inner.get("a")).toBeUndefined();
   });
 });
+
+describe("a store that cannot open", () => {
+  it("without fallback (a server store) is reported, never replaced by memory", async () => {
+    const inner = memoryStore();
+    let down = true;
+    const store: SessionStore = {
+      ...inner,
+      name: "postgres-like",
+      open() {
+        if (down) throw new Error("ECONNREFUSED");
+      },
+      get(id) {
+        if (down) throw new Error("ECONNREFUSED");
+        return inner.get(id);
+      },
+    };
+    const sm = new SessionManager({ backend: store });
+    const errors: Error[] = [];
+    const degraded = vi.fn();
+    sm.on("error", (e) => errors.push(e));
+    sm.on("degraded", degraded);
+    await sm.ready;
+    expect(sm.status).toBe("ready");
+    expect(degraded).not.toHaveBeenCalled();
+    expect(errors.map((e) => e.message)).toEqual(["postgres-like store failed: ECONNREFUSED"]);
+    await expect(sm.get("a")).rejects.toBeInstanceOf(BackendError);
+    down = false; // the service is back: calls work again
+    await sm.add("a");
+    expect(await sm.has("a")).toBe(true);
+  });
+});

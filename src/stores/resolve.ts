@@ -4,19 +4,56 @@ import { memoryStore } from "./memory.ts";
 import type { Awaitable, SessionStore } from "./types.ts";
 
 /** The backends this build knows by name; any `SessionStore` object works as well. */
-export type BackendName = "memory";
+export type BackendName = "memory" | "localStorage" | "sessionStorage";
 
-/** The store that `backend` names (or is), wrapped by `guard`. */
-export function resolveBackend(options: {
+type Options = { namespace: string };
+
+// Named stores other than memory load on first use, so a bundle that never names them (or
+// imports a store from its subpath) does not carry them.
+const named: Record<BackendName, (options: Options) => Awaitable<SessionStore>> = {
+  memory: memoryStore,
+  localStorage: async (o) => (await import("./webstorage.ts")).localStorageStore(o),
+  sessionStorage: async (o) => (await import("./webstorage.ts")).sessionStorageStore(o),
+};
+
+/**
+ * A function that makes the store `backend` names (or is), wrapped by `guard`. An unknown name
+ * throws at once, so a typo fails in the constructor rather than at the first call.
+ */
+export function backendLoader(options: {
   backend?: BackendName | SessionStore;
   namespace?: string;
-}): SessionStore {
+}): () => Promise<SessionStore> {
   const { backend = "memory", namespace = "sessionmanager" } = options;
-  if (typeof backend === "object" && backend !== null) return guard(backend);
-  if (backend === "memory") return guard(memoryStore({ namespace }));
-  throw new BackendError(
-    `unknown backend ${JSON.stringify(backend)}; expected "memory" or a SessionStore`,
-  );
+  if (typeof backend === "object" && backend !== null) return async () => guard(backend);
+  const make = Object.hasOwn(named, backend) ? named[backend] : undefined;
+  if (!make) {
+    throw new BackendError(
+      `unknown backend ${JSON.stringify(backend)}; expected one of ${Object.keys(named).join(", ")} or a SessionStore`,
+    );
+  }
+  return async () => guard(await make({ namespace }));
+}
+
+/** The memory store, wrapped: what a browser store falls back to when it cannot work. */
+export function fallbackStore(namespace = "sessionmanager"): SessionStore {
+  return guard(memoryStore({ namespace }));
+}
+
+/** A store that could not be made (a driver is missing, say): every call rejects with why. */
+export function failingStore(error: unknown): SessionStore {
+  const fail = async (): Promise<never> => {
+    throw error;
+  };
+  return guard({
+    name: "unavailable",
+    get: fail,
+    set: fail,
+    delete: fail,
+    list: fail,
+    clear: fail,
+    purgeExpired: fail,
+  });
 }
 
 /** Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. */
@@ -27,7 +64,16 @@ function guard(store: SessionStore): SessionStore {
     throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
   };
   const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
-  const methods = ["get", "set", "delete", "list", "clear", "purgeExpired", "close"] as const;
+  const methods = [
+    "open",
+    "get",
+    "set",
+    "delete",
+    "list",
+    "clear",
+    "purgeExpired",
+    "close",
+  ] as const;
   for (const method of methods) {
     const fn = store[method] as ((a?: unknown, b?: unknown) => Awaitable<unknown>) | undefined;
     // Two fixed parameters (no store method takes more): no rest array on every call.

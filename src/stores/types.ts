@@ -28,6 +28,21 @@ export interface StoreCapabilities {
   readonly nativeTtl?: boolean;
   /** Other managers (tabs, processes) may write to the same records. */
   readonly shared?: boolean;
+  /**
+   * When the store cannot work (its `open` fails: storage disabled, private mode, a sandboxed
+   * iframe), the manager keeps sessions in memory instead and reports `degraded`. Browser stores
+   * only: a server store that is down must fail loudly, not lose sessions to memory.
+   */
+  readonly fallback?: boolean;
+}
+
+/** What the manager hands a store when it opens it. */
+export interface StoreContext {
+  /**
+   * Reports a problem the store worked around without failing the call, such as a stored record
+   * it skipped because it could not read it. The manager emits it on `error`.
+   */
+  report(error: Error): void;
 }
 
 /**
@@ -38,6 +53,11 @@ export interface StoreCapabilities {
 export interface SessionStore {
   readonly name: string;
   readonly capabilities?: StoreCapabilities;
+  /**
+   * Called once by the manager before any other method: opens connections and checks that the
+   * storage works. A rejection means the store cannot work at all.
+   */
+  open?(context: StoreContext): Awaitable<void>;
   /** The record with this id, expired or not, or `undefined`. */
   get(id: string): Awaitable<SessionRecord | undefined>;
   /** Writes the record; with a condition, returns `false` (and writes nothing) when it fails. */

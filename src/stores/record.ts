@@ -1,0 +1,58 @@
+import { BackendError } from "../errors.ts";
+import type { SessionRecord } from "./types.ts";
+
+/**
+ * The format of records as text (web storage, files). Bumped when the shape changes; a record
+ * of another format, written by a newer or older version of this SDK, is skipped with an error
+ * and left where it is, never deleted or overwritten.
+ */
+export const RECORD_FORMAT = 1;
+
+/** A record as stored text: `{"v":1,"id":…}`. */
+export function encodeRecord(record: SessionRecord): string {
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = record;
+  return JSON.stringify({
+    v: RECORD_FORMAT,
+    id,
+    data,
+    createdAt,
+    updatedAt,
+    expiresAt,
+    ttl,
+    version,
+  });
+}
+
+/**
+ * The record in `text`, frozen as the manager's own are, or `BackendError` saying why it
+ * cannot be read (not JSON, another format, a field missing); `where` names it in the message.
+ */
+export function decodeRecord(text: string, where: string): SessionRecord {
+  let parsed: unknown;
+  try {
+    // The reviver runs bottom-up over every value: freezing there freezes the data deeply.
+    parsed = JSON.parse(text, (_key, value: unknown) =>
+      typeof value === "object" && value !== null ? Object.freeze(value) : value,
+    );
+  } catch (cause) {
+    throw unreadable(where, "it is not JSON", cause);
+  }
+  const r = parsed as Partial<SessionRecord> & { v?: unknown };
+  if (typeof r !== "object" || r === null) throw unreadable(where, "it is not a record");
+  if (r.v !== RECORD_FORMAT) {
+    throw unreadable(
+      where,
+      `its format is ${JSON.stringify(r.v)}, this version reads ${RECORD_FORMAT}`,
+    );
+  }
+  const numbers = [r.createdAt, r.updatedAt, r.expiresAt, r.ttl, r.version];
+  if (typeof r.id !== "string" || !("data" in r) || !numbers.every(Number.isFinite)) {
+    throw unreadable(where, "a field is missing or of the wrong type");
+  }
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = r as SessionRecord;
+  return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
+}
+
+function unreadable(where: string, why: string, cause?: unknown): BackendError {
+  return new BackendError(`skipped the stored record ${where}: ${why}`, { cause });
+}

@@ -1,0 +1,159 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from "vitest";
+import { BackendError, SessionManager } from "../../src/index.ts";
+import { RECORD_FORMAT } from "../../src/stores/record.ts";
+import { localStorageStore, sessionStorageStore } from "../../src/stores/webstorage.ts";
+import { testStore } from "./conformance.ts";
+
+testStore({
+  name: "localStorage (happy-dom)",
+  create: (namespace) => localStorageStore({ namespace }),
+});
+testStore({
+  name: "sessionStorage (happy-dom)",
+  create: (namespace) => sessionStorageStore({ namespace }),
+});
+
+afterEach(() => {
+  localStorage.clear();
+  sessionStorage.clear();
+});
+
+function errorsOf(sm: SessionManager<unknown>): Error[] {
+  const errors: Error[] = [];
+  sm.on("error", (error) => errors.push(error));
+  return errors;
+}
+
+describe("web storage stores", () => {
+  it("keep sessions across a reload (a second manager on the same storage)", async () => {
+    const first = new SessionManager({ backend: "localStorage", namespace: "app" });
+    const added = await first.add("user123", { data: { name: "Ada" }, ttl: "1h" });
+    await first.close();
+    const second = new SessionManager({ backend: "localStorage", namespace: "app" });
+    await second.ready;
+    expect(second.status).toBe("ready");
+    expect(await second.get("user123")).toEqual(added);
+    expect(Object.isFrozen((await second.get("user123"))?.data)).toBe(true);
+    await second.close();
+  });
+
+  it("sessionStorage is chosen by name too", async () => {
+    const sm = new SessionManager({ backend: "sessionStorage", namespace: "tab" });
+    await sm.add("a");
+    expect(Object.keys(sessionStorage)).toEqual(["sessionmanager:tab:a"]);
+    expect(localStorage.length).toBe(0);
+  });
+
+  it("never read, change or delete other keys, even with clear", async () => {
+    localStorage.setItem("theme", "dark");
+    localStorage.setItem("sessionmanager:other:a", "{}");
+    const sm = new SessionManager({ backend: "localStorage", namespace: "app" });
+    await sm.add("a");
+    await sm.clear();
+    expect(localStorage.getItem("theme")).toBe("dark");
+    expect(localStorage.getItem("sessionmanager:other:a")).toBe("{}");
+    expect(localStorage.length).toBe(2);
+  });
+
+  it("skip a corrupted record with an error event, and leave it in place", async () => {
+    localStorage.setItem("sessionmanager:app:broken", "{not json");
+    const sm = new SessionManager({ backend: "localStorage", namespace: "app" });
+    const errors = errorsOf(sm);
+    await sm.add("good");
+    await sm.ready;
+    expect((await sm.list()).map((s) => s.id)).toEqual(["good"]);
+    expect(await sm.get("broken")).toBeUndefined();
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toBeInstanceOf(BackendError);
+    expect(errors[0]?.message).toMatch(
+      /^skipped the stored record localStorage sessionmanager:app:brok… ?: it is not JSON$/,
+    );
+    await sm.clear();
+    await sm.purgeExpired();
+    expect(localStorage.getItem("sessionmanager:app:broken")).toBe("{not json");
+  });
+
+  it("skip a record of another format version, never deleting or overwriting it", async () => {
+    const future = JSON.stringify({
+      v: RECORD_FORMAT + 1,
+      id: "a",
+      payload: "from a newer version",
+    });
+    localStorage.setItem("sessionmanager:app:a", future);
+    const sm = new SessionManager({ backend: "localStorage", namespace: "app" });
+    const errors = errorsOf(sm);
+    expect(await sm.get("a")).toBeUndefined();
+    expect(errors[0]?.message).toContain(
+      `its format is ${RECORD_FORMAT + 1}, this version reads ${RECORD_FORMAT}`,
+    );
+    await expect(sm.add("a")).rejects.toBeInstanceOf(Error);
+    await sm.clear();
+    expect(localStorage.getItem("sessionmanager:app:a")).toBe(future);
+  });
+
+  it("fall back to memory when storage is blocked, and say so", async () => {
+    const blocked = {
+      get length(): number {
+        throw new DOMException("The operation is insecure.", "SecurityError");
+      },
+      setItem() {
+        throw new DOMException("The operation is insecure.", "SecurityError");
+      },
+    } as unknown as Storage;
+    const sm = new SessionManager({ backend: localStorageStore({ storage: blocked }) });
+    const reasons: Error[] = [];
+    sm.on("degraded", (reason) => reasons.push(reason));
+    expect(sm.status).toBe("loading");
+    await sm.ready;
+    expect(sm.status).toBe("degraded");
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(BackendError);
+    expect(reasons[0]?.message).toBe("localStorage store failed: The operation is insecure.");
+    const session = await sm.add("a", { data: 1 });
+    expect(await sm.get("a")).toEqual(session);
+  });
+
+  it("fall back to memory when the first write is refused (private mode quota 0)", async () => {
+    const full = Object.assign(Object.create(Storage.prototype), {
+      setItem() {
+        throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+      },
+    }) as Storage;
+    const sm = new SessionManager({ backend: localStorageStore({ storage: full }) });
+    await sm.ready;
+    expect(sm.status).toBe("degraded");
+    await sm.add("a");
+    expect(await sm.has("a")).toBe(true);
+  });
+
+  it("a write refused later (quota) rejects with BackendError and loses nothing", async () => {
+    let refuse = false;
+    const storage = window.localStorage;
+    const flaky = new Proxy(storage, {
+      get(target, property) {
+        if (property === "setItem") {
+          return (key: string, value: string) => {
+            if (refuse)
+              throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+            target.setItem(key, value);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const sm = new SessionManager({
+      backend: localStorageStore({ storage: flaky, namespace: "q" }),
+    });
+    const kept = await sm.add("kept", { data: { n: 1 } });
+    refuse = true;
+    await expect(sm.add("new")).rejects.toBeInstanceOf(BackendError);
+    await expect(sm.update("kept", { n: 2 })).rejects.toMatchObject({
+      code: "BACKEND_UNAVAILABLE",
+    });
+    refuse = false;
+    expect(await sm.get("kept")).toEqual(kept);
+    expect(await sm.has("new")).toBe(false);
+  });
+});
