@@ -37,7 +37,24 @@ export function decodeRecord(text: string, where: string): SessionRecord {
   } catch (cause) {
     throw unreadable(where, "it is not JSON", cause);
   }
-  const r = parsed as Partial<SessionRecord> & { v?: unknown };
+  return readRecord(parsed, where);
+}
+
+/** A record as an object (`{ v: 1, id, … }`), for stores that keep objects (IndexedDB). */
+export function toStoredObject(record: SessionRecord): StoredObject {
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = record;
+  return { v: RECORD_FORMAT, id, data, createdAt, updatedAt, expiresAt, ttl, version };
+}
+
+/** What `toStoredObject` makes: a record with its format version. */
+export type StoredObject = SessionRecord & { v: number };
+
+/**
+ * The record in a stored object (from `JSON.parse` or a structured clone), checked and frozen
+ * deeply, or `BackendError` saying why it cannot be read.
+ */
+export function readRecord(stored: unknown, where: string): SessionRecord {
+  const r = stored as Partial<StoredObject>;
   if (typeof r !== "object" || r === null) throw unreadable(where, "it is not a record");
   if (r.v !== RECORD_FORMAT) {
     throw unreadable(
@@ -50,7 +67,23 @@ export function decodeRecord(text: string, where: string): SessionRecord {
     throw unreadable(where, "a field is missing or of the wrong type");
   }
   const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = r as SessionRecord;
-  return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
+  return Object.freeze({
+    id,
+    data: deepFreeze(data),
+    createdAt,
+    updatedAt,
+    expiresAt,
+    ttl,
+    version,
+  });
+}
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function unreadable(where: string, why: string, cause?: unknown): BackendError {
