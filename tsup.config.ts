@@ -5,6 +5,7 @@ const entry = {
   node: "src/node.ts",
   "stores/memory": "src/stores/memory.ts",
   "stores/webstorage": "src/stores/webstorage.ts",
+  crypto: "src/crypto/index.ts",
 };
 
 const library: Options = {

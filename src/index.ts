@@ -3,6 +3,8 @@
 // Stores are exported from their own subpaths (`sessionmanager/stores/memory`) so that a bundle
 // keeps only the ones it imports.
 
+export type { HashPasswordOptions } from "./crypto/password.ts";
+export { hashPassword, verifyPassword } from "./crypto/password.ts";
 export type { Duration, DurationUnit } from "./duration.ts";
 export { parseDuration } from "./duration.ts";
 export type { AnySessionError, SessionErrorCode } from "./errors.ts";

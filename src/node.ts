@@ -9,6 +9,7 @@ export type {
   BackendName,
   Duration,
   DurationUnit,
+  HashPasswordOptions,
   Logger,
   LogLevel,
   Session,
@@ -27,6 +28,7 @@ export {
   ConflictError,
   createSessionId,
   DecryptionError,
+  hashPassword,
   InvalidDataError,
   InvalidSessionIdError,
   InvalidTtlError,
@@ -36,4 +38,5 @@ export {
   SessionExistsError,
   SessionManager,
   SessionNotFoundError,
+  verifyPassword,
 } from "./index.ts";
