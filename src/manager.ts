@@ -8,6 +8,7 @@ import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
 import { type BackendName, backendLoader, failingStore, fallbackStore } from "./stores/resolve.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
+import { onWake } from "./wake.ts";
 
 export interface SessionManagerOptions {
   /** Where sessions live: a backend name or a store object. Default `"memory"`. */
@@ -75,6 +76,7 @@ export class SessionManager<Data = unknown> {
   private readonly warnBefore: number;
   private readonly log: LogFns;
   private closed = false;
+  private readonly stopWaking: () => void;
 
   constructor(options: SessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -94,6 +96,7 @@ export class SessionManager<Data = unknown> {
         retry(error);
       }
     });
+    this.stopWaking = onWake(() => this.scheduler.recheck());
     this.ready = this.load(makeStore, options.namespace);
   }
 
@@ -250,6 +253,7 @@ export class SessionManager<Data = unknown> {
     if (this.closed) return;
     this.closed = true;
     this.scheduler.stop();
+    this.stopWaking();
     this.events.events = {};
     await this.ready; // the store may still be opening
     await this.store.close?.();
