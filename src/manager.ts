@@ -6,8 +6,10 @@ import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError }
 import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
+import { readRecord, toStoredObject } from "./stores/record.ts";
 import { type BackendName, backendLoader, failingStore, fallbackStore } from "./stores/resolve.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
+import { openTabChannel, type TabChannel } from "./sync/tabs.ts";
 import { onWake } from "./wake.ts";
 
 export interface SessionManagerOptions {
@@ -51,6 +53,10 @@ type Decide<R = SessionRecord | null | undefined> = (
   now: number,
 ) => R;
 
+/** The events a change in one tab fires in the others. */
+type TabEvent = "added" | "touched" | "updated" | "removed" | "expired";
+const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", "expired"];
+
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
 const IF_ABSENT = { ifAbsent: true } as const;
@@ -77,6 +83,8 @@ export class SessionManager<Data = unknown> {
   private readonly log: LogFns;
   private closed = false;
   private readonly stopWaking: () => void;
+  // Other tabs of this namespace, when the store is shared between them (localStorage, IndexedDB).
+  private tabs: TabChannel | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -202,11 +210,11 @@ export class SessionManager<Data = unknown> {
   async clear(): Promise<void> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const live = this.events.events.removed?.length ? await this.list() : [];
+    const live = this.events.events.removed?.length || this.tabs ? await this.list() : [];
     await this.store.clear();
     this.scheduler.clear();
     this.log.debug?.("clear");
-    for (const session of live) this.events.emit("removed", session);
+    for (const session of live) this.emit("removed", session);
   }
 
   /** Removes expired sessions from the store now, firing `expired` for each; returns how many. */
@@ -256,6 +264,7 @@ export class SessionManager<Data = unknown> {
     this.stopWaking();
     this.events.events = {};
     await this.ready; // the store may still be opening
+    this.tabs?.close();
     await this.store.close?.();
   }
 
@@ -282,6 +291,11 @@ export class SessionManager<Data = unknown> {
       for (const session of stored) this.schedule(session);
     } catch (error) {
       this.fail(error);
+    }
+    if (this.store.capabilities?.shared && this.state !== "degraded" && !this.closed) {
+      this.tabs = openTabChannel(`sessionmanager:${namespace ?? "sessionmanager"}`, (message) =>
+        this.heard(message),
+      );
     }
     if (this.state === "loading") this.state = "ready";
   }
@@ -327,12 +341,33 @@ export class SessionManager<Data = unknown> {
     throw new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`);
   }
 
-  private emit<E extends "added" | "touched" | "updated" | "removed">(
-    event: E,
-    ...args: SessionRecord[]
-  ): Session<Data> {
-    (this.events.emit as (event: E, ...args: SessionRecord[]) => void)(event, ...args);
+  /** Emits a change here and tells the other tabs, which emit it there. */
+  private emit(event: TabEvent, ...args: SessionRecord[]): Session<Data> {
+    (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
+    this.tabs?.post({ event, records: args.map(toStoredObject) });
     return args[0] as Session<Data>;
+  }
+
+  /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
+  private heard(message: unknown): void {
+    const { event, records } = (message ?? {}) as { event?: TabEvent; records?: unknown[] };
+    if (this.closed || !event || !tabEvents.includes(event) || !Array.isArray(records)) return;
+    let args: SessionRecord[];
+    try {
+      // The same checks as for stored records: another tab may run another version of the SDK.
+      args = records.map((r) => readRecord(r, `from another tab (${event})`));
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const [session] = args as [SessionRecord];
+    if (event === "expired") {
+      this.expire(session, Date.now(), undefined, false);
+      return;
+    }
+    if (event === "removed") this.scheduler.cancel(session.id);
+    else this.schedule(session); // a touch there moves (or cancels) the warning here
+    (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
   }
 
   /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
@@ -349,12 +384,14 @@ export class SessionManager<Data = unknown> {
     // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
     return settle(this.store.get(id), (session) => {
+      // Gone: removed, or expired and deleted by another tab, whose message says so.
       if (!session) return;
       const { expiresAt } = session;
       if (now >= expiresAt) {
         return settle(this.store.delete(id, { ifVersion: session.version }), (deleted) => {
           if (deleted) return this.expire(session, now, deadline);
-          // Another writer changed it between our read and delete: follow the new version.
+          // Another writer came between our read and delete: follow a newer version; if it is
+          // gone, another tab deleted it at expiry and its message fires `expired` here.
           return settle(this.store.get(id), (fresh) => fresh && this.schedule(fresh));
         });
       }
@@ -373,6 +410,7 @@ export class SessionManager<Data = unknown> {
     session: SessionRecord,
     now: number,
     deadline = this.scheduler.get(session.id),
+    tellTabs = true,
   ): void {
     this.scheduler.cancel(session.id);
     if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
@@ -384,6 +422,7 @@ export class SessionManager<Data = unknown> {
     }
     this.log.debug?.(`expired ${shortId(session.id)}`);
     this.events.emit("expired", session as Session<Data>);
+    if (tellTabs) this.tabs?.post({ event: "expired", records: [toStoredObject(session)] });
   }
 
   private open(): void {

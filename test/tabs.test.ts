@@ -1,0 +1,159 @@
+// Two managers on one shared store and namespace, as two tabs of one origin: Node has a real
+// BroadcastChannel, so these run the same messages a browser does (two real pages are tested in
+// Chromium).
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Session, SessionManager } from "../src/index.ts";
+import { memoryStore } from "../src/stores/memory.ts";
+import type { SessionStore } from "../src/stores/types.ts";
+
+const open: SessionManager<unknown>[] = [];
+afterEach(async () => {
+  for (const sm of open.splice(0)) await sm.close();
+});
+
+let sequence = 0;
+
+/** Two "tabs": managers on one store that says it is shared, like localStorage. */
+async function twoTabs(options: { warnBefore?: number; namespace?: string } = {}) {
+  const inner = memoryStore();
+  let deletes = 0;
+  const shared: SessionStore = {
+    ...inner,
+    name: "shared",
+    capabilities: { shared: true },
+    delete(id, condition) {
+      const deleted = inner.delete(id, condition);
+      if (deleted) deletes++;
+      return deleted;
+    },
+  };
+  const namespace = options.namespace ?? `tabs${++sequence}`;
+  const make = () => {
+    const sm = new SessionManager({
+      backend: shared,
+      namespace,
+      warnBefore: options.warnBefore ?? 0,
+    });
+    open.push(sm);
+    return sm;
+  };
+  const a = make();
+  const b = make();
+  await Promise.all([a.ready, b.ready]);
+  return { a, b, inner, deletes: () => deletes, namespace };
+}
+
+/** Resolves with the arguments of the next `event` on `sm`. */
+function next(
+  sm: SessionManager<unknown>,
+  event: "added" | "touched" | "updated" | "removed" | "expired",
+) {
+  return new Promise<unknown[]>((resolve) => {
+    const off = sm.on(event, (...args: unknown[]) => {
+      off();
+      resolve(args);
+    });
+  });
+}
+
+describe("tabs in step", () => {
+  it("a change in one tab fires the same event in the other, with the session as it is now", async () => {
+    const { a, b } = await twoTabs();
+    const added = next(b, "added");
+    const session = await a.add("user123", { data: { name: "Ada" } });
+    const [seen] = (await added) as [Session];
+    expect(seen).toEqual(session);
+    expect(Object.isFrozen(seen)).toBe(true);
+    expect(Object.isFrozen(seen.data)).toBe(true);
+
+    const updated = next(b, "updated");
+    await a.update("user123", { name: "Grace" });
+    const [now, before] = (await updated) as [Session, Session];
+    expect(now.data).toEqual({ name: "Grace" });
+    expect(before.data).toEqual({ name: "Ada" });
+  });
+
+  it("a logout in one tab is a removed in all of them", async () => {
+    const { a, b } = await twoTabs();
+    await a.add("user123");
+    const heard = next(a, "removed");
+    await b.remove("user123");
+    expect(((await heard) as [Session])[0].id).toBe("user123");
+    expect(await a.has("user123")).toBe(false);
+  });
+
+  it("clear in one tab removes every session in the other", async () => {
+    const { a, b } = await twoTabs();
+    await a.add("x");
+    await a.add("y");
+    const ids: string[] = [];
+    const both = new Promise<void>((resolve) => {
+      b.on("removed", (s) => {
+        ids.push(s.id);
+        if (ids.length === 2) resolve();
+      });
+    });
+    await a.clear();
+    await both;
+    expect(ids.sort()).toEqual(["x", "y"]);
+  });
+
+  it("a touch in one tab moves the pending warning in the other", async () => {
+    const { a, b } = await twoTabs({ warnBefore: 500 });
+    const warnedB = vi.fn();
+    b.onExpiringSoon(warnedB);
+    await a.add("s", { ttl: 1000 }); // b would warn at 500 ms
+    const touched = next(b, "touched");
+    await a.touch("s", "1h"); // stay signed in, from tab a
+    await touched;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(warnedB).not.toHaveBeenCalled();
+    expect(await b.has("s")).toBe(true);
+  });
+
+  it("each tab warns once and hears expired once, while only one deletes from the store", async () => {
+    const { a, b, inner, deletes } = await twoTabs({ warnBefore: 100 });
+    const log: string[] = [];
+    for (const [name, sm] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      sm.onExpiringSoon((s) => log.push(`${name} warn ${s.id}`));
+      sm.onExpired((s) => log.push(`${name} expired ${s.id}`));
+    }
+    const bothExpired = Promise.all([next(a, "expired"), next(b, "expired")]);
+    await a.add("s", { ttl: 250 });
+    await bothExpired;
+    await new Promise((r) => setTimeout(r, 50)); // any late duplicate would show now
+    expect(log.filter((l) => l.startsWith("a ")).sort()).toEqual(["a expired s", "a warn s"]);
+    expect(log.filter((l) => l.startsWith("b ")).sort()).toEqual(["b expired s", "b warn s"]);
+    expect(log.indexOf("a warn s")).toBeLessThan(log.indexOf("a expired s"));
+    expect(log.indexOf("b warn s")).toBeLessThan(log.indexOf("b expired s"));
+    expect(deletes()).toBe(1);
+    expect(inner.get("s")).toBeUndefined();
+  });
+
+  it("ignores other namespaces and messages it cannot read", async () => {
+    const { a, b, namespace } = await twoTabs();
+    const other = new SessionManager({
+      backend: { ...memoryStore(), capabilities: { shared: true } },
+      namespace: "elsewhere",
+    });
+    open.push(other);
+    const heardOther = vi.fn();
+    other.on("added", heardOther);
+    const errors: Error[] = [];
+    b.on("error", (e) => errors.push(e));
+    const stranger = new BroadcastChannel(`sessionmanager:${namespace}`);
+    stranger.postMessage({ event: "added", records: [{ v: 99, id: "x" }] });
+    stranger.postMessage("hello");
+    stranger.close();
+    const added = next(b, "added");
+    await a.add("z");
+    await added;
+    expect(heardOther).not.toHaveBeenCalled();
+    expect(errors.map((e) => e.message)).toEqual([
+      "skipped the stored record from another tab (added): its format is 99, this version reads 1",
+    ]);
+  });
+});
