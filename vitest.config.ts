@@ -1,4 +1,12 @@
-import { defineConfig } from "vitest/config";
+import { playwright } from "@vitest/browser-playwright";
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import {
+  chromiumArgs,
+  chromiumFound,
+  chromiumMissingMessage,
+  chromiumPath,
+  chromiumRequired,
+} from "./test/e2e/chromium.ts";
 
 // The core must behave the same in a page as in Node: the manager, scheduler and event tests run
 // twice, in Node and in happy-dom (a DOM-like global scope whose timers are plain numbers).
@@ -8,6 +16,31 @@ const core = [
   "test/events.test.ts",
   "test/concurrency.test.ts",
 ];
+
+// test/browser/ runs in a real headless Chromium (vitest's browser mode, driven by Playwright).
+// Without Chromium the project is left out with a warning, unless REQUIRE_SERVICES=1 (CI): then it
+// stays in and fails to launch, which fails the run.
+const browser = "test/browser/**/*.test.ts";
+const chromium: TestProjectInlineConfiguration = {
+  test: {
+    name: "chromium",
+    include: [browser],
+    // Failure screenshots and attachments go with the other reports (git-ignored), not beside the tests.
+    attachmentsDir: "test-results/attachments",
+    browser: {
+      enabled: true,
+      headless: true,
+      instances: [{ browser: "chromium" }],
+      screenshotDirectory: "test-results/screenshots",
+      provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+    },
+  },
+};
+if (!chromiumFound) {
+  if (chromiumRequired) {
+    console.error(`[vitest] ERROR: REQUIRE_SERVICES=1 and Chromium is missing at ${chromiumPath}`);
+  } else console.warn(`[vitest] WARNING: ${chromiumMissingMessage}`);
+}
 
 export default defineConfig({
   test: {
@@ -19,8 +52,16 @@ export default defineConfig({
       reportsDirectory: "coverage",
     },
     projects: [
-      { test: { name: "node", include: ["test/**/*.test.ts"], environment: "node" } },
+      {
+        test: {
+          name: "node",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, browser],
+          environment: "node",
+        },
+      },
       { test: { name: "happy-dom", include: core, environment: "happy-dom" } },
+      ...(chromiumFound || chromiumRequired ? [chromium] : []),
     ],
   },
 });

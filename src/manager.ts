@@ -1,8 +1,8 @@
-import { createNanoEvents, type Emitter } from "nanoevents";
 import { isThenable, settle } from "./awaitable.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
+import { SafeEvents } from "./events.ts";
 import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
@@ -76,7 +76,9 @@ export class SessionManager<Data = unknown> {
   private state: SessionManagerStatus = "loading";
   // Set by `load`, which every method waits for while the manager is loading.
   private store!: SessionStore;
-  private readonly events: Emitter<SessionEvents<Data>> = createNanoEvents();
+  private readonly events: SafeEvents<SessionEvents<Data>> = new SafeEvents((error, event) =>
+    this.fail(error, event),
+  );
   private readonly scheduler: Scheduler;
   private readonly ttl: number;
   private readonly warnBefore: number;
@@ -210,7 +212,7 @@ export class SessionManager<Data = unknown> {
   async clear(): Promise<void> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const live = this.events.events.removed?.length || this.tabs ? await this.list() : [];
+    const live = this.events.has("removed") || this.tabs ? await this.list() : [];
     await this.store.clear();
     this.scheduler.clear();
     this.log.debug?.("clear");
@@ -235,15 +237,7 @@ export class SessionManager<Data = unknown> {
    * const off = sm.on("removed", (session) => console.log("signed out", session.id));
    */
   on<E extends keyof SessionEvents<Data>>(event: E, listener: SessionEvents<Data>[E]): () => void {
-    const safe = ((...args: unknown[]) => {
-      try {
-        const result: unknown = (listener as (...a: unknown[]) => unknown)(...args);
-        if (isThenable(result)) result.then(undefined, (e: unknown) => this.fail(e, event));
-      } catch (error) {
-        this.fail(error, event);
-      }
-    }) as SessionEvents<Data>[E];
-    return this.events.on(event, safe);
+    return this.events.on(event, listener);
   }
 
   /** Calls `listener(session, msLeft)` once per expiry, `warnBefore` ahead of it. */
@@ -262,7 +256,7 @@ export class SessionManager<Data = unknown> {
     this.closed = true;
     this.scheduler.stop();
     this.stopWaking();
-    this.events.events = {};
+    this.events.clear();
     await this.ready; // the store may still be opening
     this.tabs?.close();
     await this.store.close?.();
@@ -432,8 +426,7 @@ export class SessionManager<Data = unknown> {
   /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
   private fail(cause: unknown, event?: string): void {
     const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
-    const listeners = this.events.events.error;
-    if (event === "error" || !listeners?.length) {
+    if (event === "error" || !this.events.has("error")) {
       this.log.error?.(`${event ? `a ${event} listener failed` : "error"}: ${error.message}`);
     } else this.events.emit("error", error);
   }
