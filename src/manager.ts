@@ -1,4 +1,5 @@
 import { isThenable, settle } from "./awaitable.ts";
+import { SessionCache } from "./cache.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
@@ -87,6 +88,10 @@ export class SessionManager<Data = unknown> {
   private readonly stopWaking: () => void;
   // Other tabs of this namespace, when the store is shared between them (localStorage, IndexedDB).
   private tabs: TabChannel | undefined;
+  // Browser stores only: what this tab knows, so reads skip the store and other tabs' messages
+  // win over storage that has not caught up. (Server stores are shared by processes that send no
+  // messages, so a cache there would go stale.)
+  private cache: SessionCache | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -125,8 +130,12 @@ export class SessionManager<Data = unknown> {
       existing = current;
       return record(id, data, now, now, now + ttl, ttl, 1);
     });
-    // The id held a session that had expired without being swept: it ends first.
-    if (existing) this.expire(existing, session.createdAt);
+    // The id held a session that had expired without being swept: it ends first (and the new
+    // one, which may share its createdAt to the millisecond, stays what the cache knows).
+    if (existing) {
+      this.expire(existing, session.createdAt);
+      this.cache?.remember(session);
+    }
     this.schedule(session);
     return this.emit("added", session);
   }
@@ -136,10 +145,15 @@ export class SessionManager<Data = unknown> {
     this.open();
     checkId(id);
     if (this.state === "loading") await this.ready;
+    this.log.debug?.(`get ${shortId(id)}`);
+    const cached = this.cache?.get(id);
+    if (cached !== undefined) {
+      return cached && cached.expiresAt > Date.now() ? (cached as Session<Data>) : undefined;
+    }
     const stored = this.store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
     const found = isThenable(stored) ? await stored : stored;
-    this.log.debug?.(`get ${shortId(id)}`);
+    if (found) this.cache?.remember(found);
     return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
   }
 
@@ -202,7 +216,8 @@ export class SessionManager<Data = unknown> {
   async list(): Promise<Session<Data>[]> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const all = await this.store.list();
+    const stored = await this.store.list();
+    const all = this.cache ? this.cache.merge(stored) : stored;
     const now = Date.now();
     this.log.debug?.(`list ${all.length}`);
     return all.filter((s) => s.expiresAt > now) as Session<Data>[];
@@ -215,6 +230,7 @@ export class SessionManager<Data = unknown> {
     const live = this.events.has("removed") || this.tabs ? await this.list() : [];
     await this.store.clear();
     this.scheduler.clear();
+    this.cache?.forgetAll();
     this.log.debug?.("clear");
     for (const session of live) this.emit("removed", session);
   }
@@ -281,7 +297,11 @@ export class SessionManager<Data = unknown> {
       }
     }
     try {
+      if (this.store.capabilities?.fallback && this.state !== "degraded") {
+        this.cache = new SessionCache();
+      }
       const stored = await this.store.list();
+      this.cache?.merge(stored);
       for (const session of stored) this.schedule(session);
     } catch (error) {
       this.fail(error);
@@ -328,6 +348,7 @@ export class SessionManager<Data = unknown> {
         ? this.store.set(next, condition)
         : this.store.delete(id, condition as { ifVersion: number });
       if (isThenable(result) ? await result : result) {
+        if (this.cache) this.cache.remember(next ?? (current as SessionRecord), !next);
         this.log.debug?.(`${op} ${shortId(id)}`);
         return next;
       }
@@ -355,11 +376,13 @@ export class SessionManager<Data = unknown> {
       return;
     }
     const [session] = args as [SessionRecord];
+    const gone = event === "removed" || event === "expired";
+    this.cache?.remember(session, gone);
     if (event === "expired") {
       this.expire(session, Date.now(), undefined, false);
       return;
     }
-    if (event === "removed") this.scheduler.cancel(session.id);
+    if (gone) this.scheduler.cancel(session.id);
     else this.schedule(session); // a touch there moves (or cancels) the warning here
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
   }
@@ -407,6 +430,7 @@ export class SessionManager<Data = unknown> {
     tellTabs = true,
   ): void {
     this.scheduler.cancel(session.id);
+    this.cache?.remember(session, true);
     if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
       this.events.emit(
         "expiringSoon",

@@ -1,0 +1,106 @@
+// The demo page: plain JavaScript on the script-tag bundle (the global `sessionmanager`).
+const { SessionManager, createSessionId } = window.sessionmanager;
+
+const sm = new SessionManager({
+  backend: "localStorage",
+  namespace: "demo",
+  warnBefore: "10s",
+});
+
+const $ = (id) => document.getElementById(id);
+const rows = $("sessions");
+let warned = null; // the session the banner is about
+
+function log(text) {
+  const item = document.createElement("li");
+  item.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  $("log").prepend(item);
+}
+
+async function render() {
+  const sessions = await sm.list();
+  rows.replaceChildren(
+    ...sessions.map((s) => {
+      const row = document.createElement("tr");
+      row.dataset.id = s.id;
+      row.innerHTML = `<td><code></code></td><td></td><td class="countdown"></td><td></td>
+        <td><button type="button" data-action="touch">Stay signed in</button>
+        <button type="button" data-action="remove">Sign out</button></td>`;
+      row.cells[0].firstChild.textContent = `${s.id.slice(0, 8)}…`;
+      row.cells[1].textContent = s.data?.user ?? "";
+      row.cells[2].dataset.expiresAt = String(s.expiresAt);
+      row.cells[3].textContent = String(s.version);
+      return row;
+    }),
+  );
+  $("empty").hidden = sessions.length > 0;
+  tick();
+}
+
+// The countdown reads each row's expiresAt; the manager's events re-render the rows.
+function tick() {
+  for (const cell of rows.querySelectorAll("td.countdown")) {
+    const left = Math.max(0, Number(cell.dataset.expiresAt) - Date.now());
+    cell.textContent = `${(left / 1000).toFixed(1)} s`;
+  }
+}
+setInterval(tick, 100);
+
+function showBanner(session, msLeft) {
+  warned = session.id;
+  $("banner-text").textContent =
+    `${session.data?.user ?? "Your"} session ends in ${Math.ceil(msLeft / 1000)} s.`;
+  $("banner").hidden = false;
+}
+function hideBanner(id) {
+  if (id === undefined || id === warned) {
+    $("banner").hidden = true;
+    warned = null;
+  }
+}
+
+sm.on("added", (s) => {
+  log(`added ${s.data?.user}`);
+  render();
+});
+sm.on("touched", (s) => {
+  log(`touched ${s.data?.user}: stays signed in`);
+  hideBanner(s.id);
+  render();
+});
+sm.on("removed", (s) => {
+  log(`removed ${s.data?.user}: signed out`);
+  hideBanner(s.id);
+  render();
+});
+sm.onExpiringSoon((s, msLeft) => {
+  log(`expiringSoon ${s.data?.user}: ${Math.round(msLeft / 1000)} s left`);
+  showBanner(s, msLeft);
+});
+sm.onExpired((s) => {
+  log(`expired ${s.data?.user}`);
+  hideBanner(s.id);
+  render();
+});
+sm.on("degraded", (reason) => log(`degraded: ${reason.message}`));
+sm.on("error", (error) => log(`error: ${error.message}`));
+
+$("signin").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const ttl = Number($("ttl").value) * 1000;
+  await sm.add(createSessionId(), { data: { user: $("user").value }, ttl });
+});
+$("stay").addEventListener("click", () => warned && sm.touch(warned));
+rows.addEventListener("click", (event) => {
+  const action = event.target.dataset?.action;
+  const id = event.target.closest("tr")?.dataset.id;
+  if (action === "touch") sm.touch(id);
+  if (action === "remove") sm.remove(id);
+});
+
+sm.ready.then(() => {
+  $("status").textContent =
+    sm.status === "degraded" ? "memory (storage unavailable)" : "localStorage";
+  $("status").className = sm.status;
+  render();
+});

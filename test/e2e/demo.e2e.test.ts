@@ -1,0 +1,114 @@
+// The demo page as a user uses it, in real Chromium: two tabs of one origin, sign in, the
+// warning banner, "stay signed in" (the countdown jumps back up), sign out in the other tab,
+// and a reload. Runs in the `node` project; needs dist/ (npm test builds first).
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoServer } from "../../demo/serve.mjs";
+import {
+  chromiumArgs,
+  chromiumFound,
+  chromiumMissingMessage,
+  chromiumPath,
+  chromiumRequired,
+} from "./chromium.ts";
+
+const skip = !chromiumFound && !chromiumRequired;
+if (skip) console.warn(`[demo e2e] WARNING: ${chromiumMissingMessage}`);
+
+/** Seconds left in the first row's countdown, as the user looking at that tab sees it. */
+async function countdown(page: Page): Promise<number> {
+  // A background tab's timers are throttled (the countdown ticks about once a second there).
+  await page.bringToFront();
+  const text = await page.locator("#sessions td.countdown").first().textContent();
+  return Number.parseFloat(text ?? "NaN");
+}
+
+describe.skipIf(skip)("demo page in Chromium", () => {
+  let server: Server;
+  let browser: Browser;
+  let context: BrowserContext;
+  let url: string;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    if (!chromiumFound) throw new Error(`REQUIRE_SERVICES=1 and ${chromiumMissingMessage}`);
+    server = (await startDemoServer(0)) as Server;
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: chromiumArgs,
+    });
+    context = await browser.newContext(); // one profile: the two pages share storage and channels
+    context.on("page", (page) => {
+      page.on("pageerror", (error) => errors.push(error.message));
+      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((done) => server?.close(done));
+  });
+
+  it("keeps two tabs in step through sign-in, a warning, stay signed in, a reload and sign-out", async () => {
+    const one = await context.newPage();
+    const two = await context.newPage();
+    await one.goto(url);
+    await two.goto(url);
+    await expect.poll(() => one.locator("#status").textContent()).toBe("localStorage");
+
+    // Sign in for 8 s in tab one; warnBefore is 10 s, so the warning comes at once, in both tabs.
+    await one.fill("#user", "ada");
+    await one.fill("#ttl", "8");
+    await one.click("#signin button");
+    for (const page of [one, two]) {
+      await expect.poll(() => page.locator("#sessions tr").count()).toBe(1);
+      await expect.poll(() => page.locator("#banner").isVisible()).toBe(true);
+      await expect
+        .poll(() => page.locator("#banner-text").textContent())
+        .toMatch(/^ada session ends in \d s\.$/);
+    }
+    await one.waitForTimeout(1500);
+    const before = await countdown(two);
+    expect(before).toBeLessThan(7);
+
+    // "Stay signed in" in tab two: the countdown jumps back up and the banner goes, in both tabs.
+    await two.click("#stay");
+    for (const page of [one, two]) {
+      await expect.poll(() => countdown(page), { timeout: 5000 }).toBeGreaterThan(before + 1);
+      await expect.poll(() => page.locator("#sessions td:nth-child(4)").textContent()).toBe("2");
+    }
+    mkdirSync(resolve("test-results"), { recursive: true });
+    await one.screenshot({ path: resolve("test-results/demo.png"), fullPage: true });
+
+    // A reload keeps the session (localStorage).
+    await one.reload();
+    await expect.poll(() => one.locator("#sessions tr").count()).toBe(1);
+
+    // Sign out in tab two: gone in tab one too.
+    await two.click('#sessions button[data-action="remove"]');
+    await expect.poll(() => one.locator("#sessions tr").count()).toBe(0);
+    await expect.poll(() => one.locator("#empty").isVisible()).toBe(true);
+    expect(await one.locator("#log").textContent()).toContain("removed ada: signed out");
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("shows expiry: a short session warns, then expires", async () => {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.fill("#user", "grace");
+    await page.fill("#ttl", "2");
+    await page.click("#signin button");
+    await expect.poll(() => page.locator("#sessions tr").count()).toBe(1);
+    await expect.poll(() => page.locator("#sessions tr").count(), { timeout: 10_000 }).toBe(0);
+    const log = (await page.locator("#log").textContent()) ?? "";
+    expect(log.indexOf("expiringSoon grace")).toBeGreaterThan(log.indexOf("expired grace"));
+    expect(log).toContain("expired grace"); // the log is newest first: expiringSoon came before
+    expect(errors).toEqual([]);
+  }, 30_000);
+});
