@@ -23,13 +23,13 @@ export {
 } from "./errors.ts";
 export { createSessionId } from "./id.ts";
 export type { Logger, LogLevel } from "./log.ts";
+export { SessionManager } from "./manager.ts";
 export type {
   AddOptions,
   SessionEvents,
   SessionManagerOptions,
   SessionManagerStatus,
-} from "./manager.ts";
-export { SessionManager } from "./manager.ts";
+} from "./options.ts";
 export type { Session } from "./session.ts";
 export type { BackendName } from "./stores/resolve.ts";
 export type {

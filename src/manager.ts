@@ -4,59 +4,30 @@ import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
 import { SafeEvents } from "./events.ts";
-import { createLog, type LogFns, type Logger, type LogLevel, shortId } from "./log.ts";
+import { createLog, type LogFns, shortId } from "./log.ts";
+import type {
+  AddArgs,
+  SessionEvents,
+  SessionManagerOptions,
+  SessionManagerStatus,
+} from "./options.ts";
 import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
-import { readRecord, toStoredObject } from "./stores/record.ts";
-import { type BackendName, backendLoader, failingStore, fallbackStore } from "./stores/resolve.ts";
+import { backendLoader, openStore } from "./stores/resolve.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
-import { openTabChannel, type TabChannel } from "./sync/tabs.ts";
+import {
+  openTabChannel,
+  readTabMessage,
+  type TabChannel,
+  type TabEvent,
+  tabMessage,
+} from "./sync/tabs.ts";
 import { onWake } from "./wake.ts";
-
-export interface SessionManagerOptions {
-  /** Where sessions live: a backend name or a store object. Default `"memory"`. */
-  backend?: BackendName | SessionStore;
-  /** Keeps apps apart in shared storage. Default `"sessionmanager"`. */
-  namespace?: string;
-  /** Lifetime of a session added without `ttl`. Default `"30m"`. */
-  defaultTtl?: Duration;
-  /** How long before `expiresAt` the `expiringSoon` event fires; `0` turns it off. Default `"1m"`. */
-  warnBefore?: Duration;
-  /** Receives log lines at `logLevel` and above. Default: none. */
-  logger?: Logger;
-  /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */
-  logLevel?: LogLevel;
-}
-
-/** Options of `add`: `data` may be left out only when `Data` admits `null`. */
-export type AddOptions<Data> = null extends Data
-  ? { data?: Data; ttl?: Duration }
-  : { data: Data; ttl?: Duration };
-
-/** Every event and the arguments its listeners get. */
-export type SessionEvents<Data = unknown> = {
-  added: (session: Session<Data>) => void;
-  updated: (session: Session<Data>, previous: Session<Data>) => void;
-  touched: (session: Session<Data>) => void;
-  removed: (session: Session<Data>) => void;
-  expiringSoon: (session: Session<Data>, msLeft: number) => void;
-  expired: (session: Session<Data>) => void;
-  synced: () => void;
-  degraded: (reason: Error) => void;
-  error: (error: Error) => void;
-};
-
-/** `"loading"` until stored sessions are read; `"degraded"` when a browser store fell back to memory. */
-export type SessionManagerStatus = "loading" | "ready" | "degraded";
 
 type Decide<R = SessionRecord | null | undefined> = (
   current: SessionRecord | undefined,
   now: number,
 ) => R;
-
-/** The events a change in one tab fires in the others. */
-type TabEvent = "added" | "touched" | "updated" | "removed" | "expired";
-const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", "expired"];
 
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
@@ -279,37 +250,26 @@ export class SessionManager<Data = unknown> {
   }
 
   private async load(makeStore: () => Promise<SessionStore>, namespace?: string): Promise<void> {
-    try {
-      this.store = await makeStore();
-      await this.store.open?.({ report: (error) => this.fail(error) });
-    } catch (error) {
-      // Only browser stores fall back (storage disabled, private mode): a server store that is
-      // down must not quietly keep sessions in one process's memory.
-      if (this.store?.capabilities?.fallback) {
-        this.store = fallbackStore(namespace);
-        this.state = "degraded";
-        this.log.warn?.(`${(error as Error).message}; keeping sessions in memory`);
-        this.events.emit("degraded", error as Error);
-      } else {
-        // `ready` never rejects: the failure is reported, and calls fail until the store works.
-        this.fail(error);
-        this.store ??= failingStore(error);
-      }
+    const context = { report: (error: Error) => this.fail(error) };
+    const { store, degraded } = await openStore(makeStore, context, namespace);
+    this.store = store;
+    if (degraded) {
+      this.state = "degraded";
+      this.log.warn?.(`${degraded.message}; keeping sessions in memory`);
+      this.events.emit("degraded", degraded);
     }
+    const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
+    if (fallback) this.cache = new SessionCache();
     try {
-      if (this.store.capabilities?.fallback && this.state !== "degraded") {
-        this.cache = new SessionCache();
-      }
-      const stored = await this.store.list();
+      const stored = await store.list();
       this.cache?.merge(stored);
       for (const session of stored) this.schedule(session);
     } catch (error) {
       this.fail(error);
     }
-    if (this.store.capabilities?.shared && this.state !== "degraded" && !this.closed) {
-      this.tabs = openTabChannel(`sessionmanager:${namespace ?? "sessionmanager"}`, (message) =>
-        this.heard(message),
-      );
+    if (shared && !this.closed) {
+      const name = `sessionmanager:${namespace ?? "sessionmanager"}`;
+      this.tabs = openTabChannel(name, (message) => this.heard(message));
     }
     if (this.state === "loading") this.state = "ready";
   }
@@ -359,18 +319,19 @@ export class SessionManager<Data = unknown> {
   /** Emits a change here and tells the other tabs, which emit it there. */
   private emit(event: TabEvent, ...args: SessionRecord[]): Session<Data> {
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
-    this.tabs?.post({ event, records: args.map(toStoredObject) });
+    this.tabs?.post(tabMessage(event, args));
     return args[0] as Session<Data>;
   }
 
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
   private heard(message: unknown): void {
-    const { event, records } = (message ?? {}) as { event?: TabEvent; records?: unknown[] };
-    if (this.closed || !event || !tabEvents.includes(event) || !Array.isArray(records)) return;
+    if (this.closed) return;
+    let event: TabEvent;
     let args: SessionRecord[];
     try {
-      // The same checks as for stored records: another tab may run another version of the SDK.
-      args = records.map((r) => readRecord(r, `from another tab (${event})`));
+      const read = readTabMessage(message);
+      if (!read) return;
+      [event, args] = read;
     } catch (error) {
       this.fail(error);
       return;
@@ -440,7 +401,7 @@ export class SessionManager<Data = unknown> {
     }
     this.log.debug?.(`expired ${shortId(session.id)}`);
     this.events.emit("expired", session as Session<Data>);
-    if (tellTabs) this.tabs?.post({ event: "expired", records: [toStoredObject(session)] });
+    if (tellTabs) this.tabs?.post(tabMessage("expired", [session]));
   }
 
   private open(): void {
@@ -455,5 +416,3 @@ export class SessionManager<Data = unknown> {
     } else this.events.emit("error", error);
   }
 }
-
-type AddArgs<Data> = null extends Data ? [options?: AddOptions<Data>] : [options: AddOptions<Data>];

@@ -1,7 +1,7 @@
 import { isThenable } from "../awaitable.ts";
 import { BackendError, SessionError } from "../errors.ts";
 import { memoryStore } from "./memory.ts";
-import type { Awaitable, SessionStore } from "./types.ts";
+import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 
 /** The backends this build knows by name; any `SessionStore` object works as well. */
 export type BackendName = "memory" | "localStorage" | "sessionStorage";
@@ -35,13 +35,33 @@ export function backendLoader(options: {
   return async () => guard(await make({ namespace }));
 }
 
-/** The memory store, wrapped: what a browser store falls back to when it cannot work. */
-export function fallbackStore(namespace = "sessionmanager"): SessionStore {
-  return guard(memoryStore({ namespace }));
+/**
+ * Opens the store that `makeStore` makes. A browser store that cannot work is replaced by the
+ * memory store, and `degraded` says why; a server store that is down is not (it must not
+ * quietly keep sessions in one process's memory): the failure is reported, and its calls fail
+ * until it works.
+ */
+export async function openStore(
+  makeStore: () => Promise<SessionStore>,
+  context: StoreContext,
+  namespace = "sessionmanager",
+): Promise<{ store: SessionStore; degraded?: Error }> {
+  let store: SessionStore | undefined;
+  try {
+    store = await makeStore();
+    await store.open?.(context);
+    return { store };
+  } catch (error) {
+    if (store?.capabilities?.fallback) {
+      return { store: guard(memoryStore({ namespace })), degraded: error as Error };
+    }
+    context.report(error as Error);
+    return { store: store ?? failingStore(error) };
+  }
 }
 
 /** A store that could not be made (a driver is missing, say): every call rejects with why. */
-export function failingStore(error: unknown): SessionStore {
+function failingStore(error: unknown): SessionStore {
   const fail = async (): Promise<never> => {
     throw error;
   };

@@ -1,3 +1,10 @@
+import { readRecord, toStoredObject } from "../stores/record.ts";
+import type { SessionRecord } from "../stores/types.ts";
+
+/** The events a change in one tab fires in the others. */
+export type TabEvent = "added" | "touched" | "updated" | "removed" | "expired";
+const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", "expired"];
+
 /** A channel to the other managers of one namespace in this origin (tabs, workers, frames). */
 export interface TabChannel {
   post(message: unknown): void;
@@ -21,4 +28,20 @@ export function openTabChannel(
   (channel as { unref?: () => void }).unref?.();
   channel.onmessage = (event) => onMessage(event.data);
   return { post: (message) => channel.postMessage(message), close: () => channel.close() };
+}
+
+/** The message that tells the other tabs about `event`. */
+export function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
+  return { event, records: records.map(toStoredObject) };
+}
+
+/**
+ * The event and records of a message from another tab; `undefined` for what is not such a
+ * message. Records get the checks stored records get (another tab may run another version of
+ * the SDK): one that cannot be read throws `BackendError`.
+ */
+export function readTabMessage(message: unknown): [TabEvent, SessionRecord[]] | undefined {
+  const { event, records } = (message ?? {}) as { event?: unknown; records?: unknown };
+  if (typeof event !== "string" || !tabEvents.includes(event) || !Array.isArray(records)) return;
+  return [event as TabEvent, records.map((r) => readRecord(r, `from another tab (${event})`))];
 }
