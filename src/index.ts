@@ -3,6 +3,7 @@
 // Stores are exported from their own subpaths (`sessionmanager/stores/memory`) so that a bundle
 // keeps only the ones it imports.
 
+export type { EncryptionOptions } from "./crypto/keys.ts";
 export type { HashPasswordOptions } from "./crypto/password.ts";
 export { hashPassword, verifyPassword } from "./crypto/password.ts";
 export type { Duration, DurationUnit } from "./duration.ts";

@@ -1,8 +1,16 @@
 import { isThenable, settle } from "./awaitable.ts";
 import { SessionCache } from "./cache.ts";
+import type { RecordCodec } from "./crypto/codec.ts";
+import type { EncryptionOptions } from "./crypto/keys.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
+import {
+  ConflictError,
+  DecryptionError,
+  SessionError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "./errors.ts";
 import { SafeEvents } from "./events.ts";
 import { createLog, type LogFns, shortId } from "./log.ts";
 import type {
@@ -12,9 +20,9 @@ import type {
   SessionManagerStatus,
 } from "./options.ts";
 import { Scheduler } from "./scheduler.ts";
-import { checkId, live, record, type Session } from "./session.ts";
-import { backendLoader, openStore } from "./stores/resolve.ts";
-import type { SessionRecord, SessionStore } from "./stores/types.ts";
+import { checkId, isReservedId, live, record, type Session } from "./session.ts";
+import { backendLoader, openStore, unavailableStore } from "./stores/resolve.ts";
+import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
 import {
   openTabChannel,
   readTabMessage,
@@ -63,6 +71,8 @@ export class SessionManager<Data = unknown> {
   // win over storage that has not caught up. (Server stores are shared by processes that send no
   // messages, so a cache there would go stale.)
   private cache: SessionCache | undefined;
+  // Encryption at rest, when the `encryption` option is set.
+  private codec: RecordCodec | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -83,7 +93,7 @@ export class SessionManager<Data = unknown> {
       }
     });
     this.stopWaking = onWake(() => this.scheduler.recheck());
-    this.ready = this.load(makeStore, options.namespace);
+    this.ready = this.load(makeStore, options);
   }
 
   /** `"loading"` until stored sessions are read, then `"ready"`. */
@@ -123,7 +133,8 @@ export class SessionManager<Data = unknown> {
     }
     const stored = this.store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
-    const found = isThenable(stored) ? await stored : stored;
+    let found = isThenable(stored) ? await stored : stored;
+    if (found && (this.codec || found.encrypted)) found = await this.reveal(found);
     if (found) this.cache?.remember(found);
     return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
   }
@@ -187,7 +198,7 @@ export class SessionManager<Data = unknown> {
   async list(): Promise<Session<Data>[]> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const stored = await this.store.list();
+    const stored = await this.readAll(await this.store.list());
     const all = this.cache ? this.cache.merge(stored) : stored;
     const now = Date.now();
     this.log.debug?.(`list ${all.length}`);
@@ -199,7 +210,9 @@ export class SessionManager<Data = unknown> {
     this.open();
     if (this.state === "loading") await this.ready;
     const live = this.events.has("removed") || this.tabs ? await this.list() : [];
+    const restore = await this.codec?.preserve();
     await this.store.clear();
+    await restore?.(); // the passphrase salt outlives the sessions: other tabs still use it
     this.scheduler.clear();
     this.cache?.forgetAll();
     this.log.debug?.("clear");
@@ -212,7 +225,7 @@ export class SessionManager<Data = unknown> {
     if (this.state === "loading") await this.ready;
     const now = Date.now();
     const removed = await this.store.purgeExpired(now);
-    for (const session of removed) this.expire(session, now);
+    for (const session of await this.readAll(removed)) this.expire(session, now);
     this.log.debug?.(`purgeExpired ${removed.length}`);
     return removed.length;
   }
@@ -249,10 +262,14 @@ export class SessionManager<Data = unknown> {
     await this.store.close?.();
   }
 
-  private async load(makeStore: () => Promise<SessionStore>, namespace?: string): Promise<void> {
+  private async load(
+    makeStore: () => Promise<SessionStore>,
+    { namespace, encryption }: SessionManagerOptions,
+  ): Promise<void> {
     const context = { report: (error: Error) => this.fail(error) };
     const { store, degraded } = await openStore(makeStore, context, namespace);
     this.store = store;
+    if (encryption) await this.useEncryption(encryption, namespace);
     if (degraded) {
       this.state = "degraded";
       this.log.warn?.(`${degraded.message}; keeping sessions in memory`);
@@ -261,7 +278,7 @@ export class SessionManager<Data = unknown> {
     const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
     if (fallback) this.cache = new SessionCache();
     try {
-      const stored = await store.list();
+      const stored = await this.readAll(await this.store.list());
       this.cache?.merge(stored);
       for (const session of stored) this.schedule(session);
     } catch (error) {
@@ -300,12 +317,15 @@ export class SessionManager<Data = unknown> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // Synchronous answers (the memory store's) are used as they are: an await costs a tick.
       const got = this.store.get(id);
-      const current = isThenable(got) ? await got : got;
+      const raw = isThenable(got) ? await got : got;
+      // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
+      const current = raw && (this.codec || raw.encrypted) ? await this.reveal(raw) : raw;
       const next = decide(current, Date.now());
       if (next === undefined) return next;
-      const condition = current ? { ifVersion: current.version } : IF_ABSENT;
-      const result = next
-        ? this.store.set(next, condition)
+      const condition = raw ? { ifVersion: raw.version } : IF_ABSENT;
+      const sealed = next && this.codec ? await this.codec.seal(next) : next;
+      const result = sealed
+        ? this.store.set(sealed, condition)
         : this.store.delete(id, condition as { ifVersion: number });
       if (isThenable(result) ? await result : result) {
         if (this.cache) this.cache.remember(next ?? (current as SessionRecord), !next);
@@ -348,6 +368,36 @@ export class SessionManager<Data = unknown> {
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
   }
 
+  /** Turns encryption at rest on (loaded only then); if the keys cannot be had, calls fail. */
+  private async useEncryption(option: EncryptionOptions, namespace?: string): Promise<void> {
+    try {
+      const { createCodec } = await import("./crypto/codec.ts");
+      this.codec = await createCodec(option, this.store, namespace ?? "sessionmanager");
+    } catch (error) {
+      this.fail(error);
+      this.store = unavailableStore(error);
+    }
+  }
+
+  /** The record decrypted, or `undefined` when it cannot be (reported on `error`). */
+  private async reveal(record: SessionRecord): Promise<SessionRecord | undefined> {
+    try {
+      if (!this.codec) throw new DecryptionError({ cause: new Error("no encryption option set") });
+      return await this.codec.open(record);
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  /** Stored records as sessions: the manager's own records left out, the rest decrypted. */
+  private async readAll(records: SessionRecord[]): Promise<SessionRecord[]> {
+    const sessions = records.filter((r) => !isReservedId(r.id));
+    if (!this.codec && !sessions.some((r) => r.encrypted)) return sessions;
+    const read = await Promise.all(sessions.map((r) => this.reveal(r)));
+    return read.filter((r) => r !== undefined);
+  }
+
   /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
   private schedule(session: SessionRecord): void {
     this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
@@ -361,8 +411,12 @@ export class SessionManager<Data = unknown> {
   private due(id: string, deadline: number, now: number): unknown {
     // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
-    return settle(this.store.get(id), (session) => {
-      // Gone: removed, or expired and deleted by another tab, whose message says so.
+    const read = settle(this.store.get(id), (raw) =>
+      raw && (this.codec || raw.encrypted) ? this.reveal(raw) : raw,
+    ) as Awaitable<SessionRecord | undefined>;
+    return settle(read, (session) => {
+      // Gone: removed, or expired and deleted by another tab, whose message says so (or it
+      // cannot be decrypted, which was reported).
       if (!session) return;
       const { expiresAt } = session;
       if (now >= expiresAt) {

@@ -1,3 +1,4 @@
+import type { EncryptionOptions } from "./crypto/keys.ts";
 import type { Duration } from "./duration.ts";
 import type { Logger, LogLevel } from "./log.ts";
 import type { Session } from "./session.ts";
@@ -14,6 +15,12 @@ export interface SessionManagerOptions {
   defaultTtl?: Duration;
   /** How long before `expiresAt` the `expiringSoon` event fires; `0` turns it off. Default `"1m"`. */
   warnBefore?: Duration;
+  /**
+   * Encrypts session data at rest as a compact JWE (AES-GCM 256): `{ key }`, `{ keys }` (the
+   * first encrypts, all decrypt), `{ passphrase }` or `true` (a key kept in IndexedDB). Off by
+   * default.
+   */
+  encryption?: EncryptionOptions | false;
   /** Receives log lines at `logLevel` and above. Default: none. */
   logger?: Logger;
   /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */

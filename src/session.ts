@@ -45,3 +45,11 @@ export function checkId(id: unknown): asserts id is string {
     `id must be a non-empty string of at most 256 characters, got ${given}`,
   );
 }
+
+/**
+ * Whether a stored record is the manager's own (the passphrase salt), not a session: session
+ * ids are at most 256 characters long, so longer ones can never collide with them.
+ */
+export function isReservedId(id: string): boolean {
+  return id.length > 256;
+}

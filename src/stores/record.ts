@@ -10,17 +10,7 @@ export const RECORD_FORMAT = 1;
 
 /** A record as stored text: `{"v":1,"id":…}`. */
 export function encodeRecord(record: SessionRecord): string {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = record;
-  return JSON.stringify({
-    v: RECORD_FORMAT,
-    id,
-    data,
-    createdAt,
-    updatedAt,
-    expiresAt,
-    ttl,
-    version,
-  });
+  return JSON.stringify(toStoredObject(record));
 }
 
 /**
@@ -42,8 +32,9 @@ export function decodeRecord(text: string, where: string): SessionRecord {
 
 /** A record as an object (`{ v: 1, id, … }`), for stores that keep objects (IndexedDB). */
 export function toStoredObject(record: SessionRecord): StoredObject {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = record;
-  return { v: RECORD_FORMAT, id, data, createdAt, updatedAt, expiresAt, ttl, version };
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
+  const stored = { v: RECORD_FORMAT, id, data, createdAt, updatedAt, expiresAt, ttl, version };
+  return encrypted ? { ...stored, encrypted } : stored;
 }
 
 /** What `toStoredObject` makes: a record with its format version. */
@@ -66,19 +57,13 @@ export function readRecord(stored: unknown, where: string): SessionRecord {
   if (typeof r.id !== "string" || !("data" in r) || !numbers.every(Number.isFinite)) {
     throw unreadable(where, "a field is missing or of the wrong type");
   }
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version } = r as SessionRecord;
-  return Object.freeze({
-    id,
-    data: deepFreeze(data),
-    createdAt,
-    updatedAt,
-    expiresAt,
-    ttl,
-    version,
-  });
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = r as SessionRecord;
+  const record = { id, data: deepFreeze(data), createdAt, updatedAt, expiresAt, ttl, version };
+  return Object.freeze(encrypted === true ? { ...record, encrypted } : record);
 }
 
-function deepFreeze(value: unknown): unknown {
+/** Freezes `value` and everything in it, as the manager's own data is. */
+export function deepFreeze(value: unknown): unknown {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     for (const item of Object.values(value)) deepFreeze(item);
     Object.freeze(value);

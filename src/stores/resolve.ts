@@ -56,12 +56,12 @@ export async function openStore(
       return { store: guard(memoryStore({ namespace })), degraded: error as Error };
     }
     context.report(error as Error);
-    return { store: store ?? failingStore(error) };
+    return { store: store ?? unavailableStore(error) };
   }
 }
 
-/** A store that could not be made (a driver is missing, say): every call rejects with why. */
-function failingStore(error: unknown): SessionStore {
+/** A store that cannot work (a driver is missing, say): every call rejects with why. */
+export function unavailableStore(error: unknown): SessionStore {
   const fail = async (): Promise<never> => {
     throw error;
   };

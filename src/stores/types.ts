@@ -10,6 +10,8 @@ export interface SessionRecord {
   readonly expiresAt: number;
   readonly ttl: number;
   readonly version: number;
+  /** `data` is a compact JWE (encryption at rest); absent when it is plain JSON. */
+  readonly encrypted?: true;
 }
 
 /**

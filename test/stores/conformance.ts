@@ -70,6 +70,17 @@ export function testStore({ name, create }: StoreTestOptions): void {
       expect(await store.get("user:1")).toEqual(record);
     });
 
+    it("keeps the encrypted flag of a record whose data is a JWE", async () => {
+      const store = await open();
+      const sealed = rec("sealed", {
+        data: "eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVy.dGFn",
+        encrypted: true,
+      });
+      await store.set(sealed);
+      expect(await store.get("sealed")).toEqual(sealed);
+      expect((await store.list()).find((r) => r.id === "sealed")?.encrypted).toBe(true);
+    });
+
     it("keeps ids that are awkward for keys and files", async () => {
       const store = await open();
       const ids = ["a b", "a/b\\c", "ünï", "x".repeat(256), "a,b;c\"'", "🎉"];

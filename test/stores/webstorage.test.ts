@@ -156,4 +156,25 @@ describe("web storage stores", () => {
     expect(await sm.get("kept")).toEqual(kept);
     expect(await sm.has("new")).toBe(false);
   });
+
+  it("with encryption, what localStorage holds has no plaintext of the data", async () => {
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const sm = new SessionManager({
+      backend: "localStorage",
+      namespace: "sealed",
+      encryption: { key },
+    });
+    await sm.add("user123", { data: { email: "ada@example.com", card: "4242 4242" } });
+    const raw = Object.values({ ...localStorage }).join("\n");
+    expect(raw).toContain('"encrypted":true');
+    expect(raw).not.toContain("ada@example.com");
+    expect(raw).not.toContain("4242");
+    expect((await sm.get("user123"))?.data).toEqual({
+      email: "ada@example.com",
+      card: "4242 4242",
+    });
+  });
 });

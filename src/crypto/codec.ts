@@ -1,0 +1,86 @@
+// Encryption at rest as the manager uses it: a record's data sealed into a compact JWE before it
+// reaches the store, opened again when it comes back. Loaded with import() only when the
+// `encryption` option is set, so a manager without it carries none of this.
+import { DecryptionError } from "../errors.ts";
+import { deepFreeze } from "../stores/record.ts";
+import type { SessionRecord, SessionStore } from "../stores/types.ts";
+import { decryptData, type EncryptionKey, encryptData } from "./jwe.ts";
+import { type EncryptionOptions, resolveKeys, type SaltStore } from "./keys.ts";
+
+/** Seals and opens the data of records. @internal */
+export interface RecordCodec {
+  seal(record: SessionRecord): Promise<SessionRecord>;
+  open(record: SessionRecord): Promise<SessionRecord>;
+  /** Before `clear`: returns what puts the passphrase salt back after it. */
+  preserve(): Promise<() => Promise<void>>;
+}
+
+/**
+ * The id under which the passphrase salt is kept in the store: longer than any session id may
+ * be (256 characters), so it can never collide with one; `isReservedId` keeps it out of lists.
+ */
+const SALT_ID = `sessionmanager:passphrase-salt:${"-".repeat(256)}`;
+// The largest time a Date can hold: the salt record never expires.
+const NEVER = 864e13;
+
+/** Resolves the keys of `option` and returns the codec that uses them. @internal */
+export async function createCodec(
+  option: EncryptionOptions,
+  store: SessionStore,
+  namespace: string,
+): Promise<RecordCodec> {
+  const keys = await resolveKeys(option, { namespace, salt: saltIn(store) });
+  return {
+    async seal(record) {
+      const data = await encryptData(record.data, record.id, keys[0] as EncryptionKey);
+      return Object.freeze({ ...record, data, encrypted: true });
+    },
+    async open(record) {
+      if (!record.encrypted) return record; // written before encryption was turned on
+      if (typeof record.data !== "string") throw new DecryptionError();
+      const data = deepFreeze(await decryptData(record.data, record.id, keys));
+      const { encrypted: _, ...plain } = record;
+      return Object.freeze({ ...plain, data });
+    },
+    async preserve() {
+      const salt = await store.get(SALT_ID);
+      return async () => {
+        if (salt) await store.set(salt, { ifAbsent: true });
+      };
+    },
+  };
+}
+
+/** The salt kept beside the records, as a record that never expires. */
+function saltIn(store: SessionStore): SaltStore {
+  return {
+    async load() {
+      const record = await store.get(SALT_ID);
+      return typeof record?.data === "string" ? fromBase64Url(record.data) : undefined;
+    },
+    async save(salt) {
+      const data = toBase64Url(salt);
+      const record = {
+        id: SALT_ID,
+        data,
+        createdAt: 0,
+        updatedAt: 0,
+        expiresAt: NEVER,
+        ttl: NEVER,
+      };
+      // Create only: a salt another tab saved first wins, and resolveKeys loads it again.
+      await store.set(Object.freeze({ ...record, version: 1 }), { ifAbsent: true });
+    },
+  };
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
