@@ -38,7 +38,14 @@ module.exports = [
     path: "dist/stores/webstorage.js",
     import: "{ localStorageStore }",
     gzip: true,
-    limit: "1.3 kB",
+    limit: "1.4 kB",
+  },
+  {
+    name: "IndexedDB store alone, idb included (add to the manager's size)",
+    path: "dist/stores/indexeddb.js",
+    import: "{ indexedDBStore }",
+    gzip: true,
+    limit: "3.8 kB",
   },
   {
     name: "password helpers alone",
@@ -51,6 +58,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 10 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "11.5 kB",
+    limit: "14 kB",
   },
 ];

@@ -5,6 +5,7 @@ const entry = {
   node: "src/node.ts",
   "stores/memory": "src/stores/memory.ts",
   "stores/webstorage": "src/stores/webstorage.ts",
+  "stores/indexeddb": "src/stores/indexeddb.ts",
   crypto: "src/crypto/index.ts",
 };
 

@@ -133,6 +133,23 @@ describe("tabs in step", () => {
     expect(inner.get("s")).toBeUndefined();
   });
 
+  it("changes made in one task reach the other tab in one message, every one of them", async () => {
+    const { a, b } = await twoTabs();
+    const heard: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      b.on("added", (s) => {
+        heard.push(s.id);
+        if (heard.length === 100) resolve();
+      });
+    });
+    const posted = vi.spyOn(BroadcastChannel.prototype, "postMessage");
+    await Promise.all(Array.from({ length: 100 }, (_, i) => a.add(`s${i}`)));
+    await all;
+    expect(heard).toEqual(Array.from({ length: 100 }, (_, i) => `s${i}`));
+    expect(posted.mock.calls.length).toBeLessThanOrEqual(2);
+    posted.mockRestore();
+  });
+
   it("ignores other namespaces and messages it cannot read", async () => {
     const { a, b, namespace } = await twoTabs();
     const other = new SessionManager({
@@ -145,8 +162,8 @@ describe("tabs in step", () => {
     const errors: Error[] = [];
     b.on("error", (e) => errors.push(e));
     const stranger = new BroadcastChannel(`sessionmanager:${namespace}`);
-    stranger.postMessage({ event: "added", records: [{ v: 99, id: "x" }] });
-    stranger.postMessage("hello");
+    stranger.postMessage([{ event: "added", records: [{ v: 99, id: "x" }] }, "hello"]);
+    stranger.postMessage("not a batch");
     stranger.close();
     const added = next(b, "added");
     await a.add("z");

@@ -4,7 +4,7 @@ import { memoryStore } from "./memory.ts";
 import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 
 /** The backends this build knows by name; any `SessionStore` object works as well. */
-export type BackendName = "memory" | "localStorage" | "sessionStorage";
+export type BackendName = "memory" | "localStorage" | "sessionStorage" | "indexedDB";
 
 type Options = { namespace: string };
 
@@ -14,6 +14,7 @@ const named: Record<BackendName, (options: Options) => Awaitable<SessionStore>> 
   memory: memoryStore,
   localStorage: async (o) => (await import("./webstorage.ts")).localStorageStore(o),
   sessionStorage: async (o) => (await import("./webstorage.ts")).sessionStorageStore(o),
+  indexedDB: async (o) => (await import("./indexeddb.ts")).indexedDBStore(o),
 };
 
 /**

@@ -13,7 +13,8 @@ export interface TabChannel {
 
 /**
  * Opens a `BroadcastChannel` named `name`, or returns `undefined` where there is none. Messages
- * reach every other channel of that name in the origin, never the sender.
+ * reach every other channel of that name in the origin, never the sender. What one task posts
+ * goes as one message at its end: 10,000 adds in one task cost one structured clone, not 10,000.
  */
 export function openTabChannel(
   name: string,
@@ -26,8 +27,24 @@ export function openTabChannel(
   const channel = new Channel(name);
   // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
   (channel as { unref?: () => void }).unref?.();
-  channel.onmessage = (event) => onMessage(event.data);
-  return { post: (message) => channel.postMessage(message), close: () => channel.close() };
+  channel.onmessage = (event) => {
+    if (Array.isArray(event.data)) for (const message of event.data) onMessage(message);
+  };
+  let outbox: unknown[] = [];
+  const flush = () => {
+    if (outbox.length === 0) return;
+    channel.postMessage(outbox);
+    outbox = [];
+  };
+  return {
+    post(message) {
+      if (outbox.push(message) === 1) queueMicrotask(flush);
+    },
+    close() {
+      flush();
+      channel.close();
+    },
+  };
 }
 
 /** The message that tells the other tabs about `event`. */

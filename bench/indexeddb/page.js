@@ -1,0 +1,195 @@
+// Runs in the Chromium page (bundled by run.mjs with esbuild): each scenario writes `n` sessions
+// into a fresh database and resolves to the milliseconds it took, opening excluded.
+import { SessionManager } from "../../src/index.ts";
+import { indexedDBStore } from "../../src/stores/indexeddb.ts";
+import { toStoredObject } from "../../src/stores/record.ts";
+
+const TTL = 30 * 60_000;
+let sequence = 0;
+
+function records(n) {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) =>
+    toStoredObject({
+      id: `user${i}`,
+      data: { user: `u${i}`, role: "member" },
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + TTL,
+      ttl: TTL,
+      version: 1,
+    }),
+  );
+}
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function complete(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+/** The store's own schema, made with plain IndexedDB. */
+async function openRaw(name) {
+  const req = indexedDB.open(name, 1);
+  req.onupgradeneeded = () =>
+    req.result
+      .createObjectStore("sessions", { keyPath: "id" })
+      .createIndex("expiresAt", "expiresAt");
+  return request(req);
+}
+
+/** The floor: the same records put in ONE readwrite transaction, no checks. */
+async function raw(n, durability) {
+  const name = `bench-raw-${++sequence}`;
+  const db = await openRaw(name);
+  const values = records(n);
+  const start = performance.now();
+  const tx = db.transaction("sessions", "readwrite", durability ? { durability } : undefined);
+  const store = tx.objectStore("sessions");
+  for (const value of values) store.put(value);
+  await complete(tx);
+  const ms = performance.now() - start;
+  db.close();
+  await request(indexedDB.deleteDatabase(name));
+  return ms;
+}
+
+/** What the manager needs, by hand: one readonly transaction of gets, one of adds. */
+async function rawChecked(n) {
+  const name = `bench-rawchecked-${++sequence}`;
+  const db = await openRaw(name);
+  const values = records(n);
+  const start = performance.now();
+  const read = db.transaction("sessions", "readonly").objectStore("sessions");
+  await Promise.all(values.map((v) => request(read.get(v.id))));
+  const tx = db.transaction("sessions", "readwrite");
+  const store = tx.objectStore("sessions");
+  for (const value of values) store.add(value);
+  await complete(tx);
+  const ms = performance.now() - start;
+  db.close();
+  await request(indexedDB.deleteDatabase(name));
+  return ms;
+}
+
+/** The store alone: n concurrent `set(record, { ifAbsent: true })`. */
+async function store(n) {
+  const namespace = `bench-store-${++sequence}`;
+  const s = indexedDBStore({ namespace });
+  await s.open({ report: (e) => console.error(e) });
+  const values = records(n).map(({ v, ...record }) => record);
+  const start = performance.now();
+  await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
+  const ms = performance.now() - start;
+  await s.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
+/** The store doing the manager's calls: n concurrent gets, then n concurrent set(ifAbsent). */
+async function storeGetSet(n) {
+  const namespace = `bench-storegs-${++sequence}`;
+  const s = indexedDBStore({ namespace });
+  await s.open({ report: (e) => console.error(e) });
+  const values = records(n).map(({ v, ...record }) => record);
+  const start = performance.now();
+  await Promise.all(values.map((r) => s.get(r.id)));
+  await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
+  const ms = performance.now() - start;
+  await s.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
+/** Through the manager: n concurrent `sm.add`. */
+async function manager(n) {
+  const namespace = `bench-manager-${++sequence}`;
+  const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
+  await sm.ready;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
+    ),
+  );
+  const ms = performance.now() - start;
+  await sm.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
+/** The manager alone: n concurrent `sm.add` on the memory store (no IndexedDB at all). */
+async function managerMemory(n) {
+  const sm = new SessionManager({ backend: "memory", defaultTtl: TTL });
+  await sm.ready;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
+    ),
+  );
+  const ms = performance.now() - start;
+  await sm.close();
+  return ms;
+}
+
+/** Through the manager, the store not marked shared: no messages to other tabs. */
+async function managerUnshared(n) {
+  const namespace = `bench-unshared-${++sequence}`;
+  const s = indexedDBStore({ namespace });
+  const backend = {
+    name: s.name,
+    capabilities: { fallback: true },
+    open: (c) => s.open(c),
+    get: (id) => s.get(id),
+    set: (r, c) => s.set(r, c),
+    delete: (id, c) => s.delete(id, c),
+    list: () => s.list(),
+    clear: () => s.clear(),
+    purgeExpired: (now) => s.purgeExpired(now),
+    close: () => s.close(),
+  };
+  const sm = new SessionManager({ backend, defaultTtl: TTL });
+  await sm.ready;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
+    ),
+  );
+  const ms = performance.now() - start;
+  await sm.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
+/** The durability Chromium gives a transaction that asks for none. */
+async function defaultDurability() {
+  const db = await openRaw(`bench-durability-${++sequence}`);
+  const tx = db.transaction("sessions", "readwrite");
+  const durability = tx.durability;
+  await complete(tx);
+  db.close();
+  return durability;
+}
+
+window.bench = {
+  raw: (n) => raw(n),
+  rawRelaxed: (n) => raw(n, "relaxed"),
+  rawStrict: (n) => raw(n, "strict"),
+  rawChecked,
+  store,
+  storeGetSet,
+  manager,
+  managerMemory,
+  managerUnshared,
+  defaultDurability,
+};
