@@ -1,16 +1,8 @@
 import { isThenable, settle } from "./awaitable.ts";
 import { SessionCache } from "./cache.ts";
-import type { RecordCodec } from "./crypto/codec.ts";
-import type { EncryptionOptions } from "./crypto/keys.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import {
-  ConflictError,
-  DecryptionError,
-  SessionError,
-  SessionExistsError,
-  SessionNotFoundError,
-} from "./errors.ts";
+import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
 import { SafeEvents } from "./events.ts";
 import { createLog, type LogFns, shortId } from "./log.ts";
 import type {
@@ -20,7 +12,7 @@ import type {
   SessionManagerStatus,
 } from "./options.ts";
 import { Scheduler } from "./scheduler.ts";
-import { checkId, isReservedId, live, record, type Session } from "./session.ts";
+import { checkId, live, record, type Session } from "./session.ts";
 import { backendLoader, openStore, unavailableStore } from "./stores/resolve.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
 import {
@@ -30,6 +22,7 @@ import {
   type TabEvent,
   tabMessage,
 } from "./sync/tabs.ts";
+import { Vault } from "./vault.ts";
 import { onWake } from "./wake.ts";
 
 type Decide<R = SessionRecord | null | undefined> = (
@@ -71,8 +64,8 @@ export class SessionManager<Data = unknown> {
   // win over storage that has not caught up. (Server stores are shared by processes that send no
   // messages, so a cache there would go stale.)
   private cache: SessionCache | undefined;
-  // Encryption at rest, when the `encryption` option is set.
-  private codec: RecordCodec | undefined;
+  // Encryption at rest: seals what goes to the store, opens what comes back.
+  private readonly vault: Vault = new Vault((error) => this.fail(error));
 
   constructor(options: SessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -134,7 +127,7 @@ export class SessionManager<Data = unknown> {
     const stored = this.store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
     let found = isThenable(stored) ? await stored : stored;
-    if (found && (this.codec || found.encrypted)) found = await this.reveal(found);
+    if (found && this.vault.needs(found)) found = await this.vault.reveal(found);
     if (found) this.cache?.remember(found);
     return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
   }
@@ -198,7 +191,7 @@ export class SessionManager<Data = unknown> {
   async list(): Promise<Session<Data>[]> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const stored = await this.readAll(await this.store.list());
+    const stored = await this.vault.readAll(await this.store.list());
     const all = this.cache ? this.cache.merge(stored) : stored;
     const now = Date.now();
     this.log.debug?.(`list ${all.length}`);
@@ -210,7 +203,7 @@ export class SessionManager<Data = unknown> {
     this.open();
     if (this.state === "loading") await this.ready;
     const live = this.events.has("removed") || this.tabs ? await this.list() : [];
-    const restore = await this.codec?.preserve();
+    const restore = await this.vault.preserve();
     await this.store.clear();
     await restore?.(); // the passphrase salt outlives the sessions: other tabs still use it
     this.scheduler.clear();
@@ -225,7 +218,7 @@ export class SessionManager<Data = unknown> {
     if (this.state === "loading") await this.ready;
     const now = Date.now();
     const removed = await this.store.purgeExpired(now);
-    for (const session of await this.readAll(removed)) this.expire(session, now);
+    for (const session of await this.vault.readAll(removed)) this.expire(session, now);
     this.log.debug?.(`purgeExpired ${removed.length}`);
     return removed.length;
   }
@@ -269,7 +262,15 @@ export class SessionManager<Data = unknown> {
     const context = { report: (error: Error) => this.fail(error) };
     const { store, degraded } = await openStore(makeStore, context, namespace);
     this.store = store;
-    if (encryption) await this.useEncryption(encryption, namespace);
+    if (encryption) {
+      try {
+        await this.vault.open(encryption, store, namespace ?? "sessionmanager");
+      } catch (error) {
+        // The keys cannot be had: calls fail with why, rather than store sessions unencrypted.
+        this.fail(error);
+        this.store = unavailableStore(error);
+      }
+    }
     if (degraded) {
       this.state = "degraded";
       this.log.warn?.(`${degraded.message}; keeping sessions in memory`);
@@ -278,7 +279,7 @@ export class SessionManager<Data = unknown> {
     const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
     if (fallback) this.cache = new SessionCache();
     try {
-      const stored = await this.readAll(await this.store.list());
+      const stored = await this.vault.readAll(await this.store.list());
       this.cache?.merge(stored);
       for (const session of stored) this.schedule(session);
     } catch (error) {
@@ -319,11 +320,11 @@ export class SessionManager<Data = unknown> {
       const got = this.store.get(id);
       const raw = isThenable(got) ? await got : got;
       // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
-      const current = raw && (this.codec || raw.encrypted) ? await this.reveal(raw) : raw;
+      const current = raw && this.vault.needs(raw) ? await this.vault.reveal(raw) : raw;
       const next = decide(current, Date.now());
       if (next === undefined) return next;
       const condition = raw ? { ifVersion: raw.version } : IF_ABSENT;
-      const sealed = next && this.codec ? await this.codec.seal(next) : next;
+      const sealed = next && (await this.vault.seal(next));
       const result = sealed
         ? this.store.set(sealed, condition)
         : this.store.delete(id, condition as { ifVersion: number });
@@ -368,36 +369,6 @@ export class SessionManager<Data = unknown> {
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
   }
 
-  /** Turns encryption at rest on (loaded only then); if the keys cannot be had, calls fail. */
-  private async useEncryption(option: EncryptionOptions, namespace?: string): Promise<void> {
-    try {
-      const { createCodec } = await import("./crypto/codec.ts");
-      this.codec = await createCodec(option, this.store, namespace ?? "sessionmanager");
-    } catch (error) {
-      this.fail(error);
-      this.store = unavailableStore(error);
-    }
-  }
-
-  /** The record decrypted, or `undefined` when it cannot be (reported on `error`). */
-  private async reveal(record: SessionRecord): Promise<SessionRecord | undefined> {
-    try {
-      if (!this.codec) throw new DecryptionError({ cause: new Error("no encryption option set") });
-      return await this.codec.open(record);
-    } catch (error) {
-      this.fail(error);
-      return undefined;
-    }
-  }
-
-  /** Stored records as sessions: the manager's own records left out, the rest decrypted. */
-  private async readAll(records: SessionRecord[]): Promise<SessionRecord[]> {
-    const sessions = records.filter((r) => !isReservedId(r.id));
-    if (!this.codec && !sessions.some((r) => r.encrypted)) return sessions;
-    const read = await Promise.all(sessions.map((r) => this.reveal(r)));
-    return read.filter((r) => r !== undefined);
-  }
-
   /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
   private schedule(session: SessionRecord): void {
     this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
@@ -412,7 +383,7 @@ export class SessionManager<Data = unknown> {
     // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
     const read = settle(this.store.get(id), (raw) =>
-      raw && (this.codec || raw.encrypted) ? this.reveal(raw) : raw,
+      raw && this.vault.needs(raw) ? this.vault.reveal(raw) : raw,
     ) as Awaitable<SessionRecord | undefined>;
     return settle(read, (session) => {
       // Gone: removed, or expired and deleted by another tab, whose message says so (or it

@@ -1,0 +1,57 @@
+import type { RecordCodec } from "./crypto/codec.ts";
+import type { EncryptionOptions } from "./crypto/keys.ts";
+import { DecryptionError } from "./errors.ts";
+import { isReservedId } from "./session.ts";
+import type { SessionRecord, SessionStore } from "./stores/types.ts";
+
+/**
+ * Encryption at rest as the manager sees it: what goes to the store is sealed, what comes back is
+ * opened. Without the `encryption` option it passes records through, except encrypted ones, which
+ * it refuses rather than hand out ciphertext as data. The crypto itself loads only when used.
+ */
+export class Vault {
+  private codec: RecordCodec | undefined;
+
+  /** `report` hears about every record that could not be opened. */
+  constructor(private readonly report: (error: unknown) => void) {}
+
+  /** Resolves the keys of `option`; rejects (with why) when they cannot be had. */
+  async open(option: EncryptionOptions, store: SessionStore, namespace: string): Promise<void> {
+    const { createCodec } = await import("./crypto/codec.ts");
+    this.codec = await createCodec(option, store, namespace);
+  }
+
+  /** Whether `record` must go through `reveal` before anyone sees it. */
+  needs(record: SessionRecord): boolean {
+    return this.codec !== undefined || record.encrypted === true;
+  }
+
+  /** The record to store: sealed when encryption is on. */
+  async seal(record: SessionRecord): Promise<SessionRecord> {
+    return this.codec ? this.codec.seal(record) : record;
+  }
+
+  /** The record decrypted, or `undefined` when it cannot be (reported). */
+  async reveal(record: SessionRecord): Promise<SessionRecord | undefined> {
+    try {
+      if (!this.codec) throw new DecryptionError({ cause: new Error("no encryption option set") });
+      return await this.codec.open(record);
+    } catch (error) {
+      this.report(error);
+      return undefined;
+    }
+  }
+
+  /** Stored records as sessions: the manager's own records left out, the rest decrypted. */
+  async readAll(records: SessionRecord[]): Promise<SessionRecord[]> {
+    const sessions = records.filter((r) => !isReservedId(r.id));
+    if (!sessions.some((r) => this.needs(r))) return sessions;
+    const read = await Promise.all(sessions.map((r) => this.reveal(r)));
+    return read.filter((r) => r !== undefined);
+  }
+
+  /** Before a store is cleared: returns what puts the passphrase salt back after it. */
+  async preserve(): Promise<(() => Promise<void>) | undefined> {
+    return this.codec?.preserve();
+  }
+}
