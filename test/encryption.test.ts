@@ -5,15 +5,10 @@ import { describe, expect, it } from "vitest";
 import { DecryptionError, InvalidDataError, SessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionRecord } from "../src/stores/types.ts";
+import { errorsOf } from "./helpers/events.ts";
 
 const aesKey = () =>
   crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt", "decrypt"]);
-
-function errorsOf(sm: SessionManager<unknown>): Error[] {
-  const errors: Error[] = [];
-  sm.on("error", (e) => errors.push(e));
-  return errors;
-}
 
 describe("encryption at rest", () => {
   it("stores the data as a JWE jose can read, bound to the session id, and reads it back", async () => {

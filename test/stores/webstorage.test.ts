@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import { localStorageStore, sessionStorageStore } from "../../src/stores/webstorage.ts";
+import { errorsOf } from "../helpers/events.ts";
 import { testStore } from "./conformance.ts";
 
 testStore({
@@ -18,12 +19,6 @@ afterEach(() => {
   localStorage.clear();
   sessionStorage.clear();
 });
-
-function errorsOf(sm: SessionManager<unknown>): Error[] {
-  const errors: Error[] = [];
-  sm.on("error", (error) => errors.push(error));
-  return errors;
-}
 
 describe("web storage stores", () => {
   it("keep sessions across a reload (a second manager on the same storage)", async () => {
