@@ -1,0 +1,59 @@
+// The localStorage and sessionStorage stores on Chromium's own storage: the shared contract,
+// sessions that outlive the page's manager (a reload), and encryption that leaves no plaintext.
+import { afterEach, describe, expect, it } from "vitest";
+import { SessionManager } from "../../src/index.ts";
+import { localStorageStore, sessionStorageStore } from "../../src/stores/webstorage.ts";
+import { testStore } from "../stores/conformance.ts";
+
+// Storage outlives a test in the browser profile: a prefix per run keeps runs apart.
+const run = crypto.randomUUID().slice(0, 8);
+
+testStore({
+  name: "localStorage (Chromium)",
+  create: (namespace) => localStorageStore({ namespace: `${run}-${namespace}` }),
+});
+testStore({
+  name: "sessionStorage (Chromium)",
+  create: (namespace) => sessionStorageStore({ namespace: `${run}-${namespace}` }),
+});
+
+const managers: SessionManager<unknown>[] = [];
+afterEach(async () => {
+  for (const sm of managers.splice(0)) {
+    await sm.clear();
+    await sm.close();
+  }
+});
+function manager(options: ConstructorParameters<typeof SessionManager>[0]): SessionManager {
+  const sm = new SessionManager(options);
+  managers.push(sm);
+  return sm;
+}
+
+describe("web storage in Chromium", () => {
+  it("keeps sessions for the next manager on the page (a reload)", async () => {
+    const namespace = `${run}-reload`;
+    const first = new SessionManager({ backend: "localStorage", namespace });
+    const added = await first.add("user123", { data: { name: "Ada" }, ttl: "1h" });
+    await first.close();
+    const second = manager({ backend: "localStorage", namespace });
+    expect(await second.get("user123")).toEqual(added);
+    expect(second.status).toBe("ready");
+  });
+
+  it("with encryption, the stored bytes hold no plaintext of the data", async () => {
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const namespace = `${run}-sealed`;
+    const sm = manager({ backend: "localStorage", namespace, encryption: { key } });
+    const data = { email: "ada@example.com", note: "PLAINTEXT-MARKER" };
+    await sm.add("user123", { data });
+    const raw = localStorage.getItem(`sessionmanager:${namespace}:user123`) ?? "";
+    expect(raw).toContain('"encrypted":true');
+    expect(raw).not.toContain("PLAINTEXT-MARKER");
+    expect(raw).not.toContain("ada@example.com");
+    expect((await sm.get("user123"))?.data).toEqual(data);
+  });
+});
