@@ -324,7 +324,8 @@ export class SessionManager<Data = unknown> {
       const next = decide(current, Date.now());
       if (next === undefined) return next;
       const condition = raw ? { ifVersion: raw.version } : IF_ABSENT;
-      const sealed = next && (await this.vault.seal(next));
+      const sealing = next && this.vault.seal(next);
+      const sealed = isThenable(sealing) ? await sealing : sealing;
       const result = sealed
         ? this.store.set(sealed, condition)
         : this.store.delete(id, condition as { ifVersion: number });

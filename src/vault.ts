@@ -26,8 +26,8 @@ export class Vault {
     return this.codec !== undefined || record.encrypted === true;
   }
 
-  /** The record to store: sealed when encryption is on. */
-  async seal(record: SessionRecord): Promise<SessionRecord> {
+  /** The record to store: sealed when encryption is on, else itself (no promise, no tick). */
+  seal(record: SessionRecord): SessionRecord | Promise<SessionRecord> {
     return this.codec ? this.codec.seal(record) : record;
   }
 
