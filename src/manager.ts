@@ -35,6 +35,8 @@ const ATTEMPTS = 5;
 const IF_ABSENT = { ifAbsent: true } as const;
 // How long the sweep waits before it retries a session whose store call failed.
 const RETRY_MS = 5000;
+// How long a tab waits before it sweeps a session whose lock another tab held.
+const SWEEP_RETRY_MS = 1000;
 
 /**
  * Keeps sessions with a time to live in a store, and tells listeners before and when they expire.
@@ -392,7 +394,13 @@ export class SessionManager<Data = unknown> {
       if (!session) return;
       const { expiresAt } = session;
       if (now >= expiresAt) {
-        return settle(this.store.delete(id, { ifVersion: session.version }), (deleted) => {
+        const remove = () => this.store.delete(id, { ifVersion: session.version });
+        // Only one tab sweeps at a time; the others hear its `expired` message. A busy lock is
+        // tried again shortly, in case the tab holding it is about to be frozen.
+        const deleting = this.tabs?.sweep ? this.tabs.sweep(remove) : remove();
+        return settle(deleting, (deleted) => {
+          if (deleted === undefined)
+            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
           if (deleted) return this.expire(session, now, deadline);
           // Another writer came between our read and delete: follow a newer version; if it is
           // gone, another tab deleted it at expiry and its message fires `expired` here.

@@ -150,6 +150,27 @@ describe("tabs in step", () => {
     posted.mockRestore();
   });
 
+  it("a tab that finds the sweep lock busy tries again shortly, and the session still expires", async () => {
+    let busy = 2; // both tabs find it busy the first time
+    const request = vi.fn(
+      async (_name: string, _options: unknown, fn: (lock: object | null) => unknown) =>
+        fn(busy-- > 0 ? null : {}),
+    );
+    vi.stubGlobal("navigator", { locks: { request } });
+    try {
+      const { a, inner } = await twoTabs();
+      const expired = next(a, "expired");
+      const start = Date.now();
+      await a.add("s", { ttl: 100 });
+      await expired;
+      expect(Date.now() - start).toBeGreaterThanOrEqual(1000); // one retry after a busy lock
+      expect(String(request.mock.calls[0]?.[0])).toMatch(/^sessionmanager:tabs\d+:sweep$/);
+      expect(inner.get("s")).toBeUndefined();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("ignores other namespaces and messages it cannot read", async () => {
     const { a, b, namespace } = await twoTabs();
     const other = new SessionManager({

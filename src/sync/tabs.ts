@@ -9,6 +9,12 @@ const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", 
 export interface TabChannel {
   post(message: unknown): void;
   close(): void;
+  /**
+   * Runs `fn` unless another tab of the namespace is sweeping right now (Web Locks), and resolves
+   * to its result, or to `undefined` when busy. Absent where the browser has no `navigator.locks`
+   * (conditional deletes keep sweeping correct there: only one tab's delete succeeds).
+   */
+  sweep?: <T>(fn: () => T | PromiseLike<T>) => Promise<T | undefined>;
 }
 
 /**
@@ -36,7 +42,15 @@ export function openTabChannel(
     channel.postMessage(outbox);
     outbox = [];
   };
+  const { locks } = (globalThis as { navigator?: { locks?: LockManager | null } }).navigator ?? {};
   return {
+    ...(locks && {
+      // The lock is released when fn settles, before the caller fires any event.
+      sweep: <T>(fn: () => T | PromiseLike<T>) =>
+        locks.request(`${name}:sweep`, { ifAvailable: true }, async (lock) =>
+          lock ? fn() : undefined,
+        ) as Promise<T | undefined>,
+    }),
     post(message) {
       if (outbox.push(message) === 1) queueMicrotask(flush);
     },

@@ -1,0 +1,54 @@
+// Two managers of one namespace in a real Chromium page stand in for two tabs: BroadcastChannel
+// reaches every other channel of the name, same page included, and Web Locks are per origin.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { SessionManager } from "../../src/index.ts";
+
+const run = crypto.randomUUID().slice(0, 8);
+const managers: SessionManager<unknown>[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const sm of managers.splice(0)) await sm.close();
+});
+
+describe("tabs in Chromium", () => {
+  it("one sweeps under a Web Lock, each warns and expires once, no listener runs inside the lock", async () => {
+    const namespace = `${run}-sweep`;
+    const key = `sessionmanager:${namespace}:s`;
+    const removals = vi.spyOn(Storage.prototype, "removeItem");
+    const requests = vi.spyOn(navigator.locks, "request");
+    const [a, b] = [0, 1].map(() => {
+      const sm = new SessionManager({ backend: "localStorage", namespace, warnBefore: 100 });
+      managers.push(sm);
+      return sm;
+    }) as [SessionManager, SessionManager];
+    await Promise.all([a.ready, b.ready]);
+    const log: string[] = [];
+    const heldDuringListeners: string[] = [];
+    for (const [name, sm] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      sm.onExpiringSoon(() => log.push(`${name} warn`));
+      sm.onExpired(async () => {
+        log.push(`${name} expired`);
+        const { held = [] } = await navigator.locks.query();
+        heldDuringListeners.push(...held.map((l) => l.name ?? ""));
+      });
+    }
+    const expired = Promise.all(
+      [a, b].map((sm) => new Promise((resolve) => sm.onExpired(resolve))),
+    );
+    await a.add("s", { ttl: 300 });
+    await expired;
+    await new Promise((r) => setTimeout(r, 1500)); // a busy-lock retry would show by now
+    expect(log.filter((l) => l.startsWith("a")).sort()).toEqual(["a expired", "a warn"]);
+    expect(log.filter((l) => l.startsWith("b")).sort()).toEqual(["b expired", "b warn"]);
+    expect(removals.mock.calls.filter(([k]) => k === key)).toHaveLength(1);
+    expect(heldDuringListeners.filter((n) => n.includes(namespace))).toEqual([]);
+    expect(localStorage.getItem(key)).toBeNull();
+    const sweeps = requests.mock.calls.filter(
+      ([name]) => name === `sessionmanager:${namespace}:sweep`,
+    );
+    expect(sweeps.length).toBeGreaterThanOrEqual(1);
+  });
+});
