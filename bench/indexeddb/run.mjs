@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
+import { chromiumArgs, chromiumPath } from "../../test/helpers/chromium.mjs";
 import { table } from "../lib/table.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,16 +32,7 @@ const labels = {
   managerUnshared: "manager, store not shared (no tab messages)",
   managerMemory: "manager on the memory store (no IndexedDB)",
 };
-const args = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const args = chromiumArgs;
 
 // VARIANT=nobatch (a transaction per call) or noprefetch (a get per id) builds the store with
 // that optimisation taken out, to measure what it is worth; the source is not changed.
@@ -82,7 +74,7 @@ await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  executablePath: chromiumPath,
   headless: true,
   args,
 });

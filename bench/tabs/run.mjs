@@ -8,6 +8,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { chromiumArgs, chromiumPath } from "../../test/helpers/chromium.mjs";
 import { table } from "../lib/table.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,14 +17,7 @@ const bundle = readFileSync(join(here, "..", "..", "dist", "sessionmanager.globa
 const page = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <script src="/sessionmanager.global.js"></script>`;
 const args = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
+  ...chromiumArgs,
   // Page B sits behind page A; without these, Chromium's throttling of hidden pages is what gets
   // measured (it adds up to ~10 ms at p99 to the bare channel too).
   "--disable-renderer-backgrounding",
@@ -39,7 +33,7 @@ const server = createServer((request, response) => {
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  executablePath: chromiumPath,
   headless: true,
   args,
 });

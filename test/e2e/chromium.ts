@@ -2,21 +2,9 @@
 // vitest.config.ts (the `chromium` project) and the Node-side end-to-end tests in test/e2e/.
 // Node-only (node:fs): never import this from a test that runs in the browser.
 import { existsSync } from "node:fs";
+import { chromiumPath } from "../helpers/chromium.mjs";
 
-/** Debian's Chromium; `CHROMIUM_PATH` points elsewhere (another distribution, macOS). */
-export const chromiumPath: string = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-
-/** Flags for a headless Chromium in a container: no sandbox, no GPU, no calls home. */
-export const chromiumArgs: string[] = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export { chromiumArgs, chromiumPath } from "../helpers/chromium.mjs";
 
 /** Whether a Chromium is installed at `chromiumPath`. */
 export const chromiumFound: boolean = existsSync(chromiumPath);
