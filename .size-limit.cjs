@@ -23,7 +23,7 @@ module.exports = [
     path: "dist/index.js",
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.6 kB",
+    limit: "6.8 kB",
     modifyEsbuildConfig: eagerOnly,
   },
   {
@@ -58,6 +58,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 10 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "14 kB",
+    limit: "14.3 kB",
   },
 ];
