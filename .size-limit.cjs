@@ -23,7 +23,7 @@ module.exports = [
     path: "dist/index.js",
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.8 kB",
+    limit: "6.1 kB",
     modifyEsbuildConfig: eagerOnly,
   },
   {

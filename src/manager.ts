@@ -1,5 +1,5 @@
 import { isThenable, settle } from "./awaitable.ts";
-import { SessionCache } from "./cache.ts";
+import type { SessionCache } from "./cache.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
@@ -15,13 +15,7 @@ import { Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
 import { backendLoader, openStore, unavailableStore } from "./stores/resolve.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
-import {
-  openTabChannel,
-  readTabMessage,
-  type TabChannel,
-  type TabEvent,
-  tabMessage,
-} from "./sync/tabs.ts";
+import type { TabChannel, TabEvent } from "./sync/tabs.ts";
 import { Vault } from "./vault.ts";
 import { onWake } from "./wake.ts";
 
@@ -279,7 +273,7 @@ export class SessionManager<Data = unknown> {
       this.events.emit("degraded", degraded);
     }
     const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
-    if (fallback) this.cache = new SessionCache();
+    if (fallback) this.cache = new (await import("./cache.ts")).SessionCache();
     try {
       const stored = await this.vault.readAll(await this.store.list());
       this.cache?.merge(stored);
@@ -289,7 +283,13 @@ export class SessionManager<Data = unknown> {
     }
     if (shared && !this.closed) {
       const name = `sessionmanager:${namespace ?? "sessionmanager"}`;
-      this.tabs = openTabChannel(name, (message) => this.heard(message));
+      // Loaded only here: a manager whose store tabs do not share never carries this.
+      const { openTabChannel } = await import("./sync/tabs.ts");
+      this.tabs = openTabChannel(
+        name,
+        (event, records) => this.heard(event, records),
+        (error) => this.fail(error),
+      );
     }
     if (this.state === "loading") this.state = "ready";
   }
@@ -343,23 +343,13 @@ export class SessionManager<Data = unknown> {
   /** Emits a change here and tells the other tabs, which emit it there. */
   private emit(event: TabEvent, ...args: SessionRecord[]): Session<Data> {
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
-    this.tabs?.post(tabMessage(event, args));
+    this.tabs?.post(event, args);
     return args[0] as Session<Data>;
   }
 
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
-  private heard(message: unknown): void {
+  private heard(event: TabEvent, args: SessionRecord[]): void {
     if (this.closed) return;
-    let event: TabEvent;
-    let args: SessionRecord[];
-    try {
-      const read = readTabMessage(message);
-      if (!read) return;
-      [event, args] = read;
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
     const [session] = args as [SessionRecord];
     const gone = event === "removed" || event === "expired";
     this.cache?.remember(session, gone);
@@ -435,7 +425,7 @@ export class SessionManager<Data = unknown> {
     }
     this.log.debug?.(`expired ${shortId(session.id)}`);
     this.events.emit("expired", session as Session<Data>);
-    if (tellTabs) this.tabs?.post(tabMessage("expired", [session]));
+    if (tellTabs) this.tabs?.post("expired", [session]);
   }
 
   private open(): void {

@@ -7,7 +7,8 @@ const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", 
 
 /** A channel to the other managers of one namespace in this origin (tabs, workers, frames). */
 export interface TabChannel {
-  post(message: unknown): void;
+  /** Tells the other tabs about a change (sent at the end of the task, with the task's others). */
+  post(event: TabEvent, records: SessionRecord[]): void;
   close(): void;
   /**
    * Runs `fn` unless another tab of the namespace is sweeping right now (Web Locks), and resolves
@@ -24,7 +25,8 @@ export interface TabChannel {
  */
 export function openTabChannel(
   name: string,
-  onMessage: (data: unknown) => void,
+  onChange: (event: TabEvent, records: SessionRecord[]) => void,
+  report: (error: unknown) => void,
 ): TabChannel | undefined {
   const { BroadcastChannel: Channel } = globalThis as {
     BroadcastChannel?: typeof BroadcastChannel;
@@ -34,7 +36,15 @@ export function openTabChannel(
   // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
   (channel as { unref?: () => void }).unref?.();
   channel.onmessage = (event) => {
-    if (Array.isArray(event.data)) for (const message of event.data) onMessage(message);
+    if (!Array.isArray(event.data)) return;
+    for (const message of event.data) {
+      try {
+        const change = readTabMessage(message);
+        if (change) onChange(...change);
+      } catch (error) {
+        report(error);
+      }
+    }
   };
   let outbox: unknown[] = [];
   const flush = () => {
@@ -51,8 +61,8 @@ export function openTabChannel(
           lock ? fn() : undefined,
         ) as Promise<T | undefined>,
     }),
-    post(message) {
-      if (outbox.push(message) === 1) queueMicrotask(flush);
+    post(event, records) {
+      if (outbox.push(tabMessage(event, records)) === 1) queueMicrotask(flush);
     },
     close() {
       flush();
@@ -62,7 +72,7 @@ export function openTabChannel(
 }
 
 /** The message that tells the other tabs about `event`. */
-export function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
+function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
   return { event, records: records.map(toStoredObject) };
 }
 
@@ -71,7 +81,7 @@ export function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
  * message. Records get the checks stored records get (another tab may run another version of
  * the SDK): one that cannot be read throws `BackendError`.
  */
-export function readTabMessage(message: unknown): [TabEvent, SessionRecord[]] | undefined {
+function readTabMessage(message: unknown): [TabEvent, SessionRecord[]] | undefined {
   const { event, records } = (message ?? {}) as { event?: unknown; records?: unknown };
   if (typeof event !== "string" || !tabEvents.includes(event) || !Array.isArray(records)) return;
   return [event as TabEvent, records.map((r) => readRecord(r, `from another tab (${event})`))];
