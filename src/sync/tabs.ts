@@ -19,25 +19,20 @@ export interface TabChannel {
 }
 
 /**
- * Opens a `BroadcastChannel` named `name`, or returns `undefined` where there is none. Messages
- * reach every other channel of that name in the origin, never the sender. What one task posts
- * goes as one message at its end: 10,000 adds in one task cost one structured clone, not 10,000.
+ * Opens a channel named `name` to the other tabs of the origin, or returns `undefined` where
+ * there is none. Messages reach every other channel of that name, never the sender. What one
+ * task posts goes as one message at its end: 10,000 adds in one task cost one structured clone,
+ * not 10,000. `BroadcastChannel` carries them; where it is missing (Safari before 15.4), the
+ * `storage` event of a localStorage key does.
  */
 export function openTabChannel(
   name: string,
   onChange: (event: TabEvent, records: SessionRecord[]) => void,
   report: (error: unknown) => void,
 ): TabChannel | undefined {
-  const { BroadcastChannel: Channel } = globalThis as {
-    BroadcastChannel?: typeof BroadcastChannel;
-  };
-  if (!Channel) return undefined;
-  const channel = new Channel(name);
-  // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
-  (channel as { unref?: () => void }).unref?.();
-  channel.onmessage = (event) => {
-    if (!Array.isArray(event.data)) return;
-    for (const message of event.data) {
+  const receive = (batch: unknown) => {
+    if (!Array.isArray(batch)) return;
+    for (const message of batch) {
       try {
         const change = readTabMessage(message);
         if (change) onChange(...change);
@@ -46,11 +41,18 @@ export function openTabChannel(
       }
     }
   };
+  const transport = broadcastChannel(name, receive) ?? storageEvents(name, receive);
+  if (!transport) return undefined;
   let outbox: unknown[] = [];
   const flush = () => {
     if (outbox.length === 0) return;
-    channel.postMessage(outbox);
+    const batch = outbox;
     outbox = [];
+    try {
+      transport.send(batch);
+    } catch (error) {
+      report(error); // a full localStorage, say: this tab's own change stands
+    }
   };
   const { locks } = (globalThis as { navigator?: { locks?: LockManager | null } }).navigator ?? {};
   return {
@@ -66,8 +68,55 @@ export function openTabChannel(
     },
     close() {
       flush();
-      channel.close();
+      transport.close();
     },
+  };
+}
+
+type Transport = { send(batch: unknown[]): void; close(): void };
+
+function broadcastChannel(name: string, receive: (batch: unknown) => void): Transport | undefined {
+  const { BroadcastChannel: Channel } = globalThis as {
+    BroadcastChannel?: typeof BroadcastChannel;
+  };
+  if (!Channel) return undefined;
+  const channel = new Channel(name);
+  // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
+  (channel as { unref?: () => void }).unref?.();
+  channel.onmessage = (event) => receive(event.data);
+  return { send: (batch) => channel.postMessage(batch), close: () => channel.close() };
+}
+
+/**
+ * Messages through localStorage: writing a key fires `storage` in the other tabs of the origin
+ * (never in the writer). Each message is written under a fresh nonce, since writing the same
+ * value twice fires nothing, and removed at once so that nothing stays behind.
+ */
+function storageEvents(name: string, receive: (batch: unknown) => void): Transport | undefined {
+  const page = globalThis as unknown as Partial<Window>;
+  let storage: Storage | undefined;
+  try {
+    storage = page.localStorage;
+  } catch {
+    return undefined; // blocked: no other tab can hear this one either
+  }
+  if (!storage || typeof page.addEventListener !== "function") return undefined;
+  const key = `${name}:message`;
+  const listener = (event: StorageEvent) => {
+    if (event.key !== key || !event.newValue) return;
+    try {
+      receive((JSON.parse(event.newValue) as { batch?: unknown }).batch);
+    } catch {
+      // Not ours (or not JSON): ignore, as BroadcastChannel would ignore a foreign message.
+    }
+  };
+  page.addEventListener("storage", listener);
+  return {
+    send(batch) {
+      (storage as Storage).setItem(key, JSON.stringify({ nonce: Math.random(), batch }));
+      (storage as Storage).removeItem(key);
+    },
+    close: () => page.removeEventListener?.("storage", listener),
   };
 }
 

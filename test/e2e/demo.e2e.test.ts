@@ -111,4 +111,32 @@ describe.skipIf(skip)("demo page in Chromium", () => {
     expect(log).toContain("expired grace"); // the log is newest first: expiringSoon came before
     expect(errors).toEqual([]);
   }, 30_000);
+
+  it("keeps tabs in step through storage events where there is no BroadcastChannel", async () => {
+    const old = await browser.newContext();
+    // Safari before 15.4 had no BroadcastChannel: take it away before any script runs.
+    await old.addInitScript(() => {
+      // @ts-expect-error removing a global on purpose
+      delete window.BroadcastChannel;
+    });
+    try {
+      const [one, two] = [await old.newPage(), await old.newPage()];
+      for (const page of [one, two]) {
+        page.on("pageerror", (error) => errors.push(error.message));
+        await page.goto(url);
+        expect(await page.evaluate(() => typeof window.BroadcastChannel)).toBe("undefined");
+      }
+      await one.fill("#user", "lin");
+      await one.fill("#ttl", "60");
+      await one.click("#signin button");
+      await expect.poll(() => two.locator("#sessions tr").count()).toBe(1);
+      await expect.poll(() => two.locator("#log").textContent()).toContain("added lin");
+      await two.click('#sessions button[data-action="remove"]');
+      await expect.poll(() => one.locator("#sessions tr").count()).toBe(0);
+      expect(await one.locator("#log").textContent()).toContain("removed lin: signed out");
+      expect(errors).toEqual([]);
+    } finally {
+      await old.close();
+    }
+  }, 30_000);
 });
