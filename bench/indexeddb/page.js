@@ -46,99 +46,102 @@ async function openRaw(name) {
   return request(req);
 }
 
-/** The floor: the same records put in ONE readwrite transaction, no checks. */
-async function raw(n, durability) {
-  const name = `bench-raw-${++sequence}`;
+/** Runs `body(db)` on a fresh raw database, deleted afterwards; resolves to its time in ms. */
+async function onRawDb(label, body) {
+  const name = `bench-${label}-${++sequence}`;
   const db = await openRaw(name);
-  const values = records(n);
-  const start = performance.now();
-  const tx = db.transaction("sessions", "readwrite", durability ? { durability } : undefined);
-  const store = tx.objectStore("sessions");
-  for (const value of values) store.put(value);
-  await complete(tx);
-  const ms = performance.now() - start;
+  const ms = await body(db);
   db.close();
   await request(indexedDB.deleteDatabase(name));
   return ms;
+}
+
+/** Runs `body(store)` on a fresh opened store, deleted afterwards; resolves to its time in ms. */
+async function onStore(label, body) {
+  const namespace = `bench-${label}-${++sequence}`;
+  const s = indexedDBStore({ namespace });
+  await s.open({ report: (e) => console.error(e) });
+  const ms = await body(s);
+  await s.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
+/** Times n concurrent `sm.add` on a ready manager, then closes it. */
+async function timedAdds(sm, n) {
+  await sm.ready;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
+    ),
+  );
+  const ms = performance.now() - start;
+  await sm.close();
+  return ms;
+}
+
+/** The baseline: n puts in ONE readwrite transaction, with the same schema as the store. */
+function raw(n, durability) {
+  return onRawDb("raw", async (db) => {
+    const values = records(n);
+    const start = performance.now();
+    const tx = db.transaction("sessions", "readwrite", durability ? { durability } : undefined);
+    const store = tx.objectStore("sessions");
+    for (const value of values) store.put(value);
+    await complete(tx);
+    return performance.now() - start;
+  });
 }
 
 /** What the manager needs, by hand: one readonly transaction of gets, one of adds. */
-async function rawChecked(n) {
-  const name = `bench-rawchecked-${++sequence}`;
-  const db = await openRaw(name);
-  const values = records(n);
-  const start = performance.now();
-  const read = db.transaction("sessions", "readonly").objectStore("sessions");
-  await Promise.all(values.map((v) => request(read.get(v.id))));
-  const tx = db.transaction("sessions", "readwrite");
-  const store = tx.objectStore("sessions");
-  for (const value of values) store.add(value);
-  await complete(tx);
-  const ms = performance.now() - start;
-  db.close();
-  await request(indexedDB.deleteDatabase(name));
-  return ms;
+function rawChecked(n) {
+  return onRawDb("rawchecked", async (db) => {
+    const values = records(n);
+    const start = performance.now();
+    const read = db.transaction("sessions", "readonly").objectStore("sessions");
+    await Promise.all(values.map((v) => request(read.get(v.id))));
+    const tx = db.transaction("sessions", "readwrite");
+    const store = tx.objectStore("sessions");
+    for (const value of values) store.add(value);
+    await complete(tx);
+    return performance.now() - start;
+  });
 }
 
 /** The store alone: n concurrent `set(record, { ifAbsent: true })`. */
-async function store(n) {
-  const namespace = `bench-store-${++sequence}`;
-  const s = indexedDBStore({ namespace });
-  await s.open({ report: (e) => console.error(e) });
-  const values = records(n).map(({ v, ...record }) => record);
-  const start = performance.now();
-  await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
-  const ms = performance.now() - start;
-  await s.close();
-  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
-  return ms;
+function store(n) {
+  return onStore("store", async (s) => {
+    const values = records(n).map(({ v, ...record }) => record);
+    const start = performance.now();
+    await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
+    return performance.now() - start;
+  });
 }
 
 /** The store doing the manager's calls: n concurrent gets, then n concurrent set(ifAbsent). */
-async function storeGetSet(n) {
-  const namespace = `bench-storegs-${++sequence}`;
-  const s = indexedDBStore({ namespace });
-  await s.open({ report: (e) => console.error(e) });
-  const values = records(n).map(({ v, ...record }) => record);
-  const start = performance.now();
-  await Promise.all(values.map((r) => s.get(r.id)));
-  await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
-  const ms = performance.now() - start;
-  await s.close();
-  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
-  return ms;
+function storeGetSet(n) {
+  return onStore("storegs", async (s) => {
+    const values = records(n).map(({ v, ...record }) => record);
+    const start = performance.now();
+    await Promise.all(values.map((r) => s.get(r.id)));
+    await Promise.all(values.map((r) => s.set(r, { ifAbsent: true })));
+    return performance.now() - start;
+  });
 }
 
 /** Through the manager: n concurrent `sm.add`. */
 async function manager(n) {
   const namespace = `bench-manager-${++sequence}`;
   const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
-  await sm.ready;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
-    ),
-  );
-  const ms = performance.now() - start;
-  await sm.close();
+  const ms = await timedAdds(sm, n);
   await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
   return ms;
 }
 
 /** The manager alone: n concurrent `sm.add` on the memory store (no IndexedDB at all). */
-async function managerMemory(n) {
-  const sm = new SessionManager({ backend: "memory", defaultTtl: TTL });
-  await sm.ready;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
-    ),
-  );
-  const ms = performance.now() - start;
-  await sm.close();
-  return ms;
+function managerMemory(n) {
+  return timedAdds(new SessionManager({ backend: "memory", defaultTtl: TTL }), n);
 }
 
 /** Through the manager, the store not marked shared: no messages to other tabs. */
@@ -157,16 +160,7 @@ async function managerUnshared(n) {
     purgeExpired: (now) => s.purgeExpired(now),
     close: () => s.close(),
   };
-  const sm = new SessionManager({ backend, defaultTtl: TTL });
-  await sm.ready;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } }),
-    ),
-  );
-  const ms = performance.now() - start;
-  await sm.close();
+  const ms = await timedAdds(new SessionManager({ backend, defaultTtl: TTL }), n);
   await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
   return ms;
 }

@@ -6,12 +6,11 @@
 // (CHROMIUM_PATH elsewhere); never downloads a browser. SCENARIOS=raw,manager picks scenarios;
 // VARIANT (below) measures the store with an optimisation taken out. Writes results*.json here.
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
-import { chromiumArgs, chromiumPath } from "../../test/helpers/chromium.mjs";
+import { chromiumArgs } from "../../test/helpers/chromium.mjs";
+import { serveAndLaunch } from "../lib/browser.mjs";
 import { table } from "../lib/table.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,20 +61,10 @@ const bundle = await build({
   minify: true,
 });
 const script = bundle.outputFiles[0].text;
-const server = createServer((req, res) => {
-  if (req.url === "/page.js") {
-    res.writeHead(200, { "content-type": "text/javascript" }).end(script);
-  } else {
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end('<!doctype html><script type="module" src="/page.js"></script>');
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const url = `http://127.0.0.1:${server.address().port}/`;
-
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
+const { url, browser, stop } = await serveAndLaunch({
+  html: '<!doctype html><script type="module" src="/page.js"></script>',
+  scriptPath: "/page.js",
+  script,
   args,
 });
 try {
@@ -128,6 +117,5 @@ try {
   const file = `results${variant ? `-${process.env.VARIANT}` : ""}.json`;
   writeFileSync(join(here, file), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
-  await browser.close();
-  server.close();
+  await stop();
 }

@@ -4,11 +4,10 @@
 // performance.timeOrigin + performance.now(), which pages of one browser share. Baseline: a bare
 // BroadcastChannel message between the same two pages. Uses /usr/bin/chromium (CHROMIUM_PATH).
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { chromiumArgs, chromiumPath } from "../../test/helpers/chromium.mjs";
+import { chromiumArgs } from "../../test/helpers/chromium.mjs";
+import { serveAndLaunch } from "../lib/browser.mjs";
 import { table } from "../lib/table.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,16 +24,10 @@ const args = [
   "--disable-backgrounding-occluded-windows",
 ];
 
-const server = createServer((request, response) => {
-  const js = request.url === "/sessionmanager.global.js";
-  response.writeHead(200, { "content-type": js ? "text/javascript" : "text/html" });
-  response.end(js ? bundle : page);
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
+const { url, browser, stop } = await serveAndLaunch({
+  html: page,
+  scriptPath: "/sessionmanager.global.js",
+  script: bundle,
   args,
 });
 
@@ -87,8 +80,7 @@ const rows = [];
 for (const scenario of ["BroadcastChannel", "localStorage", "indexedDB"]) {
   rows.push(await measure(scenario));
 }
-await browser.close();
-server.close();
+await stop();
 console.log(
   table(
     `A change in one tab, seen in another (${count} changes, 5 ms apart, Chromium)`,

@@ -1,0 +1,25 @@
+// What both browser benchmarks need: a page and one script served on 127.0.0.1 (a free port; a
+// secure context for WebCrypto and IndexedDB) and Debian's Chromium, launched headless.
+import { createServer } from "node:http";
+import { chromium } from "playwright-core";
+import { chromiumPath } from "../../test/helpers/chromium.mjs";
+
+/**
+ * Serves `html` at every path but `scriptPath`, which serves `script`; launches Chromium with
+ * `args`. Resolves to `{ url, browser, stop }`; `stop()` closes both.
+ */
+export async function serveAndLaunch({ html, scriptPath, script, args }) {
+  const server = createServer((request, response) => {
+    const js = request.url === scriptPath;
+    response.writeHead(200, { "content-type": js ? "text/javascript" : "text/html" });
+    response.end(js ? script : html);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args });
+  const stop = async () => {
+    await browser.close();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { url, browser, stop };
+}
