@@ -27,6 +27,7 @@ export function memoryStore(_options: MemoryStoreOptions = {}): SessionStore {
       return records.delete(id);
     },
     list: () => [...records.values()],
+    listPrefix: (prefix) => [...records.values()].filter((r) => r.id.startsWith(prefix)),
     clear: () => records.clear(),
     purgeExpired(now) {
       const removed: SessionRecord[] = [];

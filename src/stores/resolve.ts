@@ -91,6 +91,7 @@ function guard(store: SessionStore): SessionStore {
     "set",
     "delete",
     "list",
+    "listPrefix",
     "clear",
     "purgeExpired",
     "close",

@@ -45,7 +45,16 @@ export interface StoreContext {
    * it skipped because it could not read it. The manager emits it on `error`.
    */
   report(error: Error): void;
+  /**
+   * Tells the manager about a change it did not make, which it follows and emits to its
+   * listeners as if another tab had made it: the remote store calls it with what other clients
+   * changed on the server. Optional for the manager to give, so stores check for it.
+   */
+  changed?(event: StoreChange, records: SessionRecord[]): void;
 }
+
+/** A change `StoreContext.changed` reports; `updated` takes the new record and the previous one. */
+export type StoreChange = "added" | "updated" | "touched" | "removed" | "expired";
 
 /**
  * The one interface every backend implements. Stores only keep records: expiry rules,
@@ -68,6 +77,12 @@ export interface SessionStore {
   delete(id: string, condition?: { readonly ifVersion: number }): Awaitable<boolean>;
   /** Every record of this store's namespace, expired ones included. */
   list(): Awaitable<SessionRecord[]>;
+  /**
+   * The records whose id starts with `prefix`, expired ones included: optional, for stores that
+   * can answer it from an index (a key range, `SCAN MATCH`). The server keeps each owner's
+   * sessions under a prefix and lists them with it; without it, it filters `list()`.
+   */
+  listPrefix?(prefix: string): Awaitable<SessionRecord[]>;
   /** Deletes every record of this store's namespace and nothing else. */
   clear(): Awaitable<void>;
   /** Deletes the records with `expiresAt <= now` and returns them. */

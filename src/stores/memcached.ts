@@ -1,0 +1,366 @@
+import type { Client, Response } from "memjs";
+import { BackendError } from "../errors.ts";
+import { shortId } from "../log.ts";
+import { loadDriver } from "./driver.ts";
+import { decodeRecord, encodeRecord } from "./record.ts";
+import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
+
+/** Options of the Memcached store. */
+export interface MemcachedStoreOptions {
+  /** `memcached://[user:password@]host:11211`, or several servers: `host1:11211,host2:11211`. */
+  url?: string;
+  /** Used when there is no `url`. Default `localhost`. */
+  host?: string;
+  /** Used when there is no `url`. Default `11211`. */
+  port?: number;
+  /** Keys are `<prefix>:<namespace>:<hash of id>`; other namespaces' keys are never touched. */
+  namespace?: string;
+  /** The first part of every key. Default `sessionmanager`. */
+  prefix?: string;
+  /** An existing memjs client to share; `close()` then leaves it connected. */
+  client?: Client;
+  /**
+   * How long (ms) past `expiresAt` Memcached keeps a record before dropping it by itself.
+   * Default 60000, so that a manager's timer can still read a session at `expiresAt` and fire
+   * `expired`. Reads never return an expired session either way.
+   */
+  grace?: number;
+  /** How long (ms) connecting or one request may take before the call rejects. Default 2000. */
+  timeout?: number;
+}
+
+type Memjs = typeof import("memjs");
+type Got = { value: string; cas: Buffer };
+
+// Binary protocol opcodes and statuses (memjs 1 has no CAS calls of its own).
+const GET = 0x00;
+const SET = 0x01;
+const ADD = 0x02;
+const DELETE = 0x04;
+const NOT_FOUND = 1;
+const EXISTS = 2;
+const NOT_STORED = 5;
+/** Above this many seconds, Memcached reads an exptime as a unix time, not as seconds from now. */
+const MONTH = 60 * 60 * 24 * 30;
+/** How many times an index update is tried against other writers before it gives up. */
+const ATTEMPTS = 50;
+const INDEX_FORMAT = 1;
+
+/**
+ * Sessions in Memcached, shared by every process that points at it, expired by Memcached itself
+ * (its exptime, rounded up to whole seconds). Keys hold a SHA-256 of the id (ids may be long and
+ * hold spaces), the record holds the id. An index key per namespace lists its ids, updated with
+ * CAS, so `list` and `clear` never flush the server. Needs the `memjs` package.
+ *
+ * What Memcached cannot guarantee, unlike Redis or PostgreSQL:
+ * - It is a cache: under memory pressure it evicts items before they expire, so a live session
+ *   can vanish (the user is logged out), and so can the index (then `list` misses sessions
+ *   until they are written again). Size it so that it never evicts (`stats` `evictions` stays 0).
+ * - A restart or a `flush_all` loses every session; nothing is persisted or replicated.
+ * - The record and its index entry are two writes: a process that dies between them leaves a
+ *   record that `list` does not show (it still reads, and expires) or an index entry without a
+ *   record (dropped on the next `list`). The index is best effort; `get` is exact.
+ * - The index is one item: by default at most 1 MB (`-I` raises it), some 20,000 ids of 40
+ *   characters; beyond that, adding ids fails. Busy namespaces contend on its CAS.
+ * - Expiry is in whole seconds, and lifetimes over 30 days are sent as unix times, which assume
+ *   the server's clock agrees with this one.
+ * - With several servers, keys are spread by a hash of the key: a server that goes away takes
+ *   its share of the sessions with it.
+ * @example
+ * new SessionManager({ backend: memcachedStore({ url: "localhost:11211", namespace: "myapp" }) })
+ */
+export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStore {
+  const grace = options.grace ?? 60_000;
+  let report: (error: Error) => void = () => {};
+  let connection: Promise<Connection> | undefined;
+  const connect = (): Promise<Connection> =>
+    (connection ??= createConnection(options).catch((error: unknown) => {
+      connection = undefined;
+      throw error;
+    }));
+  const read = (got: Got | undefined, id: string, quiet = false): SessionRecord | undefined => {
+    if (!got) return undefined;
+    try {
+      const record = decodeRecord(got.value, `memcached ${shortId(id)}`);
+      // Another id with the same SHA-256 (never seen yet) reads as absent, not as this one.
+      return record.id === id ? record : undefined;
+    } catch (error) {
+      if (!quiet) report(error as Error);
+      return undefined;
+    }
+  };
+  /** Every record the index names, with its CAS; the names of records gone are dropped. */
+  const entries = async (c: Connection, filter?: (id: string) => boolean) => {
+    const ids = (await readIndex(c)).filter((id) => !filter || filter(id));
+    const found: { record: SessionRecord; got: Got }[] = [];
+    const gone: string[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const batch = ids.slice(i, i + 100);
+      const gots = await Promise.all(batch.map(async (id) => c.gets(await c.key(id))));
+      batch.forEach((id, j) => {
+        const got = gots[j];
+        const record = read(got, id);
+        if (got && record) found.push({ record, got });
+        else if (!got) gone.push(id);
+      });
+    }
+    if (gone.length > 0) await unindex(c, gone);
+    return found;
+  };
+  /** Deletes the records `pick` picks, each only as it was read; returns those deleted. */
+  const sweep = async (pick: (record: SessionRecord) => boolean) => {
+    const c = await connect();
+    const picked = (await entries(c)).filter(({ record }) => pick(record));
+    const done = await Promise.all(
+      picked.map(async ({ record, got }) => c.remove(await c.key(record.id), got.cas)),
+    );
+    const deleted = picked.filter((_, i) => done[i]).map(({ record }) => record);
+    if (deleted.length > 0)
+      await unindex(
+        c,
+        deleted.map(({ id }) => id),
+      );
+    return deleted;
+  };
+  const reportIndex = (error: unknown) =>
+    report(new BackendError(`memcached could not update its index: ${error}`, { cause: error }));
+
+  return {
+    name: "memcached",
+    capabilities: { nativeTtl: true },
+    async open(context: StoreContext) {
+      report = (error) => context.report(error);
+      const c = await connect();
+      await readIndex(c);
+    },
+    async get(id) {
+      const c = await connect();
+      return read(await c.gets(await c.key(id)), id);
+    },
+    async set(record, condition) {
+      const c = await connect();
+      const key = await c.key(record.id);
+      const value = encodeRecord(record);
+      const exptime = memcachedExptime(record.expiresAt + grace, Date.now());
+      if (condition && "ifVersion" in condition) {
+        const current = await c.gets(key);
+        if (read(current, record.id, true)?.version !== condition.ifVersion) return false;
+        // An existing record is in the index already.
+        return c.store(SET, key, value, exptime, current?.cas);
+      }
+      if (!(await c.store(condition ? ADD : SET, key, value, exptime))) return false;
+      // The record is written, which is what counts: an index that could not be updated is
+      // reported, not thrown (the next `list` would not show the record; `get` does).
+      await index(c, record.id).catch(reportIndex);
+      return true;
+    },
+    async delete(id, condition) {
+      const c = await connect();
+      const key = await c.key(id);
+      let cas: Buffer | undefined;
+      if (condition) {
+        const current = await c.gets(key);
+        if (read(current, id, true)?.version !== condition.ifVersion) return false;
+        cas = current?.cas;
+      }
+      if (!(await c.remove(key, cas))) return false;
+      await unindex(c, [id]).catch(reportIndex);
+      return true;
+    },
+    list: async () => (await entries(await connect())).map(({ record }) => record),
+    listPrefix: async (prefix) =>
+      (await entries(await connect(), (id) => id.startsWith(prefix))).map(({ record }) => record),
+    async clear() {
+      await sweep(() => true);
+    },
+    purgeExpired: (now) => sweep((record) => record.expiresAt <= now),
+    async close() {
+      const own =
+        connection && !options.client ? await connection.catch(() => undefined) : undefined;
+      connection = undefined;
+      own?.client.quit();
+    },
+  };
+}
+
+/**
+ * The exptime Memcached needs for an item to live until `until` (epoch ms), seen at `now`:
+ * seconds from now up to 30 days, a unix time beyond (Memcached reads anything larger as one),
+ * `0` (never) past what 32 bits hold. Always rounded up, and one second more, because Memcached
+ * counts time in whole seconds of its own clock: an item never vanishes early.
+ */
+function memcachedExptime(until: number, now: number): number {
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000) + 1);
+  if (seconds <= MONTH) return seconds;
+  const at = Math.ceil(until / 1000) + 1;
+  return at > 0xffffffff ? 0 : at;
+}
+
+type Connection = Awaited<ReturnType<typeof createConnection>>;
+
+async function createConnection(options: MemcachedStoreOptions) {
+  const memjs = options.client ? undefined : await loadDriver<Memjs>("memjs", "memcached");
+  const timeout = (options.timeout ?? 2000) / 1000;
+  const servers = options.url
+    ? options.url.replace(/^memcached:\/\//, "").replace(/\/$/, "")
+    : `${options.host ?? "localhost"}:${options.port ?? 11211}`;
+  const client =
+    options.client ??
+    (memjs as Memjs).Client.create(servers, {
+      timeout,
+      conntimeout: timeout,
+      retries: 2,
+      // memjs logs every failure with console.log by default; the calls that fail say why.
+      logger: { log() {} },
+    });
+  const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? "sessionmanager")}:`;
+  const request = send.bind(null, client);
+  return {
+    client,
+    /** `#` is not in base64url: no record key can be the index key. */
+    indexKey: `${base}#index`,
+    key: async (id: string) => base + (await sha256(id)),
+    async gets(key: string): Promise<Got | undefined> {
+      const { header, val } = await request(GET, key, "", "");
+      if (header.status === NOT_FOUND) return undefined;
+      check(header.status, "get");
+      return { value: val.toString("utf8"), cas: header.cas };
+    },
+    /** SET or ADD, with a CAS for SET; `false` when the key exists (ADD) or changed (CAS). */
+    async store(opcode: number, key: string, value: string, exptime: number, cas?: Buffer) {
+      const extras = Buffer.alloc(8);
+      extras.writeUInt32BE(exptime, 4);
+      const { header } = await request(opcode, key, extras, value, cas);
+      if ([EXISTS, NOT_FOUND, NOT_STORED].includes(header.status)) return false;
+      check(header.status, "write");
+      return true;
+    },
+    async remove(key: string, cas?: Buffer) {
+      const { header } = await request(DELETE, key, "", "", cas);
+      if (header.status === NOT_FOUND || header.status === EXISTS) return false;
+      check(header.status, "delete");
+      return true;
+    },
+  };
+}
+
+/** One request of the binary protocol, through memjs (which keeps the connection and retries). */
+function send(
+  client: Client,
+  opcode: number,
+  key: string,
+  extras: Buffer | string,
+  value: string,
+  cas?: Buffer,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    client.incrSeq();
+    const seq = client.seq;
+    const request = makeRequest(opcode, key, extras, value, seq);
+    // The header's CAS field (bytes 16-23): a write with it only succeeds on that version.
+    cas?.copy(request, 16);
+    client.perform(key, request, seq, (error: Error | null, response?: Response) =>
+      error || !response ? reject(error ?? new Error("no response")) : resolve(response),
+    );
+  });
+}
+
+/** memjs's `Utils.makeRequestBuffer`, which a shared client may not be loaded with. */
+function makeRequest(
+  opcode: number,
+  key: string,
+  extras: Buffer | string,
+  value: string,
+  seq: number,
+) {
+  const k = Buffer.from(key);
+  const e = Buffer.isBuffer(extras) ? extras : Buffer.from(extras);
+  const v = Buffer.from(value);
+  const request = Buffer.alloc(24 + e.length + k.length + v.length);
+  request.writeUInt8(0x80, 0);
+  request.writeUInt8(opcode, 1);
+  request.writeUInt16BE(k.length, 2);
+  request.writeUInt8(e.length, 4);
+  request.writeUInt32BE(e.length + k.length + v.length, 8);
+  request.writeUInt32BE(seq, 12);
+  e.copy(request, 24);
+  k.copy(request, 24 + e.length);
+  v.copy(request, 24 + e.length + k.length);
+  return request;
+}
+
+function check(status: number, what: string): void {
+  if (status === 0) return;
+  // E2BIG: an item over the server's size limit (1 MB unless memcached runs with -I).
+  const why = status === 3 ? "the value is over the server's item size limit" : `status ${status}`;
+  throw new BackendError(`memcached ${what} failed: ${why}`);
+}
+
+async function readIndex(c: Connection): Promise<string[]> {
+  return parseIndex(await c.gets(c.indexKey));
+}
+
+function parseIndex(got: Got | undefined): string[] {
+  if (!got) return [];
+  let parsed: { v?: unknown; ids?: unknown };
+  try {
+    parsed = JSON.parse(got.value);
+  } catch (cause) {
+    throw new BackendError("memcached index is not JSON", { cause });
+  }
+  if (parsed.v !== INDEX_FORMAT || !Array.isArray(parsed.ids)) {
+    throw new BackendError(
+      `memcached index is of format ${JSON.stringify(parsed.v)}, this version reads ${INDEX_FORMAT}`,
+    );
+  }
+  return parsed.ids as string[];
+}
+
+/** Adds `id` to the index. */
+function index(c: Connection, id: string): Promise<void> {
+  return updateIndex(c, async (ids) => {
+    if (ids.has(id)) return false;
+    ids.add(id);
+    return true;
+  });
+}
+
+/**
+ * Removes the `ids` whose record is gone, checked again on every attempt: a record written again
+ * meanwhile stays listed (its writer adds it to the index after writing it, and so after this check).
+ */
+function unindex(c: Connection, ids: string[]): Promise<void> {
+  return updateIndex(c, async (present) => {
+    const listed = ids.filter((id) => present.has(id));
+    const alive = await Promise.all(listed.map(async (id) => c.gets(await c.key(id))));
+    const gone = listed.filter((_, i) => !alive[i]);
+    for (const id of gone) present.delete(id);
+    return gone.length > 0;
+  });
+}
+
+/**
+ * Applies `change` to the index (it returns whether it changed anything) with CAS: a writer that
+ * came between the read and the write makes it read and apply again, with a little random wait.
+ */
+async function updateIndex(c: Connection, change: (ids: Set<string>) => Promise<boolean>) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const got = await c.gets(c.indexKey);
+    const ids = new Set(parseIndex(got));
+    if (!(await change(ids))) return;
+    const value = JSON.stringify({ v: INDEX_FORMAT, ids: [...ids] });
+    if (await c.store(got ? SET : ADD, c.indexKey, value, 0, got?.cas)) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+  }
+  throw new BackendError(`memcached index kept changing under ${ATTEMPTS} attempts`);
+}
+
+/** A key part as it is when it is short printable ASCII without `:`, else its hash. */
+async function segment(text: string): Promise<string> {
+  return /^[!-~]{1,64}$/.test(text) && !text.includes(":") ? text : `~${await sha256(text)}`;
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Buffer.from(digest).toString("base64url");
+}

@@ -1,0 +1,265 @@
+import type { Client, Pool, QueryResult } from "pg";
+import { BackendError } from "../errors.ts";
+import { shortId } from "../log.ts";
+import { loadDriver } from "./driver.ts";
+import { RECORD_FORMAT, readRecord } from "./record.ts";
+import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
+
+/** Options of the PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database`; the database defaults to the url's. */
+  url?: string;
+  /** Used when there is no `url`. Default `localhost`. */
+  host?: string;
+  /** Used when there is no `url`. Default `5432`. */
+  port?: number;
+  /** Rows carry it in a `namespace` column; other namespaces' rows are never touched. */
+  namespace?: string;
+  /** An existing `pg.Pool` (or connected `pg.Client`) to share; `close()` then leaves it open. */
+  client?: Pool | Client;
+  /** The table, created if absent: `name` or `schema.name`. Default `sessionmanager_sessions`. */
+  table?: string;
+  /** How long (ms) connecting or one query may take before the call rejects. Default 10000. */
+  timeout?: number;
+}
+
+type Queryable = { query(text: string, values?: unknown[]): Promise<QueryResult<Row>> };
+
+type Row = {
+  id: string;
+  format: number;
+  data: string;
+  encrypted: boolean;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  ttl: number;
+  version: string;
+};
+
+const COLUMNS = "id, format, data, encrypted, created_at, updated_at, expires_at, ttl, version";
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * Sessions in a PostgreSQL table, shared by every process that points at it. The table (one row
+ * per session, primary key `(namespace, id)`, an index on `(namespace, expires_at)`) is created on
+ * `open` if absent. `data` is kept as JSON text, exactly as written; conditional writes are single
+ * statements (`ON CONFLICT DO NOTHING`, `UPDATE … WHERE version = n`), atomic across processes.
+ * Needs the `pg` package.
+ * @example
+ * new SessionManager({ backend: postgresStore({ url: process.env.DATABASE_URL, namespace: "myapp" }) })
+ */
+export function postgresStore(options: PostgresStoreOptions = {}): SessionStore {
+  const namespace = options.namespace ?? "sessionmanager";
+  const tableName = options.table ?? "sessionmanager_sessions";
+  let report: (error: Error) => void = () => {};
+  let pool: Queryable | undefined;
+  let sql: Statements;
+  let ready: Promise<Queryable> | undefined;
+  // `ready` is forgotten when it fails, so a database that was down at `open` (or a table that
+  // could not be created then) is tried again by the next call.
+  const db = (): Promise<Queryable> =>
+    (ready ??= connect().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
+  const connect = async (): Promise<Queryable> => {
+    // Checked here, not in the factory: a bad name rejects `open` rather than throwing at once.
+    const table = quoteTable(tableName);
+    sql = statements(table);
+    pool ??= options.client ?? (await createPool(options, (error) => report(error)));
+    await pool.query(createTableSql(tableName, table));
+    return pool;
+  };
+  const where = `postgres ${tableName}`;
+  const read = (rows: Row[]): SessionRecord[] =>
+    rows.flatMap((row) => {
+      try {
+        return [fromRow(row, where)];
+      } catch (error) {
+        report(error as Error);
+        return [];
+      }
+    });
+  const query = async (statement: keyof Statements, values: unknown[]) =>
+    (await db()).query(sql[statement], values);
+  const select = async (statement: keyof Statements, values: unknown[]) =>
+    read((await query(statement, values)).rows);
+  const run = async (statement: keyof Statements, values: unknown[]) =>
+    ((await query(statement, values)).rowCount ?? 0) > 0;
+
+  return {
+    name: "postgres",
+    async open(context: StoreContext) {
+      report = (error) => context.report(error);
+      await db();
+    },
+    get: async (id) => (await select("get", [namespace, id]))[0],
+    set(record, condition) {
+      const values = toRow(namespace, record);
+      if (!condition) return run("upsert", values);
+      if ("ifAbsent" in condition) return run("insert", values);
+      return run("update", [...values, condition.ifVersion]);
+    },
+    delete(id, condition) {
+      if (!condition) return run("delete", [namespace, id]);
+      return run("deleteVersion", [namespace, id, condition.ifVersion, RECORD_FORMAT]);
+    },
+    list: () => select("list", [namespace]),
+    listPrefix(prefix) {
+      const end = prefixEnd(prefix);
+      return end === undefined
+        ? select("from", [namespace, prefix])
+        : select("range", [namespace, prefix, end]);
+    },
+    async clear() {
+      // Rows of another format (a newer SDK's) are left alone, as every store leaves them.
+      await run("clear", [namespace, RECORD_FORMAT]);
+    },
+    purgeExpired: (now) => select("purge", [namespace, now, RECORD_FORMAT]),
+    async close() {
+      const own = pool && !options.client ? (pool as unknown as Pool) : undefined;
+      pool = undefined;
+      ready = undefined;
+      await own?.end();
+    },
+  };
+}
+
+async function createPool(
+  options: PostgresStoreOptions,
+  report: (error: Error) => void,
+): Promise<Queryable> {
+  const { Pool } = await loadDriver<typeof import("pg")>("pg", "postgres");
+  const timeout = options.timeout ?? 10_000;
+  const where = options.url
+    ? { connectionString: options.url }
+    : { host: options.host ?? "localhost", port: options.port ?? 5432 };
+  const pool = new Pool({ ...where, connectionTimeoutMillis: timeout, query_timeout: timeout });
+  // An idle connection that breaks (the server restarted) emits `error` on the pool, which
+  // would crash the process unheard; the pool drops it and connects again on the next call.
+  pool.on("error", (error) =>
+    report(new BackendError(`postgres connection lost: ${error.message}`, { cause: error })),
+  );
+  return pool as unknown as Queryable;
+}
+
+/**
+ * The table and its index, created under an advisory lock: two processes running
+ * `CREATE TABLE IF NOT EXISTS` at once can otherwise both try to create it (and one fails on
+ * `pg_type`'s unique index). One simple-protocol query, so one implicit transaction holds the lock.
+ */
+function createTableSql(name: string, table: string): string {
+  const index = `"${name.split(".").pop()}_expires_at"`;
+  return `SELECT pg_advisory_xact_lock(hashtext('sessionmanager:${name}'));
+CREATE TABLE IF NOT EXISTS ${table} (
+  namespace text NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  format smallint NOT NULL,
+  data text NOT NULL,
+  encrypted boolean NOT NULL DEFAULT false,
+  created_at double precision NOT NULL,
+  updated_at double precision NOT NULL,
+  expires_at double precision NOT NULL,
+  ttl double precision NOT NULL,
+  version bigint NOT NULL,
+  PRIMARY KEY (namespace, id)
+);
+CREATE INDEX IF NOT EXISTS ${index} ON ${table} (namespace, expires_at);`;
+}
+
+type Statements = ReturnType<typeof statements>;
+
+function statements(table: string) {
+  const insert = `INSERT INTO ${table} (namespace, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+  const assign =
+    "format = $3, data = $4, encrypted = $5, created_at = $6, updated_at = $7, expires_at = $8, ttl = $9, version = $10";
+  const select = `SELECT ${COLUMNS} FROM ${table} WHERE namespace = $1`;
+  return {
+    get: `${select} AND id = $2`,
+    insert: `${insert} ON CONFLICT (namespace, id) DO NOTHING`,
+    upsert: `${insert} ON CONFLICT (namespace, id) DO UPDATE SET ${assign}`,
+    // A row of another format is never overwritten, whatever its version says.
+    update: `UPDATE ${table} SET ${assign} WHERE namespace = $1 AND id = $2 AND version = $11 AND format = $3`,
+    delete: `DELETE FROM ${table} WHERE namespace = $1 AND id = $2`,
+    deleteVersion: `DELETE FROM ${table} WHERE namespace = $1 AND id = $2 AND version = $3 AND format = $4`,
+    list: `${select} ORDER BY id`,
+    // A byte-order range on the primary key (the id column is COLLATE "C"): LIKE would need
+    // `%` and `_` escaped and, under a language collation, could not use the index.
+    range: `${select} AND id >= $2 AND id < $3 ORDER BY id`,
+    from: `${select} AND id >= $2 ORDER BY id`,
+    clear: `DELETE FROM ${table} WHERE namespace = $1 AND format = $2`,
+    purge: `DELETE FROM ${table} WHERE namespace = $1 AND expires_at <= $2 AND format = $3 RETURNING ${COLUMNS}`,
+  };
+}
+
+/** `name` or `schema.name` as a quoted identifier; anything else is refused (never interpolated). */
+function quoteTable(name: string): string {
+  const parts = name.split(".");
+  if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+    throw new BackendError(
+      `table must be a name or schema.name of letters, digits and _, got ${JSON.stringify(name)}`,
+    );
+  }
+  return parts.map((part) => `"${part}"`).join(".");
+}
+
+function toRow(namespace: string, record: SessionRecord): unknown[] {
+  const { id, data, encrypted, createdAt, updatedAt, expiresAt, ttl, version } = record;
+  const json = JSON.stringify(data ?? null);
+  return [
+    namespace,
+    id,
+    RECORD_FORMAT,
+    json,
+    encrypted === true,
+    createdAt,
+    updatedAt,
+    expiresAt,
+    ttl,
+    version,
+  ];
+}
+
+function fromRow(row: Row, table: string): SessionRecord {
+  const where = `${table} ${shortId(row.id)}`;
+  const stored = {
+    v: row.format,
+    id: row.id,
+    // Another format may keep `data` otherwise: readRecord refuses it before it is parsed.
+    data: row.format === RECORD_FORMAT ? parseData(row.data, where) : null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    ttl: row.ttl,
+    // bigint arrives as a string: pg does not round what a JS number cannot hold.
+    version: Number(row.version),
+    ...(row.encrypted ? { encrypted: true } : {}),
+  };
+  return readRecord(stored, where);
+}
+
+function parseData(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new BackendError(`skipped the stored record ${where}: its data is not JSON`, { cause });
+  }
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code point order (which is
+ * UTF-8 byte order, the order of `COLLATE "C"`); `undefined` when there is none.
+ */
+function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    if (last < 0x10ffff) {
+      // Surrogates are not characters PostgreSQL can hold: step over them.
+      points.push(String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1));
+      return points.join("");
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,267 @@
+import type BetterSqlite3 from "better-sqlite3";
+import { BackendError } from "../errors.ts";
+import { shortId } from "../log.ts";
+import { loadDriver } from "./driver.ts";
+import { RECORD_FORMAT, readRecord } from "./record.ts";
+import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** The database file, created if absent; `":memory:"` (the default) lasts until `close`. */
+  path?: string;
+  /** Rows carry their namespace; a store reads and changes only its own. */
+  namespace?: string;
+  /** The table, created if absent: letters, digits and `_`. Default `sessionmanager_sessions`. */
+  table?: string;
+  /** An open better-sqlite3 database to use instead of opening `path`; `close` leaves it open. */
+  database?: BetterSqlite3.Database;
+}
+
+/**
+ * Sessions in SQLite through better-sqlite3 (an optional peer dependency: `npm install
+ * better-sqlite3`), loaded when the store opens. A database file it opens is put in WAL mode, so
+ * readers do not wait for writers and several processes can share the file; conditional writes
+ * are single SQL statements, so they hold across connections and processes. Calls answer
+ * synchronously, as better-sqlite3 does.
+ * @example
+ * new SessionManager({ backend: sqliteStore({ path: "sessions.db", namespace: "myapp" }) })
+ */
+export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
+  const { path = ":memory:", namespace = "sessionmanager" } = options;
+  const { table = "sessionmanager_sessions" } = options;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+    throw new BackendError(
+      `sqlite table must be a name of letters, digits and _ (not starting with a digit), got ${JSON.stringify(table)}`,
+    );
+  }
+  let db: BetterSqlite3.Database | undefined;
+  let sql: Statements | undefined;
+  /** Opens a connection: set by `open`, once the driver is loaded. */
+  let connect: (() => BetterSqlite3.Database) | undefined;
+  let report: (error: Error) => void = () => {};
+  const reported = new Set<string>();
+
+  // After `close`, or when opening failed, the next call opens again: a file that could not be
+  // opened (locked, not yet writable) works once it can be.
+  const statements = (): Statements => {
+    if (sql) return sql;
+    if (!connect) throw new BackendError("the sqlite store is not open");
+    const opened = connect();
+    try {
+      sql = prepare(opened, table);
+    } catch (error) {
+      if (opened !== options.database) opened.close();
+      throw error;
+    }
+    db = opened;
+    return sql;
+  };
+  /** The record in `row`, or `undefined` when it cannot be read (reported once per row). */
+  const read = (row: Row | undefined): SessionRecord | undefined => {
+    if (!row) return undefined;
+    try {
+      return toRecord(row, `sqlite ${table} ${namespace}:${shortId(row.id)}`);
+    } catch (error) {
+      const key = JSON.stringify(row);
+      if (!reported.has(key)) report(error as Error);
+      reported.add(key);
+      return undefined;
+    }
+  };
+  const readAll = (rows: Row[]): SessionRecord[] =>
+    rows.map(read).filter((record) => record !== undefined);
+
+  return {
+    name: "sqlite",
+    async open(context: StoreContext) {
+      report = (error) => context.report(error);
+      const { database } = options;
+      if (database) connect = () => database;
+      else {
+        const Database = await loadBetterSqlite3();
+        connect = () => openFile(Database, path);
+      }
+      statements();
+    },
+    get: (id) => read(statements().get.get(namespace, id)),
+    set(record, condition) {
+      const row = toRow(namespace, record);
+      const { insert, update, upsert } = statements();
+      if (condition) {
+        const done =
+          "ifAbsent" in condition ? insert.run(row) : update.run({ ...row, ...condition });
+        return done.changes === 1;
+      }
+      if (upsert.run(row).changes === 1) return true;
+      throw new BackendError(
+        `cannot overwrite the stored record sqlite ${table} ${namespace}:${shortId(record.id)}: this version cannot read it`,
+      );
+    },
+    delete(id, condition) {
+      const { remove, removeIfVersion } = statements();
+      const done = condition
+        ? removeIfVersion.run(namespace, id, condition.ifVersion)
+        : remove.run(namespace, id);
+      return done.changes === 1;
+    },
+    list: () => readAll(statements().list.all(namespace)),
+    listPrefix(prefix) {
+      const { from, range } = statements();
+      const end = after(prefix);
+      return readAll(end ? range.all(namespace, prefix, end) : from.all(namespace, prefix));
+    },
+    clear() {
+      statements().clear.run(namespace);
+    },
+    purgeExpired: (now) => readAll(statements().purge.all(namespace, now)),
+    // A call after close opens the database again, as after a failed open.
+    close() {
+      if (options.database) return;
+      sql = undefined;
+      db?.close();
+    },
+  };
+}
+
+/** A row as stored: the record's fields, `data` as JSON text, and the record format. */
+interface Row {
+  namespace: string;
+  id: string;
+  data: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  ttl: number;
+  version: number;
+  encrypted: number;
+  format: number;
+}
+
+async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
+  type Driver = { default: typeof BetterSqlite3 };
+  return (await loadDriver<Driver>("better-sqlite3", "sqlite")).default;
+}
+
+function openFile(Database: typeof BetterSqlite3, path: string): BetterSqlite3.Database {
+  // Waits this long for another connection's write lock before failing with SQLITE_BUSY.
+  const db = new Database(path, { timeout: 5000 });
+  if (!db.memory) {
+    db.pragma("journal_mode = WAL");
+    // In WAL mode NORMAL loses no data when the process crashes, only the last commits on power loss.
+    db.pragma("synchronous = NORMAL");
+  }
+  return db;
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+const COLUMNS = [
+  "namespace",
+  "id",
+  "data",
+  "created_at",
+  "updated_at",
+  "expires_at",
+  "ttl",
+  "version",
+  "encrypted",
+  "format",
+] as const;
+
+// Rows this version cannot read (another format, data that is not JSON) are never changed or
+// deleted: every write and delete is limited to the rows this holds for.
+const READABLE = `format = ${RECORD_FORMAT} AND json_valid(data)`;
+
+/** Creates the table and its index if absent, and prepares every statement once. */
+function prepare(db: BetterSqlite3.Database, table: string) {
+  const t = `"${table}"`;
+  db.exec(`CREATE TABLE IF NOT EXISTS ${t} (
+    namespace TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    ttl INTEGER NOT NULL, version INTEGER NOT NULL, encrypted INTEGER NOT NULL, format INTEGER NOT NULL,
+    PRIMARY KEY (namespace, id))`);
+  db.exec(`CREATE INDEX IF NOT EXISTS "${table}_expires" ON ${t} (namespace, expires_at)`);
+  const insert = `INSERT INTO ${t} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`;
+  const assign = COLUMNS.slice(2)
+    .map((c) => `${c} = @${c}`)
+    .join(", ");
+  const rows = <P extends unknown[]>(source: string) => db.prepare<P, Row>(source);
+  const key = "namespace = ? AND id";
+  return {
+    get: rows<[string, string]>(`SELECT * FROM ${t} WHERE ${key} = ?`),
+    insert: db.prepare<Row>(`${insert} ON CONFLICT DO NOTHING`),
+    update: db.prepare<Row & { ifVersion: number }>(
+      `UPDATE ${t} SET ${assign} WHERE namespace = @namespace AND id = @id AND version = @ifVersion AND ${READABLE}`,
+    ),
+    upsert: db.prepare<Row>(
+      `${insert} ON CONFLICT (namespace, id) DO UPDATE SET ${assign} WHERE ${READABLE}`,
+    ),
+    remove: db.prepare<[string, string]>(`DELETE FROM ${t} WHERE ${key} = ? AND ${READABLE}`),
+    removeIfVersion: db.prepare<[string, string, number]>(
+      `DELETE FROM ${t} WHERE ${key} = ? AND version = ? AND ${READABLE}`,
+    ),
+    list: rows<[string]>(`SELECT * FROM ${t} WHERE namespace = ?`),
+    // Ranges on the primary key, not LIKE: ids may hold % and _.
+    range: rows<[string, string, string]>(`SELECT * FROM ${t} WHERE ${key} >= ? AND id < ?`),
+    from: rows<[string, string]>(`SELECT * FROM ${t} WHERE ${key} >= ?`),
+    clear: db.prepare<[string]>(`DELETE FROM ${t} WHERE namespace = ? AND ${READABLE}`),
+    purge: rows<[string, number]>(
+      `DELETE FROM ${t} WHERE namespace = ? AND expires_at <= ? AND ${READABLE} RETURNING *`,
+    ),
+  };
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in the order SQLite compares
+ * text (UTF-8 bytes, that is code points): `prefix` with its last code point raised by one.
+ * `undefined` when there is none (every code point is U+10FFFF).
+ */
+function after(prefix: string): string | undefined {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    if (last < 0x10ffff) {
+      // Skip the surrogates, which are not code points of their own.
+      return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+    }
+  }
+  return undefined;
+}
+
+function toRow(namespace: string, record: SessionRecord): Row {
+  return {
+    namespace,
+    id: record.id,
+    data: JSON.stringify(record.data ?? null),
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    expires_at: record.expiresAt,
+    ttl: record.ttl,
+    version: record.version,
+    encrypted: record.encrypted ? 1 : 0,
+    format: RECORD_FORMAT,
+  };
+}
+
+function toRecord(row: Row, where: string): SessionRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch (cause) {
+    throw new BackendError(`skipped the stored record ${where}: its data is not JSON`, { cause });
+  }
+  return readRecord(
+    {
+      v: row.format,
+      id: row.id,
+      data,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      expiresAt: row.expires_at,
+      ttl: row.ttl,
+      version: row.version,
+      encrypted: row.encrypted === 1,
+    },
+    where,
+  );
+}

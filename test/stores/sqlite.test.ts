@@ -1,0 +1,218 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { BackendError, SessionManager } from "../../src/index.ts";
+import { loadDriver } from "../../src/stores/driver.ts";
+import { RECORD_FORMAT } from "../../src/stores/record.ts";
+import { type SqliteStoreOptions, sqliteStore } from "../../src/stores/sqlite.ts";
+import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import { testStore } from "./conformance.ts";
+
+const root = await mkdtemp(join(tmpdir(), "sessionmanager-sqlite-"));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+let files = 0;
+/** A fresh database file in the test folder. */
+const file = () => join(root, `case${++files}.db`);
+
+// Every namespace of the suite in one database file, each store on its own connection.
+const suiteFile = file();
+testStore({
+  name: "sqlite (file)",
+  create: (namespace) => sqliteStore({ path: suiteFile, namespace }),
+});
+testStore({ name: "sqlite (:memory:)", create: (namespace) => sqliteStore({ namespace }) });
+
+function rec(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  const times = { createdAt: now, updatedAt: now, expiresAt: now + 60_000, ttl: 60_000 };
+  return { id, data: { n: 1 }, ...times, version: 1, ...patch };
+}
+
+const stores: SessionStore[] = [];
+const databases: Database.Database[] = [];
+afterAll(async () => {
+  for (const store of stores) await store.close?.();
+  for (const db of databases) db.close();
+});
+
+/** An opened store and what it reported. */
+async function opened(
+  options: SqliteStoreOptions,
+): Promise<{ store: SessionStore; reports: Error[] }> {
+  const reports: Error[] = [];
+  const store = sqliteStore(options);
+  await store.open?.({ report: (error) => reports.push(error) });
+  stores.push(store);
+  return { store, reports };
+}
+
+/** A connection of the test's own to a database file. */
+function connect(path: string): Database.Database {
+  const db = new Database(path);
+  databases.push(db);
+  return db;
+}
+
+describe("sqlite store", () => {
+  it("puts a database file in WAL mode", async () => {
+    const path = file();
+    await opened({ path });
+    expect(connect(path).pragma("journal_mode", { simple: true })).toBe("wal");
+  });
+
+  it("creates its table with an index on (namespace, expires_at)", async () => {
+    const path = file();
+    await opened({ path, table: "my_sessions" });
+    const indexes = connect(path)
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?")
+      .all("my_sessions") as { name: string; sql: string | null }[];
+    const sweep = indexes.find((index) => index.sql?.includes("expires_at"));
+    expect(sweep?.sql).toMatch(/ON "my_sessions" \(namespace, expires_at\)$/);
+  });
+
+  it("refuses a table name that is not a plain SQL name", () => {
+    for (const table of ['x"; DROP TABLE y; --', "1abc", "a-b", "", "a".repeat(64)]) {
+      expect(() => sqliteStore({ table })).toThrow(BackendError);
+    }
+    expect(() => sqliteStore({ table: "bad name" })).toThrow(
+      'sqlite table must be a name of letters, digits and _ (not starting with a digit), got "bad name"',
+    );
+  });
+
+  it("uses a database handed in, and leaves it open on close", async () => {
+    const db = connect(":memory:");
+    const { store } = await opened({ database: db, namespace: "app" });
+    await store.set(rec("a", { data: { x: 1 } }));
+    await store.close?.();
+    expect(db.open).toBe(true);
+    const row = db.prepare("SELECT namespace, id, data FROM sessionmanager_sessions").get();
+    expect(row).toEqual({ namespace: "app", id: "a", data: '{"x":1}' });
+  });
+
+  it("refuses calls before open, and opens again for a call after close", async () => {
+    const path = file();
+    const store = sqliteStore({ path });
+    expect(() => store.get("a")).toThrow("the sqlite store is not open");
+    await store.open?.({ report: () => {} });
+    await store.set(rec("a"));
+    await store.close?.();
+    expect((await store.get("a"))?.id).toBe("a");
+    await store.close?.();
+  });
+
+  it("lists by prefix with a key range: % and _ are plain characters, any code point follows", async () => {
+    const { store } = await opened({});
+    const ids = ["a%", "a%b", "a%🎉", "a%\u{10FFFF}", "a_b", "axb", "a", "b%"];
+    for (const id of ids) await store.set(rec(id));
+    const list = async (prefix: string) =>
+      (await store.listPrefix?.(prefix))?.map((r) => r.id).sort();
+    expect(await list("a%")).toEqual(["a%", "a%b", "a%🎉", "a%\u{10FFFF}"].sort());
+    expect(await list("a_")).toEqual(["a_b"]);
+    expect(await list("a%\u{10FFFF}")).toEqual(["a%\u{10FFFF}"]);
+    expect(await list("")).toEqual([...ids].sort());
+  });
+
+  it("loses no write between two connections to one file", async () => {
+    const path = file();
+    const a = (await opened({ path })).store;
+    const b = (await opened({ path })).store;
+    const ids = Array.from({ length: 200 }, (_, i) => `s${i}`);
+    const created = await Promise.all(
+      ids.flatMap((id) => [a.set(rec(id), { ifAbsent: true }), b.set(rec(id), { ifAbsent: true })]),
+    );
+    expect(created.filter(Boolean)).toHaveLength(200);
+    const bumped = await Promise.all(
+      ids.flatMap((id) => [
+        a.set(rec(id, { version: 2, data: "a" }), { ifVersion: 1 }),
+        b.set(rec(id, { version: 2, data: "b" }), { ifVersion: 1 }),
+      ]),
+    );
+    expect(bumped.filter(Boolean)).toHaveLength(200);
+    const listed = await a.list();
+    expect(listed.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(listed.every((r) => r.version === 2)).toBe(true);
+  });
+
+  it("keeps sessions across a restart (a new manager on the same file)", async () => {
+    const path = file();
+    const first = new SessionManager({ backend: sqliteStore({ path, namespace: "app" }) });
+    const added = await first.add("user123", { data: { name: "Ada" }, ttl: "1h" });
+    await first.touch("user123");
+    const touched = await first.get("user123");
+    await first.close();
+    const second = new SessionManager({ backend: sqliteStore({ path, namespace: "app" }) });
+    await second.ready;
+    expect(second.status).toBe("ready");
+    expect(await second.get("user123")).toEqual(touched);
+    expect(touched?.version).toBe(added.version + 1);
+    await second.close();
+  });
+
+  it("leaves other namespaces alone when clearing and purging", async () => {
+    const path = file();
+    const mine = (await opened({ path, namespace: "mine" })).store;
+    const theirs = (await opened({ path, namespace: "theirs" })).store;
+    const old = { expiresAt: Date.now() - 1 };
+    await mine.set(rec("a", old));
+    await theirs.set(rec("a", old));
+    await theirs.set(rec("b"));
+    expect((await mine.purgeExpired(Date.now())).map((r) => r.id)).toEqual(["a"]);
+    await mine.clear();
+    expect((await theirs.list()).map((r) => r.id)).toEqual(["a", "b"]);
+  });
+
+  it("skips rows it cannot read with one report each, and never changes or deletes them", async () => {
+    const path = file();
+    const db = connect(path);
+    const { store, reports } = await opened({ path, namespace: "app" });
+    const insert = db.prepare(
+      "INSERT INTO sessionmanager_sessions VALUES ('app', ?, ?, 1, 2, 3, 4, 1, 0, ?)",
+    );
+    insert.run("future", '{"from":"a newer version"}', RECORD_FORMAT + 1);
+    insert.run("broken", "{oops", RECORD_FORMAT);
+    await store.set(rec("good"));
+    expect((await store.list()).map((r) => r.id)).toEqual(["good"]);
+    expect(await store.get("future")).toBeUndefined();
+    expect(reports.map((e) => e.message).sort()).toEqual([
+      "skipped the stored record sqlite sessionmanager_sessions app:brok…: its data is not JSON",
+      `skipped the stored record sqlite sessionmanager_sessions app:futu…: its format is ${RECORD_FORMAT + 1}, this version reads ${RECORD_FORMAT}`,
+    ]);
+    expect(reports[0]).toBeInstanceOf(BackendError);
+    expect(await store.set(rec("future"), { ifAbsent: true })).toBe(false);
+    expect(await store.set(rec("future", { version: 2 }), { ifVersion: 1 })).toBe(false);
+    expect(() => store.set(rec("future"))).toThrow(
+      /cannot overwrite .+ this version cannot read it/,
+    );
+    expect(await store.delete("future")).toBe(false);
+    expect(await store.delete("future", { ifVersion: 1 })).toBe(false);
+    expect(await store.set(rec("broken", { version: 2 }), { ifVersion: 1 })).toBe(false);
+    expect(() => store.set(rec("broken"))).toThrow(/cannot overwrite/);
+    expect(await store.delete("broken", { ifVersion: 1 })).toBe(false);
+    await store.purgeExpired(Number.MAX_SAFE_INTEGER);
+    await store.clear();
+    const left = db
+      .prepare("SELECT id, data, format FROM sessionmanager_sessions ORDER BY id")
+      .all();
+    expect(left).toEqual([
+      { id: "broken", data: "{oops", format: RECORD_FORMAT },
+      { id: "future", data: '{"from":"a newer version"}', format: RECORD_FORMAT + 1 },
+    ]);
+    expect(reports).toHaveLength(2);
+  });
+});
+
+describe("the sqlite driver", () => {
+  it("is loaded when the store opens, and its absence says what to install", async () => {
+    const missing = "better-sqlite3-not-installed";
+    const error = await loadDriver(missing, "sqlite").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as Error).message).toBe(
+      `the sqlite store needs the "${missing}" package: npm install ${missing}`,
+    );
+    const { default: driver } = await loadDriver<{ default: unknown }>("better-sqlite3", "sqlite");
+    expect(driver).toBe(Database);
+  });
+});
