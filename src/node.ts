@@ -1,6 +1,10 @@
-// The Node entry (the `node` condition of the exports map). Today it is the root entry as is;
-// Node-only stores (file, SQLite, PostgreSQL, Redis, Memcached) will be resolved from here so
-// that browser bundles never see them.
+// The Node entry (the `node` condition of the exports map): the root entry, plus the names of the
+// Node-only backends (file, SQLite, PostgreSQL, Redis, Memcached), resolved from here so that
+// browser bundles never see them. Registering them touches nothing outside this package.
+import { nodeBackends } from "./stores/node-backends.ts";
+import { registerBackends } from "./stores/resolve.ts";
+
+registerBackends(nodeBackends);
 
 export type {
   AddOptions,

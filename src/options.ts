@@ -2,13 +2,14 @@ import type { EncryptionOptions } from "./crypto/keys.ts";
 import type { Duration } from "./duration.ts";
 import type { Logger, LogLevel } from "./log.ts";
 import type { Session } from "./session.ts";
-import type { BackendName } from "./stores/resolve.ts";
 import type { SessionStore } from "./stores/types.ts";
+import type { RemoteOptions } from "./sync/remote.ts";
 
-/** Options of `new SessionManager(options)`. */
-export interface SessionManagerOptions {
-  /** Where sessions live: a backend name or a store object. Default `"memory"`. */
-  backend?: BackendName | SessionStore;
+/** Options of `new SessionManager(options)`: the common ones, and those of the chosen backend. */
+export type SessionManagerOptions = CommonOptions & BackendOptions;
+
+/** Options every manager takes, whatever its backend. */
+export interface CommonOptions {
   /** Keeps apps apart in shared storage. Default `"sessionmanager"`. */
   namespace?: string;
   /** Lifetime of a session added without `ttl`. Default `"30m"`. */
@@ -21,10 +22,41 @@ export interface SessionManagerOptions {
    * default.
    */
   encryption?: EncryptionOptions | false;
+  /**
+   * A sessionmanager server to sync with. With `backend: "remote"` the server is the store;
+   * with any other backend, that store is an offline-first replica of the server's sessions.
+   */
+  remote?: RemoteOptions;
   /** Receives log lines at `logLevel` and above. Default: none. */
   logger?: Logger;
   /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */
   logLevel?: LogLevel;
+}
+
+/**
+ * Where sessions live, and that backend's options beside it. Default `backend: "memory"`. Node
+ * backends (file, SQLite, PostgreSQL, Redis, Memcached) work where the package resolves to its
+ * Node entry, and load their driver package on first use.
+ */
+export type BackendOptions =
+  | { backend?: "memory" | "localStorage" | "sessionStorage" | "indexedDB" | SessionStore }
+  | { backend: "remote"; remote: RemoteOptions }
+  | { backend: "file"; /** The file, created if absent. */ path: string; format?: "json" | "csv" }
+  | { backend: "sqlite"; /** The database file. Default `":memory:"`. */ path?: string; table?: string }
+  | ({ backend: "postgres"; table?: string } & ServiceOptions)
+  | ({ backend: "redis" | "memcached"; /** First part of every key. */ prefix?: string } & ServiceOptions);
+
+/** How to reach a database service, and the optional read cache in front of it. */
+export interface ServiceOptions {
+  /** `postgres://…`, `redis://…`, or `host:port` for memcached. */
+  url?: string;
+  host?: string;
+  port?: number;
+  /**
+   * Serves hot sessions from this process's memory: at most `max` entries, each for at most
+   * `ttl` ms (default 1000). Another process's change may be seen that much later.
+   */
+  cache?: { max: number; ttl?: number };
 }
 
 /** Options of `add`: `data` may be left out only when `Data` admits `null`. */

@@ -1,39 +1,71 @@
 import { isThenable } from "../awaitable.ts";
 import { BackendError, SessionError } from "../errors.ts";
 import { memoryStore } from "./memory.ts";
+import type { SessionManagerOptions } from "../options.ts";
+import type { RemoteOptions } from "../sync/remote.ts";
 import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 
-/** The backends this build knows by name; any `SessionStore` object works as well. */
-export type BackendName = "memory" | "localStorage" | "sessionStorage" | "indexedDB";
+/** The backends known by name; any `SessionStore` object works as well. */
+export type BackendName =
+  | "memory"
+  | "localStorage"
+  | "sessionStorage"
+  | "indexedDB"
+  | "remote"
+  | NodeBackendName;
 
-type Options = { namespace: string };
+/** Backends of the Node entry only: their drivers (and their code) never reach a browser. */
+export type NodeBackendName = "file" | "sqlite" | "postgres" | "redis" | "memcached";
+
+/** Makes a named store from the manager's options (the backend's own sit beside `backend`). */
+export type StoreFactory = (options: SessionManagerOptions & { namespace: string }) => Awaitable<SessionStore>;
+
+const nodeOnly: readonly string[] = ["file", "sqlite", "postgres", "redis", "memcached"];
 
 // Named stores other than memory load on first use, so a bundle that never names them (or
-// imports a store from its subpath) does not carry them.
-const named: Record<BackendName, (options: Options) => Awaitable<SessionStore>> = {
+// imports a store from its subpath) does not carry them. The Node entry adds its own names.
+const named: Record<string, StoreFactory> = {
   memory: memoryStore,
   localStorage: async (o) => (await import("./webstorage.ts")).localStorageStore(o),
   sessionStorage: async (o) => (await import("./webstorage.ts")).sessionStorageStore(o),
   indexedDB: async (o) => (await import("./indexeddb.ts")).indexedDBStore(o),
+  remote: async (o) => (await import("../sync/remote.ts")).remoteStore(remoteOf(o)),
 };
+
+/** Adds the named backends of an entry (the Node entry's file, SQLite, …). */
+export function registerBackends(backends: Record<NodeBackendName, StoreFactory>): void {
+  Object.assign(named, backends);
+}
 
 /**
  * A function that makes the store `backend` names (or is), wrapped by `guard`. An unknown name
- * throws at once, so a typo fails in the constructor rather than at the first call.
+ * throws at once, so a typo fails in the constructor rather than at the first call. With
+ * `remote` beside another backend, that store becomes an offline-first replica of the server.
  */
-export function backendLoader(options: {
-  backend?: BackendName | SessionStore;
-  namespace?: string;
-}): () => Promise<SessionStore> {
-  const { backend = "memory", namespace = "sessionmanager" } = options;
-  if (typeof backend === "object" && backend !== null) return async () => guard(backend);
-  const make = Object.hasOwn(named, backend) ? named[backend] : undefined;
+export function backendLoader(options: SessionManagerOptions): () => Promise<SessionStore> {
+  const { backend = "memory", namespace = "sessionmanager", remote } = options;
+  let make: StoreFactory | undefined;
+  if (typeof backend === "object" && backend !== null) make = () => backend;
+  else if (Object.hasOwn(named, backend)) make = named[backend];
   if (!make) {
-    throw new BackendError(
-      `unknown backend ${JSON.stringify(backend)}; expected one of ${Object.keys(named).join(", ")} or a SessionStore`,
-    );
+    const where = nodeOnly.includes(backend as string)
+      ? `the ${JSON.stringify(backend)} backend works in Node only (the package's Node entry)`
+      : `unknown backend ${JSON.stringify(backend)}; expected one of ${Object.keys(named).join(", ")} or a SessionStore`;
+    throw new BackendError(where);
   }
-  return async () => guard(await make({ namespace }));
+  const factory = make;
+  const full = { ...options, namespace };
+  if (!remote || backend === "remote") return async () => guard(await factory(full));
+  return async () => {
+    const local = await factory(full);
+    const { replicaStore } = await import("../sync/replica.ts");
+    return guard(replicaStore(local, { ...remote, namespace }));
+  };
+}
+
+function remoteOf(options: SessionManagerOptions): RemoteOptions {
+  if (options.remote) return options.remote;
+  throw new BackendError('backend "remote" needs remote: { url, token }');
 }
 
 /**

@@ -1,0 +1,108 @@
+import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwtVerify } from "jose";
+import { AuthError } from "../errors.ts";
+import { HttpError } from "./errors.ts";
+import type { SessionServerAuth } from "./options.ts";
+
+/** Checks an `Authorization` header; resolves to the owner (the token's `sub`). */
+export type VerifyToken = (authorization: string | null) => Promise<string>;
+
+/** Header sent with every 401 (RFC 6750 §3). */
+export const WWW_AUTHENTICATE = 'Bearer realm="sessionmanager"';
+
+// RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+const MIN_SECRET_BYTES = 32;
+const MAX_SUB_CHARS = 256;
+const HMAC = ["HS256", "HS384", "HS512"];
+const PUBLIC_KEY = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
+// jose's codes for a JWKS it could not get: the issuer is down, not the token bad.
+const JWKS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JOSE_GENERIC", "ERR_JWKS_INVALID"]);
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+/**
+ * A token checker for `auth`: the algorithms are pinned (HS256 for a secret, public-key ones for
+ * a JWKS), and `sub` is required. Throws a `TypeError` at once for a weak secret or an algorithm
+ * that does not fit the key.
+ */
+export function createVerifier(auth: SessionServerAuth): VerifyToken {
+  const key = "secret" in auth ? secretKey(auth.secret) : createRemoteJWKSet(new URL(auth.jwks));
+  const options: JWTVerifyOptions = {
+    algorithms: pinnedAlgorithms(auth),
+    requiredClaims: ["sub"],
+  };
+  if (auth.issuer !== undefined) options.issuer = auth.issuer;
+  if (auth.audience !== undefined) options.audience = auth.audience;
+  return async (authorization) => {
+    const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
+    if (!token) throw new AuthError("missing bearer token");
+    try {
+      const { payload } = await jwtVerify(token, key, options);
+      return owner(payload.sub);
+    } catch (error) {
+      throw refusal(error, !(key instanceof Uint8Array));
+    }
+  };
+}
+
+function secretKey(secret: string | Uint8Array): Uint8Array {
+  const key = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
+  if (key.byteLength < MIN_SECRET_BYTES) {
+    throw new TypeError(
+      `auth.secret must be at least ${MIN_SECRET_BYTES} bytes, got ${key.byteLength}`,
+    );
+  }
+  return key;
+}
+
+function pinnedAlgorithms(auth: SessionServerAuth): string[] {
+  const fitting = "secret" in auth ? HMAC : PUBLIC_KEY;
+  const algorithms = auth.algorithms ?? ("secret" in auth ? ["HS256"] : PUBLIC_KEY);
+  const misfit = algorithms.find((alg) => !fitting.includes(alg));
+  if (misfit !== undefined || algorithms.length === 0) {
+    const kind = "secret" in auth ? "a secret" : "a JWKS";
+    throw new TypeError(
+      `auth.algorithms must be some of ${fitting.join(", ")} with ${kind}, got ${JSON.stringify(algorithms)}`,
+    );
+  }
+  return algorithms;
+}
+
+function owner(sub: unknown): string {
+  if (typeof sub === "string" && sub.length > 0 && sub.length <= MAX_SUB_CHARS) return sub;
+  throw new AuthError(`the token's sub must be a string of 1 to ${MAX_SUB_CHARS} characters`);
+}
+
+/**
+ * What a failed check becomes. The message says which check failed (expired, wrong issuer) but
+ * nothing about the key; a JWKS that cannot be fetched is the server's problem (503), not a bad
+ * token (401), so that clients do not throw away good tokens.
+ */
+function refusal(error: unknown, remote: boolean): Error {
+  if (error instanceof AuthError) return error;
+  const isJose = error instanceof errors.JOSEError;
+  if (remote && (!isJose || JWKS_UNAVAILABLE.has(error.code))) {
+    return new HttpError(
+      503,
+      "BACKEND_UNAVAILABLE",
+      "could not fetch the JSON Web Key Set to check the token; try again later",
+      { cause: error },
+    );
+  }
+  if (!isJose) return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof errors.JWTExpired) return new AuthError("token expired", { cause: error });
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new AuthError(`token refused: ${error.message}`, { cause: error });
+  }
+  return new AuthError("invalid token", { cause: error });
+}

@@ -1,0 +1,264 @@
+/// <reference types="node" />
+// The `sessionmanager` command (src/cli.ts runs it). Everything it touches comes in through
+// `io`, so tests run it in-process: output, the environment, and the signal that stops `serve`.
+import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
+import { parseDuration } from "../duration.ts";
+import { isSessionError } from "../errors.ts";
+import type { Logger, LogLevel } from "../log.ts";
+import type { ServerBackendName, SessionServerAuth } from "./options.ts";
+import { type ServeOptions, serve } from "./serve.ts";
+
+/** Where the command writes, what it reads, and what stops a server it started. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Default: none (`SESSIONMANAGER_SECRET` is read from here). */
+  env?: Record<string, string | undefined>;
+  /** Aborted on SIGINT or SIGTERM: `serve` closes and the command returns 0. */
+  signal?: AbortSignal;
+}
+
+/** Exit codes: 0 done, 1 failed while running, 2 bad usage or options. */
+export type ExitCode = 0 | 1 | 2;
+
+export const USAGE = `Usage:
+  sessionmanager serve [options]   serve the sessionmanager HTTP API
+  sessionmanager token [options]   print a development token (HS256 JWT)
+  sessionmanager --help            print this help
+
+serve options:
+  --backend <name>      memory | file | sqlite | postgres | redis | memcached (default sqlite)
+  --path <file>         file or database path for file and sqlite (default sessions.db)
+  --url <url>           connection URL for postgres, redis, memcached
+  --namespace <name>    keeps apps apart in a shared database (default sessionmanager)
+  --port <n>            port to listen on (default 8787; 0 picks a free one)
+  --host <addr>         address to listen on (default 127.0.0.1)
+  --secret <secret>     HS256 secret of at least 32 bytes; SESSIONMANAGER_SECRET is
+                        better (arguments show in the process list)
+  --jwks <url>          check tokens against the issuer's JSON Web Key Set instead
+  --issuer <iss>        required token issuer
+  --audience <aud>      required token audience
+  --cors <origins>      comma-separated origins that pages may call from
+  --base-path <path>    mount the API under this path (default none)
+  --default-ttl <dur>   ttl of sessions created without one (default 30m)
+  --max-ttl <dur>       longest ttl a client may ask for (default none)
+  --log-level <level>   debug | info | warn | error | silent (default info)
+
+token options:
+  --sub <owner>         the owner of the sessions (required)
+  --secret <secret>     the server's secret (or SESSIONMANAGER_SECRET)
+  --ttl <dur>           lifetime of the token (default 1h)
+  --issuer <iss>        issuer claim
+  --audience <aud>      audience claim
+`;
+
+const SECRET_ENV = "SESSIONMANAGER_SECRET";
+const DEFAULT_BACKEND = "sqlite";
+const DEFAULT_PATH = "sessions.db";
+const DEFAULT_TOKEN_TTL = "1h";
+const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"];
+const MS_PER_S = 1000;
+// As the server requires (RFC 7518 §3.2): a token it would never accept is no use.
+const MIN_SECRET_BYTES = 32;
+
+const serveFlags = {
+  backend: { type: "string" },
+  path: { type: "string" },
+  url: { type: "string" },
+  namespace: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  secret: { type: "string" },
+  jwks: { type: "string" },
+  issuer: { type: "string" },
+  audience: { type: "string" },
+  cors: { type: "string" },
+  "base-path": { type: "string" },
+  "default-ttl": { type: "string" },
+  "max-ttl": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const tokenFlags = {
+  sub: { type: "string" },
+  secret: { type: "string" },
+  ttl: { type: "string" },
+  issuer: { type: "string" },
+  audience: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** A mistake in how the command was called: reported with the usage, exit code 2. */
+class UsageError extends Error {}
+
+/**
+ * Runs the command line `argv` (without `node` and the script) and resolves to the exit code.
+ * @example
+ * process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      (command === undefined ? io.stderr : io.stdout).write(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === "serve") return await serveCommand(rest, io);
+    if (command === "token") return await tokenCommand(rest, io);
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } catch (error) {
+    const usage = error instanceof UsageError || isParseArgsError(error);
+    io.stderr.write(`sessionmanager: ${(error as Error).message}\n`);
+    if (usage) io.stderr.write(`\n${USAGE}`);
+    // Options the server refused (a weak secret, an unknown backend) are usage errors too.
+    return usage || error instanceof TypeError || isSessionError(error) ? 2 : 1;
+  }
+}
+
+async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
+  const { values } = parseArgs({
+    args,
+    options: serveFlags,
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return help(io);
+  const backend = (values.backend ?? DEFAULT_BACKEND) as ServerBackendName;
+  const options: ServeOptions = {
+    backend,
+    auth: serveAuth(values, io.env),
+    ...optional("port", port(values.port)),
+    logger: lineLogger(io),
+    logLevel: logLevel(values["log-level"]),
+    ...optional("path", values.path ?? (usesPath(backend) ? DEFAULT_PATH : undefined)),
+    ...optional("url", values.url),
+    ...optional("namespace", values.namespace),
+    ...optional("host", values.host),
+    ...optional("basePath", values["base-path"]),
+    ...optional("defaultTtl", duration(values["default-ttl"], "--default-ttl")),
+    ...optional("maxTtl", duration(values["max-ttl"], "--max-ttl")),
+    ...optional("cors", values.cors === undefined ? undefined : { origins: list(values.cors) }),
+  };
+  const running = await serve(options);
+  io.stdout.write(`sessionmanager server listening on ${running.url} (backend ${backend})\n`);
+  await aborted(io.signal);
+  await running.close();
+  io.stdout.write("sessionmanager server stopped\n");
+  return 0;
+}
+
+async function tokenCommand(args: string[], io: CliIo): Promise<ExitCode> {
+  const { values } = parseArgs({
+    args,
+    options: tokenFlags,
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return help(io);
+  if (!values.sub) throw new UsageError("token needs --sub <owner>");
+  const secret = values.secret ?? io.env?.[SECRET_ENV];
+  if (!secret) throw new UsageError(`token needs --secret or ${SECRET_ENV}`);
+  const key = new TextEncoder().encode(secret);
+  if (key.byteLength < MIN_SECRET_BYTES) {
+    throw new TypeError(
+      `the secret must be at least ${MIN_SECRET_BYTES} bytes, got ${key.byteLength}`,
+    );
+  }
+  const ttlMs = parseDuration(values.ttl ?? DEFAULT_TOKEN_TTL, "--ttl");
+  const now = Math.floor(Date.now() / MS_PER_S);
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(values.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + Math.max(1, Math.round(ttlMs / MS_PER_S)));
+  if (values.issuer !== undefined) jwt.setIssuer(values.issuer);
+  if (values.audience !== undefined) jwt.setAudience(values.audience);
+  io.stdout.write(`${await jwt.sign(key)}\n`);
+  return 0;
+}
+
+function serveAuth(
+  values: { secret?: string; jwks?: string; issuer?: string; audience?: string },
+  env: CliIo["env"],
+): SessionServerAuth {
+  const secret = values.secret ?? env?.[SECRET_ENV];
+  if (values.jwks !== undefined && values.secret !== undefined) {
+    throw new UsageError("serve takes --secret or --jwks, not both");
+  }
+  const claims = {
+    ...optional("issuer", values.issuer),
+    ...optional("audience", values.audience),
+  };
+  if (values.jwks !== undefined) return { jwks: values.jwks, ...claims };
+  if (secret) return { secret, ...claims };
+  throw new UsageError(`serve needs --secret <secret> (or ${SECRET_ENV}) or --jwks <url>`);
+}
+
+function port(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (/^\d+$/.test(value) && n <= 65535) return n;
+  throw new UsageError(`--port must be a number from 0 to 65535, got ${JSON.stringify(value)}`);
+}
+
+function logLevel(value: string | undefined): LogLevel {
+  if (value === undefined) return "info";
+  if (LOG_LEVELS.includes(value)) return value as LogLevel;
+  throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${value}`);
+}
+
+function duration(value: string | undefined, flag: string): number | undefined {
+  // A bare number is milliseconds, as everywhere in the SDK.
+  return value === undefined
+    ? undefined
+    : parseDuration(/^\d+$/.test(value) ? Number(value) : value, flag);
+}
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function usesPath(backend: string): boolean {
+  return backend === "sqlite" || backend === "file";
+}
+
+/** `{ [key]: value }`, or nothing when `value` is `undefined` (for exact optional properties). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: V });
+}
+
+/** Log lines to the command's output: info and debug on stdout, warnings and errors on stderr. */
+function lineLogger(io: CliIo): Logger {
+  const line = (stream: CliIo["stdout"]) => (message: string) => {
+    stream.write(`${new Date().toISOString()} ${message}\n`);
+  };
+  return {
+    debug: line(io.stdout),
+    info: line(io.stdout),
+    warn: line(io.stderr),
+    error: line(io.stderr),
+  };
+}
+
+function help(io: CliIo): ExitCode {
+  io.stdout.write(USAGE);
+  return 0;
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}

@@ -1,0 +1,232 @@
+import * as v from "valibot";
+import { toJsonData } from "../data.ts";
+import { parseDuration } from "../duration.ts";
+import { InvalidDataError, InvalidSessionIdError, InvalidTtlError } from "../errors.ts";
+import { checkId } from "../session.ts";
+import { HttpError } from "./errors.ts";
+import type { ResolvedLimits } from "./options.ts";
+
+/** What a `PUT` asks for, checked: data JSON-safe (or a JWE), ttl in ms and capped. */
+export interface PutInput {
+  readonly data: unknown;
+  /** `undefined`: the server's default ttl. */
+  readonly ttl: number | undefined;
+  /** In the future and within `maxTtl`; `undefined`: now + ttl. */
+  readonly expiresAt: number | undefined;
+  readonly encrypted: boolean;
+}
+
+/** The conditional headers of a write: `If-None-Match: *` or `If-Match: "<version>"` / `*`. */
+export interface Precondition {
+  readonly ifNoneMatch?: true;
+  readonly ifMatch?: number | "*";
+}
+
+const received = (issue: v.BaseIssue<unknown>): string => issue.received;
+const ttlSchema = v.number(
+  (issue) => `ttl must be a number of milliseconds, got ${received(issue)}`,
+);
+const objectMessage = (issue: v.BaseIssue<unknown>) =>
+  `body must be a JSON object, got ${received(issue)}`;
+const putSchema = v.object(
+  {
+    data: v.optional(v.unknown()),
+    ttl: v.optional(ttlSchema),
+    expiresAt: v.optional(
+      v.number((issue) => `expiresAt must be epoch milliseconds, got ${received(issue)}`),
+    ),
+    encrypted: v.optional(
+      v.literal(true, (issue) => `encrypted must be true when given, got ${received(issue)}`),
+    ),
+  },
+  objectMessage,
+);
+const touchSchema = v.object({ ttl: v.optional(ttlSchema) }, objectMessage);
+const changesSchema = v.object({
+  since: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^\d{1,15}$/,
+        (issue) => `since must be a cursor from /v1/changes, got ${issue.received}`,
+      ),
+      v.transform(Number),
+    ),
+  ),
+});
+
+// A compact JWE: five base64url parts (RFC 7516 §7.1); the header, iv, ciphertext and tag are
+// never empty with the `dir` + `A256GCM` the SDK seals with.
+const COMPACT_JWE = /^[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/;
+// A JWE of data that fits the limit is longer than the data: base64url (4/3) plus the header.
+const JWE_GROWTH = 4 / 3;
+const JWE_OVERHEAD_BYTES = 512;
+const IF_MATCH = /^"(\d{1,15})"$/;
+// The latest time a Date can hold.
+const MAX_DATE_MS = 864e13;
+const encoder = new TextEncoder();
+
+/**
+ * The JSON body of `request`, or `undefined` when it has none. The size is checked before
+ * anything is parsed: the declared `Content-Length` first, then the bytes as they arrive (413).
+ */
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > limit) throw tooLarge(limit, declared);
+  if (!request.body) return undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAtMost(request.body, limit);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away, or sent a broken chunked body.
+    throw new HttpError(400, "BAD_REQUEST", "could not read the body", { cause: error });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "BAD_REQUEST", "body must be UTF-8 JSON");
+  }
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, "BAD_REQUEST", `body must be JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The body of a `PUT`, checked against the schema and the limits. */
+export function putInput(body: unknown, limits: ResolvedLimits): PutInput {
+  const { data, ttl, expiresAt, encrypted = false } = parse(putSchema, object(body));
+  return {
+    data: encrypted ? checkJwe(data, limits.data) : checkData(data, limits.data),
+    ttl: checkTtl(ttl, limits),
+    expiresAt: checkExpiresAt(expiresAt, limits),
+    encrypted,
+  };
+}
+
+/** The ttl of a touch, checked and capped; `undefined` keeps the session's own. */
+export function touchTtl(body: unknown, limits: ResolvedLimits): number | undefined {
+  return checkTtl(parse(touchSchema, object(body)).ttl, limits);
+}
+
+/** The `since` query parameter of `/v1/changes`, if given. */
+export function changesSince(query: Record<string, string>): number | undefined {
+  return parse(changesSchema, query).since;
+}
+
+/** A session id from the path: 1 to 256 characters, and within `limits.id`. */
+export function sessionId(id: string, limits: ResolvedLimits): string {
+  checkId(id);
+  if (id.length > limits.id) {
+    throw new InvalidSessionIdError(
+      `id must be at most ${limits.id} characters, got a string of ${id.length} characters`,
+    );
+  }
+  return id;
+}
+
+/** The preconditions of a write; a malformed or contradictory header is 400. */
+export function precondition(headers: Headers): Precondition {
+  const noneMatch = headers.get("if-none-match")?.trim();
+  const match = headers.get("if-match")?.trim();
+  if (noneMatch !== undefined && match !== undefined) {
+    throw new HttpError(400, "BAD_REQUEST", "send If-Match or If-None-Match, not both");
+  }
+  if (noneMatch !== undefined) {
+    if (noneMatch === "*") return { ifNoneMatch: true };
+    throw new HttpError(400, "BAD_REQUEST", `If-None-Match must be *, got ${noneMatch}`);
+  }
+  if (match === undefined) return {};
+  if (match === "*") return { ifMatch: "*" };
+  const version = IF_MATCH.exec(match)?.[1];
+  if (version !== undefined) return { ifMatch: Number(version) };
+  throw new HttpError(400, "BAD_REQUEST", `If-Match must be "<version>" or *, got ${match}`);
+}
+
+/** `value` as `schema` has it; the first issue says what was wrong, with the SDK's code. */
+function parse<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const [issue] = result.issues;
+  const path = v.getDotPath(issue);
+  if (path === "ttl" || path === "expiresAt") throw new InvalidTtlError(issue.message);
+  throw new HttpError(400, "BAD_REQUEST", issue.message);
+}
+
+/** A body is an object or absent (`{}`); valibot's `object` would let an array through. */
+function object(body: unknown): unknown {
+  if (!Array.isArray(body)) return body === undefined ? {} : body;
+  throw new HttpError(400, "BAD_REQUEST", "body must be a JSON object, got an array");
+}
+
+function checkTtl(ttl: number | undefined, limits: ResolvedLimits): number | undefined {
+  return ttl === undefined ? undefined : Math.min(parseDuration(ttl, "ttl"), limits.maxTtl);
+}
+
+/**
+ * An expiry the client sets (an update that keeps its expiry, a replayed offline write): in the
+ * future by the server's clock, and no further than `maxTtl` from now.
+ */
+function checkExpiresAt(expiresAt: number | undefined, limits: ResolvedLimits): number | undefined {
+  if (expiresAt === undefined) return undefined;
+  const now = Date.now();
+  if (Number.isFinite(expiresAt) && expiresAt > now && expiresAt <= MAX_DATE_MS) {
+    return Math.min(expiresAt, now + limits.maxTtl);
+  }
+  throw new InvalidTtlError(
+    `expiresAt must be a time in the future (epoch ms, the server's clock is ${now}), got ${expiresAt}`,
+  );
+}
+
+function checkData(data: unknown, limit: number): unknown {
+  const json = toJsonData(data);
+  const size = encoder.encode(JSON.stringify(json)).byteLength;
+  if (size > limit) {
+    throw new InvalidDataError(`data must be at most ${limit} bytes as JSON, got ${size}`);
+  }
+  return json;
+}
+
+function checkJwe(data: unknown, limit: number): string {
+  if (typeof data !== "string" || !COMPACT_JWE.test(data)) {
+    const given = typeof data === "string" ? "a string that is not one" : typeof data;
+    throw new InvalidDataError(`encrypted data must be a compact JWE string, got ${given}`);
+  }
+  const max = Math.ceil(limit * JWE_GROWTH) + JWE_OVERHEAD_BYTES;
+  if (data.length > max) {
+    throw new InvalidDataError(`encrypted data must be at most ${max} bytes, got ${data.length}`);
+  }
+  return data;
+}
+
+async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit, size, true);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** `size`: the declared length, or what had arrived when the body went over the limit. */
+function tooLarge(limit: number, size: number, streamed = false): HttpError {
+  const got = streamed ? `more than ${limit}` : String(size);
+  return new HttpError(413, "PAYLOAD_TOO_LARGE", `body must be at most ${limit} bytes, got ${got}`);
+}

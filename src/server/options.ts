@@ -1,0 +1,123 @@
+import { type Duration, parseDuration } from "../duration.ts";
+import type { Logger, LogLevel } from "../log.ts";
+import type { NodeBackendName } from "../stores/resolve.ts";
+import type { SessionStore } from "../stores/types.ts";
+
+/** The stores a server names: memory (one process, tests) and the Node backends. */
+export type ServerBackendName = "memory" | NodeBackendName;
+
+/** How the server checks bearer tokens: a shared HS256 secret, or the issuer's JWKS URL. */
+export type SessionServerAuth = (
+  | {
+      /** HS256 secret, at least 32 bytes (RFC 7518 §3.2). */
+      secret: string | Uint8Array;
+    }
+  | {
+      /** URL of the issuer's JSON Web Key Set, fetched and cached by jose. */
+      jwks: string;
+    }
+) & {
+  /** Required `iss` claim. */
+  issuer?: string;
+  /** Required `aud` claim (one of them). */
+  audience?: string | string[];
+  /**
+   * Accepted `alg` values. Default `["HS256"]` with `secret`; RS, PS, ES and EdDSA ones with
+   * `jwks`. Never `"none"`, and never HMAC with `jwks` or a public-key algorithm with `secret`.
+   */
+  algorithms?: string[];
+};
+
+/** Size limits on what a request may send. */
+export interface SessionServerLimits {
+  /** Bytes of a request body. Default 64 KiB. */
+  body?: number;
+  /** Bytes of a session's data as JSON. Default 16 KiB. */
+  data?: number;
+  /** Characters of a session id, at most 256. Default 256. */
+  id?: number;
+}
+
+/** Options of `createSessionServer(options)`. */
+export interface SessionServerOptions {
+  /** Where sessions live: a store object, or a Node backend name. */
+  backend: ServerBackendName | SessionStore;
+  /** File or database path (`file`, `sqlite`). */
+  path?: string;
+  /** `"json"` (default) or `"csv"` (`file`). */
+  format?: "json" | "csv";
+  /** Table name (`sqlite`, `postgres`). */
+  table?: string;
+  /** First part of every key (`redis`, `memcached`). */
+  prefix?: string;
+  /** A bounded read cache in front of `postgres`, `redis` or `memcached`: see the README. */
+  cache?: { max: number; ttl?: number };
+  /** Connection URL (`postgres`, `redis`, `memcached`). */
+  url?: string;
+  /** Host and port of the database (postgres, redis, memcached); with `serve`, use `url`. */
+  host?: string;
+  port?: number;
+  /** Keeps apps apart in a shared database. Default `"sessionmanager"`. */
+  namespace?: string;
+  /** How bearer tokens are checked; the token's `sub` owns the sessions. */
+  auth: SessionServerAuth;
+  /** Where the API is mounted, such as `"/api"`. Default `""`. */
+  basePath?: string;
+  /** Origins that pages may call the API from. Default: none (same-origin only). */
+  cors?: { origins: string[] };
+  limits?: SessionServerLimits;
+  /** Lifetime of a session created without `ttl`. Default `"30m"`. */
+  defaultTtl?: Duration;
+  /** Longest ttl a client may ask for; longer ones are capped. Default: no cap. */
+  maxTtl?: Duration;
+  /** How often expired records are deleted from the store. Default `"1m"`. */
+  sweepInterval?: Duration;
+  /** Receives log lines at `logLevel` and above. Default: none. */
+  logger?: Logger;
+  /** Default `"info"`; `"debug"` logs one line per request (ids shortened, never data or tokens). */
+  logLevel?: LogLevel;
+}
+
+/** The options with defaults applied and durations parsed, as the server uses them. */
+export interface ResolvedLimits {
+  readonly body: number;
+  readonly data: number;
+  readonly id: number;
+  readonly defaultTtl: number;
+  readonly maxTtl: number;
+}
+
+const KIB = 1024;
+const DEFAULT_BODY_BYTES = 64 * KIB;
+const DEFAULT_DATA_BYTES = 16 * KIB;
+const MAX_ID_CHARS = 256;
+const NO_CAP = Number.POSITIVE_INFINITY;
+// Names of stores that only work in a page: a server given one would fail on every request.
+const BROWSER_BACKENDS = new Set<string>(["localStorage", "sessionStorage", "indexedDB"]);
+
+/** Limits and durations of `options`, checked: a bad one throws at once, not per request. */
+export function resolveLimits(options: SessionServerOptions): ResolvedLimits {
+  const { limits = {} } = options;
+  const defaultTtl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
+  const maxTtl = options.maxTtl === undefined ? NO_CAP : parseDuration(options.maxTtl, "maxTtl");
+  return {
+    body: positiveInteger(limits.body ?? DEFAULT_BODY_BYTES, "limits.body"),
+    data: positiveInteger(limits.data ?? DEFAULT_DATA_BYTES, "limits.data"),
+    id: Math.min(positiveInteger(limits.id ?? MAX_ID_CHARS, "limits.id"), MAX_ID_CHARS),
+    defaultTtl: Math.min(defaultTtl, maxTtl),
+    maxTtl,
+  };
+}
+
+/** Throws a `TypeError` for a backend no server can use (a browser store, nothing at all). */
+export function checkBackend(backend: unknown): asserts backend is ServerBackendName | SessionStore {
+  if (typeof backend === "object" && backend !== null) return;
+  if (typeof backend === "string" && !BROWSER_BACKENDS.has(backend)) return;
+  const given = typeof backend === "string" ? JSON.stringify(backend) : String(backend);
+  throw new TypeError(`backend must be a server store (a name or a SessionStore), got ${given}`);
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (Number.isSafeInteger(value) && value > 0) return value;
+  throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+}

@@ -1,0 +1,146 @@
+import { parseDuration } from "../duration.ts";
+import { createLog, type LogFns, shortId } from "../log.ts";
+import type { SessionManagerOptions } from "../options.ts";
+import { nodeBackends } from "../stores/node-backends.ts";
+import { backendLoader, openStore, registerBackends } from "../stores/resolve.ts";
+import type { SessionStore } from "../stores/types.ts";
+import { TIME_HEADER } from "../sync/protocol.ts";
+import { createApp, json } from "./app.ts";
+import { createVerifier } from "./auth.ts";
+import { allowOrigin, type CorsOptions, preflight } from "./cors.ts";
+import { checkBackend, resolveLimits, type SessionServerOptions } from "./options.ts";
+import { OwnerSessions } from "./sessions.ts";
+import { startSweep } from "./sweep.ts";
+
+// The server names Node backends by itself (it may be imported without the root entry).
+registerBackends(nodeBackends);
+
+/** A sessionmanager server as a web-standard fetch handler. */
+export interface SessionServer {
+  /** Answers one request of the API; never rejects (failures are JSON error responses). */
+  fetch(request: Request): Promise<Response>;
+  /** Stops the sweep, waits for requests under way, closes the store. Later requests get 503. */
+  close(): Promise<void>;
+}
+
+const LOG_PREFIX = "sessionmanager:server";
+const DEFAULT_NAMESPACE = "sessionmanager";
+const SESSION_IN_PATH = /(\/sessions\/)([^/]+)/;
+
+/**
+ * The HTTP API of src/sync/protocol.ts over one store, for any runtime with `fetch` (Node, Bun,
+ * Deno, workers) or framework (mount `fetch` on a route). Each owner (the token's `sub`) sees
+ * only their own sessions. Nothing is kept in memory between requests, so any number of
+ * servers can share one database. Bad options throw at once.
+ * @example
+ * const server = createSessionServer({ backend: "redis", url: process.env.REDIS_URL, auth: { secret } });
+ * Bun.serve({ fetch: server.fetch });
+ */
+export function createSessionServer(options: SessionServerOptions): SessionServer {
+  checkBackend(options.backend);
+  return new Server(options);
+}
+
+class Server implements SessionServer {
+  private readonly handler: (request: Request) => Promise<Response>;
+  private readonly store: Promise<SessionStore>;
+  private readonly stopSweep: () => Promise<void>;
+  private readonly cors: CorsOptions | undefined;
+  private readonly log: LogFns;
+  private readonly inflight = new Set<Promise<Response>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SessionServerOptions) {
+    const limits = resolveLimits(options);
+    const verify = createVerifier(options.auth);
+    const sweepMs = parseDuration(options.sweepInterval ?? "1m", "sweepInterval", true);
+    this.log = createLog(options.logger, options.logLevel ?? "info", LOG_PREFIX);
+    this.cors = options.cors && { origins: [...options.cors.origins] };
+    let storeName = typeof options.backend === "string" ? options.backend : options.backend.name;
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    // The backend options (path, url, host, port) go to the store beside its name. An unknown
+    // name throws here, at once.
+    const makeStore = backendLoader({ ...options, namespace } as SessionManagerOptions);
+    this.store = this.open(makeStore, namespace).then((store) => {
+      storeName = store.name;
+      return store;
+    });
+    const sessions = this.store.then((store) => new OwnerSessions(store, limits.defaultTtl));
+    this.handler = createApp({
+      sessions: () => sessions,
+      verify,
+      limits,
+      basePath: normalizeBasePath(options.basePath),
+      storeName: () => storeName,
+      log: this.log,
+    });
+    this.stopSweep = startSweep(this.store, sweepMs, this.log);
+  }
+
+  // An arrow property: frameworks call `server.fetch` detached from `server`.
+  readonly fetch = async (request: Request): Promise<Response> => {
+    const started = Date.now();
+    const response = await this.answer(request);
+    response.headers.set(TIME_HEADER, String(Date.now()));
+    if (this.cors) allowOrigin(response, request, this.cors);
+    this.log.debug?.(
+      `${request.method} ${loggedPath(request.url)} ${response.status} ${Date.now() - started}ms`,
+    );
+    return response;
+  };
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.stopSweep();
+      await Promise.allSettled(this.inflight);
+      await (await this.store).close?.();
+    })();
+    return this.closing;
+  }
+
+  private async answer(request: Request): Promise<Response> {
+    if (this.closing) return closed();
+    const early = this.cors && preflight(request, this.cors);
+    if (early) return early;
+    const pending = this.handler(request).catch((error: unknown) => {
+      // The router answers every error itself: this is a bug, kept from the client.
+      this.log.error?.(`${request.method} failed: ${String(error)}`);
+      return internalError();
+    });
+    this.inflight.add(pending);
+    try {
+      return await pending;
+    } finally {
+      this.inflight.delete(pending);
+    }
+  }
+
+  /** Opens the store; one that fails is logged, and its calls answer 503 until it works. */
+  private async open(
+    makeStore: () => Promise<SessionStore>,
+    namespace: string,
+  ): Promise<SessionStore> {
+    const report = (error: Error) => this.log.error?.(`the store failed: ${error.message}`);
+    return (await openStore(makeStore, { report }, namespace)).store;
+  }
+}
+
+/** `""` or `"/api"`: a leading slash, no trailing one. */
+function normalizeBasePath(path = ""): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" || trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
+
+/** The path as logs show it: session ids can be secrets, so shortened. Never the query. */
+function loggedPath(url: string): string {
+  const { pathname } = new URL(url);
+  return pathname.replace(SESSION_IN_PATH, (_, head: string, id: string) => head + shortId(id));
+}
+
+function closed(): Response {
+  return json({ error: { code: "BACKEND_UNAVAILABLE", message: "the server is closed" } }, 503);
+}
+
+function internalError(): Response {
+  return json({ error: { code: "INTERNAL", message: "internal server error" } }, 500);
+}

@@ -1,0 +1,72 @@
+// The HTTP API between the remote store (src/sync/remote.ts, in pages) and the server
+// (src/server/), version 1. Both sides import these names, so they cannot drift apart. Kept free
+// of runtime dependencies: the browser bundle carries it.
+//
+// Every route is under `${basePath}/v1` and needs `Authorization: Bearer <JWT>`; the JWT's `sub`
+// owns the sessions, and a request never sees another owner's sessions (their ids included).
+//
+//   GET    /v1/sessions                   -> 200 { sessions: Session[] }          the owner's live sessions
+//   DELETE /v1/sessions                   -> 200 { removed: number }              clear
+//   GET    /v1/sessions/:id               -> 200 { session }  | 404
+//   PUT    /v1/sessions/:id  PutBody      -> 201 { session } (created) | 200 { session } (replaced)
+//          If-None-Match: *     create only: 409 SESSION_EXISTS while a live one has the id
+//          If-Match: "<version>" replace only at that version: 412 CONFLICT { error, session? }
+//   POST   /v1/sessions/:id/touch TouchBody -> 200 { session } | 404; If-Match as for PUT (412)
+//   DELETE /v1/sessions/:id               -> 200 { removed: true } | 404; If-Match as for PUT (412)
+//   GET    /v1/changes?since=<cursor>     -> 200 ChangesBody
+//
+// The server sets createdAt, updatedAt, expiresAt (its clock is the authority) and version (1 on
+// create, +1 on every change). Single-session responses carry `ETag: "<version>"`. Every response,
+// errors included, carries the server's clock in the `x-sessionmanager-time` header (epoch ms), so
+// clients measure their offset. Errors are `{ error: { code, message } }` with the SDK's codes:
+// 400 INVALID_ID | INVALID_TTL | INVALID_DATA | BAD_REQUEST, 401 UNAUTHORIZED, 404 SESSION_NOT_FOUND,
+// 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE, 503 BACKEND_UNAVAILABLE; also
+// 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
+// again) and 500 INTERNAL (a server bug).
+
+import type { Session } from "../session.ts";
+
+export const API_VERSION = "v1";
+/** Response header with the server's clock, epoch milliseconds. */
+export const TIME_HEADER = "x-sessionmanager-time";
+
+/**
+ * Body of `PUT /v1/sessions/:id`. `ttl` in ms (default: the server's default ttl). The session
+ * expires at `expiresAt` when it is given (epoch ms in the server's clock; it must lie in the
+ * future, and is capped by the server's maximum ttl), else at now + ttl: so an update can keep
+ * the expiry it had, and a client that was offline replays its writes as they were.
+ */
+export interface PutBody {
+  data?: unknown;
+  ttl?: number;
+  expiresAt?: number;
+  /** `data` is a compact JWE string sealed by the client (encryption at rest end to end). */
+  encrypted?: true;
+}
+
+/** Body of `POST /v1/sessions/:id/touch`. `ttl` in ms (default: the session's own ttl). */
+export interface TouchBody {
+  ttl?: number;
+}
+
+/** A session as the API sends it: the SDK's `Session`, plus `encrypted` when data is a JWE. */
+export type WireSession = Session<unknown> & { encrypted?: true };
+
+/**
+ * Answer of `GET /v1/changes?since=<cursor>`: the sessions changed at or after `since` (all live
+ * ones when `since` is absent), the ids of every live session (so a client learns what was
+ * removed elsewhere without the server keeping tombstones), and the cursor to send next time.
+ * The cursor trails the server's clock by a few seconds, so that a write still on its way to
+ * the store is not missed: a session may come back in `changed` again (same version).
+ */
+export interface ChangesBody {
+  cursor: number;
+  changed: WireSession[];
+  live: string[];
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+  /** With 412 CONFLICT: the server's current copy, so the client can tell the user. */
+  session?: WireSession;
+}

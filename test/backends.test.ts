@@ -1,0 +1,92 @@
+// Backends chosen by name, the way DESIGN.md shows it: `new SessionManager({ backend: "redis", url })`.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { BackendError, SessionManager, type SessionManagerOptions } from "../src/node.ts";
+import { requireService, services } from "./helpers/services.ts";
+
+const [pg, redis, memcached] = await Promise.all([
+  requireService("postgres"),
+  requireService("redis"),
+  requireService("memcached"),
+]);
+
+let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sm-backends-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const namespace = `backends${process.pid}x${Date.now()}`;
+
+/** A whole session life through a manager on `options`, then a second manager sees the session. */
+async function roundTrip(options: SessionManagerOptions): Promise<void> {
+  const first = new SessionManager<{ user: string }>({ ...options, namespace });
+  await first.ready;
+  expect(first.status).toBe("ready");
+  const added = await first.add("user123", { data: { user: "ada" }, ttl: "10m" });
+  await first.touch("user123");
+  await first.close();
+  const second = new SessionManager<{ user: string }>({ ...options, namespace });
+  expect(await second.get("user123")).toMatchObject({ data: added.data, version: 2 });
+  expect(await second.remove("user123")).toBe(true);
+  await second.clear();
+  await second.close();
+}
+
+describe("backends by name (Node entry)", () => {
+  it("file, JSON and CSV", async () => {
+    await roundTrip({ backend: "file", path: join(dir, "sessions.json") });
+    await roundTrip({ backend: "file", path: join(dir, "sessions.csv"), format: "csv" });
+  });
+
+  it("sqlite", () => roundTrip({ backend: "sqlite", path: join(dir, "sessions.db") }));
+
+  it.skipIf(!pg)("postgres, by url", () =>
+    roundTrip({ backend: "postgres", url: services.postgres.url }),
+  );
+
+  it.skipIf(!redis)("redis, by host and port, with a read cache", () =>
+    roundTrip({
+      backend: "redis",
+      host: services.redis.host,
+      port: services.redis.port,
+      cache: { max: 100 },
+    }),
+  );
+
+  it.skipIf(!memcached)("memcached, by host and port", () =>
+    roundTrip({ backend: "memcached", host: services.memcached.host, port: services.memcached.port }),
+  );
+
+  it("a service that is down: calls reject with BackendError, no fallback to memory", async () => {
+    const sm = new SessionManager({ backend: "redis", url: "redis://127.0.0.1:1", namespace });
+    const errors: Error[] = [];
+    sm.on("error", (error) => errors.push(error));
+    await sm.ready;
+    expect(sm.status).toBe("ready");
+    await expect(sm.add("a")).rejects.toBeInstanceOf(BackendError);
+    expect(errors.length).toBeGreaterThan(0);
+    await sm.close();
+  });
+
+  it("the browser entry refuses Node backends with a message that says so", async () => {
+    // A module graph of its own: in this file the Node entry has already named its backends.
+    vi.resetModules();
+    const browser = await import("../src/index.ts");
+    expect(() => new browser.SessionManager({ backend: "sqlite" })).toThrow(
+      /"sqlite" backend works in Node only/,
+    );
+  });
+
+  it("refuses an unknown name at once, and a remote backend without a server on first use", async () => {
+    expect(
+      () => new SessionManager({ backend: "mongodb" } as unknown as SessionManagerOptions),
+    ).toThrow(/unknown backend "mongodb"; expected one of .*sqlite/);
+    const sm = new SessionManager({ backend: "remote" } as unknown as SessionManagerOptions);
+    sm.on("error", () => {});
+    await expect(sm.add("a")).rejects.toThrow('backend "remote" needs remote: { url, token }');
+    await sm.close();
+  });
+});

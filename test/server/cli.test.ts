@@ -1,0 +1,173 @@
+import { jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { main, USAGE } from "../../src/server/cli.ts";
+import { SECRET } from "./helpers.ts";
+
+/** Runs the command in-process; `output()` is what it wrote so far. */
+function run(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    stdout: { write: (text: string) => out.push(text) },
+    stderr: { write: (text: string) => err.push(text) },
+    env,
+    ...(signal && { signal }),
+  };
+  const code = main(argv, io);
+  return { code, stdout: () => out.join(""), stderr: () => err.join("") };
+}
+
+async function until<T>(check: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("sessionmanager --help and usage errors", () => {
+  it("prints the usage on --help and exits 0", async () => {
+    for (const argv of [["--help"], ["-h"], ["help"], ["serve", "--help"], ["token", "-h"]]) {
+      const cli = run(argv);
+      expect(await cli.code).toBe(0);
+      expect(cli.stdout()).toBe(USAGE);
+    }
+  });
+
+  it("prints the usage on stderr and exits 2 for no, or an unknown, command or flag", async () => {
+    const cases = [[], ["launch"], ["serve", "--nope"], ["token", "--sub"], ["serve", "extra"]];
+    for (const argv of cases) {
+      const cli = run(argv);
+      expect(await cli.code, argv.join(" ")).toBe(2);
+      expect(cli.stderr()).toContain("Usage:");
+      expect(cli.stdout()).toBe("");
+    }
+    expect(run(["launch"]).stderr()).toMatch(/^sessionmanager: unknown command "launch"/);
+  });
+
+  it("exits 2 with a clear error when serve has no secret or JWKS, or a bad option", async () => {
+    const missing = run(["serve", "--backend", "memory"]);
+    expect(await missing.code).toBe(2);
+    expect(missing.stderr()).toContain(
+      "serve needs --secret <secret> (or SESSIONMANAGER_SECRET) or --jwks <url>",
+    );
+    const both = run(["serve", "--secret", SECRET, "--jwks", "https://id.example/jwks"]);
+    expect(await both.code).toBe(2);
+    const weak = run(["serve", "--backend", "memory", "--secret", "short", "--port", "0"]);
+    expect(await weak.code).toBe(2);
+    expect(weak.stderr()).toContain("auth.secret must be at least 32 bytes");
+    const port = run(["serve", "--secret", SECRET, "--port", "http"]);
+    expect(await port.code).toBe(2);
+    expect(port.stderr()).toContain("--port must be a number");
+    const backend = run(["serve", "--backend", "nosuch", "--secret", SECRET, "--port", "0"]);
+    expect(await backend.code).toBe(2);
+    expect(backend.stderr()).toContain('unknown backend "nosuch"');
+    const level = run(["serve", "--secret", SECRET, "--log-level", "loud"]);
+    expect(await level.code).toBe(2);
+  });
+});
+
+describe("sessionmanager token", () => {
+  it("prints an HS256 JWT for --sub that the server's secret verifies", async () => {
+    const cli = run([
+      "token",
+      "--sub",
+      "alice",
+      "--secret",
+      SECRET,
+      "--ttl",
+      "2h",
+      "--issuer",
+      "me",
+      "--audience",
+      "api",
+    ]);
+    expect(await cli.code).toBe(0);
+    const jwt = cli.stdout().trim();
+    const { payload, protectedHeader } = await jwtVerify(jwt, new TextEncoder().encode(SECRET), {
+      algorithms: ["HS256"],
+      issuer: "me",
+      audience: "api",
+    });
+    expect(protectedHeader.alg).toBe("HS256");
+    expect(payload.sub).toBe("alice");
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(7200);
+  });
+
+  it("reads the secret from SESSIONMANAGER_SECRET and defaults to one hour", async () => {
+    const cli = run(["token", "--sub", "bob"], { SESSIONMANAGER_SECRET: SECRET });
+    expect(await cli.code).toBe(0);
+    const { payload } = await jwtVerify(cli.stdout().trim(), new TextEncoder().encode(SECRET));
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
+  });
+
+  it("exits 2 without --sub or a secret, with a bad ttl or a weak secret", async () => {
+    expect(await run(["token", "--secret", SECRET]).code).toBe(2);
+    expect(await run(["token", "--sub", "alice"]).code).toBe(2);
+    expect(await run(["token", "--sub", "alice", "--secret", SECRET, "--ttl", "soon"]).code).toBe(
+      2,
+    );
+  });
+});
+
+describe("sessionmanager serve", () => {
+  it("listens, prints where, logs requests at debug, and exits 0 when the signal comes", async () => {
+    const stop = new AbortController();
+    const argv = ["serve", "--backend", "memory", "--port", "0", "--log-level", "debug"];
+    const cli = run(argv, { SESSIONMANAGER_SECRET: SECRET }, stop.signal);
+    const url = await until(
+      () => /listening on (http:\S+) \(backend memory\)/.exec(cli.stdout())?.[1],
+    );
+    expect(cli.stdout()).toMatch(
+      /^sessionmanager server listening on http:\/\/127\.0\.0\.1:\d+ \(backend memory\)\n/,
+    );
+
+    const mint = run(["token", "--sub", "alice"], { SESSIONMANAGER_SECRET: SECRET });
+    await mint.code;
+    const bearer = mint.stdout().trim();
+    const put = await fetch(`${url}/v1/sessions/user123`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${bearer}` },
+      body: JSON.stringify({ data: { secret: "do-not-log" } }),
+    });
+    expect(put.status).toBe(201);
+    await until(() => (cli.stdout().includes("PUT /v1/sessions/user… 201") ? true : undefined));
+    expect(cli.stdout()).not.toContain("do-not-log");
+    expect(cli.stdout()).not.toContain(bearer);
+
+    stop.abort();
+    expect(await cli.code).toBe(0);
+    expect(cli.stdout()).toMatch(/sessionmanager server stopped\n$/);
+    await expect(fetch(`${url}/v1/sessions`)).rejects.toThrow();
+  });
+
+  it("takes --cors, --base-path and --namespace", async () => {
+    const stop = new AbortController();
+    const argv = [
+      "serve",
+      "--backend",
+      "memory",
+      "--port",
+      "0",
+      "--secret",
+      SECRET,
+      "--cors",
+      "https://a.example, https://b.example",
+      "--base-path",
+      "/api",
+      "--namespace",
+      "app",
+    ];
+    const cli = run(argv, {}, stop.signal);
+    const url = await until(() => /listening on (http:\S+)/.exec(cli.stdout())?.[1]);
+    const preflight = await fetch(`${url}/api/v1/sessions/a`, {
+      method: "OPTIONS",
+      headers: { origin: "https://b.example", "access-control-request-method": "PUT" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://b.example");
+    stop.abort();
+    expect(await cli.code).toBe(0);
+  });
+});
