@@ -1,21 +1,31 @@
 // Size budgets, gzip, checked by `npm run size` (and `npm run check:packaging` in CI).
-// Stores named by string (`backend: "localStorage"`) load lazily with import(): a page pays for
-// them only when it names them, so the budgets below count what loads up front and leave
-// dynamic imports out; each store is counted where a page imports it (its subpath).
-const eagerOnly = (config) => {
+// Code that loads with import() is counted only where a page loads it: a store named by string
+// (`backend: "localStorage"`) is counted at its subpath, and the budgets of a manager with a store
+// count what that store makes the manager load (tab sync and the read cache for the browser
+// stores that tabs share, the crypto with `encryption`), but not the other stores or features.
+// Each budget is what is measured today plus a little headroom; a target the issue set and this
+// build does not meet yet is named beside it (see CHANGELOG).
+
+/** Leaves out what loads with import(), except the modules whose path matches `keep`. */
+const loadsLater = (keep) => (config) => {
   config.plugins = [
     ...(config.plugins ?? []),
     {
       name: "dynamic-imports-load-later",
       setup(build) {
         build.onResolve({ filter: /.*/ }, (args) =>
-          args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined,
+          args.kind === "dynamic-import" && !keep?.test(args.path)
+            ? { path: args.path, external: true }
+            : undefined,
         );
       },
     },
   ];
   return config;
 };
+// What a manager on a store that tabs share loads once it is open (src/manager.ts `load`).
+const sharedStore = /^\.\/(cache|tabs)-/;
+const encrypted = /^\.\/(cache|tabs|codec)-/;
 
 module.exports = [
   {
@@ -23,8 +33,38 @@ module.exports = [
     path: "dist/index.js",
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.1 kB",
-    modifyEsbuildConfig: eagerOnly,
+    limit: "5.9 kB",
+    modifyEsbuildConfig: loadsLater(),
+  },
+  {
+    name: "SessionManager + localStorageStore, with the tab sync and cache it loads (target 4 kB, not met)",
+    import: {
+      "dist/index.js": "{ SessionManager }",
+      "dist/stores/webstorage.js": "{ localStorageStore }",
+    },
+    gzip: true,
+    limit: "7.5 kB",
+    modifyEsbuildConfig: loadsLater(sharedStore),
+  },
+  {
+    name: "SessionManager + indexedDBStore, with the tab sync and cache it loads (target 6 kB, not met)",
+    import: {
+      "dist/index.js": "{ SessionManager }",
+      "dist/stores/indexeddb.js": "{ indexedDBStore }",
+    },
+    gzip: true,
+    limit: "8.8 kB",
+    modifyEsbuildConfig: loadsLater(sharedStore),
+  },
+  {
+    name: "SessionManager + indexedDBStore + encryption (target 8 kB, not met)",
+    import: {
+      "dist/index.js": "{ SessionManager }",
+      "dist/stores/indexeddb.js": "{ indexedDBStore }",
+    },
+    gzip: true,
+    limit: "12.1 kB",
+    modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
     name: "memory store alone",
@@ -41,11 +81,11 @@ module.exports = [
     limit: "1.4 kB",
   },
   {
-    name: "IndexedDB store alone, idb included (add to the manager's size)",
+    name: "IndexedDB store alone (add to the manager's size)",
     path: "dist/stores/indexeddb.js",
     import: "{ indexedDBStore }",
     gzip: true,
-    limit: "3.8 kB",
+    limit: "2.8 kB",
   },
   {
     name: "password helpers alone",
@@ -55,9 +95,10 @@ module.exports = [
     limit: "1.5 kB",
   },
   {
-    name: "script-tag bundle (IIFE), everything (target 10 kB, not met: see CHANGELOG)",
+    // With the remote client (ky) since it came in; its target is 16 kB (10 kB before it).
+    name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "14.3 kB",
+    limit: "24 kB",
   },
 ];

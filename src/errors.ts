@@ -141,7 +141,8 @@ export function isSessionError(error: unknown): error is AnySessionError {
   if (typeof error !== "object" || error === null) return false;
   const { name, code } = error as { name?: unknown; code?: unknown };
   return (
-    Object.hasOwn(errorNames, code as string) &&
+    // Not Object.hasOwn: ES2022, missing in Safari before 15.4.
+    {}.hasOwnProperty.call(errorNames, code as string) &&
     (name === "SessionError" || name === errorNames[code as SessionErrorCode])
   );
 }

@@ -1,4 +1,4 @@
-import { createNanoEvents, type Emitter } from "nanoevents";
+import { createNanoEvents } from "nanoevents";
 import { isThenable } from "./awaitable.ts";
 
 type Listener = (...args: never[]) => unknown;
@@ -8,33 +8,35 @@ type Listener = (...args: never[]) => unknown;
  * returns a rejected promise, is reported to `onError` (with the event's name) and neither stops
  * the other listeners nor reaches the emitter.
  */
-export class SafeEvents<Events extends { [event: string]: Listener }> {
-  private emitter: Emitter<Events> = createNanoEvents<Events>();
-
-  constructor(private readonly onError: (error: unknown, event: string) => void) {}
-
-  on<E extends keyof Events & string>(event: E, listener: Events[E]): () => void {
-    const safe = ((...args: unknown[]) => {
-      try {
-        const result: unknown = (listener as unknown as (...a: unknown[]) => unknown)(...args);
-        if (isThenable(result)) result.then(undefined, (e: unknown) => this.onError(e, event));
-      } catch (error) {
-        this.onError(error, event);
-      }
-    }) as unknown as Events[E];
-    return this.emitter.on(event, safe);
-  }
-
-  emit<E extends keyof Events & string>(event: E, ...args: Parameters<Events[E]>): void {
-    this.emitter.emit(event, ...args);
-  }
-
-  has(event: keyof Events & string): boolean {
-    return (this.emitter.events[event]?.length ?? 0) > 0;
-  }
-
+export interface SafeEvents<Events extends { [event: string]: Listener }> {
+  on<E extends keyof Events & string>(event: E, listener: Events[E]): () => void;
+  emit<E extends keyof Events & string>(event: E, ...args: Parameters<Events[E]>): void;
+  has(event: keyof Events & string): boolean;
   /** Drops every listener. */
-  clear(): void {
-    this.emitter.events = {};
-  }
+  clear(): void;
+}
+
+/** A new `SafeEvents` that reports listeners' errors to `onError`. */
+export function safeEvents<Events extends { [event: string]: Listener }>(
+  onError: (error: unknown, event: string) => void,
+): SafeEvents<Events> {
+  const emitter = createNanoEvents<Events>();
+  return {
+    on(event, listener) {
+      const safe = ((...args: unknown[]) => {
+        try {
+          const result: unknown = (listener as unknown as (...a: unknown[]) => unknown)(...args);
+          if (isThenable(result)) result.then(undefined, (e: unknown) => onError(e, event));
+        } catch (error) {
+          onError(error, event);
+        }
+      }) as unknown as Events[typeof event];
+      return emitter.on(event, safe);
+    },
+    emit: (event, ...args) => emitter.emit(event, ...args),
+    has: (event) => (emitter.events[event]?.length ?? 0) > 0,
+    clear() {
+      emitter.events = {};
+    },
+  };
 }

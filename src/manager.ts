@@ -3,7 +3,7 @@ import type { SessionCache } from "./cache.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
-import { SafeEvents } from "./events.ts";
+import { type SafeEvents, safeEvents } from "./events.ts";
 import { createLog, type LogFns, shortId } from "./log.ts";
 import type {
   AddArgs,
@@ -11,7 +11,7 @@ import type {
   SessionManagerOptions,
   SessionManagerStatus,
 } from "./options.ts";
-import { Scheduler } from "./scheduler.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
 import { backendLoader, openStore, unavailableStore } from "./stores/resolve.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
@@ -45,7 +45,7 @@ export class SessionManager<Data = unknown> {
   private state: SessionManagerStatus = "loading";
   // Set by `load`, which every method waits for while the manager is loading.
   private store!: SessionStore;
-  private readonly events: SafeEvents<SessionEvents<Data>> = new SafeEvents((error, event) =>
+  private readonly events: SafeEvents<SessionEvents<Data>> = safeEvents((error, event) =>
     this.fail(error, event),
   );
   private readonly scheduler: Scheduler;
@@ -68,7 +68,7 @@ export class SessionManager<Data = unknown> {
     this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
     const makeStore = backendLoader(options);
-    this.scheduler = new Scheduler((id, deadline, now) => {
+    this.scheduler = createScheduler((id, deadline, now) => {
       // The store failed (it is down, say): report it and try this session again later.
       const retry = (error: unknown) => {
         this.fail(error);
@@ -255,7 +255,14 @@ export class SessionManager<Data = unknown> {
     makeStore: () => Promise<SessionStore>,
     { namespace, encryption }: SessionManagerOptions,
   ): Promise<void> {
-    const context = { report: (error: Error) => this.fail(error) };
+    const context = {
+      report: (error: Error) => this.fail(error),
+      // What the store learnt elsewhere (the server): followed here and passed on to the tabs.
+      changed: (event: TabEvent, records: SessionRecord[]) => {
+        this.heard(event, records);
+        this.tabs?.post(event, records);
+      },
+    };
     const { store, degraded } = await openStore(makeStore, context, namespace);
     this.store = store;
     if (encryption) {

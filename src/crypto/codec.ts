@@ -4,7 +4,7 @@
 import { DecryptionError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
-import { decryptData, type EncryptionKey, encryptData } from "./jwe.ts";
+import { decryptData, type EncryptionKey, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
 import { type EncryptionOptions, resolveKeys, type SaltStore } from "./keys.ts";
 
 /** Seals and opens the data of records. @internal */
@@ -72,15 +72,4 @@ function saltIn(store: SessionStore): SaltStore {
       await store.set(Object.freeze({ ...record, version: 1 }), { ifAbsent: true });
     },
   };
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

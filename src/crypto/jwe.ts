@@ -145,9 +145,7 @@ function dots(jwe: string): [number, number, number, number] {
 }
 
 function parseHeader(encoded: string): { kid: string | undefined; sid: unknown } {
-  const bytes = new Uint8Array(decodedLength(encoded.length));
-  decodeInto(encoded, 0, encoded.length, bytes, 0);
-  const header = parseJson(decodeUtf8(bytes), "the protected header");
+  const header = parseJson(decodeUtf8(fromBase64Url(encoded)), "the protected header");
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw new Error("the protected header is not a JSON object");
   }
@@ -189,6 +187,20 @@ function decodeUtf8(bytes: Uint8Array): string {
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 let pairs: Uint16Array | undefined;
 let values: Int8Array | undefined;
+
+/** `bytes` as unpadded base64url. @internal */
+export function toBase64Url(bytes: Uint8Array): string {
+  const out = new Uint8Array(encodedLength(bytes.length));
+  encodeInto(bytes, out, 0);
+  return decodeUtf8(out);
+}
+
+/** Canonical unpadded base64url as bytes; anything else throws. @internal */
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(decodedLength(text.length));
+  decodeInto(text, 0, text.length, out, 0);
+  return out;
+}
 
 function encodedLength(bytes: number): number {
   return Math.ceil((bytes * 4) / 3);

@@ -1,4 +1,3 @@
-import { type IDBPDatabase, unwrap, wrap } from "idb";
 import { shortId } from "../log.ts";
 import { readRecord, type StoredObject, toStoredObject } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
@@ -7,11 +6,7 @@ import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "
 export interface IndexedDBStoreOptions {
   /** The database is `sessionmanager:<namespace>`, one per namespace; no other is opened. */
   namespace?: string;
-  /**
-   * The `IDBFactory` to use instead of the page's `indexedDB` (tests, a polyfill). idb tells
-   * requests apart with `instanceof` on the global IDB classes, so those must be this factory's
-   * (`fake-indexeddb/auto` installs its own).
-   */
+  /** The `IDBFactory` to use instead of the page's `indexedDB` (tests, a polyfill). */
   indexedDB?: IDBFactory;
 }
 
@@ -63,14 +58,17 @@ export function indexedDBStore(options: IndexedDBStoreOptions = {}): SessionStor
     set: (record, condition) => batch.add<boolean>(record.id, toStoredObject(record), condition),
     delete: (id, condition) => batch.add<boolean>(id, null, condition),
     list: () =>
-      batch.after(async (idb) => {
-        const values: { id: string }[] = await idb.getAll(STORE);
-        return values.flatMap((value) => read(value, value.id) ?? []);
-      }),
+      batch.after((db) =>
+        transact(db, "readonly", (store) => {
+          const request = store.getAll();
+          return () =>
+            (request.result as { id: string }[]).flatMap((value) => read(value, value.id) ?? []);
+        }),
+      ),
     clear: async () => {
-      await batch.after((idb) => sweep(idb, null, read));
+      await batch.after((db) => sweep(db, null, read));
     },
-    purgeExpired: (now) => batch.after((idb) => sweep(idb, IDBKeyRange.upperBound(now), read)),
+    purgeExpired: (now) => batch.after((db) => sweep(db, IDBKeyRange.upperBound(now), read)),
     close: () => batch?.close(),
   };
 }
@@ -81,13 +79,13 @@ type Connection = ReturnType<typeof connection>;
 
 /** The database connection, opened again when the browser or another tab closed it. */
 function connection(factory: IDBFactory, name: string) {
-  let opening: Promise<IDBPDatabase> | undefined;
-  let live: IDBPDatabase | undefined;
-  const forget = (db: IDBPDatabase): void => {
+  let opening: Promise<IDBDatabase> | undefined;
+  let live: IDBDatabase | undefined;
+  const forget = (db: IDBDatabase): void => {
     db.close();
     if (live === db) live = opening = undefined;
   };
-  const current = (): Promise<IDBPDatabase> => {
+  const current = (): Promise<IDBDatabase> => {
     opening ??= connect(factory, name, forget).then(
       (db) => (live = db),
       (error: unknown) => {
@@ -99,7 +97,7 @@ function connection(factory: IDBFactory, name: string) {
   };
   return {
     /** Runs `fn` on the connection, and once more on a new one if the old one closed under it. */
-    async use<T>(fn: (db: IDBPDatabase) => Promise<T>): Promise<T> {
+    async use<T>(fn: (db: IDBDatabase) => Promise<T>): Promise<T> {
       const db = await current();
       try {
         return await fn(db);
@@ -123,15 +121,12 @@ function connection(factory: IDBFactory, name: string) {
   };
 }
 
-/**
- * Opens the database, making its schema on first use. idb's `openDB` always uses the global
- * `indexedDB` (jakearchibald/idb#259), so this takes its steps on the given factory, with `wrap`.
- */
+/** Opens the database on the given factory, making its schema on first use. */
 function connect(
   factory: IDBFactory,
   name: string,
-  gone: (db: IDBPDatabase) => void,
-): Promise<IDBPDatabase> {
+  gone: (db: IDBDatabase) => void,
+): Promise<IDBDatabase> {
   const request = factory.open(name, VERSION);
   request.onupgradeneeded = () => {
     const store = request.result.objectStoreNames.contains(STORE)
@@ -150,7 +145,7 @@ function connect(
         reject(new Error(`opening ${name} was blocked for ${BLOCKED_MS} ms by another tab`));
       }, BLOCKED_MS);
     };
-    const opened = (db: IDBPDatabase): void => {
+    const opened = (db: IDBDatabase): void => {
       clearTimeout(timer);
       // Opened after we gave up (rejected already): close it at once, or it would block the
       // next upgrade in turn.
@@ -166,14 +161,16 @@ function connect(
       db.addEventListener("close", () => gone(db));
       resolve(db);
     };
-    (wrap(request) as Promise<IDBPDatabase>).then(opened, (error: DOMException) => {
+    request.onsuccess = () => opened(request.result);
+    request.onerror = () => {
       clearTimeout(timer);
+      const error = request.error as DOMException;
       // A newer release of the app upgraded the database in another tab: this page is stale.
       if (error.name !== "VersionError") return reject(error);
       reject(
         new Error(`${name} was upgraded by a newer version; reload the page`, { cause: error }),
       );
-    });
+    };
   });
 }
 
@@ -217,7 +214,7 @@ function batcher(db: Connection, read: Read) {
         if (queue.push(op) === 1) queueMicrotask(flush);
       }),
     /** Runs `fn` after every queued call: transactions run in the order they are created. */
-    after<T>(fn: (db: IDBPDatabase) => Promise<T>): Promise<T> {
+    after<T>(fn: (db: IDBDatabase) => Promise<T>): Promise<T> {
       flush();
       return db.use(fn);
     },
@@ -242,11 +239,33 @@ const UNREAD = Symbol("unread");
  * Runs the ops in one transaction, readwrite if any writes. Ops on one id run in call order,
  * each seeing those before it and keeping its own condition result; other ids run alongside.
  */
-function runBatch(db: IDBPDatabase, ops: Op[], read: Read): Promise<void> {
+function runBatch(db: IDBDatabase, ops: Op[], read: Read): Promise<void> {
   const writes = ops.some((op) => op.write !== undefined);
-  // The plain transaction, not idb's: a promise per request costs, and a failed `add` must be
-  // told not to abort the batch (preventDefault on its error event), which idb's promises don't.
-  const tx = unwrap(db).transaction(STORE, writes ? "readwrite" : "readonly");
+  return transact(db, writes ? "readwrite" : "readonly", (store, fail) => {
+    const byId = new Map<string, Op[]>();
+    for (const op of ops) byId.get(op.id)?.push(op) ?? byId.set(op.id, [op]);
+    const run: Run = { store, read, fail };
+    const start = (present?: Set<IDBValidKey>): void => {
+      for (const [id, same] of byId)
+        step(run, same, 0, present?.has(id) === false ? undefined : UNREAD);
+    };
+    guard(run, () => (byId.size < PREFETCH ? start() : prefetch(run, [...byId.keys()], start)))();
+    return () => undefined;
+  });
+}
+
+/**
+ * Runs `body` on the store in a new transaction, and resolves with what its returned function
+ * gives once the transaction has committed; rejects when it aborts. A promise per request, as a
+ * promise wrapper of IndexedDB makes, costs in a batch of thousands; and `fail` can abort with
+ * an error of its own, where a request's error would abort the transaction as a bare AbortError.
+ */
+function transact<T>(
+  db: IDBDatabase,
+  mode: IDBTransactionMode,
+  body: (store: IDBObjectStore, fail: (error: unknown) => void) => () => T,
+): Promise<T> {
+  const tx = db.transaction(STORE, mode);
   return new Promise((resolve, reject) => {
     const fail = (error: unknown): void => {
       reject(error);
@@ -254,16 +273,9 @@ function runBatch(db: IDBPDatabase, ops: Op[], read: Read): Promise<void> {
         tx.abort();
       } catch {} // it had already ended
     };
-    tx.oncomplete = () => resolve();
+    const result = body(tx.objectStore(STORE), fail);
+    tx.oncomplete = () => resolve(result());
     tx.onabort = () => reject(tx.error ?? new DOMException("transaction aborted", "AbortError"));
-    const byId = new Map<string, Op[]>();
-    for (const op of ops) byId.get(op.id)?.push(op) ?? byId.set(op.id, [op]);
-    const run: Run = { store: tx.objectStore(STORE), read, fail };
-    const start = (present?: Set<IDBValidKey>): void => {
-      for (const [id, same] of byId)
-        step(run, same, 0, present?.has(id) === false ? undefined : UNREAD);
-    };
-    guard(run, () => (byId.size < PREFETCH ? start() : prefetch(run, [...byId.keys()], start)))();
   });
 }
 
@@ -357,22 +369,20 @@ function guard(run: Run, fn: (event?: Event) => void): (event?: Event) => void {
  * index (or all, for `null`) and returns them. IndexedDB deletes ranges of primary keys only,
  * so one cursor walks the index; unreadable records are reported and left in place.
  */
-async function sweep(
-  db: IDBPDatabase,
-  range: IDBKeyRange | null,
-  read: Read,
-): Promise<SessionRecord[]> {
-  const tx = db.transaction(STORE, "readwrite");
-  const source = range ? tx.store.index(INDEX) : tx.store;
-  const removed: SessionRecord[] = [];
-  const walk = async (): Promise<void> => {
-    for await (const cursor of source.iterate(range)) {
+function sweep(db: IDBDatabase, range: IDBKeyRange | null, read: Read): Promise<SessionRecord[]> {
+  return transact(db, "readwrite", (store) => {
+    const removed: SessionRecord[] = [];
+    const request = (range ? store.index(INDEX) : store).openCursor(range);
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor) return;
       const record = read(cursor.value, cursor.primaryKey);
-      if (!record) continue;
-      removed.push(record);
-      cursor.delete().catch(() => {}); // a failed delete aborts the transaction: `tx.done` says so
-    }
-  };
-  await Promise.all([walk(), tx.done]);
-  return removed;
+      if (record) {
+        removed.push(record);
+        cursor.delete(); // a failed delete aborts the transaction, which rejects
+      }
+      cursor.continue();
+    };
+    return () => removed;
+  });
 }

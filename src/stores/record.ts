@@ -1,3 +1,4 @@
+import { parseFrozen } from "../data.ts";
 import { BackendError } from "../errors.ts";
 import type { SessionRecord } from "./types.ts";
 
@@ -20,10 +21,7 @@ export function encodeRecord(record: SessionRecord): string {
 export function decodeRecord(text: string, where: string): SessionRecord {
   let parsed: unknown;
   try {
-    // The reviver runs bottom-up over every value: freezing there freezes the data deeply.
-    parsed = JSON.parse(text, (_key, value: unknown) =>
-      typeof value === "object" && value !== null ? Object.freeze(value) : value,
-    );
+    parsed = parseFrozen(text);
   } catch (cause) {
     throw unreadable(where, "it is not JSON", cause);
   }

@@ -46,7 +46,8 @@ export function backendLoader(options: SessionManagerOptions): () => Promise<Ses
   const { backend = "memory", namespace = "sessionmanager", remote } = options;
   let make: StoreFactory | undefined;
   if (typeof backend === "object" && backend !== null) make = () => backend;
-  else if (Object.hasOwn(named, backend)) make = named[backend];
+  // Not Object.hasOwn: ES2022, missing in Safari before 15.4.
+  else if ({}.hasOwnProperty.call(named, backend)) make = named[backend];
   if (!make) {
     const where = nodeOnly.includes(backend as string)
       ? `the ${JSON.stringify(backend)} backend works in Node only (the package's Node entry)`

@@ -1,6 +1,6 @@
 // The IndexedDB store on fake-indexeddb (a spec-following IndexedDB for Node): the shared contract,
 // then what only this store does (batches, sweeps by index) and the failures browsers cause.
-// `fake-indexeddb/auto` installs the IDB classes as globals: idb checks requests with instanceof.
+// `fake-indexeddb/auto` installs the IDB classes as globals: the store makes key ranges with `IDBKeyRange`.
 import "fake-indexeddb/auto";
 import { forceCloseDatabase, IDBFactory } from "fake-indexeddb";
 import { afterEach, describe, expect, it, vi } from "vitest";
