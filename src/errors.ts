@@ -1,3 +1,5 @@
+import type { Session } from "./session.ts";
+
 /** Every code a `SessionError` can carry. Stable: match on these, never on messages. */
 export type SessionErrorCode =
   | "INVALID_TTL"
@@ -104,8 +106,17 @@ export class DecryptionError extends SessionError {
 /** A write lost against a newer version of the same session. */
 export class ConflictError extends SessionError {
   declare readonly code: "CONFLICT";
-  constructor(message: string) {
+  /** The session the write was for, when one write lost (sync). */
+  readonly id?: string;
+  /** This client's copy that lost, and the server's copy that won (absent: the server has none). */
+  readonly local?: Session<unknown> | undefined;
+  readonly server?: Session<unknown> | undefined;
+  constructor(
+    message: string,
+    details?: { id: string; local?: Session<unknown> | undefined; server?: Session<unknown> | undefined },
+  ) {
     super("CONFLICT", message);
+    if (details) Object.assign(this, details);
   }
 }
 

@@ -258,10 +258,15 @@ export class SessionManager<Data = unknown> {
     const context = {
       report: (error: Error) => this.fail(error),
       // What the store learnt elsewhere (the server): followed here and passed on to the tabs.
+      // Sealed records (encryption at rest) are opened first: listeners never see ciphertext.
       changed: (event: TabEvent, records: SessionRecord[]) => {
-        this.heard(event, records);
-        this.tabs?.post(event, records);
+        this.vault.readAll(records).then((open) => {
+          if (open.length < records.length) return; // could not be decrypted: reported
+          this.heard(event, open);
+          this.tabs?.post(event, open);
+        }, this.fail.bind(this));
       },
+      synced: () => this.events.emit("synced"),
     };
     const { store, degraded } = await openStore(makeStore, context, namespace);
     this.store = store;

@@ -4,6 +4,7 @@ import type { Logger, LogLevel } from "./log.ts";
 import type { Session } from "./session.ts";
 import type { SessionStore } from "./stores/types.ts";
 import type { RemoteOptions } from "./sync/remote.ts";
+import type { ReplicaOptions } from "./sync/replica.ts";
 
 /** Options of `new SessionManager(options)`: the common ones, and those of the chosen backend. */
 export type SessionManagerOptions = CommonOptions & BackendOptions;
@@ -26,7 +27,7 @@ export interface CommonOptions {
    * A sessionmanager server to sync with. With `backend: "remote"` the server is the store;
    * with any other backend, that store is an offline-first replica of the server's sessions.
    */
-  remote?: RemoteOptions;
+  remote?: Omit<ReplicaOptions, "namespace">;
   /** Receives log lines at `logLevel` and above. Default: none. */
   logger?: Logger;
   /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */

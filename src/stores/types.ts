@@ -51,6 +51,8 @@ export interface StoreContext {
    * changed on the server. Optional for the manager to give, so stores check for it.
    */
   changed?(event: StoreChange, records: SessionRecord[]): void;
+  /** Tells the manager that its store agrees with the server now (the remote replica). */
+  synced?(): void;
 }
 
 /** A change `StoreContext.changed` reports; `updated` takes the new record and the previous one. */

@@ -1,0 +1,106 @@
+// The boundary with the server's copies of sessions. The server is the authority on time (it
+// sets createdAt, updatedAt, expiresAt), so times are converted where records cross: coming in
+// they move into the local clock, expiry going out into the server's. Then the manager's one
+// timer, which runs on the local clock, fires when the server's clock says so. Here too: how a
+// server's copy compares with what this client sent.
+
+import { BackendError } from "../errors.ts";
+import { deepFreeze } from "../stores/record.ts";
+import type { SessionRecord, WriteCondition } from "../stores/types.ts";
+import type { PutBody, WireSession } from "./protocol.ts";
+
+// Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
+const RESOLUTION_MS = 1;
+
+/**
+ * An estimate of `server − local` in milliseconds, from the time header of every response.
+ * A response read the server's clock somewhere between the moment the request left and the
+ * moment its answer arrived, which bounds the offset; the estimate is the middle of that
+ * interval. It moves only when a new sample proves it wrong (its interval excludes the
+ * estimate: the clocks jumped or drifted) or when a sample is tighter (a lower round trip) than
+ * the one it came from, so a fast sample outweighs a slow one and times that go out and come
+ * back are converted by the same offset.
+ * @example
+ * const clock = new ServerClock();
+ * clock.sample(sent, Date.now(), Number(response.headers.get(TIME_HEADER)));
+ * const localExpiry = clock.toLocal(session.expiresAt);
+ */
+export class ServerClock {
+  /** `server − local`, in ms; 0 until the first sample. */
+  offset = 0;
+  /** The round trip of the sample the estimate comes from (Infinity before any). */
+  rtt: number = Number.POSITIVE_INFINITY;
+
+  /** A response stamped `serverTime` by the server, sent at `sent` and received at `received`. */
+  sample(sent: number, received: number, serverTime: number): void {
+    if (!Number.isFinite(serverTime) || !(received >= sent)) return;
+    const rtt = received - sent;
+    const low = serverTime - received - RESOLUTION_MS;
+    const high = serverTime - sent + RESOLUTION_MS;
+    const consistent = this.offset >= low && this.offset <= high;
+    if (consistent && rtt >= this.rtt) return;
+    this.offset = Math.round(serverTime - (sent + received) / 2) + 0; // + 0: never -0
+    this.rtt = rtt;
+  }
+
+  /** A server time in the local clock. */
+  toLocal(serverTime: number): number {
+    return serverTime - this.offset;
+  }
+
+  /** A local time in the server's clock. */
+  toServer(localTime: number): number {
+    return localTime + this.offset;
+  }
+}
+
+/** A server's copy of a session: in the local clock, and as it came (in the server's). */
+export type Incoming = { readonly record: SessionRecord; readonly wire: WireSession };
+
+/**
+ * A session from the server, checked, frozen as the manager's own records are, with its times
+ * moved into the local clock; `BackendError` for what is not a session.
+ */
+export function fromWire(wire: unknown, clock: ServerClock): Incoming {
+  const w = wire as Partial<WireSession> | null;
+  const numbers = [w?.createdAt, w?.updatedAt, w?.expiresAt, w?.ttl, w?.version];
+  if (typeof w?.id !== "string" || !numbers.every(Number.isFinite)) {
+    throw new BackendError("the session server sent a session that is not one");
+  }
+  const s = w as WireSession;
+  const fields = {
+    id: s.id,
+    data: deepFreeze(s.data ?? null),
+    createdAt: clock.toLocal(s.createdAt),
+    updatedAt: clock.toLocal(s.updatedAt),
+    expiresAt: clock.toLocal(s.expiresAt),
+    ttl: s.ttl,
+    version: s.version,
+  };
+  const record = Object.freeze(s.encrypted === true ? { ...fields, encrypted: true } : fields);
+  return { record: record as SessionRecord, wire: s };
+}
+
+/** Whether the server's answer to a PUT holds the write exactly as it was sent. @internal */
+export function echoes(wire: WireSession, sent: PutBody, record: SessionRecord): boolean {
+  const { version, ttl, expiresAt } = wire;
+  return version === record.version && ttl === sent.ttl && expiresAt === sent.expiresAt;
+}
+
+/** Whether the server's copy is the write `sent` under `condition` (a retry's first attempt). */
+export function isOwnWrite(wire: WireSession, sent: PutBody, condition?: WriteCondition): boolean {
+  const version = condition && "ifVersion" in condition ? condition.ifVersion + 1 : 1;
+  return wire.version === version && sameData(wire.data ?? null, sent.data ?? null);
+}
+
+/** Deep equality of two JSON values. @internal */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  return keys.every((k) => Object.hasOwn(y, k) && sameData(x[k], y[k]));
+}

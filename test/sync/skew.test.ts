@@ -1,0 +1,75 @@
+// The server's clock is the authority; this one may be minutes off. Warnings must still come at
+// the right moment in the server's time, for sessions read from the server and pulled from it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SessionManager } from "../../src/index.ts";
+import { memoryStore } from "../../src/stores/memory.ts";
+import { remoteStore } from "../../src/sync/remote.ts";
+import { replicaStore } from "../../src/sync/replica.ts";
+import { skewedServer, tokenFor, until } from "./server.ts";
+
+const MINUTES_5 = 5 * 60_000;
+const TTL = 2000;
+const WARN = 1000;
+// Timers, the round trips and the offset estimate together stay well within this.
+const SLACK = 400;
+
+describe.each([
+  ["ahead", MINUTES_5],
+  ["behind", -MINUTES_5],
+])("a server whose clock is 5 minutes %s", (_, skew) => {
+  let server: { url: string; close(): void };
+  beforeAll(async () => {
+    server = await skewedServer(skew);
+  }, 30_000);
+  afterAll(() => server.close());
+
+  it("warns and expires at the server's moment, read remotely or pulled into a replica", async () => {
+    const token = await tokenFor(`skew${skew}`);
+    const writer = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+    const t0 = Date.now();
+    // One session whose expiry this client sent (converted into the server's clock), one that
+    // the server timed itself (a client without the SDK, sending only a ttl).
+    await writer.add("sent", { data: 1, ttl: TTL });
+    const raw = await fetch(`${server.url}/v1/sessions/timed`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ data: 2, ttl: TTL }),
+    });
+    expect(raw.status).toBe(201);
+    const remote = new SessionManager({
+      backend: remoteStore({ url: server.url, token }),
+      warnBefore: WARN,
+    });
+    const replica = new SessionManager({
+      backend: replicaStore(memoryStore(), { url: server.url, token }),
+      warnBefore: WARN,
+    });
+    const heard: Record<string, number> = {};
+    for (const [name, sm] of [
+      ["remote", remote],
+      ["replica", replica],
+    ] as const) {
+      sm.onExpiringSoon((s) => {
+        heard[`${name} ${s.id} soon`] = Date.now() - t0;
+      });
+      sm.onExpired((s) => {
+        heard[`${name} ${s.id} expired`] = Date.now() - t0;
+      });
+    }
+    await until(async () => (await replica.list()).length === 2);
+    // In the local clock: about now + ttl, not 5 minutes off.
+    for (const sm of [remote, replica]) {
+      for (const session of await sm.list()) {
+        expect(Math.abs(session.expiresAt - (t0 + TTL))).toBeLessThan(SLACK);
+      }
+    }
+    await until(() => Object.keys(heard).length === 8, TTL + 2 * SLACK);
+    for (const name of ["remote sent", "remote timed", "replica sent", "replica timed"]) {
+      expect(heard[`${name} soon`]).toBeGreaterThanOrEqual(TTL - WARN - SLACK);
+      expect(heard[`${name} soon`]).toBeLessThan(TTL - WARN + SLACK);
+      expect(heard[`${name} expired`]).toBeGreaterThanOrEqual(TTL - SLACK);
+      expect(heard[`${name} expired`]).toBeLessThan(TTL + SLACK);
+    }
+    for (const sm of [writer, remote, replica]) await sm.close();
+  }, 15_000);
+});
