@@ -113,7 +113,11 @@ export class ConflictError extends SessionError {
   readonly server?: Session<unknown> | undefined;
   constructor(
     message: string,
-    details?: { id: string; local?: Session<unknown> | undefined; server?: Session<unknown> | undefined },
+    details?: {
+      id: string;
+      local?: Session<unknown> | undefined;
+      server?: Session<unknown> | undefined;
+    },
   ) {
     super("CONFLICT", message);
     if (details) Object.assign(this, details);
@@ -152,8 +156,8 @@ export function isSessionError(error: unknown): error is AnySessionError {
   if (typeof error !== "object" || error === null) return false;
   const { name, code } = error as { name?: unknown; code?: unknown };
   return (
-    // Not Object.hasOwn: ES2022, missing in Safari before 15.4.
-    {}.hasOwnProperty.call(errorNames, code as string) &&
+    // A string only for our own codes: not Object.hasOwn, which Safari lacks before 15.4.
+    typeof errorNames[code as SessionErrorCode] === "string" &&
     (name === "SessionError" || name === errorNames[code as SessionErrorCode])
   );
 }

@@ -42,10 +42,17 @@ export interface CommonOptions {
 export type BackendOptions =
   | { backend?: "memory" | "localStorage" | "sessionStorage" | "indexedDB" | SessionStore }
   | { backend: "remote"; remote: RemoteOptions }
-  | { backend: "file"; /** The file, created if absent. */ path: string; format?: "json" | "csv" }
-  | { backend: "sqlite"; /** The database file. Default `":memory:"`. */ path?: string; table?: string }
+  | { backend: "file" /** The file, created if absent. */; path: string; format?: "json" | "csv" }
+  | {
+      backend: "sqlite" /** The database file. Default `":memory:"`. */;
+      path?: string;
+      table?: string;
+    }
   | ({ backend: "postgres"; table?: string } & ServiceOptions)
-  | ({ backend: "redis" | "memcached"; /** First part of every key. */ prefix?: string } & ServiceOptions);
+  | ({
+      backend: "redis" | "memcached" /** First part of every key. */;
+      prefix?: string;
+    } & ServiceOptions);
 
 /** How to reach a database service, and the optional read cache in front of it. */
 export interface ServiceOptions {

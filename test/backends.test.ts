@@ -57,7 +57,11 @@ describe("backends by name (Node entry)", () => {
   );
 
   it.skipIf(!memcached)("memcached, by host and port", () =>
-    roundTrip({ backend: "memcached", host: services.memcached.host, port: services.memcached.port }),
+    roundTrip({
+      backend: "memcached",
+      host: services.memcached.host,
+      port: services.memcached.port,
+    }),
   );
 
   it("a service that is down: calls reject with BackendError, no fallback to memory", async () => {

@@ -110,7 +110,9 @@ export function resolveLimits(options: SessionServerOptions): ResolvedLimits {
 }
 
 /** Throws a `TypeError` for a backend no server can use (a browser store, nothing at all). */
-export function checkBackend(backend: unknown): asserts backend is ServerBackendName | SessionStore {
+export function checkBackend(
+  backend: unknown,
+): asserts backend is ServerBackendName | SessionStore {
   if (typeof backend === "object" && backend !== null) return;
   if (typeof backend === "string" && !BROWSER_BACKENDS.has(backend)) return;
   const given = typeof backend === "string" ? JSON.stringify(backend) : String(backend);

@@ -14,10 +14,9 @@ export async function loadDriver<T>(pkg: string, store: string): Promise<T> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-      throw new BackendError(
-        `the ${store} store needs the "${pkg}" package: npm install ${pkg}`,
-        { cause: error },
-      );
+      throw new BackendError(`the ${store} store needs the "${pkg}" package: npm install ${pkg}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -1,4 +1,4 @@
-import type { SessionManagerOptions, ServiceOptions } from "../options.ts";
+import type { ServiceOptions, SessionManagerOptions } from "../options.ts";
 import type { NodeBackendName, StoreFactory } from "./resolve.ts";
 import type { SessionStore } from "./types.ts";
 
@@ -14,7 +14,10 @@ export const nodeBackends: Record<NodeBackendName, StoreFactory> = {
   file: async (o) => (await import("./file.ts")).fileStore(o as Named<"file">),
   sqlite: async (o) => (await import("./sqlite.ts")).sqliteStore(o as Named<"sqlite">),
   postgres: async (o) =>
-    cached(o as Named<"postgres">, (await import("./postgres.ts")).postgresStore(o as Named<"postgres">)),
+    cached(
+      o as Named<"postgres">,
+      (await import("./postgres.ts")).postgresStore(o as Named<"postgres">),
+    ),
   redis: async (o) =>
     cached(o as Named<"redis">, (await import("./redis.ts")).redisStore(o as Named<"redis">)),
   memcached: async (o) =>

@@ -1,8 +1,8 @@
 import { isThenable } from "../awaitable.ts";
 import { BackendError, SessionError } from "../errors.ts";
-import { memoryStore } from "./memory.ts";
 import type { SessionManagerOptions } from "../options.ts";
 import type { RemoteOptions } from "../sync/remote.ts";
+import { memoryStore } from "./memory.ts";
 import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 
 /** The backends known by name; any `SessionStore` object works as well. */
@@ -18,23 +18,25 @@ export type BackendName =
 export type NodeBackendName = "file" | "sqlite" | "postgres" | "redis" | "memcached";
 
 /** Makes a named store from the manager's options (the backend's own sit beside `backend`). */
-export type StoreFactory = (options: SessionManagerOptions & { namespace: string }) => Awaitable<SessionStore>;
+export type StoreFactory = (
+  options: SessionManagerOptions & { namespace: string },
+) => Awaitable<SessionStore>;
 
 const nodeOnly: readonly string[] = ["file", "sqlite", "postgres", "redis", "memcached"];
 
 // Named stores other than memory load on first use, so a bundle that never names them (or
 // imports a store from its subpath) does not carry them. The Node entry adds its own names.
-const named: Record<string, StoreFactory> = {
-  memory: memoryStore,
-  localStorage: async (o) => (await import("./webstorage.ts")).localStorageStore(o),
-  sessionStorage: async (o) => (await import("./webstorage.ts")).sessionStorageStore(o),
-  indexedDB: async (o) => (await import("./indexeddb.ts")).indexedDBStore(o),
-  remote: async (o) => (await import("../sync/remote.ts")).remoteStore(remoteOf(o)),
-};
+const named = new Map<string, StoreFactory>([
+  ["memory", memoryStore],
+  ["localStorage", async (o) => (await import("./webstorage.ts")).localStorageStore(o)],
+  ["sessionStorage", async (o) => (await import("./webstorage.ts")).sessionStorageStore(o)],
+  ["indexedDB", async (o) => (await import("./indexeddb.ts")).indexedDBStore(o)],
+  ["remote", async (o) => (await import("../sync/remote.ts")).remoteStore(remoteOf(o))],
+]);
 
 /** Adds the named backends of an entry (the Node entry's file, SQLite, …). */
 export function registerBackends(backends: Record<NodeBackendName, StoreFactory>): void {
-  Object.assign(named, backends);
+  for (const [name, factory] of Object.entries(backends)) named.set(name, factory);
 }
 
 /**
@@ -46,12 +48,11 @@ export function backendLoader(options: SessionManagerOptions): () => Promise<Ses
   const { backend = "memory", namespace = "sessionmanager", remote } = options;
   let make: StoreFactory | undefined;
   if (typeof backend === "object" && backend !== null) make = () => backend;
-  // Not Object.hasOwn: ES2022, missing in Safari before 15.4.
-  else if ({}.hasOwnProperty.call(named, backend)) make = named[backend];
+  else make = named.get(backend);
   if (!make) {
     const where = nodeOnly.includes(backend as string)
       ? `the ${JSON.stringify(backend)} backend works in Node only (the package's Node entry)`
-      : `unknown backend ${JSON.stringify(backend)}; expected one of ${Object.keys(named).join(", ")} or a SessionStore`;
+      : `unknown backend ${JSON.stringify(backend)}; expected one of ${[...named.keys()].join(", ")} or a SessionStore`;
     throw new BackendError(where);
   }
   const factory = make;

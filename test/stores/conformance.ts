@@ -162,7 +162,8 @@ export function testStore({ name, create, serverAssigned = false }: StoreTestOpt
     it("lists by id prefix, where the store can", async ({ skip }) => {
       const store = await open();
       if (!store.listPrefix) return skip("the store has no listPrefix (optional)");
-      for (const id of ["alice/1", "alice/2", "alice2/1", "bob/1", "alic"]) await store.set(rec(id));
+      for (const id of ["alice/1", "alice/2", "alice2/1", "bob/1", "alic"])
+        await store.set(rec(id));
       const ids = (await store.listPrefix("alice/")).map((r) => r.id).sort();
       expect(ids).toEqual(["alice/1", "alice/2"]);
       expect(await store.listPrefix("nobody/")).toEqual([]);

@@ -1,7 +1,7 @@
 // The manager with `remote` beside a local backend, and with `backend: "remote"`: chosen by
 // options as users write them, against the real server in process.
 import { afterAll, describe, expect, it } from "vitest";
-import { SessionManager, type Session } from "../../src/index.ts";
+import { type Session, SessionManager } from "../../src/index.ts";
 import { IN_PROCESS_URL, inProcessServer, tokenFor } from "./server.ts";
 
 const { server, fetch } = inProcessServer();
