@@ -1,10 +1,17 @@
 // The demo page: plain JavaScript on the script-tag bundle (the global `sessionmanager`).
 const { SessionManager, createSessionId } = window.sessionmanager;
 
+// Sessions live in localStorage (so the page works offline and across tabs) and sync with the
+// demo's server: open the page in another browser and the same sessions show up there.
 const sm = new SessionManager({
   backend: "localStorage",
   namespace: "demo",
   warnBefore: "10s",
+  remote: {
+    url: `${location.origin}/api`,
+    token: () => fetch("/token").then((response) => response.text()),
+    pullInterval: "5s",
+  },
 });
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +90,9 @@ sm.onExpired((s) => {
   render();
 });
 sm.on("degraded", (reason) => log(`degraded: ${reason.message}`));
+sm.on("synced", () => {
+  $("synced").textContent = `synced with the server at ${new Date().toLocaleTimeString()}`;
+});
 sm.on("error", (error) => log(`error: ${error.message}`));
 
 $("signin").addEventListener("submit", async (event) => {
@@ -100,7 +110,7 @@ rows.addEventListener("click", (event) => {
 
 sm.ready.then(() => {
   $("status").textContent =
-    sm.status === "degraded" ? "memory (storage unavailable)" : "localStorage";
+    sm.status === "degraded" ? "memory (storage unavailable)" : "localStorage + server";
   $("status").className = sm.status;
   render();
 });

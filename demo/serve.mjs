@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// `npm run demo`: serves the demo page and the script-tag bundle on 127.0.0.1 until Ctrl-C.
-//   PORT=8080 npm run demo     # another port (default 5173; 0 picks a free one)
+// `npm run demo`: the demo page, the script-tag bundle and a sessionmanager server on SQLite, on
+// one origin (127.0.0.1), until Ctrl-C. The page keeps sessions in localStorage and syncs them
+// with the server under /api, with a development token from /token.
+//   PORT=8080 npm run demo          # another port (default 5173; 0 picks a free one)
+//   DEMO_DB=/tmp/s.db npm run demo  # another database (default demo/.sessions.db)
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { getRequestListener } from "@hono/node-server";
+import { SignJWT } from "jose";
+import { createSessionServer } from "../dist/server.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const files = {
@@ -21,14 +28,44 @@ const types = {
   ".map": "application/json",
 };
 
-export function startDemoServer(port = Number(process.env.PORT ?? 5173)) {
+/**
+ * Serves the demo on 127.0.0.1 (`port` 0: a free one), with the session server on SQLite at
+ * `db` (":memory:" for tests). Closing the returned server closes the session server too.
+ */
+export async function startDemoServer(
+  port = Number(process.env.PORT ?? 5173),
+  { db = process.env.DEMO_DB ?? join(here, ".sessions.db") } = {},
+) {
+  // A secret of this run: tokens from an earlier run stop working, which is what a demo wants.
+  const secret = randomBytes(32);
+  const sessions = createSessionServer({
+    backend: "sqlite",
+    path: db,
+    auth: { secret },
+    basePath: "/api",
+    sweepInterval: "5s",
+  });
+  const api = getRequestListener(sessions.fetch);
+  // Every page is the user "demo": open the page in another browser and it sees the same sessions.
+  const token = () =>
+    new SignJWT({ sub: "demo" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(secret);
+
   const server = createServer(async (request, response) => {
-    const path = files[normalize(new URL(request.url ?? "/", "http://x").pathname)];
+    const path = normalize(new URL(request.url ?? "/", "http://x").pathname);
+    if (path.startsWith("/api/")) return api(request, response);
+    if (path === "/token") {
+      response.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
+      return response.end(await token());
+    }
     try {
-      if (!path) throw Object.assign(new Error("not found"), { code: "ENOENT" });
-      const body = await readFile(path);
+      if (!files[path]) throw Object.assign(new Error("not found"), { code: "ENOENT" });
+      const body = await readFile(files[path]);
       response.writeHead(200, {
-        "content-type": `${types[extname(path)] ?? "text/plain"}; charset=utf-8`,
+        "content-type": `${types[extname(files[path])] ?? "text/plain"}; charset=utf-8`,
       });
       response.end(body);
     } catch (error) {
@@ -36,13 +73,20 @@ export function startDemoServer(port = Number(process.env.PORT ?? 5173)) {
       response.end(error.code === "ENOENT" ? "not found\n" : "error\n");
     }
   });
+  server.on("close", () => sessions.close());
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const server = await startDemoServer();
-  console.log(`sessionmanager demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C stops it)`);
-  const stop = () => server.close(() => process.exit(0));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  console.log(
+    `sessionmanager demo: ${url}  (sessions synced with ${url}api on SQLite; Ctrl-C stops it)`,
+  );
+  const stop = () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }

@@ -155,8 +155,10 @@ class Replica implements ReplicaStore {
       const previous = await this.local.get(id);
       if (!(await this.local.delete(id, condition))) return false;
       const op: NewOp = condition ? { del: id, if: condition.ifVersion } : { del: id };
+      // An expired session's delete (the sweep) is not sent: the server expires it by itself,
+      // and if another client extended it there, the next pull brings it back.
       const swept = previous !== undefined && previous.expiresAt <= Date.now();
-      await this.outbox.append([swept ? { ...op, swept } : op]);
+      if (!swept) await this.outbox.append([op]);
       return true;
     });
   }

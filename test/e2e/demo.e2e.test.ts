@@ -36,7 +36,7 @@ describe.skipIf(skip)("demo page in Chromium", () => {
 
   beforeAll(async () => {
     if (!chromiumFound) throw new Error(`REQUIRE_SERVICES=1 and ${chromiumMissingMessage}`);
-    server = (await startDemoServer(0)) as Server;
+    server = (await startDemoServer(0, { db: ":memory:" })) as Server;
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -60,7 +60,7 @@ describe.skipIf(skip)("demo page in Chromium", () => {
     const two = await context.newPage();
     await one.goto(url);
     await two.goto(url);
-    await expect.poll(() => one.locator("#status").textContent()).toBe("localStorage");
+    await expect.poll(() => one.locator("#status").textContent()).toBe("localStorage + server");
 
     // Sign in for 8 s in tab one; warnBefore is 10 s, so the warning comes at once, in both tabs.
     await one.fill("#user", "ada");
@@ -95,8 +95,42 @@ describe.skipIf(skip)("demo page in Chromium", () => {
     await expect.poll(() => one.locator("#sessions tr").count()).toBe(0);
     await expect.poll(() => one.locator("#empty").isVisible()).toBe(true);
     expect(await one.locator("#log").textContent()).toContain("removed ada: signed out");
-    expect(errors).toEqual([]);
+    expect(errors, errors.join("\n")).toEqual([]);
   }, 60_000);
+
+  it("syncs through the server: another browser sees the session, and its sign-out comes back", async () => {
+    const laptop = await context.newPage();
+    await laptop.goto(url);
+    await laptop.fill("#user", "kim");
+    await laptop.fill("#ttl", "120");
+    await laptop.click("#signin button");
+    await expect.poll(() => laptop.locator("#synced").textContent()).toMatch(/^synced with/);
+
+    // The server has it, under the demo's owner.
+    const token = await (await fetch(`${url}token`)).text();
+    const listed = await fetch(`${url}api/v1/sessions`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { sessions } = (await listed.json()) as { sessions: { data: { user: string } }[] };
+    expect(sessions.map((s) => s.data.user)).toContain("kim");
+
+    // Another browser (its own storage): the session arrives from the server when it starts.
+    const other = await browser.newContext();
+    try {
+      const phone = await other.newPage();
+      phone.on("pageerror", (error) => errors.push(error.message));
+      await phone.goto(url);
+      await expect.poll(() => phone.locator("#sessions tr").count()).toBe(1);
+      expect(await phone.locator("#sessions td:nth-child(2)").textContent()).toBe("kim");
+      // Sign out there: the first browser hears it at its next pull (every 5 s in the demo).
+      await phone.click('#sessions button[data-action="remove"]');
+      await expect.poll(() => laptop.locator("#sessions tr").count(), { timeout: 12_000 }).toBe(0);
+      expect(await laptop.locator("#log").textContent()).toContain("removed kim: signed out");
+    } finally {
+      await other.close();
+    }
+    expect(errors, errors.join("\n")).toEqual([]);
+  }, 45_000);
 
   it("shows expiry: a short session warns, then expires", async () => {
     const page = await context.newPage();
@@ -109,7 +143,7 @@ describe.skipIf(skip)("demo page in Chromium", () => {
     const log = (await page.locator("#log").textContent()) ?? "";
     expect(log.indexOf("expiringSoon grace")).toBeGreaterThan(log.indexOf("expired grace"));
     expect(log).toContain("expired grace"); // the log is newest first: expiringSoon came before
-    expect(errors).toEqual([]);
+    expect(errors, errors.join("\n")).toEqual([]);
   }, 30_000);
 
   it("keeps tabs in step through storage events where there is no BroadcastChannel", async () => {
@@ -134,7 +168,7 @@ describe.skipIf(skip)("demo page in Chromium", () => {
       await two.click('#sessions button[data-action="remove"]');
       await expect.poll(() => one.locator("#sessions tr").count()).toBe(0);
       expect(await one.locator("#log").textContent()).toContain("removed lin: signed out");
-      expect(errors).toEqual([]);
+      expect(errors, errors.join("\n")).toEqual([]);
     } finally {
       await old.close();
     }
