@@ -12,6 +12,7 @@ export const WWW_AUTHENTICATE = 'Bearer realm="sessionmanager"';
 // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 const MIN_SECRET_BYTES = 32;
 const MAX_SUB_CHARS = 256;
+const MAX_VERIFIED_TOKENS = 10_000;
 const HMAC = ["HS256", "HS384", "HS512"];
 const PUBLIC_KEY = [
   "RS256",
@@ -36,27 +37,74 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
  * that does not fit the key.
  */
 export function createVerifier(auth: SessionServerAuth): VerifyToken {
-  const key = "secret" in auth ? secretKey(auth.secret) : createRemoteJWKSet(new URL(auth.jwks));
+  const remote = "jwks" in auth;
+  const key = remote ? createRemoteJWKSet(new URL(auth.jwks)) : hmacKeys(secretKey(auth.secret));
   const options: JWTVerifyOptions = {
     algorithms: pinnedAlgorithms(auth),
-    requiredClaims: ["sub"],
+    requiredClaims: ["sub", "exp"],
   };
   if (auth.issuer !== undefined) options.issuer = auth.issuer;
   if (auth.audience !== undefined) options.audience = auth.audience;
+  const verified = new VerifiedTokens();
   return async (authorization) => {
     const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
     if (!token) throw new AuthError("missing bearer token");
+    const known = verified.get(token);
+    if (known !== undefined) return known;
     try {
       const { payload } = await jwtVerify(token, key, options);
-      return owner(payload.sub);
+      const sub = owner(payload.sub);
+      verified.add(token, sub, (payload.exp as number) * 1000);
+      return sub;
     } catch (error) {
-      throw refusal(error, !(key instanceof Uint8Array));
+      throw refusal(error, remote);
     }
   };
 }
 
-function secretKey(secret: string | Uint8Array): Uint8Array {
-  const key = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
+/**
+ * Tokens this verifier accepted, until they expire: a client sends the same token with every
+ * request, and checking its signature again is most of a request's cost (jose imports the key
+ * on every call). Issuer and audience are fixed per verifier, so a hit is as good as a check.
+ */
+class VerifiedTokens {
+  private readonly tokens = new Map<string, { sub: string; expires: number }>();
+
+  get(token: string): string | undefined {
+    const hit = this.tokens.get(token);
+    if (hit === undefined) return undefined;
+    if (hit.expires > Date.now()) return hit.sub;
+    this.tokens.delete(token);
+    return undefined;
+  }
+
+  add(token: string, sub: string, expires: number): void {
+    // Bounded: the oldest entry (first in the Map's order) makes room.
+    if (this.tokens.size >= MAX_VERIFIED_TOKENS) {
+      this.tokens.delete(this.tokens.keys().next().value as string);
+    }
+    this.tokens.set(token, { sub, expires });
+  }
+}
+
+/** The secret as a WebCrypto key per HMAC algorithm, imported once rather than per request. */
+function hmacKeys(secret: Uint8Array<ArrayBuffer>): (header: { alg?: string }) => Promise<CryptoKey> {
+  const keys = new Map<string, Promise<CryptoKey>>();
+  return ({ alg = "" }) => {
+    let key = keys.get(alg);
+    if (key === undefined) {
+      // jose checked `alg` against the pinned list before it asks for a key.
+      const hash = `SHA-${alg.slice(2)}`;
+      key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash }, false, ["verify"]);
+      keys.set(alg, key);
+    }
+    return key;
+  };
+}
+
+function secretKey(secret: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  // A copy: the caller's bytes may change (or sit in a SharedArrayBuffer, which WebCrypto refuses).
+  const key = typeof secret === "string" ? new TextEncoder().encode(secret) : new Uint8Array(secret);
   if (key.byteLength < MIN_SECRET_BYTES) {
     throw new TypeError(
       `auth.secret must be at least ${MIN_SECRET_BYTES} bytes, got ${key.byteLength}`,

@@ -16,6 +16,8 @@ type Decide = (current: SessionRecord | undefined, now: number) => SessionRecord
 // Conditional writes that keep failing mean other writers change the same session non-stop.
 const ATTEMPTS = 5;
 const IF_ABSENT = { ifAbsent: true } as const;
+// Deletes of one clear that run at once.
+const CLEAR_BATCH = 8;
 // Changes are reported from a little before the answer's clock: a write decided before it but
 // landing in the store after the read (a slow store, another process) is then still reported
 // next time. Duplicates are harmless: clients keep the higher version.
@@ -97,8 +99,16 @@ export class OwnerSessions {
   async clear(owner: string): Promise<number> {
     const now = Date.now();
     const records = await this.owned(prefixOf(owner));
-    const ended = await Promise.all(records.map((r) => this.removeAny(r, now)));
-    return ended.filter(Boolean).length;
+    // A few at a time: stores that keep an index per namespace (Memcached) update it with
+    // compare-and-swap, and a thousand deletes at once would only fight over it.
+    let ended = 0;
+    for (let i = 0; i < records.length; i += CLEAR_BATCH) {
+      const batch = records.slice(i, i + CLEAR_BATCH);
+      for (const done of await Promise.all(batch.map((r) => this.removeAny(r, now)))) {
+        if (done) ended++;
+      }
+    }
+    return ended;
   }
 
   /** The owner's sessions changed since `since`, the ids of all live ones, and the next cursor. */

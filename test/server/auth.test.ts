@@ -55,6 +55,28 @@ describe("bearer tokens", () => {
     expect(await store.list()).toEqual([]);
   });
 
+  it("refuses a token without exp", async () => {
+    const { server } = setup();
+    const forever = await new SignJWT({ sub: "alice" })
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode(SECRET));
+    const reply = await call(server, null, "GET", "/v1/sessions", { token: forever });
+    expect(reply.status).toBe(401);
+    expect(reply.body.error.message).toMatch(/"exp" claim/);
+  });
+
+  it("remembers a token it accepted only until the token expires", async () => {
+    const { server } = setup();
+    const soon = await token("alice", { exp: now() + 1 });
+    expect((await call(server, null, "GET", "/v1/sessions", { token: soon })).status).toBe(200);
+    expect((await call(server, null, "GET", "/v1/sessions", { token: soon })).status).toBe(200);
+    // Past its exp (whole seconds, so up to 2 s), the remembered check no longer counts.
+    await new Promise((done) => setTimeout(done, 2100));
+    const late = await call(server, null, "GET", "/v1/sessions", { token: soon });
+    expect(late.status).toBe(401);
+    expect(late.body.error.message).toBe("token expired");
+  });
+
   it("says when a token has expired", async () => {
     const { server } = setup();
     const reply = await call(server, null, "GET", "/v1/sessions", {
