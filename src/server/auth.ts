@@ -88,7 +88,9 @@ class VerifiedTokens {
 }
 
 /** The secret as a WebCrypto key per HMAC algorithm, imported once rather than per request. */
-function hmacKeys(secret: Uint8Array<ArrayBuffer>): (header: { alg?: string }) => Promise<CryptoKey> {
+function hmacKeys(
+  secret: Uint8Array<ArrayBuffer>,
+): (header: { alg?: string }) => Promise<CryptoKey> {
   const keys = new Map<string, Promise<CryptoKey>>();
   return ({ alg = "" }) => {
     let key = keys.get(alg);
@@ -104,7 +106,8 @@ function hmacKeys(secret: Uint8Array<ArrayBuffer>): (header: { alg?: string }) =
 
 function secretKey(secret: string | Uint8Array): Uint8Array<ArrayBuffer> {
   // A copy: the caller's bytes may change (or sit in a SharedArrayBuffer, which WebCrypto refuses).
-  const key = typeof secret === "string" ? new TextEncoder().encode(secret) : new Uint8Array(secret);
+  const key =
+    typeof secret === "string" ? new TextEncoder().encode(secret) : new Uint8Array(secret);
   if (key.byteLength < MIN_SECRET_BYTES) {
     throw new TypeError(
       `auth.secret must be at least ${MIN_SECRET_BYTES} bytes, got ${key.byteLength}`,

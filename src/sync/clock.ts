@@ -62,12 +62,11 @@ export type Incoming = { readonly record: SessionRecord; readonly wire: WireSess
  * moved into the local clock; `BackendError` for what is not a session.
  */
 export function fromWire(wire: unknown, clock: ServerClock): Incoming {
-  const w = wire as Partial<WireSession> | null;
-  const numbers = [w?.createdAt, w?.updatedAt, w?.expiresAt, w?.ttl, w?.version];
-  if (typeof w?.id !== "string" || !numbers.every(Number.isFinite)) {
+  const s = (wire ?? {}) as WireSession;
+  const numbers = [s.createdAt, s.updatedAt, s.expiresAt, s.ttl, s.version];
+  if (typeof s.id !== "string" || !numbers.every(Number.isFinite)) {
     throw new BackendError("the session server sent a session that is not one");
   }
-  const s = w as WireSession;
   const fields = {
     id: s.id,
     data: deepFreeze(s.data ?? null),

@@ -16,8 +16,13 @@ export const OUTBOX_ID: string = `sessionmanager:outbox:${"-".repeat(256)}`;
  * `v`, absent none. A delete made by the expiry sweep is `swept`: losing it is no conflict.
  */
 export type Op =
-  | { readonly n: number; readonly put: SessionRecord; readonly if?: number }
-  | { readonly n: number; readonly del: string; readonly if?: number; readonly swept?: true }
+  | { readonly n: number; readonly put: SessionRecord; readonly if?: number | undefined }
+  | {
+      readonly n: number;
+      readonly del: string;
+      readonly if?: number | undefined;
+      readonly swept?: true | undefined;
+    }
   | { readonly n: number; readonly clear: true };
 
 /** An op before the outbox numbers it. */
@@ -180,13 +185,13 @@ export function runnable(ops: readonly Op[]): Op[] {
 }
 
 /**
- * The condition a queued put goes to the server under: the one it was made under, except that
- * a new session (version 1) is sent as a create: whatever this client replaced locally (a
+ * The condition a queued write goes to the server under: the one it was made under, except
+ * that a new session (version 1) is sent as a create: whatever this client replaced locally (a
  * session it saw expire, say) the server may have dropped already, and a live one there wins.
  */
-export function serverCondition(
-  op: Extract<Op, { put: SessionRecord }>,
-): WriteCondition | undefined {
+export function serverCondition(op: Exclude<Op, { clear: true }>): WriteCondition | undefined {
   if (op.if === undefined) return undefined;
-  return op.if === 0 || op.put.version === 1 ? { ifAbsent: true } : { ifVersion: op.if };
+  return op.if === 0 || ("put" in op && op.put.version === 1)
+    ? { ifAbsent: true }
+    : { ifVersion: op.if };
 }

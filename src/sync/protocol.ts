@@ -1,4 +1,4 @@
-// The HTTP API between the remote store (src/sync/remote.ts, in pages) and the server
+// The HTTP API between the remote client (src/sync/client.ts, in pages) and the server
 // (src/server/), version 1. Both sides import these names, so they cannot drift apart. Kept free
 // of runtime dependencies: the browser bundle carries it.
 //

@@ -1,7 +1,7 @@
 // The manager with `remote` beside a local backend, and with `backend: "remote"`: chosen by
 // options as users write them, against the real server in process.
 import { afterAll, describe, expect, it } from "vitest";
-import { type Session, SessionManager } from "../../src/index.ts";
+import { type Duration, type Session, SessionManager } from "../../src/index.ts";
 import { IN_PROCESS_URL, inProcessServer, tokenFor } from "./server.ts";
 
 const { server, fetch } = inProcessServer();
@@ -14,7 +14,7 @@ const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, fa
 
 function client(
   sub: string,
-  options: { encrypted?: boolean; backend?: "memory" | "remote"; pull?: string } = {},
+  options: { encrypted?: boolean; backend?: "memory" | "remote"; pull?: Duration } = {},
 ) {
   return new SessionManager<{ user: string }>({
     backend: options.backend ?? "memory",

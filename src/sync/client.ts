@@ -1,0 +1,274 @@
+// The HTTP client of the remote store and the replica: the API of protocol.ts through ky. It
+// attaches the token (and gets a new one once on 401), samples the server's clock from every
+// response, retries what may be repeated, and maps the answers onto what the stores act on or
+// onto the SDK's errors.
+import ky, { HTTPError, type Options, TimeoutError } from "ky";
+import { parseDuration } from "../duration.ts";
+import {
+  AuthError,
+  BackendError,
+  ConflictError,
+  InvalidDataError,
+  InvalidSessionIdError,
+  InvalidTtlError,
+} from "../errors.ts";
+import type { SessionRecord, WriteCondition } from "../stores/types.ts";
+import { echoes, fromWire, type Incoming, isOwnWrite, ServerClock } from "./clock.ts";
+import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "./protocol.ts";
+import type { RemoteOptions } from "./remote.ts";
+
+/**
+ * What a write came to: written (`echoed`: the server kept it exactly as sent), or refused, with
+ * the server's copy when it has one.
+ */
+export type PutOutcome =
+  | { readonly ok: true; readonly session: Incoming; readonly echoed: boolean }
+  | { readonly ok: false; readonly session: Incoming | undefined };
+/** What a delete came to: `true` deleted, `false` nothing to delete, or refused for this copy. */
+export type DeleteOutcome = boolean | { readonly session: Incoming };
+
+type Method = "get" | "put" | "delete";
+/** A JSON answer; every field is checked where it is read. */
+type Body = Record<string, unknown> & Partial<ErrorBody>;
+/** An answer to act on (2xx, or one of `ANSWERS`); `retried`: an earlier attempt may have landed. */
+type Reply = { readonly status: number; readonly body: Body; readonly retried: boolean };
+
+// ky's backoff (0.3 s, 0.6 s, 1.2 s …), capped: no retry waits longer than this.
+const RETRY_BACKOFF_LIMIT_MS = 5000;
+// The refusals the store acts on; a 404 with another code is a wrong URL, not a session.
+const ANSWERS: Record<number, string> = {
+  404: "SESSION_NOT_FOUND",
+  409: "SESSION_EXISTS",
+  412: "CONFLICT",
+};
+// The SDK's error for a refusal the stores do not act on, by status, else by code; any other is
+// a `BackendError`. A CONFLICT here (409) is the server's: a write kept losing to other writers.
+const REFUSALS: Record<string, new (message: string) => Error> = {
+  401: AuthError,
+  413: InvalidDataError,
+  INVALID_ID: InvalidSessionIdError,
+  INVALID_TTL: InvalidTtlError,
+  INVALID_DATA: InvalidDataError,
+  CONFLICT: ConflictError,
+};
+
+/**
+ * The HTTP API as calls that resolve to what the server answered, in the local clock. Network
+ * failures, timeouts and 5xx reject with `BackendError` (with `status` when there was one), 401
+ * with `AuthError`, a refused input with the SDK's error of its code. @internal
+ */
+export class RemoteClient {
+  readonly clock: ServerClock = new ServerClock();
+  private readonly api: typeof ky;
+  private readonly aborter = new AbortController();
+  // One fetch of the token at a time; `undefined` until asked for, and after a failed fetch.
+  private token: Promise<string> | undefined;
+
+  constructor(private readonly options: RemoteOptions) {
+    this.api = ky.create({
+      prefixUrl: `${options.url.replace(/\/+$/, "")}/${API_VERSION}`,
+      timeout: parseDuration(options.timeout ?? "10s", "timeout"),
+      // Every response, errors included, carries the server's clock: each is a sample.
+      fetch: async (input, init) => {
+        const sent = Date.now();
+        const response = await (options.fetch ?? fetch)(input, init);
+        const stamp = response.headers.get(TIME_HEADER);
+        if (stamp !== null) this.clock.sample(sent, Date.now(), Number(stamp));
+        return response;
+      },
+      signal: this.aborter.signal,
+      // 4xx are answers to act on; 5xx (and 408, 429) are failures, retried where safe.
+      throwHttpErrors: (status) => status >= 500 || status === 408 || status === 429,
+      retry: { retryOnTimeout: true, backoffLimit: RETRY_BACKOFF_LIMIT_MS },
+    });
+  }
+
+  /** The server's copy of a live session, or `undefined`. */
+  async get(id: string): Promise<Incoming | undefined> {
+    const reply = await this.request("get", sessionPath(id));
+    return reply.status === 404 ? undefined : this.incoming(reply.body.session);
+  }
+
+  /**
+   * PUT under `If-None-Match: *` (`ifAbsent`), `If-Match` (`ifVersion`) or no condition.
+   * `resent`: the same write may have reached the server before (an answer that never came).
+   */
+  async put(
+    record: SessionRecord,
+    condition?: WriteCondition,
+    resent = false,
+  ): Promise<PutOutcome> {
+    const { data, ttl } = record;
+    const sent: PutBody = { data, ttl, expiresAt: this.clock.toServer(record.expiresAt) };
+    if (record.encrypted) sent.encrypted = true;
+    const reply = await this.request("put", sessionPath(record.id), condition, { json: sent });
+    const ok = (session: Incoming) =>
+      ({ ok: true, session, echoed: echoes(session.wire, sent, record) }) as const;
+    if (reply.status < 300) return ok(this.incoming(reply.body.session));
+    // The server's copy: in a 412's body, else read (a 409's, or after a retry).
+    const session =
+      this.copy(reply) ??
+      (reply.status === 409 || reply.retried ? await this.get(record.id) : undefined);
+    // A first attempt that wrote but whose answer was lost makes the retry fail its condition:
+    // the server holding exactly that write means it went through.
+    if ((reply.retried || resent) && session && isOwnWrite(session.wire, sent, condition)) {
+      return ok(session);
+    }
+    return { ok: false, session };
+  }
+
+  /** DELETE, with `If-Match` under `ifVersion`. */
+  async delete(id: string, condition?: WriteCondition): Promise<DeleteOutcome> {
+    const reply = await this.request("delete", sessionPath(id), condition);
+    const session = this.copy(reply);
+    // A retried delete that finds nothing most likely deleted it the first time.
+    return reply.status < 300 || (session ? { session } : reply.retried);
+  }
+
+  /** The owner's live sessions. */
+  async list(): Promise<Incoming[]> {
+    return this.incomingList((await this.request("get", "sessions")).body, "sessions");
+  }
+
+  /** Deletes all of the owner's sessions. */
+  async clear(): Promise<void> {
+    await this.request("delete", "sessions");
+  }
+
+  /** What changed since `cursor` (every live session without one), and which ids are live. */
+  async changes(since?: number): Promise<{ cursor: number; changed: Incoming[]; live: string[] }> {
+    // ky leaves out a search parameter that is `undefined`.
+    const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
+    const { cursor } = body;
+    if (!Number.isFinite(cursor)) throw malformed("a changes answer without a cursor");
+    const live = listOf(body, "live") as string[];
+    return { cursor: cursor as number, changed: this.incomingList(body, "changed"), live };
+  }
+
+  /** Cancels what is in flight and whatever comes later (they reject). */
+  close(): void {
+    this.aborter.abort();
+  }
+
+  private incoming(wire: unknown): Incoming {
+    return fromWire(wire, this.clock);
+  }
+
+  private incomingList(body: Body, name: string): Incoming[] {
+    return listOf(body, name).map((wire) => this.incoming(wire));
+  }
+
+  /** The server's copy in a 412's body, if it sent one. */
+  private copy({ status, body }: Reply): Incoming | undefined {
+    return status === 412 && body.session ? this.incoming(body.session) : undefined;
+  }
+
+  /**
+   * One call, with the token attached and with the headers of `condition`; a token function is
+   * asked again once on 401. What is not an answer to act on rejects.
+   */
+  private async request(
+    method: Method,
+    path: string,
+    condition?: WriteCondition,
+    options?: Options,
+  ): Promise<Reply> {
+    const headers =
+      condition &&
+      ("ifAbsent" in condition
+        ? { "if-none-match": "*" }
+        : { "if-match": `"${condition.ifVersion}"` });
+    // Reads, deletes and conditional writes may be repeated: an unconditional PUT may not.
+    const limit = method === "put" && !headers ? 0 : (this.options.retry ?? 2);
+    const send = async (token: string): Promise<Reply> => {
+      let retried = false;
+      try {
+        const response = await this.api(path, {
+          ...options,
+          method,
+          headers: { ...headers, authorization: `Bearer ${token}` },
+          retry: { limit },
+          hooks: {
+            beforeRetry: [
+              () => {
+                retried = true;
+              },
+            ],
+          },
+        });
+        return {
+          status: response.status,
+          body: JSON.parse((await response.text()) || "{}"),
+          retried,
+        };
+      } catch (error) {
+        throw unreachable(error, method, path);
+      }
+    };
+    const token = await this.getToken();
+    let reply = await send(token);
+    if (reply.status === 401 && typeof this.options.token === "function") {
+      reply = await send(await this.getToken(token));
+    }
+    const { status, body } = reply;
+    const { code = "UNKNOWN", message = "no message" } = body.error ?? {};
+    if (status < 300 || ANSWERS[status] === code) return reply;
+    throw refusal(status, code, message);
+  }
+
+  /** The token; a new one when `stale` is still the current one (the server refused it). */
+  private async getToken(stale?: string): Promise<string> {
+    if (stale !== undefined && (await this.token) === stale) this.token = undefined;
+    const { token } = this.options;
+    // A `then` rather than a call: the `catch` then runs after `this.token` holds its promise.
+    this.token ??= Promise.resolve()
+      .then(() => (typeof token === "function" ? token() : token))
+      .catch((error: unknown) => {
+        this.token = undefined; // the next call asks again
+        throw new AuthError("could not get a token for the session server", { cause: error });
+      });
+    return this.token;
+  }
+}
+
+/** The SDK's error for a refusal the stores do not act on. */
+function refusal(status: number, code: string, message: string): Error {
+  const Refusal = REFUSALS[status] ?? REFUSALS[code];
+  if (Refusal) {
+    return new Refusal(
+      status === 401 ? `the session server refused the token: ${message}` : message,
+    );
+  }
+  const error = new BackendError(`the session server answered ${status} ${code}: ${message}`);
+  return Object.assign(error, { status });
+}
+
+function sessionPath(id: string): string {
+  return `sessions/${encodeURIComponent(id)}`;
+}
+
+/** `body[name]`, which must be a list. */
+function listOf(body: Body, name: string): unknown[] {
+  const list = body[name];
+  if (!Array.isArray(list)) throw malformed(`an answer whose "${name}" is not a list`);
+  return list;
+}
+
+function malformed(what: string): BackendError {
+  return new BackendError(`the session server sent ${what}`);
+}
+
+/**
+ * A request that got no answer to act on: the network, a timeout, a 5xx, or `close()`. The
+ * message names the resource, not the id (ids may be secrets).
+ */
+function unreachable(error: unknown, method: Method, path: string): BackendError {
+  const status = error instanceof HTTPError ? error.response.status : undefined;
+  const why = status
+    ? `: the session server answered ${status}`
+    : error instanceof TimeoutError
+      ? " timed out"
+      : ` failed: ${error}`;
+  const what = `${method.toUpperCase()} ${path.split("/")[0]}`;
+  return Object.assign(new BackendError(what + why, { cause: error }), status && { status });
+}

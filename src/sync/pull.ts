@@ -1,0 +1,52 @@
+// The puller: asks the server what changed since the last pull and follows it locally, except
+// for the sessions whose writes are still queued here (they go out first, and win or lose on
+// the server).
+import { isReservedId } from "../session.ts";
+import type { SessionRecord } from "../stores/types.ts";
+import { sameData } from "./clock.ts";
+import { idOf } from "./outbox.ts";
+import type { SyncParts } from "./replica.ts";
+
+// A session about to expire is left to the expiry timers, here and on the server: a local one
+// the server no longer lists is not `removed` here (its timer fires `expired`), and one the
+// server still lists is not taken (it has expired here already). The clocks agree this closely.
+const EXPIRY_MARGIN_MS = 1000;
+
+/** Asks the server what changed and follows it locally, except where writes are queued. */
+export async function pull(r: SyncParts): Promise<void> {
+  const changes = await r.client.changes((await r.outbox.read()).cursor);
+  await r.exclusive(async () => {
+    const { ops } = await r.outbox.read();
+    if (ops.some((op) => "clear" in op)) return; // a queued clear goes out first
+    const pending = new Set(ops.map(idOf));
+    const keep = Date.now() + EXPIRY_MARGIN_MS;
+    // The server's copy of each session not queued here, where it is another state. One this
+    // replica does not have and that is about to expire is not taken: it is most likely one
+    // this replica's sweep just ended, still live on the server by the clocks' disagreement,
+    // and taking it would end it a second time.
+    for (const { record: server } of changes.changed) {
+      if (pending.has(server.id)) continue;
+      const current = await r.local.get(server.id);
+      if (!current && server.expiresAt <= keep) continue;
+      if (!current || differs(current, server)) await r.adopt(current, server);
+    }
+    // Removed on the server (by another client): removed here.
+    const live = new Set(changes.live);
+    for (const current of await r.local.list()) {
+      const { id } = current;
+      const gone = !(isReservedId(id) || live.has(id) || pending.has(id));
+      if (gone && current.expiresAt > keep) await r.adopt(current, undefined);
+    }
+    await r.outbox.setCursor(changes.cursor);
+  });
+}
+
+/** Whether the server's copy of a session is another state than the local one. */
+function differs(local: SessionRecord, server: SessionRecord): boolean {
+  return (
+    local.version !== server.version ||
+    local.ttl !== server.ttl ||
+    Math.abs(local.expiresAt - server.expiresAt) > EXPIRY_MARGIN_MS ||
+    !sameData(local.data, server.data)
+  );
+}
