@@ -1,22 +1,12 @@
 // Backends chosen by name, the way DESIGN.md shows it: `new SessionManager({ backend: "redis", url })`.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager, type SessionManagerOptions } from "../src/node.ts";
-import { requireService, services } from "./helpers/services.ts";
+import { requireServices, services } from "./helpers/services.ts";
+import { tempDir } from "./helpers/temp.ts";
 
-const [pg, redis, memcached] = await Promise.all([
-  requireService("postgres"),
-  requireService("redis"),
-  requireService("memcached"),
-]);
-
-let dir = "";
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "sm-backends-"));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const up = await requireServices();
+const dir = await tempDir("sm-backends-");
 
 const namespace = `backends${process.pid}x${Date.now()}`;
 
@@ -43,11 +33,11 @@ describe("backends by name (Node entry)", () => {
 
   it("sqlite", () => roundTrip({ backend: "sqlite", path: join(dir, "sessions.db") }));
 
-  it.skipIf(!pg)("postgres, by url", () =>
+  it.skipIf(!up.postgres)("postgres, by url", () =>
     roundTrip({ backend: "postgres", url: services.postgres.url }),
   );
 
-  it.skipIf(!redis)("redis, by host and port, with a read cache", () =>
+  it.skipIf(!up.redis)("redis, by host and port, with a read cache", () =>
     roundTrip({
       backend: "redis",
       host: services.redis.host,
@@ -56,7 +46,7 @@ describe("backends by name (Node entry)", () => {
     }),
   );
 
-  it.skipIf(!memcached)("memcached, by host and port", () =>
+  it.skipIf(!up.memcached)("memcached, by host and port", () =>
     roundTrip({
       backend: "memcached",
       host: services.memcached.host,

@@ -1,4 +1,5 @@
 import { ConflictError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
+import { record } from "../session.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import type { ChangesBody, WireSession } from "../sync/protocol.ts";
 import { PreconditionFailedError } from "./errors.ts";
@@ -50,16 +51,17 @@ export class OwnerSessions {
   async put(owner: string, id: string, input: PutInput, pre: Precondition): Promise<Written> {
     const prefix = prefixOf(owner);
     let created = false;
-    const record = await this.write(prefix, id, (current, now) => {
+    const written = await this.write(prefix, id, (current, now) => {
       check(prefix, id, current, pre);
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
       const expiresAt = input.expiresAt ?? now + ttl;
       const createdAt = current ? current.createdAt : now;
       const version = current ? current.version + 1 : 1;
-      return make(prefix + id, input, createdAt, now, expiresAt, ttl, version);
+      const made = record(prefix + id, input.data, createdAt, now, expiresAt, ttl, version);
+      return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
     });
-    return { session: toWire(record as SessionRecord, prefix), created };
+    return { session: toWire(written as SessionRecord, prefix), created };
   }
 
   /** Extends a live session: `expiresAt = now + (ttl ?? its ttl)`; its ttl is kept. */
@@ -223,17 +225,4 @@ function check(
   }
   if (mustExist && !current) throw new SessionNotFoundError(id);
   return current;
-}
-
-function make(
-  key: string,
-  { data, encrypted }: PutInput,
-  createdAt: number,
-  updatedAt: number,
-  expiresAt: number,
-  ttl: number,
-  version: number,
-): SessionRecord {
-  const record = { id: key, data, createdAt, updatedAt, expiresAt, ttl, version };
-  return Object.freeze(encrypted ? { ...record, encrypted: true as const } : record);
 }

@@ -56,6 +56,16 @@ export async function requireService(name: keyof typeof services): Promise<boole
   return false;
 }
 
+/** `requireService` for every service at once: `const up = await requireServices(); up.redis`. */
+export async function requireServices(): Promise<Record<keyof typeof services, boolean>> {
+  const [postgres, redis, memcached] = await Promise.all([
+    requireService("postgres"),
+    requireService("redis"),
+    requireService("memcached"),
+  ]);
+  return { postgres, redis, memcached };
+}
+
 /** A name no other run uses: for namespaces, key prefixes and tables of one test run. */
 export function runId(): string {
   return `t${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;

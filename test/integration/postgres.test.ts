@@ -3,10 +3,12 @@
 // on two connections, an outage). One table per run, dropped at the end.
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { BackendError, SessionManager } from "../../src/index.ts";
+import { SessionManager } from "../../src/index.ts";
 import { postgresStore } from "../../src/stores/postgres.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
-import { eventually, proxy, requireService, runId, services, timed } from "../helpers/services.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
+import { expectManagerOutage, expectStoreOutage } from "../helpers/outage.ts";
+import { rec } from "../helpers/records.ts";
+import { type Outage, proxy, requireService, runId, services, timed } from "../helpers/services.ts";
 import { testStore } from "../stores/conformance.ts";
 
 const up = await requireService("postgres");
@@ -21,17 +23,6 @@ afterAll(async () => {
   await admin.end();
 });
 
-const rec = (id: string, patch: Partial<SessionRecord> = {}): SessionRecord => ({
-  id,
-  data: { n: 1 },
-  createdAt: 1,
-  updatedAt: 1,
-  expiresAt: Date.now() + 60_000,
-  ttl: 60_000,
-  version: 1,
-  ...patch,
-});
-
 const reported: Error[] = [];
 const opened: SessionStore[] = [];
 async function open(options: Parameters<typeof postgresStore>[0] = {}): Promise<SessionStore> {
@@ -44,11 +35,20 @@ afterAll(async () => {
   for (const store of opened) await store.close?.();
 });
 
+/** A proxy to the server that can be taken away, and the server's URL through it. */
+async function throughProxy(): Promise<{ outage: Outage; url: string }> {
+  const outage = await proxy(services.postgres.host, services.postgres.port);
+  const proxied = new URL(url);
+  proxied.hostname = "127.0.0.1";
+  proxied.port = String(outage.port);
+  return { outage, url: proxied.href };
+}
+
 describe.skipIf(!up)("postgres", () => {
-  testStore({
-    name: "postgres",
-    create: (namespace) => postgresStore({ url, table, namespace: `${run}:${namespace}` }),
-  });
+  // Each store of the suite, and its twin, with a pool of its own: separate connections.
+  const create = (namespace: string) =>
+    postgresStore({ url, table, namespace: `${run}:${namespace}` });
+  testStore({ name: "postgres", create, twin: create });
 
   it("creates the table with its primary key, expiry index and byte-order ids", async () => {
     await open();
@@ -102,25 +102,6 @@ describe.skipIf(!up)("postgres", () => {
     expect(await prefix("")).toEqual([...ids].sort());
   });
 
-  it("lets exactly one of two connections create an id, and one win a version", async () => {
-    const a = await open();
-    const b = postgresStore({ url, table, namespace: `${run}:${opened.length - 1}` });
-    opened.push(b);
-    await b.open?.({ report: (e) => reported.push(e) });
-    for (let i = 0; i < 20; i++) {
-      const results = await Promise.all([
-        a.set(rec(`race${i}`, { data: "a" }), { ifAbsent: true }),
-        b.set(rec(`race${i}`, { data: "b" }), { ifAbsent: true }),
-      ]);
-      expect(results.filter(Boolean)).toHaveLength(1);
-      const next = await Promise.all([
-        a.set(rec(`race${i}`, { version: 2 }), { ifVersion: 1 }),
-        b.set(rec(`race${i}`, { version: 2 }), { ifVersion: 1 }),
-      ]);
-      expect(next.filter(Boolean)).toHaveLength(1);
-    }
-  });
-
   it("skips a row of another format with a report, and never deletes it", async () => {
     const store = await open();
     const namespace = `${run}:${opened.length - 1}`;
@@ -159,19 +140,8 @@ describe.skipIf(!up)("postgres", () => {
   });
 
   it("rejects within a bounded time while the server is away, and works once it is back", async () => {
-    const outage = await proxy(services.postgres.host, services.postgres.port);
-    const proxied = new URL(url);
-    proxied.hostname = "127.0.0.1";
-    proxied.port = String(outage.port);
-    const store = await open({ url: proxied.href, timeout: 2000 });
-    await store.set(rec("before"));
-    await outage.stop();
-    const down = await timed(Promise.resolve(store.get("before")));
-    expect(down.error).toBeInstanceOf(Error);
-    expect(down.ms).toBeLessThan(5000);
-    await outage.start();
-    expect((await eventually(async () => store.get("before")))?.id).toBe("before");
-    await outage.stop();
+    const { outage, url: proxied } = await throughProxy();
+    await expectStoreOutage(await open({ url: proxied, timeout: 2000 }), outage, 5000);
     reported.length = 0; // the pool reports the connections it lost
   });
 
@@ -203,20 +173,9 @@ describe.skipIf(!up)("postgres", () => {
   });
 
   it("fails a manager's calls with BackendError while the server is down", async () => {
-    const outage = await proxy(services.postgres.host, services.postgres.port);
-    const proxied = new URL(url);
-    proxied.hostname = "127.0.0.1";
-    proxied.port = String(outage.port);
-    const sm = new SessionManager({
-      backend: postgresStore({ url: proxied.href, table, namespace: `${run}:down`, timeout: 2000 }),
-    });
-    await sm.add("x");
-    await outage.stop();
-    const error = await sm.get("x").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BackendError);
-    await outage.start();
-    expect(await eventually(() => sm.has("x"))).toBe(true);
-    await sm.close();
-    await outage.stop();
+    const { outage, url: proxied } = await throughProxy();
+    const namespace = `${run}:down`;
+    const backend = postgresStore({ url: proxied, table, namespace, timeout: 2000 });
+    await expectManagerOutage(new SessionManager({ backend }), outage);
   });
 });

@@ -4,10 +4,13 @@
 // a prefix, deleted at the end.
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { BackendError, SessionManager } from "../../src/index.ts";
+import { SessionManager } from "../../src/index.ts";
 import { type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
+import { expectManagerOutage, expectStoreOutage } from "../helpers/outage.ts";
+import { rec } from "../helpers/records.ts";
 import { eventually, proxy, requireService, runId, services, timed } from "../helpers/services.ts";
+import { expectFutureRecordKept } from "../helpers/unreadable.ts";
 import { testStore } from "../stores/conformance.ts";
 
 const up = await requireService("redis");
@@ -39,23 +42,12 @@ afterAll(async () => {
   raw.disconnect();
 });
 
-const rec = (id: string, patch: Partial<SessionRecord> = {}): SessionRecord => ({
-  id,
-  data: { n: 1 },
-  createdAt: 1,
-  updatedAt: 1,
-  expiresAt: Date.now() + 60_000,
-  ttl: 60_000,
-  version: 1,
-  ...patch,
-});
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!up)("redis", () => {
-  testStore({
-    name: "redis",
-    create: (namespace) => redisStore({ host, port, prefix, namespace }),
-  });
+  // Each store of the suite, and its twin, on a connection of its own.
+  const create = (namespace: string) => redisStore({ host, port, prefix, namespace });
+  testStore({ name: "redis", create, twin: create });
 
   it("gives each key a native TTL: expiresAt plus the grace", async () => {
     const store = await open({ grace: 5000 });
@@ -124,38 +116,9 @@ describe.skipIf(!up)("redis", () => {
     const future = JSON.stringify({ v: 99, id: "future", version: 1 });
     await raw.set(`${ns}:future`, future);
     await raw.zadd(ns, 0, "future");
-    reported.length = 0;
-    expect(await store.get("future")).toBeUndefined();
-    expect(await store.list()).toEqual([]);
-    expect(reported.map((e) => e.message)).toEqual([
-      expect.stringMatching(/its format is 99/),
-      expect.stringMatching(/its format is 99/),
-    ]);
-    reported.length = 0;
-    expect(await store.set(rec("future", { version: 2 }), { ifVersion: 1 })).toBe(false);
-    expect(await store.delete("future", { ifVersion: 1 })).toBe(false);
-    expect(await store.set(rec("future"), { ifAbsent: true })).toBe(false);
-    expect(await store.purgeExpired(Date.now())).toEqual([]);
-    await store.clear();
+    await expectFutureRecordKept(store, reported);
     expect(await raw.get(`${ns}:future`)).toBe(future);
     await raw.unlink(`${ns}:future`);
-  });
-
-  it("lets exactly one of two connections create an id, and one win a version", async () => {
-    const a = await open();
-    const b = await open({ namespace: `n${sequence}` });
-    for (let i = 0; i < 20; i++) {
-      const created = await Promise.all([
-        a.set(rec(`race${i}`, { data: "a" }), { ifAbsent: true }),
-        b.set(rec(`race${i}`, { data: "b" }), { ifAbsent: true }),
-      ]);
-      expect(created.filter(Boolean)).toHaveLength(1);
-      const bumped = await Promise.all([
-        a.set(rec(`race${i}`, { version: 2 }), { ifVersion: 1 }),
-        b.set(rec(`race${i}`, { version: 2 }), { ifVersion: 1 }),
-      ]);
-      expect(bumped.filter(Boolean)).toHaveLength(1);
-    }
   });
 
   it("loads its scripts again after SCRIPT FLUSH (or a restart)", async () => {
@@ -177,17 +140,7 @@ describe.skipIf(!up)("redis", () => {
 
   it("rejects within a bounded time while Redis is away, and works once it is back", async () => {
     const outage = await proxy(host, port);
-    const store = await open({ port: outage.port, timeout: 2000 });
-    await store.set(rec("before"));
-    await outage.stop();
-    for (const call of [() => store.get("before"), () => store.set(rec("during"))]) {
-      const down = await timed(Promise.resolve(call()));
-      expect(down.error).toBeInstanceOf(Error);
-      expect(down.ms).toBeLessThan(4000);
-    }
-    await outage.start();
-    expect((await eventually(async () => store.get("before")))?.id).toBe("before");
-    await outage.stop();
+    await expectStoreOutage(await open({ port: outage.port, timeout: 2000 }), outage, 4000);
   });
 
   it("rejects at once when nothing listens, without throwing in the factory", async () => {
@@ -237,16 +190,7 @@ describe.skipIf(!up)("redis", () => {
 
   it("fails a manager's calls with BackendError while Redis is down", async () => {
     const outage = await proxy(host, port);
-    const sm = new SessionManager({
-      backend: redisStore({ port: outage.port, prefix, namespace: "down", timeout: 2000 }),
-    });
-    await sm.add("x");
-    await outage.stop();
-    const error = await sm.get("x").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BackendError);
-    await outage.start();
-    expect(await eventually(() => sm.has("x"))).toBe(true);
-    await sm.close();
-    await outage.stop();
+    const backend = redisStore({ port: outage.port, prefix, namespace: "down", timeout: 2000 });
+    await expectManagerOutage(new SessionManager({ backend }), outage);
   });
 });

@@ -2,44 +2,34 @@
 // PostgreSQL, Redis and Memcached; replica clients with the same and with different tokens; a
 // server restarted mid-test (a new process's store: a new connection to the same data); wrong,
 // expired and other owners' tokens; and the network cut while a client keeps working.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, type Session, SessionManager } from "../../src/node.ts";
 import { type SessionServerOptions, serve } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
 import { replicaStore } from "../../src/sync/replica.ts";
-import { requireService, services } from "../helpers/services.ts";
+import { requireServices, services } from "../helpers/services.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { forgedToken, SECRET, tokenFor, until } from "../sync/server.ts";
 
-const [pg, redis, memcached] = await Promise.all([
-  requireService("postgres"),
-  requireService("redis"),
-  requireService("memcached"),
-]);
-
-let dir = "";
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "sm-sync-"));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const up = await requireServices();
+const dir = await tempDir("sm-sync-");
 
 type Backend = Pick<SessionServerOptions, "backend" | "path" | "url">;
 const run = `${process.pid}x${Date.now()}`;
 const backends: [string, boolean, () => Backend][] = [
   ["sqlite", true, () => ({ backend: "sqlite", path: join(dir, "sessions.db") })],
   ["file", true, () => ({ backend: "file", path: join(dir, "sessions.json") })],
-  ["postgres", pg, () => ({ backend: "postgres", url: services.postgres.url })],
+  ["postgres", up.postgres, () => ({ backend: "postgres", url: services.postgres.url })],
   [
     "redis",
-    redis,
+    up.redis,
     () => ({ backend: "redis", url: `redis://${services.redis.host}:${services.redis.port}` }),
   ],
   [
     "memcached",
-    memcached,
+    up.memcached,
     () => ({ backend: "memcached", url: `${services.memcached.host}:${services.memcached.port}` }),
   ],
 ];

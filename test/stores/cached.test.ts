@@ -2,24 +2,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { cachedStore } from "../../src/stores/cached.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
-import type { SessionRecord, SessionStore, StoreContext } from "../../src/stores/types.ts";
+import type { SessionStore, StoreContext } from "../../src/stores/types.ts";
+import { rec } from "../helpers/records.ts";
 import { testStore } from "./conformance.ts";
 
 testStore({ name: "cached memory", create: () => cachedStore(memoryStore(), { max: 100 }) });
 testStore({
   name: "cached async store, max 2",
   create: () => cachedStore(asyncStore(memoryStore()), { max: 2, ttl: 60_000 }),
-});
-
-const rec = (id: string, patch: Partial<SessionRecord> = {}): SessionRecord => ({
-  id,
-  data: null,
-  createdAt: 1,
-  updatedAt: 1,
-  expiresAt: Date.now() + 60_000,
-  ttl: 60_000,
-  version: 1,
-  ...patch,
 });
 
 /** The same store answering with promises, as network stores do. */

@@ -2,7 +2,8 @@
 // `testStore({ name, create })` in the spirit of unstorage's test/drivers/utils.ts.
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionManager } from "../../src/index.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
+import { rec } from "../helpers/records.ts";
 
 export interface StoreTestOptions {
   name: string;
@@ -13,30 +14,24 @@ export interface StoreTestOptions {
    * per change): the tests read them back instead of expecting the ones they wrote.
    */
   serverAssigned?: boolean;
+  /**
+   * A second store on the data of `create(namespace)`: another connection, pool or object on the
+   * same server, database or file. Given, the two race each other for every id.
+   */
+  twin?: (namespace: string) => SessionStore | Promise<SessionStore>;
 }
 
 let sequence = 0;
 
-function rec(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  return {
-    id,
-    data: { n: 1 },
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: now + 60_000,
-    ttl: 60_000,
-    version: 1,
-    ...patch,
-  };
-}
+/** How many ids two stores on the same data race for: each id by both at once, all ids at once. */
+const RACES = 200;
 
-export function testStore({ name, create, serverAssigned = false }: StoreTestOptions): void {
+export function testStore({ name, create, serverAssigned = false, twin }: StoreTestOptions): void {
   describe(`store conformance: ${name}`, () => {
     const opened: SessionStore[] = [];
     const reported: Error[] = [];
-    const open = async (namespace = `t${++sequence}`): Promise<SessionStore> => {
-      const store = await create(namespace);
+    const open = async (namespace = `t${++sequence}`, make = create): Promise<SessionStore> => {
+      const store = await make(namespace);
       await store.open?.({ report: (error) => reported.push(error) });
       opened.push(store);
       return store;
@@ -196,6 +191,20 @@ export function testStore({ name, create, serverAssigned = false }: StoreTestOpt
       expect((await b.get("same"))?.data).toBe("b");
     });
 
+    it("purges only its own namespace's records", async () => {
+      const a = await open();
+      const b = await open();
+      const now = Date.now();
+      for (const store of [a, b]) {
+        await store.set(rec("due", { expiresAt: now + 1000 }));
+        await store.set(rec("kept", { expiresAt: now + 3000 }));
+      }
+      expect((await a.purgeExpired(now + 2000)).map((r) => r.id)).toEqual(["due"]);
+      expect((await b.list()).map((r) => r.id).sort()).toEqual(["due", "kept"]);
+      expect((await b.purgeExpired(now + 2000)).map((r) => r.id)).toEqual(["due"]);
+      expect((await a.list()).map((r) => r.id)).toEqual(["kept"]);
+    });
+
     it("serves a SessionManager: expired records read as absent and free the id", async () => {
       const store = await open();
       const sm = new SessionManager({ backend: store, warnBefore: 0 });
@@ -227,5 +236,42 @@ export function testStore({ name, create, serverAssigned = false }: StoreTestOpt
       expect(await store.get("s1")).toBeUndefined();
       await sm.close();
     });
+
+    if (twin) {
+      it("lets exactly one of two stores on the same data create an id, and one win a version", async () => {
+        const namespace = `t${++sequence}`;
+        const a = await open(namespace);
+        const b = await open(namespace, twin);
+        const ids = Array.from({ length: RACES }, (_, i) => `race${i}`);
+        // Every id at once, each by both stores at once: created, then moved from version 1 to 2.
+        const created = await Promise.all(
+          ids.map((id) =>
+            Promise.all([
+              a.set(rec(id, { data: "a" }), { ifAbsent: true }),
+              b.set(rec(id, { data: "b" }), { ifAbsent: true }),
+            ]),
+          ),
+        );
+        const bumped = await Promise.all(
+          ids.map((id) =>
+            Promise.all([
+              a.set(rec(id, { data: "a", version: 2 }), { ifVersion: 1 }),
+              b.set(rec(id, { data: "b", version: 2 }), { ifVersion: 1 }),
+            ]),
+          ),
+        );
+        const wins = (pairs: boolean[][]) => pairs.map((pair) => pair.filter(Boolean).length);
+        expect(wins(created)).toEqual(ids.map(() => 1));
+        expect(wins(bumped)).toEqual(ids.map(() => 1));
+        // Both stores read every id at version 2, holding what the second race's winner wrote.
+        const won = new Map(ids.map((id, i) => [id, bumped[i]?.[0] ? "a" : "b"]));
+        for (const store of [a, b]) {
+          const listed = await store.list();
+          expect(listed).toHaveLength(RACES);
+          expect(listed.every((r) => r.version === 2)).toBe(true);
+          expect(new Map(listed.map((r) => [r.id, r.data]))).toEqual(won);
+        }
+      });
+    }
   });
 }

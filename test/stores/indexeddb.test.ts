@@ -8,14 +8,14 @@ import { BackendError, SessionManager } from "../../src/index.ts";
 import { indexedDBStore } from "../../src/stores/indexeddb.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import { rec } from "../helpers/records.ts";
 import { testStore } from "./conformance.ts";
 
-// One factory for the whole contract: stores of different namespaces share it, as in a browser.
+// One factory for the whole contract: stores of different namespaces share it, as in a browser,
+// and a store's twin (another tab) has a connection of its own to the same database.
 const shared = new IDBFactory();
-testStore({
-  name: "indexedDB (fake-indexeddb)",
-  create: (namespace) => indexedDBStore({ namespace, indexedDB: shared }),
-});
+const create = (namespace: string) => indexedDBStore({ namespace, indexedDB: shared });
+testStore({ name: "indexedDB (fake-indexeddb)", create, twin: create });
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -24,12 +24,6 @@ afterEach(() => {
 });
 
 const DB = "sessionmanager:app";
-
-function rec(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  const base = { id, data: null, createdAt: now, updatedAt: now, ttl: 60_000, version: 1 };
-  return { ...base, expiresAt: now + 60_000, ...patch };
-}
 
 /** Opens a store as the manager does, collecting what it reports. */
 async function opened(factory: IDBFactory, namespace = "app") {
@@ -163,7 +157,7 @@ describe("indexedDB store: batches", () => {
     ]);
     expect((results[10] as SessionRecord[]).map((r) => [r.id, r.data, r.version])).toEqual([
       ["a", "third", 1],
-      ["v", null, 2],
+      ["v", { n: 1 }, 2],
     ]);
     expect(counts).toEqual({ readonly: 1, readwrite: 1 });
     await store.close?.();

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,29 +5,22 @@ import { BackendError, SessionManager } from "../../src/index.ts";
 import { loadDriver } from "../../src/stores/driver.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import { type SqliteStoreOptions, sqliteStore } from "../../src/stores/sqlite.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
+import { rec } from "../helpers/records.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { testStore } from "./conformance.ts";
 
-const root = await mkdtemp(join(tmpdir(), "sessionmanager-sqlite-"));
-afterAll(() => rm(root, { recursive: true, force: true }));
+const root = await tempDir("sessionmanager-sqlite-");
 
 let files = 0;
 /** A fresh database file in the test folder. */
 const file = () => join(root, `case${++files}.db`);
 
-// Every namespace of the suite in one database file, each store on its own connection.
+// Every namespace of the suite in one database file, each store (and its twin) on its own connection.
 const suiteFile = file();
-testStore({
-  name: "sqlite (file)",
-  create: (namespace) => sqliteStore({ path: suiteFile, namespace }),
-});
+const onFile = (namespace: string) => sqliteStore({ path: suiteFile, namespace });
+testStore({ name: "sqlite (file)", create: onFile, twin: onFile });
 testStore({ name: "sqlite (:memory:)", create: (namespace) => sqliteStore({ namespace }) });
-
-function rec(id: string, patch: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  const times = { createdAt: now, updatedAt: now, expiresAt: now + 60_000, ttl: 60_000 };
-  return { id, data: { n: 1 }, ...times, version: 1, ...patch };
-}
 
 const stores: SessionStore[] = [];
 const databases: Database.Database[] = [];
@@ -115,27 +106,6 @@ describe("sqlite store", () => {
     expect(await list("")).toEqual([...ids].sort());
   });
 
-  it("loses no write between two connections to one file", async () => {
-    const path = file();
-    const a = (await opened({ path })).store;
-    const b = (await opened({ path })).store;
-    const ids = Array.from({ length: 200 }, (_, i) => `s${i}`);
-    const created = await Promise.all(
-      ids.flatMap((id) => [a.set(rec(id), { ifAbsent: true }), b.set(rec(id), { ifAbsent: true })]),
-    );
-    expect(created.filter(Boolean)).toHaveLength(200);
-    const bumped = await Promise.all(
-      ids.flatMap((id) => [
-        a.set(rec(id, { version: 2, data: "a" }), { ifVersion: 1 }),
-        b.set(rec(id, { version: 2, data: "b" }), { ifVersion: 1 }),
-      ]),
-    );
-    expect(bumped.filter(Boolean)).toHaveLength(200);
-    const listed = await a.list();
-    expect(listed.map((r) => r.id).sort()).toEqual([...ids].sort());
-    expect(listed.every((r) => r.version === 2)).toBe(true);
-  });
-
   it("keeps sessions across a restart (a new manager on the same file)", async () => {
     const path = file();
     const first = new SessionManager({ backend: sqliteStore({ path, namespace: "app" }) });
@@ -149,19 +119,6 @@ describe("sqlite store", () => {
     expect(await second.get("user123")).toEqual(touched);
     expect(touched?.version).toBe(added.version + 1);
     await second.close();
-  });
-
-  it("leaves other namespaces alone when clearing and purging", async () => {
-    const path = file();
-    const mine = (await opened({ path, namespace: "mine" })).store;
-    const theirs = (await opened({ path, namespace: "theirs" })).store;
-    const old = { expiresAt: Date.now() - 1 };
-    await mine.set(rec("a", old));
-    await theirs.set(rec("a", old));
-    await theirs.set(rec("b"));
-    expect((await mine.purgeExpired(Date.now())).map((r) => r.id)).toEqual(["a"]);
-    await mine.clear();
-    expect((await theirs.list()).map((r) => r.id)).toEqual(["a", "b"]);
   });
 
   it("skips rows it cannot read with one report each, and never changes or deletes them", async () => {

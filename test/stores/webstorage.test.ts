@@ -6,14 +6,11 @@ import { localStorageStore, sessionStorageStore } from "../../src/stores/webstor
 import { errorsOf } from "../helpers/events.ts";
 import { testStore } from "./conformance.ts";
 
-testStore({
-  name: "localStorage (happy-dom)",
-  create: (namespace) => localStorageStore({ namespace }),
-});
-testStore({
-  name: "sessionStorage (happy-dom)",
-  create: (namespace) => sessionStorageStore({ namespace }),
-});
+// A store's twin is another store object on the same Storage, as a second manager of the page.
+const onLocal = (namespace: string) => localStorageStore({ namespace });
+testStore({ name: "localStorage (happy-dom)", create: onLocal, twin: onLocal });
+const onSession = (namespace: string) => sessionStorageStore({ namespace });
+testStore({ name: "sessionStorage (happy-dom)", create: onSession, twin: onSession });
 
 afterEach(() => {
   localStorage.clear();
