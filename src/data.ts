@@ -8,37 +8,81 @@ import { InvalidDataError } from "./errors.ts";
  * and non-finite numbers become `null`. Absent data (`undefined`) is `null`.
  */
 export function toJsonData(value: unknown): unknown {
-  // JSON itself makes the copy; the replacer sees every value first and refuses what JSON would
-  // drop or choke on. Each object's holder and key are kept for the cycle check and the message.
-  const parents = new Map<unknown, [holder: object, key: string]>();
-  function check(this: object, key: string, item: unknown): unknown {
-    const refuse = (what: string): InvalidDataError => {
-      let path = "";
-      for (let [holder, k]: [object, string] | [] = [this, key]; holder && parents.has(holder); ) {
-        path = (Array.isArray(holder) ? `[${k}]` : `.${k}`) + path;
-        [holder, k] = parents.get(holder) as [object, string];
-      }
-      return new InvalidDataError(`data must be JSON-serialisable, got ${what} at data${path}`);
-    };
-    if (typeof item === "object" && item !== null) {
-      if (
-        item instanceof Map ||
-        item instanceof Set ||
-        typeof (item as PromiseLike<unknown>).then === "function"
-      ) {
-        throw refuse(`a ${item.constructor.name}`);
-      }
-      for (let up: unknown = this; up; up = parents.get(up)?.[0]) {
-        if (up === item) throw refuse("a circular reference");
-      }
-      parents.set(item, [this, key]);
-    } else if (typeof item === "bigint" || typeof item === "function" || typeof item === "symbol") {
-      throw refuse(`a ${typeof item}`);
-    }
-    // A toJSON() that gave `undefined` for a defined value: null, as for absent data.
-    return item === undefined && (this as Record<string, unknown>)[key] !== undefined ? null : item;
+  // Every add and update passes here: one walk that copies as it checks, keeping one stack of
+  // the keys above it and building the path string only for an error message. (A copy through
+  // JSON.stringify with a checking replacer and a freezing reviver is smaller, but 10x slower.)
+  return value === undefined ? null : copy(value, "", [], []);
+}
+
+/** `ancestors`: the objects above (for cycles); `keys`: the path to `value` (for messages). */
+function copy(
+  value: unknown,
+  key: string,
+  ancestors: object[],
+  keys: (string | number)[],
+): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      // As JSON: -0 is written as 0, NaN and the infinities as null.
+      return Number.isFinite(value) ? value + 0 : null;
+    case "object":
+      if (value === null) return null;
+      break;
+    default:
+      // bigint, function, symbol (undefined is handled by the callers)
+      throw refuse(`a ${typeof value}`, keys);
   }
-  return value === undefined ? null : parseFrozen(JSON.stringify(value, check));
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") {
+    const converted: unknown = toJSON.call(value, key);
+    return converted === undefined ? null : copy(converted, key, ancestors, keys);
+  }
+  // Boxed primitives are their values to JSON (`new Number(3)` is 3).
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+    return copy(value.valueOf(), key, ancestors, keys);
+  }
+  if (
+    value instanceof Map ||
+    value instanceof Set ||
+    typeof (value as PromiseLike<unknown>).then === "function"
+  ) {
+    throw refuse(`a ${value.constructor.name}`, keys);
+  }
+  if (ancestors.includes(value)) throw refuse("a circular reference", keys);
+  ancestors.push(value);
+  let out: unknown[] | Record<string, unknown>;
+  if (Array.isArray(value)) {
+    // Array.from visits holes too, which JSON writes as null.
+    out = Array.from(value, (item: unknown, i) => {
+      keys.push(i);
+      const copied = item === undefined ? null : copy(item, String(i), ancestors, keys);
+      keys.pop();
+      return copied;
+    });
+  } else {
+    out = {};
+    for (const name of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[name];
+      if (item === undefined) continue;
+      keys.push(name);
+      const copied = copy(item, name, ancestors, keys);
+      keys.pop();
+      // Assigning "__proto__" would set the prototype; JSON.parse keeps it as a plain key.
+      if (name === "__proto__") {
+        Object.defineProperty(out, name, { value: copied, enumerable: true, writable: true });
+      } else out[name] = copied;
+    }
+  }
+  ancestors.pop();
+  return Object.freeze(out);
+}
+
+function refuse(what: string, keys: (string | number)[]): InvalidDataError {
+  const path = keys.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+  return new InvalidDataError(`data must be JSON-serialisable, got ${what} at data${path}`);
 }
 
 /** `JSON.parse`, with every object and array in the result frozen. */

@@ -32,6 +32,17 @@ describe("session data", () => {
     expect(Object.is(toJsonData(-0), 0)).toBe(true);
   });
 
+  it("stores boxed primitives as JSON does: as their values", () => {
+    const boxed = {
+      n: new Number(3),
+      s: new String("x"),
+      b: new Boolean(false),
+      a: [new Number(-0)],
+    };
+    expect(toJsonData(boxed)).toEqual(JSON.parse(JSON.stringify(boxed)));
+    expect(toJsonData(boxed)).toEqual({ n: 3, s: "x", b: false, a: [0] });
+  });
+
   it("keeps a __proto__ key as data, as JSON.parse does", () => {
     const copied = toJsonData(JSON.parse('{"__proto__": {"polluted": true}}')) as Record<
       string,
