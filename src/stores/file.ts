@@ -1,11 +1,11 @@
 /// <reference types="node" />
 // A Node-only file: the tsconfig loads no Node types (`types: []`), so it names them itself.
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, realpath, rename, rm } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { BackendError } from "../errors.ts";
-import { shortId } from "../log.ts";
-import { RECORD_FORMAT, readRecord, toStoredObject } from "./record.ts";
+import { type Contents, type Format, formats, type Kept, where } from "./file-format.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
 
 /** Options of the file store. */
@@ -22,12 +22,14 @@ export interface FileStoreOptions {
 }
 
 /**
- * Sessions in one file, which holds the records of every namespace. Each call reads the file,
- * and a change writes a new one beside it and renames it over the old, so the file is never
- * half-written. Calls on the same file are queued one at a time across every store of this
- * process, so two managers on one file never lose each other's writes; separate processes are
- * not coordinated (use the SQLite store for that). The file is created readable by its owner only.
- * A file that cannot be parsed is never overwritten: calls reject until it is repaired.
+ * Sessions in one file, which holds the records of every namespace. A change writes a new file
+ * beside it and renames it over the old, so the file is never half-written. Calls on the same
+ * file are queued one at a time across every store of this process, so two managers on one file
+ * never lose each other's writes; changes queued together share one write. The file is parsed
+ * once and read again only when its identity (inode, size, times) changes, so a change made by
+ * something else is noticed; separate processes are not coordinated (use the SQLite store for
+ * that). The file is created readable by its owner only. A file that cannot be parsed is never
+ * overwritten: calls reject until it is repaired.
  * @example
  * new SessionManager({ backend: fileStore({ path: "data/sessions.json", namespace: "myapp" }) })
  */
@@ -38,32 +40,43 @@ export function fileStore(options: FileStoreOptions): SessionStore {
   }
   const format = formats[name];
   let path = resolve(options.path);
+  let attached = false;
   const reported = new Set<string>();
+  let seen: readonly Kept[] = [];
   let report: (error: Error) => void = () => {};
 
-  /** The file's contents; what this namespace could not read is reported, once per entry. */
-  const read = async (): Promise<Contents> => {
-    const contents = format.parse(await readText(path), path);
-    for (const { namespace: ns, raw, error } of contents.kept) {
+  /** Reports what this namespace could not read, once per entry. */
+  const notice = (kept: readonly Kept[]) => {
+    if (kept === seen) return;
+    seen = kept;
+    for (const { namespace: ns, raw, error } of kept) {
       const key = typeof raw === "string" ? raw : JSON.stringify(raw);
       if (ns !== namespace || reported.has(key)) continue;
       reported.add(key);
       report(error);
     }
-    return contents;
   };
-  /** Runs `task` on this namespace's records in the file's queue. */
-  const view = <T>(task: (records: Map<string, SessionRecord>) => T): Promise<T> =>
-    exclusive(path, async () => task(shelf(await read(), namespace)));
+  /** Waits for the calls queued on the file, then lets its contents go if no store is left. */
+  const detach = async () => {
+    await enqueue(path, format, "wait", () => [undefined, false]);
+    const slot = slotOf(path);
+    if (attached) slot.stores--;
+    attached = false;
+    release(path, slot);
+  };
+  /** Runs `task` in the file's queue on this namespace's records as the file holds them now. */
+  const view = <T>(task: (records: ReadonlyMap<string, SessionRecord>) => T) =>
+    enqueue(path, format, "read", (contents) => {
+      notice(contents.kept);
+      return [task(contents.records.get(namespace) ?? EMPTY), false];
+    });
   /** Like `view`, and writes the file back when `task` says it changed the records. */
   const change = <T>(
-    task: (records: Map<string, SessionRecord>, contents: Contents) => Change<T>,
+    task: (records: Map<string, SessionRecord>, kept: readonly Kept[]) => Change<T>,
   ) =>
-    exclusive(path, async () => {
-      const contents = await read();
-      const [result, changed] = task(shelf(contents, namespace), contents);
-      if (changed) await writeAtomically(path, format.stringify(contents));
-      return result;
+    enqueue(path, format, "change", (contents) => {
+      notice(contents.kept);
+      return task(shelf(contents, namespace), contents.kept);
     });
 
   return {
@@ -71,14 +84,18 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     async open(context: StoreContext) {
       report = (error) => context.report(error);
       path = await canonical(path);
-      await read();
+      // The file's contents are kept for the stores attached to it, until the last one closes.
+      if (!attached) slotOf(path).stores++;
+      attached = true;
+      await view(() => {}).catch(async (error: unknown) => {
+        await detach();
+        throw error;
+      });
     },
     get: (id) => view((records) => records.get(id)),
     set: (record, condition) =>
-      change((records, contents) => {
-        const unreadable = contents.kept.some(
-          (k) => k.namespace === namespace && k.id === record.id,
-        );
+      change((records, kept) => {
+        const unreadable = kept.some((k) => k.namespace === namespace && k.id === record.id);
         if (unreadable && !condition) {
           throw new BackendError(
             `cannot overwrite the stored record ${where(path, namespace, record.id)}: this version cannot read it`,
@@ -112,49 +129,201 @@ export function fileStore(options: FileStoreOptions): SessionStore {
         for (const record of removed) records.delete(record.id);
         return [removed, removed.length > 0];
       }),
-    // Resolves once this process's queued writes to the file are done.
-    close: () => exclusive(path, async () => {}),
+    // Resolves once this process's queued calls on the file are done.
+    close: () => detach(),
   };
 }
 
 /** What a change returns, and whether it changed the records (then the file is written). */
 type Change<T> = readonly [result: T, changed: boolean];
 
-/** A file as read: the records it holds, and what could not be read, kept as it was. */
-interface Contents {
-  /** Records by namespace, then id. */
-  records: Map<string, Map<string, SessionRecord>>;
-  /** Entries this version cannot read, written back unchanged so no rewrite loses them. */
-  kept: Kept[];
+const EMPTY: ReadonlyMap<string, SessionRecord> = new Map();
+
+/** The contents of a file as this process last read or wrote it. */
+interface Snapshot {
+  format: Format;
+  /** What `identify` says of the file holding these contents; `undefined` when it cannot tell. */
+  identity: string | undefined;
+  contents: Contents;
 }
 
-interface Kept {
-  namespace: string;
-  id: string | undefined;
-  /** The entry as found: a parsed JSON value, or a CSV row's text. */
-  raw: unknown;
-  error: Error;
+/** A call waiting for its turn on a file. */
+interface Job {
+  format: Format;
+  /** Consecutive reads share one look at the file, changes one write; a wait touches nothing. */
+  kind: "read" | "change" | "wait";
+  /** Runs the call on the contents; true if it changed them. */
+  run(contents: Contents): boolean;
+  /** Settles the call's promise: with its result, or with `error`. */
+  settle(error?: { error: unknown }): void;
 }
 
-interface Format {
-  /** The contents of the file's text; throws when the file as a whole cannot be read. */
-  parse(text: string, file: string): Contents;
-  stringify(contents: Contents): string;
+/** Per file (its real path): the last snapshot, and the calls queued on it in this process. */
+interface Slot {
+  snapshot: Snapshot | undefined;
+  jobs: Job[];
+  draining: boolean;
+  /** Open stores on the file: the snapshot is kept while there are any. */
+  stores: number;
 }
 
-/** Per file (its real path), the tail of the calls queued on it in this process. */
-const queues = new Map<string, Promise<void>>();
+const slots = new Map<string, Slot>();
 
-/** Runs `task` once every call queued on `file` before it has finished. */
-function exclusive<T>(file: string, task: () => Promise<T>): Promise<T> {
-  const result = (queues.get(file) ?? Promise.resolve()).then(task);
-  const tail = result.then(
-    () => {},
-    () => {},
-  );
-  queues.set(file, tail);
-  void tail.then(() => queues.get(file) === tail && queues.delete(file));
-  return result;
+function slotOf(file: string): Slot {
+  let slot = slots.get(file);
+  if (!slot) {
+    slot = {
+      snapshot: undefined,
+      jobs: [],
+      draining: false,
+      stores: 0,
+    };
+    slots.set(file, slot);
+  }
+  return slot;
+}
+
+function release(file: string, slot: Slot): void {
+  if (slot.stores <= 0 && !slot.draining && slots.get(file) === slot) slots.delete(file);
+}
+
+/** Queues `task` on `file`: a read or a change of its contents, or a wait for the calls before. */
+function enqueue<T>(
+  file: string,
+  format: Format,
+  kind: Job["kind"],
+  task: (contents: Contents) => Change<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let result: T;
+    const slot = slotOf(file);
+    slot.jobs.push({
+      format,
+      kind,
+      run(contents) {
+        const [value, changed] = task(contents);
+        result = value;
+        return changed;
+      },
+      settle: (failed) => (failed ? reject(failed.error) : resolve(result)),
+    });
+    if (!slot.draining) {
+      slot.draining = true;
+      void drain(file, slot);
+    }
+  });
+}
+
+/** Runs the calls queued on `file` in turn; consecutive reads, or changes, as one batch. */
+async function drain(file: string, slot: Slot): Promise<void> {
+  // The calls made in the same task as the first join its batch.
+  await undefined;
+  while (slot.jobs.length > 0) {
+    const first = slot.jobs[0] as Job;
+    let end = 1;
+    for (const job of slot.jobs.slice(1)) {
+      if (first.kind === "wait" || job.kind !== first.kind || job.format !== first.format) break;
+      end++;
+    }
+    const batch = slot.jobs.splice(0, end);
+    if (first.kind === "wait") {
+      first.settle();
+      continue;
+    }
+    try {
+      await runBatch(file, slot, first.format, batch);
+    } catch (error) {
+      for (const job of batch) job.settle({ error });
+    }
+  }
+  slot.draining = false;
+  release(file, slot);
+}
+
+/**
+ * Runs `batch` on the file's contents, read again first if the file is not the one they came
+ * from, and writes the file once if any call changed them. If the write fails, every change in
+ * the batch rejects and the contents are forgotten (the next call reads the file).
+ */
+async function runBatch(file: string, slot: Slot, format: Format, batch: Job[]): Promise<void> {
+  let snapshot = slot.snapshot;
+  if (snapshot?.format !== format || snapshot.identity !== (await identify(file))) {
+    snapshot = slot.snapshot = await load(file, format);
+  }
+  const { contents } = snapshot;
+  let changed = false;
+  const done = batch.filter((job) => {
+    try {
+      changed = job.run(contents) || changed;
+      return true;
+    } catch (error) {
+      job.settle({ error });
+      return false;
+    }
+  });
+  if (changed) {
+    // Until the write is done the contents are ahead of the file.
+    slot.snapshot = undefined;
+    const identity = await writeAtomically(file, format.stringify(contents));
+    slot.snapshot = { format, identity, contents };
+  }
+  for (const job of done) job.settle();
+}
+
+function shelf(contents: Contents, namespace: string): Map<string, SessionRecord> {
+  const records = contents.records.get(namespace) ?? new Map<string, SessionRecord>();
+  contents.records.set(namespace, records);
+  return records;
+}
+
+/** Says who the file at `file` is: inode, size and times, or that there is none. */
+async function identify(file: string): Promise<string> {
+  try {
+    return identityOf(await stat(file, { bigint: true }));
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return MISSING;
+    throw error;
+  }
+}
+
+const MISSING = "missing";
+
+function identityOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/**
+ * A file's times tick coarsely (a few milliseconds on Linux, 2 s on FAT), so a file changed in
+ * place again within the tick in which it was read keeps its identity. Contents read that soon
+ * after the last change are not trusted: the next call reads the file again (git's "racy clean").
+ */
+const RACY_MS = 2000n;
+
+/** The file's contents, with the identity they go with (a missing file is empty). */
+async function load(file: string, format: Format): Promise<Snapshot> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+    return { format, identity: MISSING, contents: format.parse("", file) };
+  }
+  try {
+    // The identity is taken first: were the file changed during the read, it is read again.
+    const stats = await handle.stat({ bigint: true });
+    // A byte order mark, as editors such as Excel write, is not content.
+    const text = (await handle.readFile("utf8")).replace(/^\uFEFF/, "");
+    // The change time, set by the system to its clock on every change (the modification time
+    // can be set to anything).
+    const settled = BigInt(Date.now()) - stats.ctimeMs > RACY_MS;
+    return {
+      format,
+      identity: settled ? identityOf(stats) : undefined,
+      contents: format.parse(text, file),
+    };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The real path of `file` (after creating its directory), so that every spelling of it shares one queue. */
@@ -165,231 +334,32 @@ async function canonical(file: string): Promise<string> {
   return realpath(full).catch(() => full);
 }
 
-async function readText(file: string): Promise<string> {
-  try {
-    // A byte order mark, as editors such as Excel write, is not content.
-    return (await readFile(file, "utf8")).replace(/^\uFEFF/, "");
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return "";
-    throw error;
-  }
-}
-
-/** Writes `text` to a new file beside `file`, then renames it over `file`: all or nothing. */
-async function writeAtomically(file: string, text: string): Promise<void> {
+/**
+ * Writes `text` to a new file beside `file`, then renames it over `file`: all or nothing.
+ * Returns the identity of the file it wrote, as it is after the rename.
+ */
+async function writeAtomically(file: string, text: string): Promise<string> {
   const temp = join(dirname(file), `.${basename(file)}.${randomUUID()}.tmp`);
+  let renamed = false;
   try {
     const handle = await open(temp, "wx", 0o600);
     try {
       await handle.writeFile(text);
       // On disk before the rename, or a crash could leave the new name on empty data.
       await handle.datasync();
+      await rename(temp, file);
+      renamed = true;
+      // Through the handle: the file now at `file` may already be another writer's.
+      return identityOf(await handle.stat({ bigint: true }));
     } finally {
       await handle.close();
     }
-    await rename(temp, file);
   } catch (error) {
-    await rm(temp, { force: true });
+    if (!renamed) await rm(temp, { force: true });
     throw error;
   }
-}
-
-function shelf(contents: Contents, namespace: string): Map<string, SessionRecord> {
-  const records = contents.records.get(namespace) ?? new Map<string, SessionRecord>();
-  contents.records.set(namespace, records);
-  return records;
 }
 
 function holds(current: SessionRecord | undefined, condition: WriteCondition): boolean {
   return "ifAbsent" in condition ? current === undefined : current?.version === condition.ifVersion;
 }
-
-/** Adds the record `decode` reads from `raw`, or keeps `raw` as it is when it cannot be read. */
-function accept(
-  contents: Contents,
-  namespace: string,
-  id: string | undefined,
-  raw: unknown,
-  decode: () => SessionRecord,
-): void {
-  try {
-    const record = decode();
-    shelf(contents, namespace).set(record.id, record);
-  } catch (error) {
-    contents.kept.push({ namespace, id, raw, error: error as Error });
-  }
-}
-
-function where(file: string, namespace: string, id: unknown): string {
-  return `${file} ${namespace}:${typeof id === "string" ? shortId(id) : "?"}`;
-}
-
-function unreadableFile(file: string, why: string, cause?: unknown): BackendError {
-  return new BackendError(`cannot read the session file ${file}: ${why}; it was left as it is`, {
-    cause,
-  });
-}
-
-const json: Format = {
-  parse(text, file) {
-    const contents: Contents = { records: new Map(), kept: [] };
-    if (text.trim() === "") return contents;
-    let parsed: { namespaces?: unknown };
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw unreadableFile(file, "it is not JSON", cause);
-    }
-    const namespaces = parsed?.namespaces;
-    if (typeof namespaces !== "object" || namespaces === null || Array.isArray(namespaces)) {
-      throw unreadableFile(file, 'it is not a session file ({"namespaces":{…}})');
-    }
-    // Object.entries, not a for-in: a namespace may be called "__proto__".
-    for (const [ns, entries] of Object.entries(namespaces)) {
-      if (!Array.isArray(entries)) throw unreadableFile(file, `namespace ${ns} is not a list`);
-      for (const entry of entries) {
-        const id: unknown = entry?.id;
-        accept(contents, ns, typeof id === "string" ? id : undefined, entry, () =>
-          readRecord(entry, where(file, ns, id)),
-        );
-      }
-    }
-    return contents;
-  },
-  stringify({ records, kept }) {
-    const namespaces = new Map<string, unknown[]>();
-    const add = (ns: string, entry: unknown) => {
-      const entries = namespaces.get(ns);
-      entries ? entries.push(entry) : namespaces.set(ns, [entry]);
-    };
-    for (const [ns, shelf] of records)
-      for (const record of shelf.values()) add(ns, toStoredObject(record));
-    for (const { namespace, raw } of kept) add(namespace, raw);
-    // Object.fromEntries defines "__proto__" as a key; an assignment would set the prototype.
-    return JSON.stringify({ namespaces: Object.fromEntries(namespaces) });
-  },
-};
-
-const COLUMNS = [
-  "namespace",
-  "id",
-  "data",
-  "createdAt",
-  "updatedAt",
-  "expiresAt",
-  "ttl",
-  "version",
-  "encrypted",
-  "format",
-] as const;
-const HEADER = COLUMNS.join(",");
-
-const csv: Format = {
-  parse(text, file) {
-    const contents: Contents = { records: new Map(), kept: [] };
-    if (text === "") return contents;
-    const [header, ...rows] = csvRows(text, file);
-    if (header?.fields.join(",") !== HEADER) {
-      throw unreadableFile(file, `its first row is not the header ${HEADER}`);
-    }
-    for (const { fields, raw } of rows) {
-      if (raw === "") continue; // a blank line
-      const [ns = "", id] = fields;
-      accept(contents, ns, id, raw, () => fromRow(fields, where(file, ns, id)));
-    }
-    return contents;
-  },
-  stringify({ records, kept }) {
-    const lines: string[] = [HEADER];
-    for (const [ns, shelf] of records)
-      for (const record of shelf.values()) lines.push(toRow(ns, record));
-    for (const { raw } of kept) lines.push(raw as string);
-    return `${lines.join("\r\n")}\r\n`;
-  },
-};
-
-// A quoted field (quotes doubled inside, written unrolled so that it never backtracks) or a
-// bare one, then what ends it. Anything else (a quote inside a bare field, text after a closing
-// quote, a quote never closed) is not CSV.
-const FIELD = /(?:"([^"]*(?:""[^"]*)*)"|([^",\r\n]*))(,|\r\n|\n|\r|$)/y;
-
-interface CsvRow {
-  fields: string[];
-  /** The row's text as found, without its line break. */
-  raw: string;
-}
-
-/** The rows of `text` (RFC 4180, any line break), or `BackendError` if it is not CSV. */
-function csvRows(text: string, file: string): CsvRow[] {
-  const rows: CsvRow[] = [];
-  let fields: string[] = [];
-  let start = 0;
-  let at = 0;
-  while (at < text.length) {
-    FIELD.lastIndex = at;
-    const match = FIELD.exec(text);
-    if (!match) throw unreadableFile(file, `it is not CSV (at character ${at})`);
-    const [, quoted, bare = "", end = ""] = match;
-    fields.push(quoted === undefined ? bare : quoted.replaceAll('""', '"'));
-    at = FIELD.lastIndex;
-    if (end !== ",") {
-      rows.push({ fields, raw: text.slice(start, at - end.length) });
-      fields = [];
-      start = at;
-    }
-  }
-  // The text ended right after a comma: the row's last field is empty.
-  if (fields.length > 0) rows.push({ fields: [...fields, ""], raw: text.slice(start) });
-  return rows;
-}
-
-function toRow(namespace: string, record: SessionRecord): string {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
-  const fields = [
-    namespace,
-    id,
-    JSON.stringify(data ?? null),
-    createdAt,
-    updatedAt,
-    expiresAt,
-    ttl,
-  ];
-  return [...fields, version, encrypted ? "true" : "", RECORD_FORMAT].map(csvField).join(",");
-}
-
-function csvField(value: string | number): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-function fromRow(fields: string[], at: string): SessionRecord {
-  if (fields.length !== COLUMNS.length) {
-    throw new BackendError(
-      `skipped the stored record ${at}: it has ${fields.length} fields, not ${COLUMNS.length}`,
-    );
-  }
-  const [, id, text, createdAt, updatedAt, expiresAt, ttl, version, encrypted, v] = fields;
-  let data: unknown;
-  try {
-    data = JSON.parse(text as string);
-  } catch (cause) {
-    throw new BackendError(`skipped the stored record ${at}: its data is not JSON`, { cause });
-  }
-  const number = (field: string | undefined) => (field ? Number(field) : Number.NaN);
-  return readRecord(
-    {
-      v: number(v),
-      id,
-      data,
-      createdAt: number(createdAt),
-      updatedAt: number(updatedAt),
-      expiresAt: number(expiresAt),
-      ttl: number(ttl),
-      version: number(version),
-      encrypted: encrypted === "true",
-    },
-    at,
-  );
-}
-
-const formats: Record<"json" | "csv", Format> = { json, csv };

@@ -1,14 +1,22 @@
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import * as fs from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { type FileStoreOptions, fileStore } from "../../src/stores/file.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
-import type { SessionStore } from "../../src/stores/types.ts";
+import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { errorsOf } from "../helpers/events.ts";
 import { rec } from "../helpers/records.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { testStore } from "./conformance.ts";
+
+// The store's file calls, watched: how often it reads the file, and renames over it.
+vi.mock("node:fs/promises", async (original) => {
+  const real = await original<typeof import("node:fs/promises")>();
+  const { open, readFile, rename } = real;
+  return { ...real, open: vi.fn(open), readFile: vi.fn(readFile), rename: vi.fn(rename) };
+});
 
 const root = await tempDir("sessionmanager-file-");
 
@@ -214,5 +222,121 @@ describe("file store (csv)", () => {
     await expect(store.open?.({ report: () => {} })).rejects.toThrow(
       `cannot read the session file ${path}: its first row is not the header ${header}`,
     );
+  });
+});
+
+describe.each(["json", "csv"] as const)("file store (%s) reading and writing", (format) => {
+  /** How many times the file at `path` has been read (whole, or opened to be read). */
+  const reads = (path: string) =>
+    vi.mocked(fs.readFile).mock.calls.filter(([file]) => file === path).length +
+    vi.mocked(fs.open).mock.calls.filter(([file, flags]) => file === path && flags !== "wx").length;
+  const renames = (path: string) =>
+    vi.mocked(fs.rename).mock.calls.filter(([, to]) => to === path).length;
+  /** The text another program writes: a file of `records` in namespace "app". */
+  const text = (...records: SessionRecord[]) => {
+    if (format === "json") {
+      const app = records.map((r) => ({ v: RECORD_FORMAT, ...r }));
+      return JSON.stringify({ namespaces: { app } });
+    }
+    const rows = records.map(
+      (r) =>
+        `app,${r.id},"${JSON.stringify(r.data).replaceAll('"', '""')}",` +
+        `${r.createdAt},${r.updatedAt},${r.expiresAt},${r.ttl},${r.version},,${RECORD_FORMAT}`,
+    );
+    return [header, ...rows, ""].join("\r\n");
+  };
+  const header = "namespace,id,data,createdAt,updatedAt,expiresAt,ttl,version,encrypted,format";
+  const fresh = async () => {
+    const path = join(folder(), `sessions.${format}`);
+    return { path, ...(await opened({ path, format, namespace: "app" })) };
+  };
+
+  it("reads the file once, not on every call, while only this process writes it", async () => {
+    const { path, store } = await fresh();
+    await store.set(rec("a"));
+    const before = reads(path);
+    // Another store on the file shares what this one read.
+    const { store: other } = await opened({ path, format, namespace: "app" });
+    for (let i = 0; i < 20; i++) {
+      expect((await store.get("a"))?.id).toBe("a");
+      await (i % 2 ? store : other).set(rec(`s${i}`));
+    }
+    expect(await other.list()).toHaveLength(21);
+    expect(reads(path)).toBe(before);
+  });
+
+  it("sees a file another program rewrote in place, or renamed a new file over", async () => {
+    const { path, store } = await fresh();
+    await store.set(rec("a", { data: "ours" }));
+    // In place, as an editor or `cp` would, right away (within the same clock tick, maybe).
+    await writeFile(path, text(rec("a", { data: "edited" }), rec("b")));
+    expect((await store.get("a"))?.data).toBe("edited");
+    // Renamed over it, with the same size as what is there now.
+    const same = text(rec("a", { data: "EDITED" }), rec("b"));
+    await writeFile(`${path}.new`, same);
+    await rename(`${path}.new`, path);
+    expect((await store.get("a"))?.data).toBe("EDITED");
+    // Written back over again by the store: the other program's records are kept.
+    await store.set(rec("c"));
+    expect((await store.list()).map((r) => r.id).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("sees a file changed in place to the same size right after it was read", async () => {
+    const dir = folder();
+    const path = join(dir, `sessions.${format}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path, text(rec("a", { data: "one" })));
+    const { store } = await opened({ path, format, namespace: "app" });
+    expect((await store.get("a"))?.data).toBe("one");
+    // Same inode, same size, and likely the same timestamps: only the content differs.
+    await writeFile(path, text(rec("a", { data: "two" })));
+    expect((await store.get("a"))?.data).toBe("two");
+  });
+
+  it("sees the file deleted, and a file made unreadable, which it leaves as it is", async () => {
+    const { path, store } = await fresh();
+    await store.set(rec("a"));
+    await fs.rm(path);
+    expect(await store.get("a")).toBeUndefined();
+    await store.set(rec("b"));
+    await writeFile(path, "{oops");
+    await expect(store.get("b")).rejects.toThrow(/cannot read the session file/);
+    await expect(store.set(rec("c"))).rejects.toThrow(/cannot read the session file/);
+    expect(await readFile(path, "utf8")).toBe("{oops");
+    await writeFile(path, text(rec("d")));
+    expect((await store.list()).map((r) => r.id)).toEqual(["d"]);
+  });
+
+  it("writes the changes made together once, each decided in turn", async () => {
+    const { path, store } = await fresh();
+    const { store: other } = await opened({ path, format, namespace: "app" });
+    await store.set(rec("first"));
+    const before = renames(path);
+    const results = await Promise.all([
+      ...Array.from({ length: 50 }, (_, i) => (i % 2 ? store : other).set(rec(`s${i}`))),
+      store.set(rec("race", { data: 1 }), { ifAbsent: true }),
+      other.set(rec("race", { data: 2 }), { ifAbsent: true }),
+      other.delete("first", { ifVersion: 1 }),
+      store.delete("first"),
+    ]);
+    expect(results.slice(50)).toEqual([true, false, true, false]);
+    expect(renames(path) - before).toBe(1);
+    const { store: again } = await opened({ path, format, namespace: "app" });
+    expect(await again.list()).toHaveLength(51);
+    expect((await again.get("race"))?.data).toBe(1);
+  });
+
+  it("rejects every change of a write that fails, and forgets them", async () => {
+    const { path, store } = await fresh();
+    await store.set(rec("kept"));
+    const written = await readFile(path, "utf8");
+    vi.mocked(fs.rename).mockRejectedValueOnce(
+      Object.assign(new Error("no space"), { code: "ENOSPC" }),
+    );
+    const changes = [store.set(rec("lost1")), store.set(rec("lost2")), store.delete("kept")];
+    for (const change of changes) await expect(change).rejects.toThrow("no space");
+    expect((await store.list()).map((r) => r.id)).toEqual(["kept"]);
+    expect(await readFile(path, "utf8")).toBe(written);
+    expect((await readdir(join(path, ".."))).length).toBe(1);
   });
 });
