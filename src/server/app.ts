@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import type { LogFns } from "../log.ts";
-import { API_VERSION, type ErrorBody } from "../sync/protocol.ts";
+import { API_VERSION, type ErrorBody, TIME_HEADER } from "../sync/protocol.ts";
 import { type VerifyToken, WWW_AUTHENTICATE } from "./auth.ts";
 import { HttpError, PreconditionFailedError, toErrorReply } from "./errors.ts";
 import { changesSince, precondition, putInput, readJson, sessionId, touchTtl } from "./input.ts";
@@ -80,11 +80,28 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
   return async (request) => app.fetch(request);
 }
 
-/** A JSON response; with `version`, the ETag of the session it carries. */
+// Responses that carry the server's clock already (see `stampTime`).
+const stamped = new WeakSet<Response>();
+
+/** A JSON response with the server's clock; with `version`, the ETag of the session it carries. */
 export function json(body: unknown, status = 200, version?: number): Response {
-  const headers: Record<string, string> = { "content-type": JSON_TYPE };
+  const headers: Record<string, string> = {
+    "content-type": JSON_TYPE,
+    [TIME_HEADER]: String(Date.now()),
+  };
   if (version !== undefined) headers.etag = `"${version}"`;
-  return new Response(JSON.stringify(body), { status, headers });
+  const response = new Response(JSON.stringify(body), { status, headers });
+  stamped.add(response);
+  return response;
+}
+
+/**
+ * Adds the server's clock to a response that `json` did not make. Not set on every response
+ * afterwards: @hono/node-server writes a plain header record as it is, while `response.headers`
+ * makes it build a `Headers` object and convert it back (some 4% of a GET's time in the server).
+ */
+export function stampTime(response: Response): void {
+  if (!stamped.has(response)) response.headers.set(TIME_HEADER, String(Date.now()));
 }
 
 /** The error body and status for `error`; server-side failures are logged with their cause. */

@@ -65,26 +65,32 @@ const IF_MATCH = /^"(\d{1,15})"$/;
 // The latest time a Date can hold.
 const MAX_DATE_MS = 864e13;
 const encoder = new TextEncoder();
+// Reusable: `decode` without `stream` starts afresh each time.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The JSON body of `request`, or `undefined` when it has none. The size is checked before
- * anything is parsed: the declared `Content-Length` first, then the bytes as they arrive (413).
+ * anything is parsed (413): the declared `Content-Length` before reading, a body without one as
+ * its bytes arrive, and every body once read.
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? 0);
   if (declared > limit) throw tooLarge(limit, declared);
-  if (!request.body) return undefined;
   let bytes: Uint8Array;
   try {
-    bytes = await readAtMost(request.body, limit);
+    bytes = length === null ? await readStream(request, limit) : await readDeclared(request);
   } catch (error) {
     if (error instanceof HttpError) throw error;
     // The client went away, or sent a broken chunked body.
     throw new HttpError(400, "BAD_REQUEST", "could not read the body", { cause: error });
   }
+  // A body longer than it declared (a hand-made Request: HTTP servers frame the body by it).
+  if (bytes.byteLength > limit) throw tooLarge(limit, bytes.byteLength);
+  if (bytes.byteLength === 0) return undefined;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new HttpError(400, "BAD_REQUEST", "body must be UTF-8 JSON");
   }
@@ -202,8 +208,19 @@ function checkJwe(data: unknown, limit: number): string {
   return data;
 }
 
-async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = body.getReader();
+/**
+ * A body of a declared length, which the limit was checked against. `arrayBuffer()` rather than
+ * `body`: on @hono/node-server it reads the socket directly, while `body` makes a web Request and
+ * a web stream around it (a quarter of the CPU time of a touch).
+ */
+async function readDeclared(request: Request): Promise<Uint8Array> {
+  return new Uint8Array(await request.arrayBuffer());
+}
+
+/** A body without a declared length (chunked, a stream): counted as it arrives. */
+async function readStream(request: Request, limit: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {

@@ -4,8 +4,7 @@ import type { SessionManagerOptions } from "../options.ts";
 import { nodeBackends } from "../stores/node-backends.ts";
 import { backendLoader, openStore, registerBackends } from "../stores/resolve.ts";
 import type { SessionStore } from "../stores/types.ts";
-import { TIME_HEADER } from "../sync/protocol.ts";
-import { createApp, json } from "./app.ts";
+import { createApp, json, stampTime } from "./app.ts";
 import { createVerifier } from "./auth.ts";
 import { allowOrigin, type CorsOptions, preflight } from "./cors.ts";
 import { checkBackend, resolveLimits, type SessionServerOptions } from "./options.ts";
@@ -81,7 +80,7 @@ class Server implements SessionServer {
   readonly fetch = async (request: Request): Promise<Response> => {
     const started = Date.now();
     const response = await this.answer(request);
-    response.headers.set(TIME_HEADER, String(Date.now()));
+    stampTime(response);
     if (this.cors) allowOrigin(response, request, this.cors);
     this.log.debug?.(
       `${request.method} ${loggedPath(request.url)} ${response.status} ${Date.now() - started}ms`,

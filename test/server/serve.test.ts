@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { serve } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
-import { TIME_HEADER } from "../../src/sync/protocol.ts";
+import { type ErrorBody, TIME_HEADER } from "../../src/sync/protocol.ts";
 import { SECRET, token } from "./helpers.ts";
 
 const auth = { secret: SECRET };
@@ -41,6 +41,44 @@ describe("serve", () => {
       await server.close();
     }
     await expect(fetch(`${server.url}/v1/sessions`)).rejects.toThrow();
+  });
+
+  it("reads bodies sent with a Content-Length or chunked, and counts both against the limit", async () => {
+    const server = await serve({ backend: memoryStore(), auth, port: 0, limits: { body: 1000 } });
+    try {
+      const authorization = `Bearer ${await token("alice")}`;
+      const send = (method: string, path: string, body: BodyInit) =>
+        fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization, "content-type": "application/json" },
+          body,
+          duplex: "half",
+        } as RequestInit);
+      // A stream body goes out chunked, without a Content-Length.
+      const chunked = (text: string) =>
+        new ReadableStream({
+          start(controller) {
+            const bytes = new TextEncoder().encode(text);
+            controller.enqueue(bytes.subarray(0, 10));
+            controller.enqueue(bytes.subarray(10));
+            controller.close();
+          },
+        });
+      const big = JSON.stringify({ data: "x".repeat(2000) });
+      const put = await send("PUT", "/v1/sessions/a", chunked(JSON.stringify({ data: { n: 1 } })));
+      expect(put.status).toBe(201);
+      const touched = await send("POST", "/v1/sessions/a/touch", JSON.stringify({ ttl: 60_000 }));
+      expect(touched.status).toBe(200);
+      expect(((await touched.json()) as { session: { version: number } }).session.version).toBe(2);
+      const declared = await send("PUT", "/v1/sessions/b", big);
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as ErrorBody).error.message).toMatch(/got \d+$/);
+      const streamed = await send("PUT", "/v1/sessions/b", chunked(big));
+      expect(streamed.status).toBe(413);
+      expect(((await streamed.json()) as ErrorBody).error.message).toMatch(/more than 1000$/);
+    } finally {
+      await server.close();
+    }
   });
 
   it("finishes the requests under way when closed, then closes the store", async () => {

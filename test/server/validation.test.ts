@@ -32,6 +32,30 @@ describe("validation and limits", () => {
     expect(await store.list()).toEqual([]);
   });
 
+  it("reads a body by its Content-Length, and refuses one longer than it declared", async () => {
+    const { server, store } = setup({ limits: { body: 100 } });
+    const fits = JSON.stringify({ data: { a: 1 } });
+    const declared = await call(server, "alice", "PUT", "/v1/sessions/a", {
+      raw: fits,
+      headers: { "content-length": String(fits.length) },
+    });
+    expect(declared.status).toBe(201);
+    expect(declared.body.session.data).toEqual({ a: 1 });
+    // Only a hand-made Request can do this: HTTP servers frame the body by its Content-Length.
+    const understated = await call(server, "alice", "PUT", "/v1/sessions/b", {
+      raw: JSON.stringify({ data: "x".repeat(200) }),
+      headers: { "content-length": "20" },
+    });
+    expect(understated.status).toBe(413);
+    expect(understated.body.error.code).toBe("PAYLOAD_TOO_LARGE");
+    const empty = await call(server, "alice", "POST", "/v1/sessions/a/touch", {
+      headers: { "content-length": "0" },
+    });
+    expect(empty.status).toBe(200);
+    expect(empty.body.session.version).toBe(2);
+    expect((await store.list()).map((r) => r.version)).toEqual([2]);
+  });
+
   it("the default body limit is 64 KiB", async () => {
     const { alice } = setup({ limits: { data: 1_000_000 } });
     expect((await alice.put("/v1/sessions/a", { data: "x".repeat(65_000) })).status).toBe(201);
