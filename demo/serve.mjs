@@ -3,12 +3,14 @@
 // one origin (127.0.0.1), until Ctrl-C. The page keeps sessions in localStorage and syncs them
 // with the server under /api, with a development token from /token.
 //   PORT=8080 npm run demo          # another port (default 5173; 0 picks a free one)
-//   DEMO_DB=/tmp/s.db npm run demo  # another database (default demo/.sessions.db)
+//   DEMO_DB=/tmp/s.db npm run demo  # another SQLite database (default demo/.sessions.db)
+//   npm run demo -- --backend redis --url redis://127.0.0.1:6379      # or postgres, memcached, file
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { getRequestListener } from "@hono/node-server";
 import { SignJWT } from "jose";
 import { createSessionServer } from "../dist/server.js";
@@ -30,17 +32,20 @@ const types = {
 
 /**
  * Serves the demo on 127.0.0.1 (`port` 0: a free one), with the session server on SQLite at
- * `db` (":memory:" for tests). Closing the returned server closes the session server too.
+ * `db` (":memory:" for tests), or on `backend` at `url` (or `path`). Closing the returned
+ * server closes the session server too.
  */
 export async function startDemoServer(
   port = Number(process.env.PORT ?? 5173),
-  { db = process.env.DEMO_DB ?? join(here, ".sessions.db") } = {},
+  { db = process.env.DEMO_DB ?? join(here, ".sessions.db"), backend = "sqlite", url, path } = {},
 ) {
   // A secret of this run: tokens from an earlier run stop working, which is what a demo wants.
   const secret = randomBytes(32);
+  const where = backend === "sqlite" ? { path: path ?? db } : { url, path };
   const sessions = createSessionServer({
-    backend: "sqlite",
-    path: db,
+    backend,
+    ...Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined)),
+    namespace: "demo",
     auth: { secret },
     basePath: "/api",
     sweepInterval: "5s",
@@ -78,10 +83,14 @@ export async function startDemoServer(
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const server = await startDemoServer();
+  const { values } = parseArgs({
+    options: { backend: { type: "string" }, url: { type: "string" }, path: { type: "string" } },
+  });
+  const server = await startDemoServer(undefined, values);
   const url = `http://127.0.0.1:${server.address().port}/`;
+  const on = values.backend ?? "sqlite";
   console.log(
-    `sessionmanager demo: ${url}  (sessions synced with ${url}api on SQLite; Ctrl-C stops it)`,
+    `sessionmanager demo: ${url}  (sessions synced with ${url}api on ${on}; Ctrl-C stops it)`,
   );
   const stop = () => {
     server.closeAllConnections();
