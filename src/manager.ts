@@ -256,7 +256,12 @@ export class SessionManager<Data = unknown> {
     { namespace, encryption }: SessionManagerOptions,
   ): Promise<void> {
     const context = {
-      report: (error: Error) => this.fail(error),
+      // A sync conflict carries both copies as stored: sealed ones are opened for listeners.
+      report: (error: Error) => {
+        if (error instanceof ConflictError)
+          this.vault.openConflict(error).then((e) => this.fail(e));
+        else this.fail(error);
+      },
       // What the store learnt elsewhere (the server): followed here and passed on to the tabs.
       // Sealed records (encryption at rest) are opened first: listeners never see ciphertext.
       changed: (event: TabEvent, records: SessionRecord[]) => {

@@ -1,7 +1,7 @@
 import type { RecordCodec } from "./crypto/codec.ts";
 import type { EncryptionOptions } from "./crypto/keys.ts";
-import { DecryptionError } from "./errors.ts";
-import { isReservedId } from "./session.ts";
+import { ConflictError, DecryptionError } from "./errors.ts";
+import { isReservedId, type Session } from "./session.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
 
 /**
@@ -40,6 +40,20 @@ export class Vault {
       this.report(error);
       return undefined;
     }
+  }
+
+  /**
+   * A sync conflict as listeners should see it: its two copies opened where they are sealed (a
+   * copy that cannot be opened is left out, and reported).
+   */
+  async openConflict(error: ConflictError): Promise<ConflictError> {
+    const { id, local, server } = error;
+    const sealed = (r?: Session<unknown>): r is SessionRecord =>
+      (r as SessionRecord)?.encrypted === true;
+    if (id === undefined || !(sealed(local) || sealed(server))) return error;
+    const open = (r?: Session<unknown>) => (sealed(r) ? this.reveal(r) : r);
+    const [mine, theirs] = await Promise.all([open(local), open(server)]);
+    return new ConflictError(error.message, { id, local: mine, server: theirs });
   }
 
   /** Stored records as sessions: the manager's own records left out, the rest decrypted. */

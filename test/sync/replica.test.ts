@@ -172,6 +172,44 @@ describe("replica store", () => {
     expect(a.errors).toEqual([]);
   });
 
+  it("opens the two copies of a conflict when they are sealed (encryption at rest)", async () => {
+    const { networks } = setup();
+    const [na, nb] = networks;
+    const token = await tokenFor("gus");
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const sealed = (fetch: typeof globalThis.fetch) => {
+      const backend = replicaStore(memoryStore(), { url: IN_PROCESS_URL, token, fetch });
+      const sm = new SessionManager<unknown>({ backend, encryption: { key } });
+      const errors: Error[] = [];
+      sm.on("error", (error) => errors.push(error));
+      open.push({ sm, store: backend, local: memoryStore(), events: [], errors });
+      return { sm, backend, errors };
+    };
+    const a = sealed(na.fetch);
+    const b = sealed(nb.fetch);
+    await a.sm.add("s", { data: "base" });
+    await a.backend.sync();
+    await b.backend.sync();
+    na.online = false;
+    nb.online = false;
+    await a.sm.update("s", "by a");
+    await b.sm.update("s", "by b");
+    na.online = true;
+    await a.backend.sync();
+    nb.online = true;
+    await b.backend.sync();
+    await until(() => b.errors.length > 0);
+    const [conflict] = b.errors as ConflictError[];
+    expect(conflict).toBeInstanceOf(ConflictError);
+    expect(conflict?.id).toBe("s");
+    expect(conflict?.local).toMatchObject({ data: "by b", version: 2 });
+    expect(conflict?.server).toMatchObject({ data: "by a", version: 2 });
+    expect((await b.sm.get("s"))?.data).toBe("by a");
+  });
+
   it("does not bring back a session removed elsewhere from a stale queued write", async () => {
     const { networks, store } = setup();
     const [na, nb] = networks;
