@@ -5,13 +5,13 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuthError, type Session, SessionManager } from "../../src/node.ts";
-import { type SessionServerOptions, serve } from "../../src/server/index.ts";
+import type { SessionServerOptions } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
 import { replicaStore } from "../../src/sync/replica.ts";
 import { requireServices, services } from "../helpers/services.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { forgedToken, SECRET, tokenFor, until } from "../sync/server.ts";
+import { forgedToken, ListeningServer, tokenFor, until } from "../sync/server.ts";
 
 const up = await requireServices();
 const dir = await tempDir("sm-sync-");
@@ -33,31 +33,6 @@ const backends: [string, boolean, () => Backend][] = [
     () => ({ backend: "memcached", url: `${services.memcached.host}:${services.memcached.port}` }),
   ],
 ];
-
-/** A server process stand-in that can stop and start again on its port, over the same data. */
-class Server {
-  url = "";
-  private port = 0;
-  private running: { close(): Promise<void> } | undefined;
-  constructor(private readonly backend: Backend) {}
-  async start(): Promise<this> {
-    const running = await serve({
-      ...this.backend,
-      namespace: `sync${run}`,
-      auth: { secret: SECRET },
-      sweepInterval: 0,
-      port: this.port,
-    });
-    this.running = running;
-    this.url = running.url;
-    this.port = Number(new URL(this.url).port);
-    return this;
-  }
-  async stop(): Promise<void> {
-    await this.running?.close();
-    this.running = undefined;
-  }
-}
 
 const closing: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -82,7 +57,7 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
   it.skipIf(!up)(
     "two clients of one owner agree, another owner sees nothing, a restart loses nothing, and a cut network drains",
     async () => {
-      const server = await new Server(backend()).start();
+      const server = await new ListeningServer({ ...backend(), namespace: `sync${run}` }).start();
       closing.push(() => server.stop());
       const owner = `${name}-${run}`;
       const token = await tokenFor(owner);
@@ -135,7 +110,7 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
   it.skipIf(!up)(
     "refuses wrong and expired tokens, and hides other owners' sessions",
     async () => {
-      const server = await new Server(backend()).start();
+      const server = await new ListeningServer({ ...backend(), namespace: `sync${run}` }).start();
       closing.push(() => server.stop());
       const owner = `${name}-auth-${run}`;
       const good = new SessionManager({

@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { afterEach } from "vitest";
+import { afterEach, type Mock, vi } from "vitest";
 import {
   createSessionServer,
   type SessionServer,
@@ -114,4 +114,26 @@ export function setup(
   const server = createSessionServer({ backend: store, auth: { secret: SECRET }, ...options });
   open.push(server);
   return { server, store, alice: client(server, "alice"), bob: client(server, "bob") };
+}
+
+/**
+ * A memory store whose reads wait until `release()`: a request under way for as long as a test
+ * needs. `close` is a spy.
+ */
+export function gatedStore(): { store: SessionStore; release: () => void; close: Mock } {
+  const inner = memoryStore();
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const close = vi.fn();
+  const store: SessionStore = {
+    ...inner,
+    get: async (id) => {
+      await gate;
+      return inner.get(id);
+    },
+    close,
+  };
+  return { store, release, close };
 }

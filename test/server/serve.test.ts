@@ -1,9 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serve } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
-import type { SessionStore } from "../../src/stores/types.ts";
 import { type ErrorBody, TIME_HEADER } from "../../src/sync/protocol.ts";
-import { SECRET, token } from "./helpers.ts";
+import { gatedStore, SECRET, token } from "./helpers.ts";
 
 const auth = { secret: SECRET };
 
@@ -82,20 +81,7 @@ describe("serve", () => {
   });
 
   it("finishes the requests under way when closed, then closes the store", async () => {
-    const inner = memoryStore();
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const close = vi.fn();
-    const store: SessionStore = {
-      ...inner,
-      get: async (id) => {
-        await gate;
-        return inner.get(id);
-      },
-      close,
-    };
+    const { store, release, close } = gatedStore();
     const server = await serve({ backend: store, auth, port: 0 });
     const pending = fetch(`${server.url}/v1/sessions/a`, {
       method: "PUT",

@@ -3,7 +3,7 @@ import { BackendError } from "../../src/errors.ts";
 import { createSessionServer } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
-import { client, SECRET, setup } from "./helpers.ts";
+import { client, gatedStore, SECRET, setup } from "./helpers.ts";
 
 /** A memory store that can be taken down: then every method throws (or rejects) like a driver. */
 function flakyStore() {
@@ -131,20 +131,7 @@ describe("the sweep", () => {
 
 describe("close", () => {
   it("waits for requests under way, closes the store, and answers 503 afterwards", async () => {
-    const inner = memoryStore();
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const close = vi.fn();
-    const store: SessionStore = {
-      ...inner,
-      get: async (id) => {
-        await gate;
-        return inner.get(id);
-      },
-      close,
-    };
+    const { store, release, close } = gatedStore();
     const server = createSessionServer({ backend: store, auth: { secret: SECRET } });
     const alice = client(server, "alice");
     const pending = alice.put("/v1/sessions/a", { data: 1 });

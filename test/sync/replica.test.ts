@@ -46,9 +46,17 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-function replica(options: ReplicaOptions, local: SessionStore = memoryStore()): Client {
+function replica(
+  options: ReplicaOptions,
+  local: SessionStore = memoryStore(),
+  encryption?: EncryptionOptions,
+): Client {
   const store = replicaStore(local, options);
-  const sm = new SessionManager<unknown>({ backend: store, warnBefore: 0 });
+  const sm = new SessionManager<unknown>({
+    backend: store,
+    warnBefore: 0,
+    ...(encryption ? { encryption } : {}),
+  });
   const events: string[] = [];
   const errors: Error[] = [];
   const log = (event: string) => (s: Session<unknown>) =>
@@ -65,6 +73,21 @@ function setup(): { store: SessionStore; networks: [Network, Network] } {
   const { server, fetch, store } = inProcessServer();
   servers.push(server);
   return { store, networks: [new Network(fetch), new Network(fetch)] };
+}
+
+/** `a` and `b` both edit session "s" (at "base", version 1) offline; `a` pushes first. */
+async function editBothOffline(a: Client, b: Client, [na, nb]: [Network, Network]): Promise<void> {
+  await a.sm.add("s", { data: "base" });
+  await a.store.sync();
+  await b.store.sync();
+  na.online = false;
+  nb.online = false;
+  await a.sm.update("s", "by a");
+  await b.sm.update("s", "by b");
+  na.online = true;
+  expect(await a.store.sync()).toBe(true);
+  nb.online = true;
+  await b.store.sync();
 }
 
 async function queued(local: SessionStore): Promise<number> {
@@ -145,21 +168,10 @@ describe("replica store", () => {
 
   it("reports a conflict: the server's copy wins, the loser hears both versions", async () => {
     const { networks, store } = setup();
-    const [na, nb] = networks;
     const token = await tokenFor("flo");
-    const a = replica({ url: IN_PROCESS_URL, token, fetch: na.fetch });
-    const b = replica({ url: IN_PROCESS_URL, token, fetch: nb.fetch });
-    await a.sm.add("s", { data: "base" });
-    await a.store.sync();
-    await b.store.sync();
-    na.online = false;
-    nb.online = false;
-    await a.sm.update("s", "by a");
-    await b.sm.update("s", "by b");
-    na.online = true;
-    expect(await a.store.sync()).toBe(true);
-    nb.online = true;
-    await b.store.sync();
+    const a = replica({ url: IN_PROCESS_URL, token, fetch: networks[0].fetch });
+    const b = replica({ url: IN_PROCESS_URL, token, fetch: networks[1].fetch });
+    await editBothOffline(a, b, networks);
     expect((await b.sm.get("s"))?.data).toBe("by a");
     expect(await store.get("flo/s")).toMatchObject({ data: "by a", version: 2 });
     expect(b.errors).toHaveLength(1);
@@ -174,33 +186,16 @@ describe("replica store", () => {
 
   it("opens the two copies of a conflict when they are sealed (encryption at rest)", async () => {
     const { networks } = setup();
-    const [na, nb] = networks;
     const token = await tokenFor("gus");
     const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
       "encrypt",
       "decrypt",
     ]);
-    const sealed = (fetch: typeof globalThis.fetch) => {
-      const backend = replicaStore(memoryStore(), { url: IN_PROCESS_URL, token, fetch });
-      const sm = new SessionManager<unknown>({ backend, encryption: { key } });
-      const errors: Error[] = [];
-      sm.on("error", (error) => errors.push(error));
-      open.push({ sm, store: backend, local: memoryStore(), events: [], errors });
-      return { sm, backend, errors };
-    };
-    const a = sealed(na.fetch);
-    const b = sealed(nb.fetch);
-    await a.sm.add("s", { data: "base" });
-    await a.backend.sync();
-    await b.backend.sync();
-    na.online = false;
-    nb.online = false;
-    await a.sm.update("s", "by a");
-    await b.sm.update("s", "by b");
-    na.online = true;
-    await a.backend.sync();
-    nb.online = true;
-    await b.backend.sync();
+    const sealed = (fetch: typeof globalThis.fetch) =>
+      replica({ url: IN_PROCESS_URL, token, fetch }, memoryStore(), { key });
+    const a = sealed(networks[0].fetch);
+    const b = sealed(networks[1].fetch);
+    await editBothOffline(a, b, networks);
     await until(() => b.errors.length > 0);
     const [conflict] = b.errors as ConflictError[];
     expect(conflict).toBeInstanceOf(ConflictError);

@@ -57,11 +57,15 @@ export class ListeningServer {
   private port = 0;
   private running: { close(): Promise<void> } | undefined;
 
-  constructor(readonly store: SessionStore = memoryStore()) {}
+  /** `backend` and its options: a store object kept across restarts, or a named backend. */
+  constructor(
+    private readonly options: Partial<SessionServerOptions> = { backend: memoryStore() },
+  ) {}
 
   async start(): Promise<this> {
     const running = await serve({
-      backend: this.store,
+      backend: memoryStore(),
+      ...this.options,
       auth: { secret: SECRET },
       sweepInterval: 0,
       port: this.port,
