@@ -70,9 +70,11 @@ export default defineConfig([
     format: ["iife"],
     globalName: "sessionmanager",
     platform: "browser",
-    target: "es2020",
-    // Class fields as assignments in the constructor: lowered to ES2020 as definitions, each
-    // would call a helper. (No class here relies on define semantics.)
+    // Browsers from 2021 on. Each of these runs ky's private class members as written; with an
+    // ES2020 target esbuild rewrote them into WeakMaps and helpers (+0.65 kB gzip).
+    target: ["chrome91", "edge91", "firefox90", "safari15"],
+    // Class fields as assignments in the constructor, which minify smaller than definitions.
+    // (No class here relies on define semantics.)
     esbuildOptions(options) {
       delete options.tsconfig;
       options.tsconfigRaw = {
