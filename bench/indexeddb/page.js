@@ -1,8 +1,10 @@
 // Runs in the Chromium page (bundled by run.mjs with esbuild): each scenario writes `n` sessions
 // into a fresh database and resolves to the milliseconds it took, opening excluded.
+import { createStore, set as keyvalSet, setMany } from "idb-keyval";
 import { SessionManager } from "../../src/index.ts";
 import { indexedDBStore } from "../../src/stores/indexeddb.ts";
 import { toStoredObject } from "../../src/stores/record.ts";
+import { localStorageStore } from "../../src/stores/webstorage.ts";
 
 const TTL = 30 * 60_000;
 let sequence = 0;
@@ -130,6 +132,60 @@ function storeGetSet(n) {
   });
 }
 
+/** Times n `sm.add` awaited one after another (each its own transaction), then closes. */
+async function timedSequentialAdds(sm, n) {
+  await sm.ready;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await sm.add(`user${i}`, { data: { user: `u${i}`, role: "member" } });
+  const ms = performance.now() - start;
+  await sm.close();
+  return ms;
+}
+
+/** idb-keyval (reference): `setMany` of the same records, one transaction, no index. */
+async function keyval(n, many) {
+  const name = `bench-keyval-${++sequence}`;
+  const kv = createStore(name, "sessions");
+  const entries = records(n).map((r) => [r.id, r]);
+  const start = performance.now();
+  if (many) await setMany(entries, kv);
+  else for (const [key, value] of entries) await keyvalSet(key, value, kv);
+  const ms = performance.now() - start;
+  // idb-keyval keeps its connection open, which would block the delete.
+  await kv("readonly", (objectStore) => objectStore.transaction.db.close());
+  await request(indexedDB.deleteDatabase(name));
+  return ms;
+}
+
+/** The localStorage baseline: n `setItem` of the same records as JSON, by hand. */
+function localStorageRaw(n) {
+  const values = records(n);
+  const prefix = `bench-ls-${++sequence}:`;
+  const start = performance.now();
+  for (const value of values) localStorage.setItem(prefix + value.id, JSON.stringify(value));
+  const ms = performance.now() - start;
+  for (const value of values) localStorage.removeItem(prefix + value.id);
+  return ms;
+}
+
+/** Through the manager on localStorage: n `sm.add`, concurrent or one after another. */
+async function localStorageManager(n, sequential) {
+  const namespace = `bench-lsm-${++sequence}`;
+  const sm = new SessionManager({ backend: localStorageStore({ namespace }), defaultTtl: TTL });
+  const ms = await (sequential ? timedSequentialAdds : timedAdds)(sm, n);
+  for (let i = 0; i < n; i++) localStorage.removeItem(`sessionmanager:${namespace}:user${i}`);
+  return ms;
+}
+
+/** Through the manager: n `sm.add` awaited one by one, so none share a transaction. */
+async function managerSequential(n) {
+  const namespace = `bench-seq-${++sequence}`;
+  const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
+  const ms = await timedSequentialAdds(sm, n);
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
 /** Through the manager: n concurrent `sm.add`. */
 async function manager(n) {
   const namespace = `bench-manager-${++sequence}`;
@@ -185,5 +241,11 @@ window.bench = {
   manager,
   managerMemory,
   managerUnshared,
+  managerSequential,
+  keyvalSetMany: (n) => keyval(n, true),
+  keyvalSet: (n) => keyval(n, false),
+  localStorageRaw,
+  localStorageManager: (n) => localStorageManager(n, false),
+  localStorageSequential: (n) => localStorageManager(n, true),
   defaultDurability,
 };
