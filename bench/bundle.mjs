@@ -1,6 +1,8 @@
-// Section 5: gzip size of what a browser user ships: the ESM import of SessionManager with the
-// memory store (bundled and minified by esbuild, as size-limit's preset does) and the IIFE build.
+// Section 5: gzip size of what a browser user ships. Every budget of .size-limit.cjs (the same
+// entries, built as size-limit builds them: esbuild, minified, ESM, gzip level 9), then other
+// libraries of the kind bundled the same way in the same run, for scale.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -8,93 +10,87 @@ import { build } from "esbuild";
 import { table } from "./lib/table.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const ENTRY = [
-  'import { SessionManager } from "./dist/index.js";',
-  'import { memoryStore } from "./dist/stores/memory.js";',
-  "export { SessionManager, memoryStore };",
-].join("\n");
+const budgets = createRequire(import.meta.url)("../.size-limit.cjs");
 
-// Stores named by string and encryption load with import() on first use: a page pays for them
-// only then, so the eager size leaves dynamic imports out (as .size-limit.cjs does).
-const eagerOnly = {
-  name: "dynamic-imports-load-later",
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) =>
-      args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined,
-    );
-  },
-};
+// Their main import, as a page would use it; measured only where installed (devDependencies).
+const references = [
+  ["idb-keyval { get, set, del, setMany }", 'export { get, set, del, setMany } from "idb-keyval";'],
+  ["localforage", 'export { default } from "localforage";'],
+  ["oidc-client-ts { UserManager }", 'export { UserManager } from "oidc-client-ts";'],
+];
 
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
 const kB = (bytes) => `${(bytes / 1000).toFixed(2)} kB`;
+const bytesOf = (text) => Math.round(Number.parseFloat(text) * (/kB/.test(text) ? 1000 : 1));
 
-async function esmImportSize(plugins) {
-  const out = await build({
-    stdin: { contents: ENTRY, resolveDir: root, sourcefile: "bench-entry.js" },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    write: false,
-    logLevel: "silent",
-    plugins,
-  });
-  const code = out.outputFiles[0].contents;
-  return { minified: code.length, gzip: gzip(code) };
-}
-
-/**
- * Where the bytes come from: the same bundle built from src/ (esbuild reads the .ts files) with
- * a metafile, as minified bytes per source file. Informational; skipped if src/ does not build.
- */
-async function sourceBreakdown() {
-  try {
-    const contents = ENTRY.replace("./dist/index.js", "./src/index.ts").replace(
-      "./dist/stores/memory.js",
-      "./src/stores/memory.ts",
-    );
-    const out = await build({
+async function bundle(contents, modify = (config) => config) {
+  const out = await build(
+    modify({
       stdin: { contents, resolveDir: root, sourcefile: "bench-entry.js" },
-      ...{ bundle: true, minify: true, format: "esm", platform: "browser" },
-      ...{ write: false, metafile: true, logLevel: "silent", plugins: [eagerOnly] },
-    });
-    const [output] = Object.values(out.metafile.outputs);
-    return Object.entries(output.inputs)
-      .map(([file, { bytesInOutput }]) => [file.replace(/^node_modules\//, ""), bytesInOutput])
-      .filter(([, bytes]) => bytes > 0)
-      .sort((a, b) => b[1] - a[1]);
-  } catch {
-    return [];
-  }
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "browser",
+      write: false,
+      logLevel: "silent",
+      plugins: [],
+    }),
+  );
+  const code = Buffer.concat(out.outputFiles.map((file) => file.contents));
+  return { minified: code.length, gzip: gzip(code) };
 }
 
-function iifeSize() {
-  const code = readFileSync(join(root, "dist/sessionmanager.global.js"));
-  return { minified: code.length, gzip: gzip(code) };
+/** One budget: its entry re-exported and bundled, or (a file alone) the file as it is. */
+function measure({ path, import: names, modifyEsbuildConfig }) {
+  if (!names) {
+    const code = readFileSync(join(root, path));
+    return { minified: code.length, gzip: gzip(code) };
+  }
+  const files = typeof names === "string" ? { [path]: names } : names;
+  const entry = Object.entries(files)
+    .map(([file, list]) => `export ${list} from "./${file}";`)
+    .join("\n");
+  return bundle(entry, modifyEsbuildConfig);
 }
 
 export async function runBundle() {
-  const esm = await esmImportSize([eagerOnly]);
-  const all = await esmImportSize([]);
-  const iife = iifeSize();
-  const breakdown = await sourceBreakdown();
-  const parts = breakdown.map(([file, bytes]) => `${file} ${bytes}`).join(", ");
+  const measured = [];
+  for (const budget of budgets) {
+    const size = await measure(budget);
+    const target = /target (\d+(?:\.\d+)?) kB/.exec(budget.name)?.[1];
+    measured.push({
+      name: budget.name.replace(/ \(.*\)$/, ""),
+      ...size,
+      limit: bytesOf(budget.limit),
+      target: target === undefined ? undefined : Number(target) * 1000,
+    });
+  }
+  const others = [];
+  for (const [name, entry] of references) {
+    try {
+      others.push({ name, ...(await bundle(entry)) });
+    } catch {
+      others.push({ name, missing: true });
+    }
+  }
+  const cell = (bytes) => (bytes === undefined ? "" : kB(bytes));
   console.log(
     table(
       "5. Bundle size (gzip level 9; kB = 1000 bytes, as size-limit)",
-      ["artifact", "minified", "gzip", "gzip bytes"],
+      ["artifact", "minified", "gzip", "CI limit", "target"],
       [
-        ["ESM { SessionManager } + { memoryStore }", kB(esm.minified), kB(esm.gzip), esm.gzip],
-        ["  the same with its lazy imports", kB(all.minified), kB(all.gzip), all.gzip],
-        ["dist/sessionmanager.global.js (IIFE)", kB(iife.minified), kB(iife.gzip), iife.gzip],
+        ...measured.map((m) => [m.name, kB(m.minified), kB(m.gzip), kB(m.limit), cell(m.target)]),
+        ...others.map((o) =>
+          o.missing
+            ? [`${o.name} (not installed)`, "", "", "", ""]
+            : [`reference: ${o.name}`, kB(o.minified), kB(o.gzip), "", ""],
+        ),
       ],
       [
-        "ESM: esbuild bundle of dist/index.js + dist/stores/memory.js with dependencies from",
-        '  node_modules, minify, format "esm", platform "browser", lazy import()s left out',
-        "  (named stores, encryption: loaded on first use). Target: <= 3.00 kB gzip.",
-        ...(parts ? [`minified bytes by source file (same entry built from src/): ${parts}`] : []),
+        "budgets as in .size-limit.cjs (dist/ entries; what loads with import() is counted where",
+        "  a page loads it); references: the package's main import bundled the same way",
       ],
     ),
   );
-  return { esm, esmWithLazy: all, iife, minifiedBytesBySource: Object.fromEntries(breakdown) };
+  return { budgets: measured, references: others };
 }
