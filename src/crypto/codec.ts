@@ -1,7 +1,6 @@
 // Encryption at rest as the manager uses it: a record's data sealed into a compact JWE before it
 // reaches the store, opened again when it comes back. Loaded with import() only when the
 // `encryption` option is set, so a manager without it carries none of this.
-import { DecryptionError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { decryptData, type EncryptionKey, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
@@ -29,7 +28,27 @@ export async function createCodec(
   store: SessionStore,
   namespace: string,
 ): Promise<RecordCodec> {
-  const keys = await resolveKeys(option, { namespace, salt: saltIn(store) });
+  // The passphrase salt is kept beside the records, as a record that never expires.
+  const salt: SaltStore = {
+    async load() {
+      const record = await store.get(SALT_ID);
+      return typeof record?.data === "string" ? fromBase64Url(record.data) : undefined;
+    },
+    async save(bytes) {
+      const record = Object.freeze({
+        id: SALT_ID,
+        data: toBase64Url(bytes),
+        createdAt: 0,
+        updatedAt: 0,
+        expiresAt: NEVER,
+        ttl: NEVER,
+        version: 1,
+      });
+      // Create only: a salt another tab saved first wins, and resolveKeys loads it again.
+      await store.set(record, { ifAbsent: true });
+    },
+  };
+  const keys = await resolveKeys(option, { namespace, salt });
   return {
     async seal(record) {
       const data = await encryptData(record.data, record.id, keys[0] as EncryptionKey);
@@ -37,8 +56,8 @@ export async function createCodec(
     },
     async open(record) {
       if (!record.encrypted) return record; // written before encryption was turned on
-      if (typeof record.data !== "string") throw new DecryptionError();
-      const data = deepFreeze(await decryptData(record.data, record.id, keys));
+      // Data that is not a string fails to decrypt like any other that is not a JWE.
+      const data = deepFreeze(await decryptData(record.data as string, record.id, keys));
       const { encrypted: _, ...plain } = record;
       return Object.freeze({ ...plain, data });
     },
@@ -47,29 +66,6 @@ export async function createCodec(
       return async () => {
         if (salt) await store.set(salt, { ifAbsent: true });
       };
-    },
-  };
-}
-
-/** The salt kept beside the records, as a record that never expires. */
-function saltIn(store: SessionStore): SaltStore {
-  return {
-    async load() {
-      const record = await store.get(SALT_ID);
-      return typeof record?.data === "string" ? fromBase64Url(record.data) : undefined;
-    },
-    async save(salt) {
-      const data = toBase64Url(salt);
-      const record = {
-        id: SALT_ID,
-        data,
-        createdAt: 0,
-        updatedAt: 0,
-        expiresAt: NEVER,
-        ttl: NEVER,
-      };
-      // Create only: a salt another tab saved first wins, and resolveKeys loads it again.
-      await store.set(Object.freeze({ ...record, version: 1 }), { ifAbsent: true });
     },
   };
 }

@@ -51,8 +51,6 @@ export const PASSPHRASE_KEY_ID = "pw";
 export const DEVICE_KEY_ID = "idb";
 
 const SALT_BYTES = 16;
-const KEY_BYTES = 32;
-const DB_NAME = "sessionmanager-keys";
 const DB_STORE = "keys";
 const ONE_OF = "encryption must be true, { key }, { keys } or { passphrase }";
 
@@ -75,19 +73,16 @@ export async function resolveKeys(
     (name) => option[name] !== undefined,
   );
   if (given.length !== 1) {
-    const got = given.length === 0 ? "none of them" : given.join(" and ");
+    const got = given.join(" and ") || "none of them";
     throw new InvalidDataError(`${ONE_OF} (exactly one), got ${got}`);
   }
-  if (option.key !== undefined) {
-    checkKey(option.key, "encryption.key", true);
-    return [{ id: KEY_ID, key: option.key }];
+  const { key, keys, passphrase } = option as Record<string, unknown>;
+  if (key !== undefined) {
+    checkKey(key, "encryption.key", true);
+    return [{ id: KEY_ID, key }];
   }
-  if (option.keys !== undefined) return checkKeys(option.keys);
-  const { passphrase } = option as { passphrase: unknown };
-  if (typeof passphrase !== "string" || passphrase === "") {
-    const got = passphrase === "" ? "an empty string" : describe(passphrase);
-    throw new InvalidDataError(`encryption.passphrase must be a non-empty string, got ${got}`);
-  }
+  if (keys !== undefined) return checkKeys(keys);
+  checkText(passphrase, "encryption.passphrase");
   return [{ id: PASSPHRASE_KEY_ID, key: await passphraseKey(passphrase, context.salt) }];
 }
 
@@ -105,12 +100,10 @@ function checkKeys(keys: unknown): EncryptionKey[] {
       throw new InvalidDataError(`${label} must be { id, key }, got ${describe(entry)}`);
     }
     const { id, key } = entry as { id?: unknown; key?: unknown };
-    if (typeof id !== "string" || id === "") {
-      const got = id === "" ? "an empty string" : describe(id);
-      throw new InvalidDataError(`${label}.id must be a non-empty string, got ${got}`);
-    }
-    if (seen.has(id))
+    checkText(id, `${label}.id`);
+    if (seen.has(id)) {
       throw new InvalidDataError(`${label}.id ${JSON.stringify(id)} is a duplicate`);
+    }
     seen.add(id);
     // Only the first key encrypts; older ones may be kept for decryption alone.
     checkKey(key, `${label}.key`, index === 0);
@@ -118,38 +111,31 @@ function checkKeys(keys: unknown): EncryptionKey[] {
   });
 }
 
+function checkText(value: unknown, label: string): asserts value is string {
+  if (typeof value !== "string" || value === "") {
+    const got = value === "" ? "an empty string" : describe(value);
+    throw new InvalidDataError(`${label} must be a non-empty string, got ${got}`);
+  }
+}
+
 function checkKey(key: unknown, label: string, encrypts: boolean): asserts key is CryptoKey {
   // Not `instanceof CryptoKey`: a key from another realm (an iframe, a worker) would fail it.
-  if (Object.prototype.toString.call(key) !== "[object CryptoKey]") {
-    throw new InvalidDataError(
-      `${label} must be an AES-GCM 256-bit CryptoKey, got ${describe(key)}`,
-    );
-  }
-  const { algorithm, usages } = key as CryptoKey;
-  const { name, length } = algorithm as { name: string; length?: unknown };
+  const isKey = (key as { [Symbol.toStringTag]?: unknown })?.[Symbol.toStringTag] === "CryptoKey";
+  const { name, length } = (isKey ? (key as CryptoKey).algorithm : {}) as Partial<AesKeyAlgorithm>;
   if (name !== "AES-GCM" || length !== 256) {
     const size = typeof length === "number" ? ` ${length}-bit` : "";
-    throw new InvalidDataError(`${label} must be an AES-GCM 256-bit CryptoKey, got ${name}${size}`);
-  }
-  const needed: KeyUsage[] = encrypts ? ["encrypt", "decrypt"] : ["decrypt"];
-  if (!needed.every((usage) => usages.includes(usage))) {
     throw new InvalidDataError(
-      `${label} must allow ${needed.join(" and ")}, got usages [${usages.join(", ")}]`,
+      `${label} must be an AES-GCM 256-bit CryptoKey, got ${isKey ? name + size : describe(key)}`,
     );
+  }
+  const { usages } = key as CryptoKey;
+  if (!usages.includes("decrypt") || (encrypts && !usages.includes("encrypt"))) {
+    const needed = encrypts ? "encrypt and decrypt" : "decrypt";
+    throw new InvalidDataError(`${label} must allow ${needed}, got usages [${usages}]`);
   }
 }
 
 async function passphraseKey(passphrase: string, store: SaltStore): Promise<CryptoKey> {
-  const salt = await loadSalt(store);
-  const bits = await pbkdf2Sha256(passphrase, salt, PASSPHRASE_ITERATIONS, KEY_BYTES);
-  try {
-    return await crypto.subtle.importKey("raw", bits, "AES-GCM", false, ["encrypt", "decrypt"]);
-  } finally {
-    bits.fill(0); // The key now lives only inside the non-extractable CryptoKey.
-  }
-}
-
-async function loadSalt(store: SaltStore): Promise<Uint8Array<ArrayBuffer>> {
   let salt = await store.load();
   if (salt === undefined) {
     const fresh = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
@@ -158,33 +144,47 @@ async function loadSalt(store: SaltStore): Promise<Uint8Array<ArrayBuffer>> {
     salt = (await store.load()) ?? fresh;
   }
   // Never replace a bad salt with a new one: the records under the old key would be lost.
-  if (!(salt instanceof Uint8Array) || salt.length < SALT_BYTES || salt.length > 64) {
-    const got = salt instanceof Uint8Array ? `${salt.length} bytes` : describe(salt);
-    throw new InvalidDataError(`the stored passphrase salt must be 16 to 64 bytes, got ${got}`);
+  if (salt.length < SALT_BYTES || salt.length > 64) {
+    throw new InvalidDataError(
+      `the stored passphrase salt must be 16 to 64 bytes, got ${salt.length} bytes`,
+    );
   }
-  return new Uint8Array(salt);
+  const bits = await pbkdf2Sha256(passphrase, new Uint8Array(salt), PASSPHRASE_ITERATIONS, 32);
+  try {
+    return await crypto.subtle.importKey("raw", bits, "AES-GCM", false, ["encrypt", "decrypt"]);
+  } finally {
+    bits.fill(0); // The key now lives only inside the non-extractable CryptoKey.
+  }
 }
 
 /** The namespace's key from IndexedDB, generated (non-extractable) and stored on first use. */
-async function deviceKey(context: KeyContext): Promise<CryptoKey> {
-  const factory = context.indexedDB ?? globalThis.indexedDB;
-  if (factory === undefined) {
+async function deviceKey({
+  indexedDB = globalThis.indexedDB,
+  namespace,
+}: KeyContext): Promise<CryptoKey> {
+  if (indexedDB === undefined) {
     throw new InvalidDataError(
       "encryption: true keeps its key in IndexedDB, which this runtime lacks; pass { key } or { passphrase }",
     );
   }
-  const label = `the key stored in IndexedDB for namespace ${JSON.stringify(context.namespace)}`;
   let stored: unknown;
   try {
-    const db = await openDatabase(factory);
+    const open = indexedDB.open("sessionmanager-keys", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    // Let a future version upgrade the database rather than stay blocked by this connection.
+    db.onversionchange = () => db.close();
     try {
-      stored = await request(db.transaction(DB_STORE).objectStore(DB_STORE).get(context.namespace));
+      stored = await keep(db, namespace);
       if (stored === undefined) {
         const fresh = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
           "encrypt",
           "decrypt",
         ]);
-        stored = await addIfAbsent(db, context.namespace, fresh);
+        stored = await keep(db, namespace, fresh);
       }
     } finally {
       db.close();
@@ -193,47 +193,29 @@ async function deviceKey(context: KeyContext): Promise<CryptoKey> {
     throw new BackendError("IndexedDB failed to keep the encryption key", { cause });
   }
   // A foreign value is reported, never overwritten: records under the lost key could not be read.
+  const label = `the key stored in IndexedDB for namespace ${JSON.stringify(namespace)}`;
   checkKey(stored, label, true);
   return stored;
 }
 
-function openDatabase(factory: IDBFactory): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const open = factory.open(DB_NAME, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
-    open.onsuccess = () => {
-      // Let a future version upgrade the database rather than stay blocked by this connection.
-      open.result.onversionchange = () => open.result.close();
-      resolve(open.result);
-    };
-    open.onerror = () => reject(open.error);
-  });
-}
-
 /**
- * Stores `fresh` unless the namespace already has a key, in one readwrite transaction:
- * transactions on one store run one at a time, so two tabs starting at once agree on one key.
- * Resolves with the key that is stored, once the transaction has committed.
+ * Resolves with the namespace's stored key, once the transaction has committed. Given `fresh`,
+ * stores it first unless there is a key already, in the same readwrite transaction: transactions
+ * on one store run one at a time, so two tabs starting at once agree on one key.
  */
-function addIfAbsent(db: IDBDatabase, namespace: string, fresh: CryptoKey): Promise<unknown> {
+function keep(db: IDBDatabase, namespace: string, fresh?: CryptoKey): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const transaction = db.transaction(DB_STORE, "readwrite");
     const store = transaction.objectStore(DB_STORE);
-    let result: unknown = fresh;
     const existing = store.get(namespace);
+    let result: unknown;
     existing.onsuccess = () => {
-      if (existing.result === undefined) store.add(fresh, namespace);
-      else result = existing.result;
+      result = existing.result ?? fresh;
+      if (fresh && result === fresh) store.add(fresh, namespace);
     };
     transaction.oncomplete = () => resolve(result);
-    transaction.onabort = () => reject(transaction.error ?? new Error("transaction aborted"));
-  });
-}
-
-function request<T>(pending: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    pending.onsuccess = () => resolve(pending.result);
-    pending.onerror = () => reject(pending.error);
+    // Set whenever the browser aborts (only an abort() call, which this never makes, leaves it null).
+    transaction.onabort = () => reject(transaction.error);
   });
 }
 

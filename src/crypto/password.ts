@@ -120,8 +120,7 @@ function parseHash(hash: unknown): {
   const [, id, params = "", saltText = "", keyText = ""] = fields;
   if (id !== ID) throw new InvalidDataError(`${FORMAT}, got another algorithm`);
   // PHC decimals have no sign and no leading zero; the length cap keeps Number() exact.
-  const match = /^i=([1-9][0-9]{0,8})$/.exec(params);
-  const iterations = match ? Number(match[1]) : Number.NaN;
+  const iterations = Number(/^i=([1-9][0-9]{0,8})$/.exec(params)?.[1]);
   if (!isIterationCount(iterations)) {
     throw new InvalidDataError(
       `${FORMAT} with i an integer from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}`,
@@ -143,11 +142,11 @@ function parseHash(hash: unknown): {
 }
 
 function isIterationCount(value: unknown): value is number {
+  // Number.isInteger is false for anything but a number.
   return (
-    typeof value === "number" &&
     Number.isInteger(value) &&
-    value >= MIN_ITERATIONS &&
-    value <= MAX_ITERATIONS
+    (value as number) >= MIN_ITERATIONS &&
+    (value as number) <= MAX_ITERATIONS
   );
 }
 
