@@ -12,7 +12,6 @@ export interface IndexedDBStoreOptions {
 
 const STORE = "sessions";
 const INDEX = "expiresAt";
-const VERSION = 1;
 /** How long `open` waits for a tab that keeps an older version open before giving up. */
 const BLOCKED_MS = 3000;
 /** From this many ids on, a batch learns which exist with one range read, not a get each. */
@@ -28,48 +27,73 @@ const RETRY = new Set(["InvalidStateError", "AbortError", "UnknownError"]);
  */
 export function indexedDBStore(options: IndexedDBStoreOptions = {}): SessionStore {
   const name = `sessionmanager:${options.namespace ?? "sessionmanager"}`;
-  let report: (error: Error) => void = () => {};
+  let context: StoreContext;
   // Made by `open`, which the manager calls before any other method.
-  let batch!: Batcher;
+  let db!: Connection;
+  /**
+   * Gets, sets and deletes wait here until the end of the task, then run in one transaction.
+   * IndexedDB pays per transaction far more than per request: 10,000 concurrent `add`s of the
+   * manager (a get, then a set each) take two transactions instead of 20,000, ~15x faster in Chromium.
+   */
+  let queue: Op[] = [];
   /** The record in `value`, or `undefined` if it cannot be read (reported unless `quiet`). */
   const read: Read = (value, id, quiet) => {
     try {
       return readRecord(value, `indexedDB ${name} ${shortId(String(id))}`);
     } catch (error) {
-      if (!quiet) report(error as Error);
+      if (!quiet) context.report(error as Error);
       return undefined;
     }
+  };
+  const flush = (): void => {
+    const ops = queue;
+    queue = [];
+    if (ops.length === 0) return;
+    db.use((idb) => runBatch(idb, ops, read)).then(
+      () => {
+        for (const op of ops) op.resolve(op.result);
+      },
+      (error: unknown) => {
+        for (const op of ops) op.reject(error);
+      },
+    );
+  };
+  const add = <T>(id: string, write: Op["write"], condition?: WriteCondition) =>
+    new Promise<T>((resolve, reject) => {
+      const op: Op = { id, write, condition, resolve: resolve as Op["resolve"], reject };
+      if (queue.push(op) === 1) queueMicrotask(flush);
+    });
+  /** A `sweep` after every queued call: transactions run in the order they are created. */
+  const all = (mode: IDBTransactionMode, range: IDBKeyRange | null = null) => {
+    flush();
+    return db.use((idb) => sweep(idb, mode, range, read));
   };
 
   return {
     name: "indexedDB",
     capabilities: { shared: true, fallback: true },
-    async open(context: StoreContext) {
-      report = (error) => context.report(error);
+    async open(given: StoreContext) {
+      context = given;
       // Touched here, never at import: reading `indexedDB` throws SecurityError in sandboxed
       // iframes, it is missing in Node and some WebViews, and Firefox's private mode (before 115)
       // failed every `open` with InvalidStateError. Any rejection makes the manager degrade.
       const factory = options.indexedDB ?? globalThis.indexedDB;
       if (!factory) throw new Error("indexedDB is not available here");
-      batch = batcher(connection(factory, name), read);
-      await batch.after(async () => {});
+      db = connection(factory, name);
+      await db.use(async () => {});
     },
-    get: (id) => batch.add<SessionRecord | undefined>(id, undefined),
-    set: (record, condition) => batch.add<boolean>(record.id, toStoredObject(record), condition),
-    delete: (id, condition) => batch.add<boolean>(id, null, condition),
-    list: () =>
-      batch.after((db) =>
-        transact(db, "readonly", (store) => {
-          const request = store.getAll();
-          return () =>
-            (request.result as { id: string }[]).flatMap((value) => read(value, value.id) ?? []);
-        }),
-      ),
+    get: (id) => add<SessionRecord | undefined>(id, undefined),
+    set: (record, condition) => add<boolean>(record.id, toStoredObject(record), condition),
+    delete: (id, condition) => add<boolean>(id, null, condition),
+    list: () => all("readonly"),
     clear: async () => {
-      await batch.after((db) => sweep(db, null, read));
+      await all("readwrite");
     },
-    purgeExpired: (now) => batch.after((db) => sweep(db, IDBKeyRange.upperBound(now), read)),
-    close: () => batch?.close(),
+    purgeExpired: (now) => all("readwrite", IDBKeyRange.upperBound(now)),
+    close: () => {
+      flush();
+      return db?.close();
+    },
   };
 }
 
@@ -85,16 +109,14 @@ function connection(factory: IDBFactory, name: string) {
     db.close();
     if (live === db) live = opening = undefined;
   };
-  const current = (): Promise<IDBDatabase> => {
-    opening ??= connect(factory, name, forget).then(
+  const current = (): Promise<IDBDatabase> =>
+    (opening ??= connect(factory, name, forget).then(
       (db) => (live = db),
       (error: unknown) => {
         opening = undefined;
         throw error;
       },
-    );
-    return opening;
-  };
+    ));
   return {
     /** Runs `fn` on the connection, and once more on a new one if the old one closed under it. */
     async use<T>(fn: (db: IDBDatabase) => Promise<T>): Promise<T> {
@@ -127,113 +149,92 @@ function connect(
   name: string,
   gone: (db: IDBDatabase) => void,
 ): Promise<IDBDatabase> {
-  const request = factory.open(name, VERSION);
+  const request = factory.open(name, 1);
   request.onupgradeneeded = () => {
-    const store = request.result.objectStoreNames.contains(STORE)
-      ? (request.transaction as IDBTransaction).objectStore(STORE)
-      : request.result.createObjectStore(STORE, { keyPath: "id" });
-    if (!store.indexNames.contains(INDEX)) store.createIndex(INDEX, INDEX);
+    // The store is there already when a newer release (a higher version) opens this one's database.
+    const db = request.result;
+    if (!db.objectStoreNames.contains(STORE)) {
+      db.createObjectStore(STORE, { keyPath: "id" }).createIndex(INDEX, INDEX);
+    }
   };
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let late = false;
     // Another tab keeps an older version open and ignores versionchange: the upgrade would wait
     // for it with no time limit, and `ready` never resolve. Give up instead (the manager degrades).
     request.onblocked = () => {
       timer = setTimeout(() => {
-        late = true;
+        // If it opens after all, close it at once, or it would block the next upgrade in turn.
+        request.onsuccess = () => request.result.close();
         reject(new Error(`opening ${name} was blocked for ${BLOCKED_MS} ms by another tab`));
       }, BLOCKED_MS);
     };
-    const opened = (db: IDBDatabase): void => {
+    request.onsuccess = request.onerror = () => {
       clearTimeout(timer);
-      // Opened after we gave up (rejected already): close it at once, or it would block the
-      // next upgrade in turn.
-      if (late || !db.objectStoreNames.contains(STORE)) {
-        db.close();
-        reject(new Error(`${name} has no "${STORE}" store: it was made by other code`));
-        return;
+      const error = request.error;
+      if (error) {
+        // VersionError: a newer release of the app upgraded the database in another tab.
+        if (error.name !== "VersionError") return reject(error);
+        return reject(
+          new Error(`${name} was upgraded by a newer version; reload the page`, { cause: error }),
+        );
       }
-      // A newer version in another tab wants to upgrade (or delete) the database: close, so that
-      // tab is not blocked; the next call here opens again.
-      db.addEventListener("versionchange", () => gone(db));
-      // The browser closed it (site data cleared, storage pressure): the next call opens again.
-      db.addEventListener("close", () => gone(db));
+      const db = request.result;
+      if (!db.objectStoreNames.contains(STORE)) {
+        db.close();
+        return reject(new Error(`${name} has no "${STORE}" store: it was made by other code`));
+      }
+      // Another tab wants to upgrade or delete the database (versionchange), or the browser closed
+      // it (site data cleared, storage pressure): close, so that tab is not blocked; the next call
+      // opens again.
+      db.onversionchange = db.onclose = () => gone(db);
       resolve(db);
-    };
-    request.onsuccess = () => opened(request.result);
-    request.onerror = () => {
-      clearTimeout(timer);
-      const error = request.error as DOMException;
-      // A newer release of the app upgraded the database in another tab: this page is stale.
-      if (error.name !== "VersionError") return reject(error);
-      reject(
-        new Error(`${name} was upgraded by a newer version; reload the page`, { cause: error }),
-      );
     };
   });
 }
-
-type Batcher = ReturnType<typeof batcher>;
 
 /** One queued get (`write` undefined), set (the object to store) or delete (`null`). */
 interface Op {
   readonly id: string;
   readonly write: StoredObject | null | undefined;
   readonly condition: WriteCondition | undefined;
-  result: SessionRecord | boolean | undefined;
+  result?: SessionRecord | boolean | undefined;
   readonly resolve: (result: SessionRecord | boolean | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
 
+/** A request handler whose exceptions abort the transaction with their own error. */
+type Guard = <T = void>(fn: (value: T) => void) => (value: T) => void;
+
 /**
- * Queues gets, sets and deletes until the end of the task, then runs them in one transaction.
- * IndexedDB pays per transaction far more than per request: 10,000 concurrent `add`s of the
- * manager (a get, then a set each) take two transactions instead of 20,000, ~15x faster in Chromium.
+ * Runs `body` on the store in a new transaction, and resolves with what it returned once the
+ * transaction has committed; rejects when it aborts. A promise per request, as a promise wrapper
+ * of IndexedDB makes, costs in a batch of thousands; and an exception in `body` or a `guard`ed
+ * handler aborts with its own error, where the browser would abort with a bare AbortError,
+ * which `use` would take for a closed connection.
  */
-function batcher(db: Connection, read: Read) {
-  let queue: Op[] = [];
-  const flush = (): void => {
-    if (queue.length === 0) return;
-    const ops = queue;
-    queue = [];
-    db.use((idb) => runBatch(idb, ops, read)).then(
-      () => {
-        for (const op of ops) op.resolve(op.result);
-      },
-      (error: unknown) => {
-        for (const op of ops) op.reject(error);
-      },
-    );
-  };
-  return {
-    add: <T>(id: string, write: Op["write"], condition?: WriteCondition) =>
-      new Promise<T>((resolve, reject) => {
-        const settle = resolve as Op["resolve"];
-        const op: Op = { id, write, condition, result: undefined, resolve: settle, reject };
-        if (queue.push(op) === 1) queueMicrotask(flush);
-      }),
-    /** Runs `fn` after every queued call: transactions run in the order they are created. */
-    after<T>(fn: (db: IDBDatabase) => Promise<T>): Promise<T> {
-      flush();
-      return db.use(fn);
-    },
-    close(): Promise<void> {
-      flush();
-      return db.close();
-    },
-  };
+function transact<T>(
+  db: IDBDatabase,
+  mode: IDBTransactionMode,
+  body: (store: IDBObjectStore, guard: Guard) => T,
+): Promise<T> {
+  const tx = db.transaction(STORE, mode);
+  return new Promise((resolve, reject) => {
+    const guard: Guard = (fn) => (value) => {
+      try {
+        fn(value);
+      } catch (error) {
+        reject(error);
+        tx.abort();
+      }
+    };
+    let result: T;
+    guard(() => {
+      result = body(tx.objectStore(STORE), guard);
+    })();
+    tx.oncomplete = () => resolve(result);
+    tx.onabort = () => reject(tx.error);
+  });
 }
-
-/** What the requests of one batch share. */
-interface Run {
-  readonly store: IDBObjectStore;
-  readonly read: Read;
-  readonly fail: (error: unknown) => void;
-}
-
-/** A stored value not read yet in this transaction. */
-const UNREAD = Symbol("unread");
 
 /**
  * Runs the ops in one transaction, readwrite if any writes. Ops on one id run in call order,
@@ -241,41 +242,57 @@ const UNREAD = Symbol("unread");
  */
 function runBatch(db: IDBDatabase, ops: Op[], read: Read): Promise<void> {
   const writes = ops.some((op) => op.write !== undefined);
-  return transact(db, writes ? "readwrite" : "readonly", (store, fail) => {
+  return transact(db, writes ? "readwrite" : "readonly", (store, guard) => {
     const byId = new Map<string, Op[]>();
     for (const op of ops) byId.get(op.id)?.push(op) ?? byId.set(op.id, [op]);
-    const run: Run = { store, read, fail };
+    /** Applies the ops of one id to the value stored before them; returns the next. */
+    const apply = (stored: unknown, op: Op): unknown => {
+      const { id, write, condition: c } = op;
+      // Only records this version can read are replaced on a version or deleted (record.ts). Not
+      // read for ifAbsent: an error per call (with its stack) made a burst of adds 20% slower.
+      const record =
+        stored === undefined || (write && !(c && "ifVersion" in c))
+          ? undefined
+          : read(stored, id, write !== undefined);
+      if (write === undefined) {
+        op.result = record;
+        return stored;
+      }
+      const ok = !c
+        ? write !== null || record !== undefined
+        : "ifAbsent" in c
+          ? stored === undefined
+          : record?.version === c.ifVersion;
+      op.result = ok;
+      if (!ok) return stored;
+      if (write) store.put(write);
+      else store.delete(id);
+      return write ?? undefined;
+    };
+    /** Reads each id's stored value, unless known absent or not needed (a plain set, a lone add). */
     const start = (present?: Set<IDBValidKey>): void => {
-      for (const [id, same] of byId)
-        step(run, same, 0, present?.has(id) === false ? undefined : UNREAD);
+      for (const [id, same] of byId) {
+        const op = same[0] as Op;
+        const { write, condition: c } = op;
+        if (present?.has(id) === false || (write && !c)) same.reduce(apply, undefined);
+        else if (write && c && "ifAbsent" in c && same.length === 1) {
+          // `add` fails with ConstraintError on an existing key: ifAbsent in one request, not a get
+          // and a put (single adds were 20% slower).
+          op.result = true;
+          const request = store.add(write);
+          request.onerror = (event) => {
+            if (request.error?.name !== "ConstraintError") return; // aborts the batch
+            event.preventDefault(); // an answer, not a failure: the transaction goes on
+            op.result = false;
+          };
+        } else {
+          const request = store.get(id);
+          request.onsuccess = guard(() => same.reduce(apply, request.result));
+        }
+      }
     };
-    guard(run, () => (byId.size < PREFETCH ? start() : prefetch(run, [...byId.keys()], start)))();
-    return () => undefined;
-  });
-}
-
-/**
- * Runs `body` on the store in a new transaction, and resolves with what its returned function
- * gives once the transaction has committed; rejects when it aborts. A promise per request, as a
- * promise wrapper of IndexedDB makes, costs in a batch of thousands; and `fail` can abort with
- * an error of its own, where a request's error would abort the transaction as a bare AbortError.
- */
-function transact<T>(
-  db: IDBDatabase,
-  mode: IDBTransactionMode,
-  body: (store: IDBObjectStore, fail: (error: unknown) => void) => () => T,
-): Promise<T> {
-  const tx = db.transaction(STORE, mode);
-  return new Promise((resolve, reject) => {
-    const fail = (error: unknown): void => {
-      reject(error);
-      try {
-        tx.abort();
-      } catch {} // it had already ended
-    };
-    const result = body(tx.objectStore(STORE), fail);
-    tx.oncomplete = () => resolve(result());
-    tx.onabort = () => reject(tx.error ?? new DOMException("transaction aborted", "AbortError"));
+    if (byId.size < PREFETCH) start();
+    else prefetch(store, [...byId.keys()], guard(start));
   });
 }
 
@@ -284,105 +301,46 @@ function transact<T>(
  * (most, in a burst of `add`s) cost no `get`: a get per id made 10,000 adds 1.6x slower.
  * Hands `start` nothing when the range holds too many other keys to fetch them all.
  */
-function prefetch(run: Run, ids: string[], start: (present?: Set<IDBValidKey>) => void): void {
+function prefetch(
+  store: IDBObjectStore,
+  ids: string[],
+  start: (present?: Set<IDBValidKey>) => void,
+): void {
   let low = ids[0] as string;
   let high = low;
   // JavaScript compares strings by code unit, as IndexedDB orders string keys.
   for (const id of ids) {
     if (id < low) low = id;
-    else if (id > high) high = id;
+    if (id > high) high = id;
   }
   const limit = ids.length * 4;
-  const request = run.store.getAllKeys(IDBKeyRange.bound(low, high), limit);
-  request.onsuccess = guard(run, () =>
-    start(request.result.length < limit ? new Set(request.result) : undefined),
-  );
-}
-
-/** Applies `ops[from…]` (all of one id) in order, reading the stored value only if it must. */
-function step(run: Run, ops: Op[], from: number, stored: unknown): void {
-  for (let i = from; i < ops.length; i++) {
-    const op = ops[i] as Op;
-    const { write, condition } = op;
-    if (stored !== UNREAD || (write && !condition)) {
-      stored = apply(run, op, stored);
-    } else if (write && condition && "ifAbsent" in condition) {
-      // `add` fails with ConstraintError on an existing key: ifAbsent in one request, not two.
-      const request = run.store.add(write);
-      request.onsuccess = guard(run, () => {
-        op.result = true;
-        step(run, ops, i + 1, write);
-      });
-      request.onerror = guard(run, (event) => {
-        if (request.error?.name !== "ConstraintError") return; // aborts the batch
-        event?.preventDefault(); // an answer, not a failure: the transaction goes on
-        op.result = false;
-        step(run, ops, i + 1, UNREAD);
-      });
-      return;
-    } else {
-      const request = run.store.get(op.id);
-      request.onsuccess = guard(run, () => step(run, ops, i, request.result));
-      return;
-    }
-  }
-}
-
-/** Applies one op to the value stored before it (or to any, for a plain set); returns the next. */
-function apply(run: Run, op: Op, stored: unknown): unknown {
-  if (op.write === undefined) {
-    op.result = stored === undefined ? undefined : run.read(stored, op.id);
-    return stored;
-  }
-  const c = op.condition;
-  // Only records this version can read are replaced on a version or deleted (record.ts). Not
-  // read for ifAbsent: an error per call (with its stack) made a burst of adds 20% slower.
-  const byVersion = op.write === null || (c !== undefined && "ifVersion" in c);
-  const version =
-    byVersion && stored !== undefined ? run.read(stored, op.id, true)?.version : undefined;
-  const ok = op.write
-    ? !c || ("ifAbsent" in c ? stored === undefined : version === c.ifVersion)
-    : version !== undefined && (!c || ("ifVersion" in c && version === c.ifVersion));
-  op.result = ok;
-  if (!ok) return stored;
-  if (op.write) run.store.put(op.write);
-  else run.store.delete(op.id);
-  return op.write ?? undefined;
+  const request = store.getAllKeys(IDBKeyRange.bound(low, high), limit);
+  request.onsuccess = () =>
+    start(request.result.length < limit ? new Set(request.result) : undefined);
 }
 
 /**
- * A request handler whose exceptions abort the batch with their own error (an exception left to
- * the browser also aborts it, but as a bare AbortError, which `use` would take for a close).
+ * The readable records in `range` of the `expiresAt` index (all, for `null`), deleted too in a
+ * readwrite transaction; unreadable ones are reported and left in place. IndexedDB deletes
+ * ranges of primary keys only, hence a read of the range first.
  */
-function guard(run: Run, fn: (event?: Event) => void): (event?: Event) => void {
-  return (event) => {
-    try {
-      fn(event);
-    } catch (error) {
-      run.fail(error);
-    }
-  };
-}
-
-/**
- * Deletes, in one readwrite transaction, the readable records in `range` of the `expiresAt`
- * index (or all, for `null`) and returns them. IndexedDB deletes ranges of primary keys only,
- * so one cursor walks the index; unreadable records are reported and left in place.
- */
-function sweep(db: IDBDatabase, range: IDBKeyRange | null, read: Read): Promise<SessionRecord[]> {
-  return transact(db, "readwrite", (store) => {
-    const removed: SessionRecord[] = [];
-    const request = (range ? store.index(INDEX) : store).openCursor(range);
+function sweep(
+  db: IDBDatabase,
+  mode: IDBTransactionMode,
+  range: IDBKeyRange | null,
+  read: Read,
+): Promise<SessionRecord[]> {
+  return transact(db, mode, (store) => {
+    const found: SessionRecord[] = [];
+    const request = (range ? store.index(INDEX) : store).getAll(range);
     request.onsuccess = () => {
-      const cursor = request.result;
-      if (!cursor) return;
-      const record = read(cursor.value, cursor.primaryKey);
-      if (record) {
-        removed.push(record);
-        cursor.delete(); // a failed delete aborts the transaction, which rejects
+      for (const value of request.result) {
+        const record = read(value, value.id);
+        if (!record) continue;
+        found.push(record);
+        if (mode === "readwrite") store.delete(record.id);
       }
-      cursor.continue();
     };
-    return () => removed;
+    return found;
   });
 }
