@@ -13,9 +13,15 @@ import {
   InvalidTtlError,
 } from "../errors.ts";
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
-import { echoes, fromWire, type Incoming, isOwnWrite, ServerClock } from "./clock.ts";
+import { fromWire, type Incoming, ServerClock, sameData } from "./clock.ts";
 import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "./protocol.ts";
 import type { RemoteOptions } from "./remote.ts";
+
+/**
+ * The condition of a write as a number, the way the outbox keeps it: `0` create only
+ * (`ifAbsent`), `v` replace at version `v` (versions start at 1), `undefined` none.
+ */
+export type Base = number | undefined;
 
 /**
  * What a write came to: written (`echoed`: the server kept it exactly as sent), or refused, with
@@ -41,16 +47,21 @@ const ANSWERS: Record<number, string> = {
   409: "SESSION_EXISTS",
   412: "CONFLICT",
 };
-// The SDK's error for a refusal the stores do not act on, by status, else by code; any other is
-// a `BackendError`. A CONFLICT here (409) is the server's: a write kept losing to other writers.
+// The SDK's error for a refusal the stores do not act on (401 is an `AuthError`), by status, else
+// by code; any other is a `BackendError`. A CONFLICT here (409) is the server's: a write kept
+// losing to other writers.
 const REFUSALS: Record<string, new (message: string) => Error> = {
-  401: AuthError,
   413: InvalidDataError,
   INVALID_ID: InvalidSessionIdError,
   INVALID_TTL: InvalidTtlError,
   INVALID_DATA: InvalidDataError,
   CONFLICT: ConflictError,
 };
+
+/** A store's write condition as a `Base`. */
+export function baseOf(condition: WriteCondition | undefined): Base {
+  return condition && ("ifAbsent" in condition ? 0 : condition.ifVersion);
+}
 
 /**
  * The HTTP API as calls that resolve to what the server answered, in the local clock. Network
@@ -66,14 +77,15 @@ export class RemoteClient {
 
   constructor(private readonly options: RemoteOptions) {
     this.api = ky.create({
-      prefixUrl: `${options.url.replace(/\/+$/, "")}/${API_VERSION}`,
+      // ky puts the one "/" between the URL and a path.
+      prefixUrl: options.url,
       timeout: parseDuration(options.timeout ?? "10s", "timeout"),
       // Every response, errors included, carries the server's clock: each is a sample.
       fetch: async (input, init) => {
         const sent = Date.now();
         const response = await (options.fetch ?? fetch)(input, init);
-        const stamp = response.headers.get(TIME_HEADER);
-        if (stamp !== null) this.clock.sample(sent, Date.now(), Number(stamp));
+        const stamp = response.headers.get(TIME_HEADER) ?? Number.NaN;
+        this.clock.sample(sent, Date.now(), Number(stamp));
         return response;
       },
       signal: this.aborter.signal,
@@ -85,49 +97,46 @@ export class RemoteClient {
 
   /** The server's copy of a live session, or `undefined`. */
   async get(id: string): Promise<Incoming | undefined> {
-    const reply = await this.request("get", sessionPath(id));
-    return reply.status === 404 ? undefined : this.incoming(reply.body.session);
+    const { status, body } = await this.request("get", sessionPath(id));
+    return status === 404 ? undefined : fromWire(body.session, this.clock);
   }
 
   /**
-   * PUT under `If-None-Match: *` (`ifAbsent`), `If-Match` (`ifVersion`) or no condition.
-   * `resent`: the same write may have reached the server before (an answer that never came).
+   * PUT under `If-None-Match: *` (`base` 0), `If-Match` or no condition. `resent`: the same
+   * write may have reached the server before (an answer that never came).
    */
-  async put(
-    record: SessionRecord,
-    condition?: WriteCondition,
-    resent = false,
-  ): Promise<PutOutcome> {
-    const { data, ttl } = record;
-    const sent: PutBody = { data, ttl, expiresAt: this.clock.toServer(record.expiresAt) };
+  async put(record: SessionRecord, base?: Base, resent?: boolean): Promise<PutOutcome> {
+    const { id, data, ttl } = record;
+    const expiresAt = this.clock.toServer(record.expiresAt);
+    const sent: PutBody = { data, ttl, expiresAt };
     if (record.encrypted) sent.encrypted = true;
-    const reply = await this.request("put", sessionPath(record.id), condition, { json: sent });
-    const ok = (session: Incoming) =>
-      ({ ok: true, session, echoed: echoes(session.wire, sent, record) }) as const;
-    if (reply.status < 300) return ok(this.incoming(reply.body.session));
-    // The server's copy: in a 412's body, else read (a 409's, or after a retry).
-    const session =
-      this.copy(reply) ??
-      (reply.status === 409 || reply.retried ? await this.get(record.id) : undefined);
+    const reply = await this.request("put", sessionPath(id), base, { json: sent });
+    const written = reply.status < 300;
+    // The server's copy: in the answer, in a 412's body, else read (a 409's, or after a retry).
+    const session = written
+      ? fromWire(reply.body.session, this.clock)
+      : (this.copy(reply) ??
+        (reply.status === 409 || reply.retried ? await this.get(id) : undefined));
+    if (!session) return { ok: false, session };
+    const { wire } = session;
     // A first attempt that wrote but whose answer was lost makes the retry fail its condition:
-    // the server holding exactly that write means it went through.
-    if ((reply.retried || resent) && session && isOwnWrite(session.wire, sent, condition)) {
-      return ok(session);
-    }
-    return { ok: false, session };
+    // the server holding exactly that write (the version it makes, the data) means it went through.
+    const own =
+      (reply.retried || resent) &&
+      wire.version === (base || 0) + 1 &&
+      sameData(wire.data ?? null, data ?? null);
+    // `echoed`: the server kept the write exactly as sent.
+    const echoed =
+      wire.version === record.version && wire.ttl === ttl && wire.expiresAt === expiresAt;
+    return written || own ? { ok: true, session, echoed } : { ok: false, session };
   }
 
-  /** DELETE, with `If-Match` under `ifVersion`. */
-  async delete(id: string, condition?: WriteCondition): Promise<DeleteOutcome> {
-    const reply = await this.request("delete", sessionPath(id), condition);
+  /** DELETE, with `If-Match` at version `base`. */
+  async delete(id: string, base?: Base): Promise<DeleteOutcome> {
+    const reply = await this.request("delete", sessionPath(id), base);
     const session = this.copy(reply);
     // A retried delete that finds nothing most likely deleted it the first time.
     return reply.status < 300 || (session ? { session } : reply.retried);
-  }
-
-  /** The owner's live sessions. */
-  async list(): Promise<Incoming[]> {
-    return this.incomingList((await this.request("get", "sessions")).body, "sessions");
   }
 
   /** Deletes all of the owner's sessions. */
@@ -135,14 +144,18 @@ export class RemoteClient {
     await this.request("delete", "sessions");
   }
 
-  /** What changed since `cursor` (every live session without one), and which ids are live. */
+  /**
+   * What changed since `cursor`, and which ids are live; without a cursor, every live session
+   * (the remote store's list).
+   */
   async changes(since?: number): Promise<{ cursor: number; changed: Incoming[]; live: string[] }> {
     // ky leaves out a search parameter that is `undefined`.
     const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
-    const { cursor } = body;
-    if (!Number.isFinite(cursor)) throw malformed("a changes answer without a cursor");
-    const live = listOf(body, "live") as string[];
-    return { cursor: cursor as number, changed: this.incomingList(body, "changed"), live };
+    const { cursor, changed, live } = body;
+    if (!Number.isFinite(cursor) || !Array.isArray(changed) || !Array.isArray(live)) {
+      throw new BackendError("the session server sent a malformed list of changes");
+    }
+    return { cursor: cursor as number, changed: changed.map((w) => fromWire(w, this.clock)), live };
   }
 
   /** Cancels what is in flight and whatever comes later (they reject). */
@@ -150,40 +163,29 @@ export class RemoteClient {
     this.aborter.abort();
   }
 
-  private incoming(wire: unknown): Incoming {
-    return fromWire(wire, this.clock);
-  }
-
-  private incomingList(body: Body, name: string): Incoming[] {
-    return listOf(body, name).map((wire) => this.incoming(wire));
-  }
-
   /** The server's copy in a 412's body, if it sent one. */
   private copy({ status, body }: Reply): Incoming | undefined {
-    return status === 412 && body.session ? this.incoming(body.session) : undefined;
+    return status === 412 && body.session ? fromWire(body.session, this.clock) : undefined;
   }
 
   /**
-   * One call, with the token attached and with the headers of `condition`; a token function is
+   * One call, with the token attached and with the headers of `base`; a token function is
    * asked again once on 401. What is not an answer to act on rejects.
    */
   private async request(
     method: Method,
     path: string,
-    condition?: WriteCondition,
+    base?: Base,
     options?: Options,
   ): Promise<Reply> {
     const headers =
-      condition &&
-      ("ifAbsent" in condition
-        ? { "if-none-match": "*" }
-        : { "if-match": `"${condition.ifVersion}"` });
+      base === undefined ? {} : base ? { "if-match": `"${base}"` } : { "if-none-match": "*" };
     // Reads, deletes and conditional writes may be repeated: an unconditional PUT may not.
-    const limit = method === "put" && !headers ? 0 : (this.options.retry ?? 2);
+    const limit = method === "put" && base === undefined ? 0 : (this.options.retry ?? 2);
     const send = async (token: string): Promise<Reply> => {
       let retried = false;
       try {
-        const response = await this.api(path, {
+        const response = await this.api(`${API_VERSION}/${path}`, {
           ...options,
           method,
           headers: { ...headers, authorization: `Bearer ${token}` },
@@ -196,11 +198,8 @@ export class RemoteClient {
             ],
           },
         });
-        return {
-          status: response.status,
-          body: JSON.parse((await response.text()) || "{}"),
-          retried,
-        };
+        const body = JSON.parse((await response.text()) || "{}");
+        return { status: response.status, body, retried };
       } catch (error) {
         throw unreachable(error, method, path);
       }
@@ -208,17 +207,21 @@ export class RemoteClient {
     const token = await this.getToken();
     let reply = await send(token);
     if (reply.status === 401 && typeof this.options.token === "function") {
-      reply = await send(await this.getToken(token));
+      // A new token, unless another call got one meanwhile.
+      if ((await this.token) === token) this.token = undefined;
+      reply = await send(await this.getToken());
     }
     const { status, body } = reply;
     const { code = "UNKNOWN", message = "no message" } = body.error ?? {};
     if (status < 300 || ANSWERS[status] === code) return reply;
-    throw refusal(status, code, message);
+    if (status === 401) throw new AuthError(`the session server refused the token: ${message}`);
+    const Refusal = REFUSALS[status] ?? REFUSALS[code];
+    if (Refusal) throw new Refusal(message);
+    const error = new BackendError(`the session server answered ${status} ${code}: ${message}`);
+    throw Object.assign(error, { status });
   }
 
-  /** The token; a new one when `stale` is still the current one (the server refused it). */
-  private async getToken(stale?: string): Promise<string> {
-    if (stale !== undefined && (await this.token) === stale) this.token = undefined;
+  private getToken(): Promise<string> {
     const { token } = this.options;
     // A `then` rather than a call: the `catch` then runs after `this.token` holds its promise.
     this.token ??= Promise.resolve()
@@ -231,31 +234,8 @@ export class RemoteClient {
   }
 }
 
-/** The SDK's error for a refusal the stores do not act on. */
-function refusal(status: number, code: string, message: string): Error {
-  const Refusal = REFUSALS[status] ?? REFUSALS[code];
-  if (Refusal) {
-    return new Refusal(
-      status === 401 ? `the session server refused the token: ${message}` : message,
-    );
-  }
-  const error = new BackendError(`the session server answered ${status} ${code}: ${message}`);
-  return Object.assign(error, { status });
-}
-
 function sessionPath(id: string): string {
   return `sessions/${encodeURIComponent(id)}`;
-}
-
-/** `body[name]`, which must be a list. */
-function listOf(body: Body, name: string): unknown[] {
-  const list = body[name];
-  if (!Array.isArray(list)) throw malformed(`an answer whose "${name}" is not a list`);
-  return list;
-}
-
-function malformed(what: string): BackendError {
-  return new BackendError(`the session server sent ${what}`);
 }
 
 /**
@@ -265,10 +245,10 @@ function malformed(what: string): BackendError {
 function unreachable(error: unknown, method: Method, path: string): BackendError {
   const status = error instanceof HTTPError ? error.response.status : undefined;
   const why = status
-    ? `: the session server answered ${status}`
+    ? `the session server answered ${status}`
     : error instanceof TimeoutError
-      ? " timed out"
-      : ` failed: ${error}`;
-  const what = `${method.toUpperCase()} ${path.split("/")[0]}`;
-  return Object.assign(new BackendError(what + why, { cause: error }), status && { status });
+      ? "timed out"
+      : error;
+  const what = `${method.toUpperCase()} ${path.split("/")[0]} failed: ${why}`;
+  return Object.assign(new BackendError(what, { cause: error }), status && { status });
 }

@@ -1,13 +1,12 @@
 // The boundary with the server's copies of sessions. The server is the authority on time (it
 // sets createdAt, updatedAt, expiresAt), so times are converted where records cross: coming in
 // they move into the local clock, expiry going out into the server's. Then the manager's one
-// timer, which runs on the local clock, fires when the server's clock says so. Here too: how a
-// server's copy compares with what this client sent.
+// timer, which runs on the local clock, fires when the server's clock says so.
 
 import { BackendError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
-import type { SessionRecord, WriteCondition } from "../stores/types.ts";
-import type { PutBody, WireSession } from "./protocol.ts";
+import type { SessionRecord } from "../stores/types.ts";
+import type { WireSession } from "./protocol.ts";
 
 // Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
 const RESOLUTION_MS = 1;
@@ -33,14 +32,15 @@ export class ServerClock {
 
   /** A response stamped `serverTime` by the server, sent at `sent` and received at `received`. */
   sample(sent: number, received: number, serverTime: number): void {
-    if (!Number.isFinite(serverTime) || !(received >= sent)) return;
     const rtt = received - sent;
-    const low = serverTime - received - RESOLUTION_MS;
-    const high = serverTime - sent + RESOLUTION_MS;
-    const consistent = this.offset >= low && this.offset <= high;
-    if (consistent && rtt >= this.rtt) return;
-    this.offset = Math.round(serverTime - (sent + received) / 2) + 0; // + 0: never -0
-    this.rtt = rtt;
+    // The offset the sample measures, give or take half its round trip (and the resolution).
+    const middle = serverTime - (sent + received) / 2;
+    // `rtt >= 0` is also false for NaN: a sample without a time, or one that ran backwards.
+    if (!(rtt >= 0 && Number.isFinite(middle))) return;
+    if (rtt < this.rtt || Math.abs(middle - this.offset) > rtt / 2 + RESOLUTION_MS) {
+      this.offset = Math.round(middle) + 0; // + 0: never -0
+      this.rtt = rtt;
+    }
   }
 
   /** A server time in the local clock. */
@@ -63,43 +63,38 @@ export type Incoming = { readonly record: SessionRecord; readonly wire: WireSess
  */
 export function fromWire(wire: unknown, clock: ServerClock): Incoming {
   const s = (wire ?? {}) as WireSession;
-  const numbers = [s.createdAt, s.updatedAt, s.expiresAt, s.ttl, s.version];
-  if (typeof s.id !== "string" || !numbers.every(Number.isFinite)) {
+  const { id, createdAt, updatedAt, expiresAt, ttl, version } = s;
+  if (
+    typeof id !== "string" ||
+    ![createdAt, updatedAt, expiresAt, ttl, version].every(Number.isFinite)
+  ) {
     throw new BackendError("the session server sent a session that is not one");
   }
-  const fields = {
-    id: s.id,
+  const record = {
+    id,
     data: deepFreeze(s.data ?? null),
-    createdAt: clock.toLocal(s.createdAt),
-    updatedAt: clock.toLocal(s.updatedAt),
-    expiresAt: clock.toLocal(s.expiresAt),
-    ttl: s.ttl,
-    version: s.version,
+    createdAt: clock.toLocal(createdAt),
+    updatedAt: clock.toLocal(updatedAt),
+    expiresAt: clock.toLocal(expiresAt),
+    ttl,
+    version,
   };
-  const record = Object.freeze(s.encrypted === true ? { ...fields, encrypted: true } : fields);
-  return { record: record as SessionRecord, wire: s };
+  return {
+    record: Object.freeze(s.encrypted === true ? { ...record, encrypted: true } : record),
+    wire: s,
+  };
 }
 
-/** Whether the server's answer to a PUT holds the write exactly as it was sent. @internal */
-export function echoes(wire: WireSession, sent: PutBody, record: SessionRecord): boolean {
-  const { version, ttl, expiresAt } = wire;
-  return version === record.version && ttl === sent.ttl && expiresAt === sent.expiresAt;
-}
-
-/** Whether the server's copy is the write `sent` under `condition` (a retry's first attempt). */
-export function isOwnWrite(wire: WireSession, sent: PutBody, condition?: WriteCondition): boolean {
-  const version = condition && "ifVersion" in condition ? condition.ifVersion + 1 : 1;
-  return wire.version === version && sameData(wire.data ?? null, sent.data ?? null);
-}
-
-/** Deep equality of two JSON values. @internal */
+/**
+ * Deep equality of two JSON values. A key of one that the other lacks reads there as
+ * `undefined` (or as an inherited function), which no JSON value equals. @internal
+ */
 export function sameData(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (typeof a !== "object" || typeof b !== "object" || !a || !b) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
   const keys = Object.keys(x);
-  if (keys.length !== Object.keys(y).length) return false;
-  return keys.every((k) => Object.hasOwn(y, k) && sameData(x[k], y[k]));
+  return keys.length === Object.keys(y).length && keys.every((k) => sameData(x[k], y[k]));
 }

@@ -2,7 +2,7 @@
 // local store itself, as one record under a reserved id, so that it survives reloads and is
 // shared by the tabs that share the store; every change to it is a conditional write.
 import { BackendError, ConflictError } from "../errors.ts";
-import type { SessionRecord, SessionStore, WriteCondition } from "../stores/types.ts";
+import type { SessionRecord, SessionStore } from "../stores/types.ts";
 
 /**
  * The id of the outbox record: longer than a session id may be (256 characters), so it never
@@ -13,16 +13,11 @@ export const OUTBOX_ID: string = `sessionmanager:outbox:${"-".repeat(256)}`;
 /**
  * A queued write. Keys are short: thousands may wait while offline. `n` tells ops apart;
  * `if` is the condition it was made under: `0` create only, `v` replace (or delete) at version
- * `v`, absent none. A delete made by the expiry sweep is `swept`: losing it is no conflict.
+ * `v`, absent none.
  */
 export type Op =
   | { readonly n: number; readonly put: SessionRecord; readonly if?: number | undefined }
-  | {
-      readonly n: number;
-      readonly del: string;
-      readonly if?: number | undefined;
-      readonly swept?: true | undefined;
-    }
+  | { readonly n: number; readonly del: string; readonly if?: number | undefined }
   | { readonly n: number; readonly clear: true };
 
 /** An op before the outbox numbers it. */
@@ -53,7 +48,7 @@ export function idOf(op: Op): string | undefined {
  * The outbox of one local store.
  * @example
  * const outbox = new Outbox(localStore);
- * await outbox.append([{ put: record, if: 1 }]);
+ * await outbox.append({ put: record, if: 1 });
  */
 export class Outbox {
   constructor(private readonly store: SessionStore) {}
@@ -63,41 +58,29 @@ export class Outbox {
     return parse(await this.store.get(OUTBOX_ID));
   }
 
-  /** Queues ops after every op already queued. */
-  append(ops: readonly NewOp[]): Promise<OutboxState> {
-    return this.update((state) => {
-      const added = ops.map((op, i) => numbered(op, state.next + i));
-      return { ...state, ops: [...state.ops, ...added], next: state.next + ops.length };
-    });
-  }
-
-  /** Drops the ops numbered `ns` (sent and answered). */
-  remove(ns: readonly number[]): Promise<OutboxState> {
-    const gone = new Set(ns);
-    return this.update((state) => without(state, (op) => gone.has(op.n)));
-  }
-
-  /** Drops every op that writes `id` (they built on a copy the server refused). */
-  removeId(id: string): Promise<OutboxState> {
-    return this.update((state) => without(state, (op) => idOf(op) === id));
-  }
-
-  setCursor(cursor: number): Promise<OutboxState> {
-    return this.update((state) => (state.cursor === cursor ? state : { ...state, cursor }));
-  }
-
   /**
-   * Puts `before` back after the store was cleared, with a clear op queued after it (and after
-   * it, whatever another tab queued since the clear).
+   * Queues `op` after every op already queued. With `before` (the state before the store was
+   * cleared), puts that back first, then `op`, then whatever another tab queued since.
    */
-  restore(before: OutboxState): Promise<OutboxState> {
-    return this.update((since) => {
-      const clear = numbered({ clear: true }, before.next);
-      const later = since.ops.map((op, i) => numbered(op, before.next + 1 + i));
-      const ops = [...before.ops, clear, ...later];
-      const state = { ops, next: before.next + 1 + later.length };
-      return before.cursor === undefined ? state : { ...state, cursor: before.cursor };
+  append(op: NewOp, before?: OutboxState): Promise<OutboxState> {
+    return this.update((state) => {
+      const base = before ?? state;
+      const added = [op, ...(before ? state.ops : [])].map((o, i) => numbered(o, base.next + i));
+      return { ...base, ops: [...base.ops, ...added], next: base.next + added.length };
     });
+  }
+
+  /** Drops the ops `drop` picks (sent and answered, or built on a copy the server refused). */
+  remove(drop: (op: Op) => boolean): Promise<OutboxState> {
+    return this.update((state) => {
+      const ops = state.ops.filter((op) => !drop(op));
+      return ops.length === state.ops.length ? state : { ...state, ops };
+    });
+  }
+
+  /** Keeps the cursor of a pull (the server's clock moves on: it is a new one each time). */
+  setCursor(cursor: number): Promise<OutboxState> {
+    return this.update((state) => ({ ...state, cursor }));
   }
 
   /**
@@ -122,33 +105,30 @@ export class Outbox {
  * object, five times the size (about 250 bytes a queued write rather than 50).
  */
 function numbered(op: NewOp | Op, n: number): Op {
-  if ("put" in op) {
-    return Object.freeze(op.if === undefined ? { n, put: op.put } : { n, put: op.put, if: op.if });
-  }
-  if ("clear" in op) return Object.freeze({ n, clear: true });
-  const { del, if: base, swept } = op;
-  if (base === undefined) return Object.freeze(swept ? { n, del, swept } : { n, del });
-  return Object.freeze(swept ? { n, del, if: base, swept } : { n, del, if: base });
-}
-
-/** `state` without the ops `drop` picks; `state` itself when there are none. */
-function without(state: OutboxState, drop: (op: Op) => boolean): OutboxState {
-  const ops = state.ops.filter((op) => !drop(op));
-  return ops.length === state.ops.length ? state : { ...state, ops };
+  const base = (op as { if?: number }).if;
+  return Object.freeze(
+    "put" in op
+      ? base === undefined
+        ? { n, put: op.put }
+        : { n, put: op.put, if: base }
+      : "del" in op
+        ? base === undefined
+          ? { n, del: op.del }
+          : { n, del: op.del, if: base }
+        : { n, clear: true },
+  );
 }
 
 /** The state in the outbox record; an empty queue when there is none. */
 function parse(stored: SessionRecord | undefined): OutboxState {
   // A fresh outbox numbers from the clock, so numbers never repeat those of one a clear removed.
   if (!stored) return { ops: [], next: Date.now() };
-  const data = stored.data as { v?: unknown; ops?: unknown; next?: unknown; cursor?: unknown };
-  if (data?.v !== FORMAT || !Array.isArray(data.ops) || !Number.isSafeInteger(data.next)) {
-    throw new BackendError(
-      `the sync outbox has format ${JSON.stringify(data?.v)}, this version reads ${FORMAT}; left as it is`,
-    );
+  const { v, ops, next, cursor } = (stored.data ?? {}) as Record<string, unknown>;
+  if (v !== FORMAT || !Array.isArray(ops) || !Number.isSafeInteger(next)) {
+    throw new BackendError(`the sync outbox has format ${v}, not ${FORMAT}: left as it is`);
   }
-  const state = { ops: data.ops as Op[], next: data.next as number };
-  return typeof data.cursor === "number" ? { ...state, cursor: data.cursor } : state;
+  const state = { ops, next: next as number };
+  return typeof cursor === "number" ? { ...state, cursor } : state;
 }
 
 function toRecord(state: OutboxState, version: number): SessionRecord {
@@ -182,16 +162,4 @@ export function runnable(ops: readonly Op[]): Op[] {
     batch.push(op);
   }
   return batch;
-}
-
-/**
- * The condition a queued write goes to the server under: the one it was made under, except
- * that a new session (version 1) is sent as a create: whatever this client replaced locally (a
- * session it saw expire, say) the server may have dropped already, and a live one there wins.
- */
-export function serverCondition(op: Exclude<Op, { clear: true }>): WriteCondition | undefined {
-  if (op.if === undefined) return undefined;
-  return op.if === 0 || ("put" in op && op.put.version === 1)
-    ? { ifAbsent: true }
-    : { ifVersion: op.if };
 }

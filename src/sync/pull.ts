@@ -16,9 +16,8 @@ const EXPIRY_MARGIN_MS = 1000;
 export async function pull(r: SyncParts): Promise<void> {
   const changes = await r.client.changes((await r.outbox.read()).cursor);
   await r.exclusive(async () => {
-    const { ops } = await r.outbox.read();
-    if (ops.some((op) => "clear" in op)) return; // a queued clear goes out first
-    const pending = new Set(ops.map(idOf));
+    const pending = new Set((await r.outbox.read()).ops.map(idOf));
+    if (pending.has(undefined)) return; // a queued clear goes out first
     const keep = Date.now() + EXPIRY_MARGIN_MS;
     // The server's copy of each session not queued here, where it is another state. One this
     // replica does not have and that is about to expire is not taken: it is most likely one
@@ -27,8 +26,9 @@ export async function pull(r: SyncParts): Promise<void> {
     for (const { record: server } of changes.changed) {
       if (pending.has(server.id)) continue;
       const current = await r.local.get(server.id);
-      if (!current && server.expiresAt <= keep) continue;
-      if (!current || differs(current, server)) await r.adopt(current, server);
+      if (current ? differs(current, server) : server.expiresAt > keep) {
+        await r.adopt(current, server);
+      }
     }
     // Removed on the server (by another client): removed here.
     const live = new Set(changes.live);

@@ -4,7 +4,7 @@
 // that the manager can tell a session that expired on the server from one removed there.
 import type { Duration } from "../duration.ts";
 import type { SessionRecord, SessionStore, WriteCondition } from "../stores/types.ts";
-import { RemoteClient } from "./client.ts";
+import { type Base, baseOf, RemoteClient } from "./client.ts";
 import type { Incoming } from "./clock.ts";
 
 /** Options of the remote store (and of the server a replica syncs with). */
@@ -59,14 +59,13 @@ class RemoteStore implements SessionStore {
   }
 
   async set(record: SessionRecord, condition?: WriteCondition): Promise<boolean> {
+    const base = baseOf(condition);
     // The server cannot hold an expired session: writing one is writing its absence.
-    if (record.expiresAt <= Date.now()) return this.setExpired(record, condition);
-    let outcome = await this.client.put(record, condition);
+    if (record.expiresAt <= Date.now()) return this.setExpired(record, base);
+    let outcome = await this.client.put(record, base);
     // Replacing a copy that expired (which the server then dropped) is creating the id anew.
-    if (!outcome.ok && !outcome.session && condition && "ifVersion" in condition) {
-      if (this.expiredCopy(record.id)?.version === condition.ifVersion) {
-        outcome = await this.client.put(record, { ifAbsent: true });
-      }
+    if (!outcome.ok && !outcome.session && base && this.expiredCopy(record.id)?.version === base) {
+      outcome = await this.client.put(record, 0);
     }
     if (!outcome.ok) return this.refused(outcome.session);
     // The server kept the write as sent: hand back the record the manager made (times in its
@@ -77,7 +76,7 @@ class RemoteStore implements SessionStore {
   }
 
   async delete(id: string, condition?: { readonly ifVersion: number }): Promise<boolean> {
-    const outcome = await this.client.delete(id, condition);
+    const outcome = await this.client.delete(id, condition?.ifVersion);
     if (typeof outcome === "object") return this.refused(outcome.session);
     const expired = this.expiredCopy(id);
     this.known.delete(id);
@@ -86,9 +85,10 @@ class RemoteStore implements SessionStore {
   }
 
   async list(): Promise<SessionRecord[]> {
-    const records = (await this.client.list()).map((s) => this.remember(s));
+    const records = (await this.client.changes()).changed.map((s) => this.remember(s));
     const listed = new Set(records.map((r) => r.id));
-    for (const id of [...this.known.keys()]) {
+    // Deleting from a Map while iterating it is safe: the loop goes on with the next key.
+    for (const id of this.known.keys()) {
       const expired = listed.has(id) ? undefined : this.expiredCopy(id);
       if (expired) records.push(expired); // not yet announced as expired
     }
@@ -143,15 +143,14 @@ class RemoteStore implements SessionStore {
   }
 
   /** Writes an expired record: the server is to hold no live session with its id. */
-  private async setExpired(record: SessionRecord, condition?: WriteCondition): Promise<boolean> {
+  private async setExpired(record: SessionRecord, base: Base): Promise<boolean> {
     const { id } = record;
     // Without a condition a delete is never refused: whatever it finds, the id is free.
     let written = true;
-    if (!condition) await this.client.delete(id);
-    else if ("ifAbsent" in condition) {
-      written = !(await this.client.get(id)) && !this.expiredCopy(id);
-    } else if (this.expiredCopy(id)?.version !== condition.ifVersion) {
-      written = (await this.client.delete(id, condition)) === true;
+    if (base === undefined) await this.client.delete(id);
+    else if (!base) written = !(await this.client.get(id)) && !this.expiredCopy(id);
+    else if (this.expiredCopy(id)?.version !== base) {
+      written = (await this.client.delete(id, base)) === true;
     }
     if (written) this.keep(record, Number.NaN);
     return written;

@@ -13,7 +13,7 @@ import type {
   WriteCondition,
 } from "../stores/types.ts";
 import { onWake } from "../wake.ts";
-import { RemoteClient } from "./client.ts";
+import { baseOf, RemoteClient } from "./client.ts";
 import { sameData } from "./clock.ts";
 import { OUTBOX_ID, Outbox } from "./outbox.ts";
 import { pull } from "./pull.ts";
@@ -58,10 +58,9 @@ export interface SyncParts {
 
 type Timer = ReturnType<typeof setTimeout>;
 
-// Back-off after a failed sync: doubles from the first delay to the last, with ±20% jitter.
+// Back-off after a failed sync: doubles from the first delay to the last, times 0.8 to 1.2.
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
-const JITTER = 0.2;
 // Another tab holds the sync lock: look again after this long.
 const BUSY_RETRY_MS = 1000;
 
@@ -82,26 +81,28 @@ class Replica implements ReplicaStore, SyncParts {
   readonly capabilities: StoreCapabilities;
   readonly client: RemoteClient;
   readonly outbox: Outbox;
-  context: SyncContext = { report: () => {} };
+  context: SyncContext = { report() {} };
   private readonly lockName: string;
   private readonly pullMs: number;
   // Local writes and the outbox change together, one step at a time (across tabs, in a lock).
   private tail: Promise<unknown> = Promise.resolve();
   private running: Promise<boolean> | undefined;
-  private again = false;
+  private again?: boolean;
   private failures = 0;
-  private authReported = false;
-  private closed = false;
-  private readonly timers: { pull?: Timer; retry?: Timer } = {};
-  private stopWaking: () => void = () => {};
+  private authReported?: boolean;
+  private closed?: boolean;
+  private pulls?: Timer;
+  private retry?: Timer;
+  private stopWaking?: () => void;
 
   constructor(
     readonly local: SessionStore,
     options: ReplicaOptions,
   ) {
     this.name = `${local.name}+remote`;
-    const { shared, fallback } = local.capabilities ?? {};
-    this.capabilities = { ...(shared && { shared }), ...(fallback && { fallback }) };
+    // The local store's, but for its native TTL: the server decides when a session ends.
+    const { nativeTtl, ...capabilities } = local.capabilities ?? {};
+    this.capabilities = capabilities;
     this.client = new RemoteClient(options);
     this.outbox = new Outbox(local);
     this.lockName = `sessionmanager:${options.namespace ?? "sessionmanager"}`;
@@ -111,9 +112,10 @@ class Replica implements ReplicaStore, SyncParts {
   async open(context: StoreContext): Promise<void> {
     await this.local.open?.(context);
     this.context = context;
-    this.timers.pull = unref(setInterval(() => void this.sync(), this.pullMs));
-    this.stopWaking = onWake(() => void this.sync());
-    void this.sync(); // in the background: the local store answers meanwhile
+    const sync = () => void this.sync();
+    this.pulls = unref(setInterval(sync, this.pullMs));
+    this.stopWaking = onWake(sync);
+    sync(); // in the background: the local store answers meanwhile
   }
 
   get(id: string): ReturnType<SessionStore["get"]> {
@@ -124,18 +126,12 @@ class Replica implements ReplicaStore, SyncParts {
     return (await this.local.list()).filter((r) => r.id !== OUTBOX_ID);
   }
 
-  async listPrefix(prefix: string): Promise<SessionRecord[]> {
-    const found = await (this.local.listPrefix?.(prefix) ?? this.local.list());
-    return found.filter((r) => r.id !== OUTBOX_ID && r.id.startsWith(prefix));
-  }
-
   async set(record: SessionRecord, condition?: WriteCondition): Promise<boolean> {
     // The manager's own records (the passphrase salt) stay in this store: never sent.
     if (isReservedId(record.id)) return this.local.set(record, condition);
     return this.queued(async () => {
       if (!(await this.local.set(record, condition))) return false;
-      const base = condition && ("ifAbsent" in condition ? 0 : condition.ifVersion);
-      await this.outbox.append([{ put: record, if: base }]);
+      await this.outbox.append({ put: record, if: baseOf(condition) });
       return true;
     });
   }
@@ -148,7 +144,7 @@ class Replica implements ReplicaStore, SyncParts {
       // An expired session's delete (the sweep) is not sent: the server expires it by itself,
       // and if another client extended it there, the next pull brings it back.
       if (!previous || previous.expiresAt > Date.now()) {
-        await this.outbox.append([{ del: id, if: condition?.ifVersion }]);
+        await this.outbox.append({ del: id, if: condition?.ifVersion });
       }
       return true;
     });
@@ -158,7 +154,7 @@ class Replica implements ReplicaStore, SyncParts {
     return this.queued(async () => {
       const before = await this.outbox.read();
       await this.local.clear();
-      await this.outbox.restore(before);
+      await this.outbox.append({ clear: true }, before);
     });
   }
 
@@ -169,29 +165,30 @@ class Replica implements ReplicaStore, SyncParts {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of Object.values(this.timers)) clearTimeout(timer);
-    this.stopWaking();
+    clearInterval(this.pulls);
+    clearTimeout(this.retry);
+    this.stopWaking?.();
     this.client.close(); // what is in flight rejects, and the sync stops
     await this.running;
     await this.tail;
     await this.local.close?.();
   }
 
-  sync(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    if (this.running) {
-      this.again = true; // a write or a wake came during the run: once more after it
-      return this.running;
+  /** Syncs now, or once more after the sync that is running (a write or a wake came during it). */
+  async sync(): Promise<boolean> {
+    if (this.closed) return false;
+    this.again = !!this.running;
+    if (!this.running) {
+      clearTimeout(this.retry);
+      this.running = this.repeat().finally(() => {
+        this.running = undefined;
+      });
     }
-    clearTimeout(this.timers.retry);
-    this.running = this.repeat().finally(() => {
-      this.running = undefined;
-    });
     return this.running;
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const locks = this.capabilities.shared ? webLocks() : undefined;
+    const locks = this.capabilities.shared && webLocks();
     const run = this.tail.then(() =>
       locks ? (locks.request(`${this.lockName}:outbox`, fn) as Promise<T>) : fn(),
     );
@@ -229,7 +226,12 @@ class Replica implements ReplicaStore, SyncParts {
     return synced;
   }
 
-  /** One push and pull; a failure schedules the next attempt, later each time. */
+  /**
+   * One push and pull. A failure schedules the next attempt, later each time. Offline is what
+   * a replica is for: no answer (the network, a 5xx, the server's contention) is only retried,
+   * not reported. A refused token is reported once per run of failures; any other answer
+   * every time.
+   */
   private async round(): Promise<boolean> {
     try {
       await push(this);
@@ -239,30 +241,23 @@ class Replica implements ReplicaStore, SyncParts {
       this.context.synced?.();
       return true;
     } catch (error) {
-      if (!this.closed) this.failed(error as Error);
+      if (this.closed) return false;
+      const auth = error instanceof AuthError;
+      const status =
+        error instanceof BackendError ? ((error as { status?: number }).status ?? 500) : 0;
+      if (auth ? !this.authReported : !(error instanceof ConflictError || status >= 500)) {
+        this.context.report(error as Error);
+      }
+      this.authReported ||= auth;
+      const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures++);
+      this.later(delay * (0.8 + Math.random() * 0.4));
       return false;
     }
   }
 
-  /**
-   * Offline is what a replica is for: no answer (the network, a 5xx, the server's contention)
-   * is only retried, not reported. A refused token is reported once per run of failures; any
-   * other answer every time.
-   */
-  private failed(error: Error): void {
-    const auth = error instanceof AuthError;
-    const transient =
-      error instanceof ConflictError ||
-      (error instanceof BackendError && ((error as { status?: number }).status ?? 500) >= 500);
-    if (auth ? !this.authReported : !transient) this.context.report(error);
-    this.authReported ||= auth;
-    const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures++);
-    this.later(delay * (1 - JITTER + Math.random() * 2 * JITTER));
-  }
-
   private later(ms: number): void {
-    clearTimeout(this.timers.retry);
-    this.timers.retry = unref(setTimeout(() => void this.sync(), ms));
+    clearTimeout(this.retry);
+    this.retry = unref(setTimeout(() => void this.sync(), ms));
   }
 
   /** Runs `fn` unless another tab is syncing this namespace (Web Locks): then tries later. */
@@ -288,7 +283,7 @@ class Replica implements ReplicaStore, SyncParts {
 }
 
 function webLocks(): LockManager | undefined {
-  return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks ?? undefined;
+  return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }
 
 function unref<T>(timer: T): T {
