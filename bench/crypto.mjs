@@ -7,14 +7,18 @@
 //   raw+   raw plus JSON.stringify/TextEncoder before and TextDecoder/JSON.parse after
 //   floor  raw+ with the JWE header as AES-GCM additional data: what any dir/A256GCM JWE must do
 //   jose   jose's CompactEncrypt + compactDecrypt (informational)
-// Medians in µs. Target: jwe / raw <= 1.3. Then gzip -9 sizes of the module bundled alone.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// Medians in µs, in Node and then in Chromium (the loop: bench/crypto/cases.mjs). Target:
+// jwe / raw <= 1.3 (in a browser). Then gzip -9 sizes of the module bundled alone.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { CompactEncrypt, compactDecrypt } from "jose";
+import { chromiumArgs, chromiumPath } from "../test/helpers/chromium.mjs";
+import { measure, newKey, payload } from "./crypto/cases.mjs";
+import { serveAndLaunch } from "./lib/browser.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ITERATIONS = Number(process.argv[2] ?? 2000);
@@ -46,96 +50,89 @@ async function loadJwe() {
   }
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-};
+const SIZES = [64, 4096];
 
-function payload(bytes) {
-  const data = { user: "ada", roles: ["admin", "editor"], visits: 42, notes: [] };
-  while (JSON.stringify(data).length < bytes) data.notes.push("lorem ipsum dolor sit amet 0123");
-  return data;
+function print(title, rows) {
+  console.log(`\n${title}`);
+  console.log(
+    "data      json B   jwe      raw      raw+     floor    jose     jwe/raw  jwe/raw+ jwe/floor jwe/jose",
+  );
+  for (const [size, m] of rows) {
+    const cell = (v) => v.toFixed(1).padEnd(9);
+    const ratio = (a, b) => `${(a / b).toFixed(2)}×`.padEnd(9);
+    console.log(
+      `${size === 64 ? "small" : "4 KB"}`.padEnd(10) +
+        String(JSON.stringify(payload(size)).length).padEnd(9) +
+        cell(m.jwe) +
+        cell(m.raw) +
+        cell(m["raw+"]) +
+        cell(m.floor) +
+        cell(m.jose) +
+        ratio(m.jwe, m.raw) +
+        ratio(m.jwe, m["raw+"]) +
+        ratio(m.jwe, m.floor).padEnd(10) +
+        ratio(m.jwe, m.jose),
+    );
+  }
 }
 
-async function measure({ encryptData, decryptData }, key, data) {
-  const entry = { id: "k0", key };
-  const keys = [entry];
-  const bytes = new TextEncoder().encode(JSON.stringify(data));
-  const header = { alg: "dir", enc: "A256GCM", kid: "k0", sid: "user123" };
-  const cases = {
-    jwe: async () => decryptData(await encryptData(data, "user123", entry), "user123", keys),
-    raw: async () => {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, bytes);
-      return crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
-    },
-    "raw+": async () => {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const plain = new TextEncoder().encode(JSON.stringify(data));
-      const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plain);
-      const opened = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
-      return JSON.parse(new TextDecoder().decode(opened));
-    },
-    floor: async () => {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const aad = new TextEncoder().encode(btoa(JSON.stringify(header)));
-      const params = { name: "AES-GCM", iv, additionalData: aad };
-      const plain = new TextEncoder().encode(JSON.stringify(data));
-      const sealed = await crypto.subtle.encrypt(params, key, plain);
-      const opened = await crypto.subtle.decrypt(params, key, sealed);
-      return JSON.parse(new TextDecoder().decode(opened));
-    },
-    jose: async () => {
-      const plain = new TextEncoder().encode(JSON.stringify(data));
-      const jwe = await new CompactEncrypt(plain).setProtectedHeader(header).encrypt(key);
-      const { plaintext } = await compactDecrypt(jwe, key);
-      return JSON.parse(new TextDecoder().decode(plaintext));
-    },
-  };
-  const names = Object.keys(cases);
-  const times = Object.fromEntries(names.map((name) => [name, []]));
-  for (let i = 0; i < WARMUP + ITERATIONS; i++) {
-    // Rotate the order so that no case always runs first (or right after another).
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(i + j) % names.length];
-      const start = performance.now();
-      await cases[name]();
-      if (i >= WARMUP) times[name].push((performance.now() - start) * 1000);
-    }
+/** The same loop in a Chromium page (the issue's target is for browsers); skipped without one. */
+async function inChromium() {
+  if (!existsSync(chromiumPath)) {
+    console.log(`\nChromium: not measured (${chromiumPath} is missing)`);
+    return;
   }
-  return Object.fromEntries(names.map((name) => [name, median(times[name])]));
+  const script = await bundle(
+    { entryPoints: [join(root, "bench/crypto/page.js")] },
+    {
+      minify: true,
+    },
+  );
+  const { url, browser, stop } = await serveAndLaunch({
+    html: '<!doctype html><script type="module" src="/page.js"></script>',
+    scriptPath: "/page.js",
+    script: Buffer.from(script).toString(),
+    args: chromiumArgs,
+    isolated: true,
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => window.bench);
+    if (!(await page.evaluate(() => window.isolated()))) throw new Error("page not isolated");
+    const rows = [];
+    for (const size of SIZES) {
+      const m = await page.evaluate(
+        ([s, n, w]) => window.bench(s, n, w),
+        [size, ITERATIONS, WARMUP],
+      );
+      rows.push([size, m]);
+    }
+    print(
+      `encrypt+decrypt round-trip in Chromium ${browser.version()}, median µs over ${ITERATIONS} samples of 10`,
+      rows,
+    );
+  } finally {
+    await stop();
+  }
 }
 
 const jwe = await loadJwe();
-const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
-  "encrypt",
-  "decrypt",
-]);
-console.log(
-  `encrypt+decrypt round-trip, median µs over ${ITERATIONS} iterations (Node ${process.version})`,
-);
-console.log(
-  "data      json B   jwe      raw      raw+     floor    jose     jwe/raw  jwe/raw+ jwe/floor jwe/jose",
-);
-for (const size of [64, 4096]) {
+const jose = { CompactEncrypt, compactDecrypt };
+const key = await newKey();
+const rows = [];
+for (const size of SIZES) {
   const data = payload(size);
-  const m = await measure(jwe, key, data);
-  const cell = (v) => v.toFixed(1).padEnd(9);
-  const ratio = (a, b) => `${(a / b).toFixed(2)}×`.padEnd(9);
-  console.log(
-    `${size === 64 ? "small" : "4 KB"}`.padEnd(10) +
-      String(JSON.stringify(data).length).padEnd(9) +
-      cell(m.jwe) +
-      cell(m.raw) +
-      cell(m["raw+"]) +
-      cell(m.floor) +
-      cell(m.jose) +
-      ratio(m.jwe, m.raw) +
-      ratio(m.jwe, m["raw+"]) +
-      ratio(m.jwe, m.floor).padEnd(10) +
-      ratio(m.jwe, m.jose),
-  );
+  rows.push([
+    size,
+    await measure({ jwe, jose, key, data, iterations: ITERATIONS, warmup: WARMUP }),
+  ]);
 }
+print(
+  `encrypt+decrypt round-trip in Node ${process.version}, median µs over ${ITERATIONS} iterations`,
+  rows,
+);
+await inChromium();
 
 const gzip = (code) => gzipSync(code, { level: 9 }).length;
 const sizes = [

@@ -6,12 +6,22 @@ import { chromiumPath } from "../../test/helpers/chromium.mjs";
 
 /**
  * Serves `html` at every path but `scriptPath`, which serves `script`; launches Chromium with
- * `args`. Resolves to `{ url, browser, stop }`; `stop()` closes both.
+ * `args`. With `isolated`, the page is cross-origin isolated, which gives `performance.now()`
+ * 5 µs steps rather than 100 µs. Resolves to `{ url, browser, stop }`; `stop()` closes both.
  */
-export async function serveAndLaunch({ html, scriptPath, script, args }) {
+export async function serveAndLaunch({ html, scriptPath, script, args, isolated = false }) {
+  const isolation = isolated
+    ? {
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+      }
+    : {};
   const server = createServer((request, response) => {
     const js = request.url === scriptPath;
-    response.writeHead(200, { "content-type": js ? "text/javascript" : "text/html" });
+    response.writeHead(200, {
+      "content-type": js ? "text/javascript" : "text/html",
+      ...isolation,
+    });
     response.end(js ? script : html);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
