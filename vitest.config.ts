@@ -21,10 +21,13 @@ const core = [
 // Without Chromium the project is left out with a warning, unless REQUIRE_SERVICES=1 (CI): then it
 // stays in and fails to launch, which fails the run.
 const browser = "test/browser/**/*.test.ts";
+// Tests that also run unchanged in Chromium (and stay in the node project): the JWE interop, tamper
+// and fuzz cases check Chromium's WebCrypto and its native Uint8Array base64 methods too.
+const bothNodeAndChromium = ["test/crypto/jwe.test.ts"];
 const chromium: TestProjectInlineConfiguration = {
   test: {
     name: "chromium",
-    include: [browser],
+    include: [browser, ...bothNodeAndChromium],
     // Failure screenshots and attachments go with the other reports (git-ignored), not beside the tests.
     attachmentsDir: "test-results/attachments",
     browser: {

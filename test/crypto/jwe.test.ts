@@ -17,9 +17,37 @@ function aesKey(): Promise<CryptoKey> {
   return crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
 
-const b64u = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url");
-const unb64u = (text: string) => new Uint8Array(Buffer.from(text, "base64url"));
+// Base64url and byte helpers that run in Node and in the browser (the chromium project), built on
+// Buffer or on btoa/atob, never on Uint8Array.prototype.toBase64 / Uint8Array.fromBase64, which
+// the code under test uses where present. Both decoders are lenient: they ignore unused trailing
+// bits, so a non-canonical spelling reads as the canonical one's bytes.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 const utf8 = (text: string) => new TextEncoder().encode(text);
+const fromUtf8 = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+function b64u(input: Uint8Array | string): string {
+  const bytes = typeof input === "string" ? utf8(input) : input;
+  if (NodeBuffer) return NodeBuffer.from(bytes).toString("base64url");
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+function unb64u(text: string): Uint8Array {
+  if (NodeBuffer) return new Uint8Array(NodeBuffer.from(text, "base64url"));
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+/** Whether two byte arrays hold the same bytes. */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+/** Whether `needle` occurs as a contiguous run of bytes in `haystack`. */
+function includesBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  for (let start = 0; start + needle.length <= haystack.length; start++) {
+    if (bytesEqual(haystack.subarray(start, start + needle.length), needle)) return true;
+  }
+  return false;
+}
 
 /** A compact JWE written by jose, with the given protected header and plaintext bytes. */
 function joseEncrypt(
@@ -86,7 +114,7 @@ describe("encryptData", () => {
     expect(unb64u(iv)).toHaveLength(12);
     expect(unb64u(tag)).toHaveLength(16);
     expect(unb64u(ciphertext)).toHaveLength(utf8(JSON.stringify(data)).length);
-    expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({
+    expect(JSON.parse(fromUtf8(unb64u(header)))).toEqual({
       alg: "dir",
       enc: "A256GCM",
       kid: "k1",
@@ -116,7 +144,7 @@ describe("encryptData", () => {
     for (const shift of ["", "x", "xx"])
       expect(jwe).not.toContain(b64u(shift + secret).slice(4, -4));
     for (const part of jwe.split(".")) {
-      expect(Buffer.from(part, "base64url").includes(secret)).toBe(false);
+      expect(includesBytes(unb64u(part), utf8(secret))).toBe(false);
     }
   });
 
@@ -235,7 +263,7 @@ describe("decryptData fails with DecryptionError, never anything else", () => {
         const part = record.split(".")[index] ?? "";
         if (part.length % 4 === 0) continue;
         const edited = sameBytes(part);
-        expect(Buffer.from(edited, "base64url").equals(Buffer.from(part, "base64url"))).toBe(true);
+        expect(bytesEqual(unb64u(edited), unb64u(part))).toBe(true);
         await failure(
           decryptData(
             withPart(record, index, () => edited),
