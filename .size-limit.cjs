@@ -53,7 +53,7 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "9 kB",
+    limit: "8.8 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -63,7 +63,7 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "12.3 kB",
+    limit: "11.6 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
@@ -85,20 +85,20 @@ module.exports = [
     path: "dist/stores/indexeddb.js",
     import: "{ indexedDBStore }",
     gzip: true,
-    limit: "2.8 kB",
+    limit: "2.45 kB",
   },
   {
     name: "password helpers alone",
     path: "dist/crypto.js",
     import: "{ hashPassword, verifyPassword }",
     gzip: true,
-    limit: "1.5 kB",
+    limit: "1.35 kB",
   },
   {
     // With the remote client (ky) since it came in; its target is 16 kB (10 kB before it).
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "24 kB",
+    limit: "21.9 kB",
   },
 ];
