@@ -92,7 +92,7 @@ module.exports = [
     path: "dist/crypto.js",
     import: "{ hashPassword, verifyPassword }",
     gzip: true,
-    limit: "1.35 kB",
+    limit: "1.4 kB",
   },
   {
     // With the remote client (ky) since it came in; its target is 16 kB (10 kB before it).
