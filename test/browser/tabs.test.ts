@@ -15,7 +15,29 @@ describe("tabs in Chromium", () => {
     const namespace = `${run}-sweep`;
     const key = `sessionmanager:${namespace}:s`;
     const removals = vi.spyOn(Storage.prototype, "removeItem");
-    const requests = vi.spyOn(navigator.locks, "request");
+    // Lock callbacks of this page still running (granted, their promise not settled yet). A
+    // listener checks this at once when called: after an await, another "tab" of the same page
+    // may hold the lock by then, which is no fault of the manager that called the listener.
+    let running = 0;
+    const request = navigator.locks.request.bind(navigator.locks) as (
+      name: string,
+      options: LockOptions,
+      callback: LockGrantedCallback<unknown>,
+    ) => Promise<unknown>;
+    const requests = vi.spyOn(navigator.locks, "request").mockImplementation(((
+      name: string,
+      options: LockOptions,
+      callback: LockGrantedCallback<unknown>,
+    ) =>
+      request(name, options, async (lock) => {
+        if (!lock) return callback(lock);
+        running++;
+        try {
+          return await callback(lock);
+        } finally {
+          running--;
+        }
+      })) as typeof navigator.locks.request);
     const [a, b] = [0, 1].map(() => {
       const sm = new SessionManager({ backend: "localStorage", namespace, warnBefore: 100 });
       managers.push(sm);
@@ -29,10 +51,9 @@ describe("tabs in Chromium", () => {
       ["b", b],
     ] as const) {
       sm.onExpiringSoon(() => log.push(`${name} warn`));
-      sm.onExpired(async () => {
+      sm.onExpired(() => {
         log.push(`${name} expired`);
-        const { held = [] } = await navigator.locks.query();
-        heldDuringListeners.push(...held.map((l) => l.name ?? ""));
+        if (running > 0) heldDuringListeners.push(`${name} expired`);
       });
     }
     const expired = Promise.all(
@@ -44,7 +65,7 @@ describe("tabs in Chromium", () => {
     expect(log.filter((l) => l.startsWith("a")).sort()).toEqual(["a expired", "a warn"]);
     expect(log.filter((l) => l.startsWith("b")).sort()).toEqual(["b expired", "b warn"]);
     expect(removals.mock.calls.filter(([k]) => k === key)).toHaveLength(1);
-    expect(heldDuringListeners.filter((n) => n.includes(namespace))).toEqual([]);
+    expect(heldDuringListeners).toEqual([]);
     expect(localStorage.getItem(key)).toBeNull();
     const sweeps = requests.mock.calls.filter(
       ([name]) => name === `sessionmanager:${namespace}:sweep`,
