@@ -2,10 +2,11 @@
 // The server is the authority on versions and times (the client converts them into the local
 // clock); this file maps its answers onto the store contract, and remembers what it saw, so
 // that the manager can tell a session that expired on the server from one removed there.
-import type { Duration } from "../duration.ts";
-import type { SessionRecord, SessionStore, WriteCondition } from "../stores/types.ts";
+import { type Duration, parseDuration } from "../duration.ts";
+import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
+import { onWake } from "../wake.ts";
 import { type Base, baseOf, RemoteClient } from "./client.ts";
-import type { Incoming } from "./clock.ts";
+import { type Incoming, sameData } from "./clock.ts";
 
 /** Options of the remote store (and of the server a replica syncs with). */
 export interface RemoteOptions {
@@ -25,7 +26,16 @@ export interface RemoteOptions {
   retry?: number;
   /** The `fetch` to use instead of the global one (tests, SSR, a server's own `fetch`). */
   fetch?: typeof fetch;
+  /**
+   * How often to ask the server what other clients changed (also when the page wakes), so
+   * that their changes fire events here too. Default `"30s"`.
+   */
+  pullInterval?: Duration;
 }
+
+// A session this close to its expiry is left to the expiry timers, here and on the server: one
+// the server no longer lists is not `removed` here (its timer fires `expired`).
+const EXPIRY_MARGIN_MS = 1000;
 
 /**
  * A store whose records live on a sessionmanager server: the server sets versions and times
@@ -34,7 +44,8 @@ export interface RemoteOptions {
  * new SessionManager({ backend: remoteStore({ url: "https://example.com/api", token: getToken }) })
  */
 export function remoteStore(options: RemoteOptions): SessionStore {
-  return new RemoteStore(new RemoteClient(options));
+  const pullMs = parseDuration(options.pullInterval ?? "30s", "pullInterval");
+  return new RemoteStore(new RemoteClient(options), pullMs);
 }
 
 /** What the store knows of a session: the record it hands out, and which server state it is. */
@@ -50,8 +61,30 @@ class RemoteStore implements SessionStore {
   readonly capabilities = { nativeTtl: true } as const;
   // By id; `stamp` is the server's `updatedAt` (its clock) of the state the record is.
   private readonly known = new Map<string, Known>();
+  private context: StoreContext | undefined;
+  // Pulls start once the manager has listed the sessions: before, every one would be news.
+  private listed = false;
+  private stopPulling: (() => void) | undefined;
 
-  constructor(private readonly client: RemoteClient) {}
+  constructor(
+    private readonly client: RemoteClient,
+    private readonly pullMs: number,
+  ) {}
+
+  /** Follows other clients' changes: a pull every `pullInterval`, and one on wake. */
+  open(context: StoreContext): void {
+    this.context = context;
+    // A pull that fails (offline, say) is not reported: the next one tries again, and the
+    // manager's own calls report what is wrong.
+    const pull = () => void this.pull().catch(() => {});
+    const timer = setInterval(pull, this.pullMs);
+    (timer as { unref?: () => void }).unref?.();
+    const stopWaking = onWake(pull);
+    this.stopPulling = () => {
+      clearInterval(timer);
+      stopWaking();
+    };
+  }
 
   async get(id: string): Promise<SessionRecord | undefined> {
     const found = await this.client.get(id);
@@ -86,6 +119,7 @@ class RemoteStore implements SessionStore {
 
   async list(): Promise<SessionRecord[]> {
     const records = (await this.client.changes()).changed.map((s) => this.remember(s));
+    this.listed = true;
     const listed = new Set(records.map((r) => r.id));
     // Deleting from a Map while iterating it is safe: the loop goes on with the next key.
     for (const id of this.known.keys()) {
@@ -111,7 +145,42 @@ class RemoteStore implements SessionStore {
   }
 
   close(): void {
+    this.stopPulling?.();
     this.client.close();
+  }
+
+  /**
+   * Asks the server for its sessions and tells the manager what changed since this store last
+   * saw them: added, touched, updated or removed by another client. What this store wrote
+   * while the answer was on its way is left as it is: its own copy is newer.
+   */
+  private async pull(): Promise<void> {
+    if (!this.listed || !this.context?.changed) return;
+    const before = new Map(this.known);
+    const { changed, live } = await this.client.changes();
+    const keep = Date.now() + EXPIRY_MARGIN_MS;
+    for (const incoming of changed) {
+      const { record, wire } = incoming;
+      const seen = this.known.get(record.id);
+      if (seen !== before.get(record.id)) continue; // written here meanwhile
+      if (
+        seen
+          ? seen.record.version === wire.version && seen.stamp === wire.updatedAt
+          : record.expiresAt <= keep
+      ) {
+        continue; // nothing new, or about to expire anyway
+      }
+      const next = this.remember(incoming);
+      if (!seen) this.context.changed("added", [next]);
+      else if (sameData(seen.record.data, next.data)) this.context.changed("touched", [next]);
+      else this.context.changed("updated", [next, seen.record]);
+    }
+    const listed = new Set(live);
+    for (const [id, seen] of before) {
+      if (listed.has(id) || this.known.get(id) !== seen || seen.record.expiresAt <= keep) continue;
+      this.known.delete(id);
+      this.context.changed("removed", [seen.record]);
+    }
   }
 
   /** The copy to hand out: the one this store knows, while the server's is still that state. */

@@ -2,7 +2,7 @@
 // server is the authority. Local writes are queued in the outbox and pushed in order (push.ts);
 // the server's changes are pulled (pull.ts); a conflict is settled by the server's copy, never
 // silently. This file is the store, and when and under which locks the sync runs.
-import { type Duration, parseDuration } from "../duration.ts";
+import { parseDuration } from "../duration.ts";
 import { AuthError, BackendError, ConflictError } from "../errors.ts";
 import { isReservedId } from "../session.ts";
 import type {
@@ -24,8 +24,6 @@ import type { RemoteOptions } from "./remote.ts";
 export interface ReplicaOptions extends RemoteOptions {
   /** The manager's namespace: the tabs of one namespace sync one at a time. */
   namespace?: string;
-  /** How often to ask the server for changes (also on start and on wake). Default `"30s"`. */
-  pullInterval?: Duration;
 }
 
 /** A replica store: a `SessionStore`, and a way to sync now. */

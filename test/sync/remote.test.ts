@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthError, BackendError, InvalidDataError, SessionManager } from "../../src/index.ts";
+import {
+  AuthError,
+  BackendError,
+  InvalidDataError,
+  type Session,
+  SessionManager,
+} from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
 import {
@@ -111,6 +117,70 @@ describe("remote store over HTTP", () => {
     }
     expect((await sm.get("before"))?.data).toBe(1);
     expect(await sm.get("during")).toBeUndefined();
+  });
+
+  it("hears what other clients change, by pulling every pullInterval, and not its own writes", async () => {
+    const token = await tokenFor("ivy");
+    const other = client(server.url, token);
+    await other.add("old", { data: 0, ttl: "10m" });
+    const sm = new SessionManager<unknown>({
+      backend: remoteStore({ url: server.url, token, pullInterval: 50 }),
+      warnBefore: "1m",
+    });
+    managers.push(sm);
+    await sm.ready;
+    const heard: string[] = [];
+    const warned: string[] = [];
+    for (const event of ["added", "touched", "updated", "removed"] as const) {
+      sm.on(event, (session: Session<unknown>) => heard.push(`${event} ${session.id}`));
+    }
+    sm.onExpiringSoon((session) => warned.push(session.id));
+    const hears = (line: string) => until(() => heard.includes(line), 3000);
+
+    await other.add("new", { data: 1, ttl: "61s" }); // within warnBefore: warned here at once
+    await hears("added new");
+    await until(() => warned.includes("new"), 3000);
+    await other.touch("old");
+    await hears("touched old");
+    await other.update("old", 2);
+    await hears("updated old");
+    expect((await sm.get("old"))?.data).toBe(2);
+    await other.remove("old");
+    await hears("removed old");
+    // Its own writes fire once, from the write itself: pulls find nothing new in them.
+    await sm.add("mine", { data: 3 });
+    await sm.update("mine", 4);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // several pulls
+    expect(heard).toEqual([
+      "added new",
+      "touched old",
+      "updated old",
+      "removed old",
+      "added mine",
+      "updated mine",
+    ]);
+  });
+
+  it("keeps pulling quietly while the server is down, and hears changes once it is back", async () => {
+    const token = await tokenFor("jack");
+    const sm = new SessionManager<unknown>({
+      backend: remoteStore({ url: server.url, token, pullInterval: 50 }),
+    });
+    managers.push(sm);
+    await sm.ready;
+    const errors: Error[] = [];
+    const added: string[] = [];
+    sm.on("error", (error) => errors.push(error));
+    sm.on("added", (session) => added.push(session.id));
+    await server.stop();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // failed pulls
+    } finally {
+      await server.start();
+    }
+    await client(server.url, token).add("later", { data: 1 });
+    await until(() => added.includes("later"), 3000);
+    expect(errors).toEqual([]);
   });
 });
 
