@@ -335,8 +335,10 @@ export class SessionManager<Data = unknown> {
     checkId(id);
     if (this.state === "loading") await this.ready;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      // Synchronous answers (the memory store's) are used as they are: an await costs a tick.
-      const got = this.store.get(id);
+      // An add writes first without reading, `ifAbsent` (one round trip rather than two: a
+      // transaction, a request); if the id is taken, the next attempt reads. Synchronous answers
+      // (the memory store's) are used as they are: an await costs a tick.
+      const got = attempt === 0 && op === "add" ? undefined : this.store.get(id);
       const raw = isThenable(got) ? await got : got;
       // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
       const current = raw && this.vault.needs(raw) ? await this.vault.reveal(raw) : raw;

@@ -199,6 +199,24 @@ describe("remote store in process", () => {
     await server.close();
   });
 
+  it("adds a new session in one request, and still refuses a taken id", async () => {
+    const { server, fetch } = inProcessServer();
+    const requests: string[] = [];
+    const counting = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      return fetch(request);
+    }) as typeof globalThis.fetch;
+    const sm = client(IN_PROCESS_URL, await tokenFor("kim"), counting);
+    await sm.ready;
+    requests.length = 0;
+    await sm.add("s", { data: 1 });
+    expect(requests).toEqual(["PUT /api/v1/sessions/s"]);
+    await expect(sm.add("s", { data: 2 })).rejects.toMatchObject({ code: "SESSION_EXISTS" });
+    expect((await sm.get("s"))?.data).toBe(1);
+    await server.close();
+  });
+
   it("maps the server's refusals to the SDK's errors", async () => {
     const { server, fetch } = inProcessServer(memoryStore(), { limits: { data: 64 } });
     const sm = client(IN_PROCESS_URL, await tokenFor("ida"), fetch);
