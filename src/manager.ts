@@ -335,10 +335,15 @@ export class SessionManager<Data = unknown> {
     checkId(id);
     if (this.state === "loading") await this.ready;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      // An add writes first without reading, `ifAbsent` (one round trip rather than two: a
-      // transaction, a request); if the id is taken, the next attempt reads. Synchronous answers
-      // (the memory store's) are used as they are: an await costs a tick.
-      const got = attempt === 0 && op === "add" ? undefined : this.store.get(id);
+      // The first attempt writes without reading where it can (one round trip rather than two):
+      // an add `ifAbsent`, a change on the live copy this tab knows `ifVersion`. If the store
+      // holds something else, the write is refused and the next attempt reads. Synchronous
+      // answers (the memory store's) are used as they are: an await costs a tick.
+      const known = attempt === 0 && op !== "add" ? this.cache?.get(id) : undefined;
+      const got =
+        attempt === 0 && (op === "add" || (known && known.expiresAt > Date.now()))
+          ? known || undefined
+          : this.store.get(id);
       const raw = isThenable(got) ? await got : got;
       // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
       const current = raw && this.vault.needs(raw) ? await this.vault.reveal(raw) : raw;

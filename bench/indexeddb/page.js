@@ -186,6 +186,20 @@ async function managerSequential(n) {
   return ms;
 }
 
+/** Through the manager: n sessions added (not timed), then `sm.touch` awaited one by one. */
+async function managerTouchSequential(n) {
+  const namespace = `bench-touch-${++sequence}`;
+  const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
+  await sm.ready;
+  await Promise.all(Array.from({ length: n }, (_, i) => sm.add(`user${i}`, { data: i })));
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await sm.touch(`user${i}`);
+  const ms = performance.now() - start;
+  await sm.close();
+  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
+  return ms;
+}
+
 /** Through the manager: n concurrent `sm.add`. */
 async function manager(n) {
   const namespace = `bench-manager-${++sequence}`;
@@ -242,6 +256,7 @@ window.bench = {
   managerMemory,
   managerUnshared,
   managerSequential,
+  managerTouchSequential,
   keyvalSetMany: (n) => keyval(n, true),
   keyvalSet: (n) => keyval(n, false),
   localStorageRaw,

@@ -20,13 +20,19 @@ const scenarios = (
   process.env.SCENARIOS ??
   [
     "raw,rawRelaxed,rawStrict,rawChecked,store,storeGetSet,manager,managerUnshared,managerMemory",
-    "keyvalSetMany,managerSequential,keyvalSet,localStorageRaw,localStorageManager",
+    "keyvalSetMany,managerSequential,managerTouchSequential,keyvalSet,localStorageRaw",
+    "localStorageManager",
     "localStorageSequential",
   ].join(",")
 ).split(",");
 // Scenarios that write one record per transaction (or per awaited call) run on n / 20 records:
 // at ~3k puts/s, 10,000 of them would take the whole run. Rates stay comparable.
-const unbatched = new Set(["managerSequential", "keyvalSet", "localStorageSequential"]);
+const unbatched = new Set([
+  "managerSequential",
+  "managerTouchSequential",
+  "keyvalSet",
+  "localStorageSequential",
+]);
 const count = (s) => (unbatched.has(s) ? Math.max(1, Math.round(n / 20)) : n);
 const labels = {
   raw: "raw: put n in ONE transaction (baseline)",
@@ -40,6 +46,7 @@ const labels = {
   managerMemory: "manager on the memory store (no IndexedDB)",
   keyvalSetMany: "idb-keyval setMany: ONE transaction, no index (reference)",
   managerSequential: "manager: sm.add awaited one by one (unbatched)",
+  managerTouchSequential: "manager: sm.touch awaited one by one (unbatched)",
   keyvalSet: "idb-keyval set awaited one by one (reference)",
   localStorageRaw: "localStorage: n setItem of the JSON by hand (baseline)",
   localStorageManager: "manager on localStorage: n concurrent sm.add",

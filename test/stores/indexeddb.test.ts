@@ -259,7 +259,15 @@ describe("indexedDB store: conditions hold across tabs", () => {
     await one.add("counter", { data: 0 });
     const bump = (sm: SessionManager<number>) => sm.update("counter", (n) => n + 1);
     await Promise.all([bump(one), bump(two), bump(one), bump(two)]);
-    expect((await two.get("counter"))?.data).toBe(4);
+    // The database has every bump; each manager's read cache has it once the other's message
+    // is in (a manager reads its cache: the last writer's message may still be on its way).
+    const store = indexedDBStore({ indexedDB: factory });
+    await store.open?.({ report: (error) => expect.unreachable(String(error)) });
+    expect((await store.get("counter"))?.data).toBe(4);
+    await store.close?.();
+    await vi.waitFor(async () => {
+      expect([(await one.get("counter"))?.data, (await two.get("counter"))?.data]).toEqual([4, 4]);
+    });
     await Promise.all([one.close(), two.close()]);
   });
 });
