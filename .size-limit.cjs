@@ -33,7 +33,7 @@ module.exports = [
     path: "dist/index.js",
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.1 kB",
+    limit: "6.2 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -43,7 +43,7 @@ module.exports = [
       "dist/stores/webstorage.js": "{ localStorageStore }",
     },
     gzip: true,
-    limit: "7.7 kB",
+    limit: "7.9 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -53,7 +53,7 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "8.8 kB",
+    limit: "8.9 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -63,7 +63,7 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.6 kB",
+    limit: "11.7 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
@@ -99,6 +99,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "21.9 kB",
+    limit: "22.3 kB",
   },
 ];
