@@ -177,36 +177,36 @@ async function localStorageManager(n, sequential) {
   return ms;
 }
 
-/** Through the manager: n `sm.add` awaited one by one, so none share a transaction. */
-async function managerSequential(n) {
-  const namespace = `bench-seq-${++sequence}`;
+/** Runs `body(sm)` on a manager over a fresh IndexedDB store, deleted afterwards; its time. */
+async function onManager(label, body) {
+  const namespace = `bench-${label}-${++sequence}`;
   const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
-  const ms = await timedSequentialAdds(sm, n);
+  const ms = await body(sm);
   await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
   return ms;
+}
+
+/** Through the manager: n `sm.add` awaited one by one, so none share a transaction. */
+function managerSequential(n) {
+  return onManager("seq", (sm) => timedSequentialAdds(sm, n));
 }
 
 /** Through the manager: n sessions added (not timed), then `sm.touch` awaited one by one. */
-async function managerTouchSequential(n) {
-  const namespace = `bench-touch-${++sequence}`;
-  const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
-  await sm.ready;
-  await Promise.all(Array.from({ length: n }, (_, i) => sm.add(`user${i}`, { data: i })));
-  const start = performance.now();
-  for (let i = 0; i < n; i++) await sm.touch(`user${i}`);
-  const ms = performance.now() - start;
-  await sm.close();
-  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
-  return ms;
+function managerTouchSequential(n) {
+  return onManager("touch", async (sm) => {
+    await sm.ready;
+    await Promise.all(Array.from({ length: n }, (_, i) => sm.add(`user${i}`, { data: i })));
+    const start = performance.now();
+    for (let i = 0; i < n; i++) await sm.touch(`user${i}`);
+    const ms = performance.now() - start;
+    await sm.close();
+    return ms;
+  });
 }
 
 /** Through the manager: n concurrent `sm.add`. */
-async function manager(n) {
-  const namespace = `bench-manager-${++sequence}`;
-  const sm = new SessionManager({ backend: indexedDBStore({ namespace }), defaultTtl: TTL });
-  const ms = await timedAdds(sm, n);
-  await request(indexedDB.deleteDatabase(`sessionmanager:${namespace}`));
-  return ms;
+function manager(n) {
+  return onManager("manager", (sm) => timedAdds(sm, n));
 }
 
 /** The manager alone: n concurrent `sm.add` on the memory store (no IndexedDB at all). */
