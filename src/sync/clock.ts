@@ -5,7 +5,7 @@
 
 import { BackendError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
-import type { SessionRecord } from "../stores/types.ts";
+import type { SessionRecord, StoreChange } from "../stores/types.ts";
 import type { WireSession } from "./protocol.ts";
 
 // Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
@@ -83,6 +83,27 @@ export function fromWire(wire: unknown, clock: ServerClock): Incoming {
     record: Object.freeze(s.encrypted === true ? { ...record, encrypted: true } : record),
     wire: s,
   };
+}
+
+/**
+ * A session this close to its expiry is left to the expiry timers, here and on the server: the
+ * clocks agree this closely. One the server no longer lists is not `removed` here (its timer
+ * fires `expired`), and one the server still lists is not taken back once it expired here.
+ * @internal
+ */
+export const EXPIRY_MARGIN_MS = 1000;
+
+/**
+ * What `StoreContext.changed` tells the manager of a change another client made: the event,
+ * and its records (`updated` takes the previous copy too). `after` absent: removed. @internal
+ */
+export function changeOf(
+  before: SessionRecord | undefined,
+  after: SessionRecord | undefined,
+): [StoreChange, SessionRecord[]] | undefined {
+  if (!after) return before && ["removed", [before]];
+  if (!before) return ["added", [after]];
+  return sameData(before.data, after.data) ? ["touched", [after]] : ["updated", [after, before]];
 }
 
 /**

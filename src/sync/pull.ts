@@ -3,14 +3,9 @@
 // the server).
 import { isReservedId } from "../session.ts";
 import type { SessionRecord } from "../stores/types.ts";
-import { sameData } from "./clock.ts";
+import { EXPIRY_MARGIN_MS, sameData } from "./clock.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./replica.ts";
-
-// A session about to expire is left to the expiry timers, here and on the server: a local one
-// the server no longer lists is not `removed` here (its timer fires `expired`), and one the
-// server still lists is not taken (it has expired here already). The clocks agree this closely.
-const EXPIRY_MARGIN_MS = 1000;
 
 /** Asks the server what changed and follows it locally, except where writes are queued. */
 export async function pull(r: SyncParts): Promise<void> {

@@ -6,7 +6,7 @@ import { type Duration, parseDuration } from "../duration.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
 import { onWake } from "../wake.ts";
 import { type Base, baseOf, RemoteClient } from "./client.ts";
-import { type Incoming, sameData } from "./clock.ts";
+import { changeOf, EXPIRY_MARGIN_MS, type Incoming } from "./clock.ts";
 
 /** Options of the remote store (and of the server a replica syncs with). */
 export interface RemoteOptions {
@@ -32,10 +32,6 @@ export interface RemoteOptions {
    */
   pullInterval?: Duration;
 }
-
-// A session this close to its expiry is left to the expiry timers, here and on the server: one
-// the server no longer lists is not `removed` here (its timer fires `expired`).
-const EXPIRY_MARGIN_MS = 1000;
 
 /**
  * A store whose records live on a sessionmanager server: the server sets versions and times
@@ -170,17 +166,19 @@ class RemoteStore implements SessionStore {
       ) {
         continue; // nothing new, or about to expire anyway
       }
-      const next = this.remember(incoming);
-      if (!seen) this.context.changed("added", [next]);
-      else if (sameData(seen.record.data, next.data)) this.context.changed("touched", [next]);
-      else this.context.changed("updated", [next, seen.record]);
+      this.tell(seen?.record, this.remember(incoming));
     }
     const listed = new Set(live);
     for (const [id, seen] of before) {
       if (listed.has(id) || this.known.get(id) !== seen || seen.record.expiresAt <= keep) continue;
       this.known.delete(id);
-      this.context.changed("removed", [seen.record]);
+      this.tell(seen.record, undefined);
     }
+  }
+
+  private tell(before: SessionRecord | undefined, after: SessionRecord | undefined): void {
+    const change = changeOf(before, after);
+    if (change) this.context?.changed?.(...change);
   }
 
   /** The copy to hand out: the one this store knows, while the server's is still that state. */

@@ -14,7 +14,7 @@ import type {
 } from "../stores/types.ts";
 import { onWake } from "../wake.ts";
 import { baseOf, RemoteClient } from "./client.ts";
-import { sameData } from "./clock.ts";
+import { changeOf } from "./clock.ts";
 import { OUTBOX_ID, Outbox } from "./outbox.ts";
 import { pull } from "./pull.ts";
 import { push } from "./push.ts";
@@ -201,17 +201,9 @@ class Replica implements ReplicaStore, SyncParts {
     const written = server
       ? await this.local.set(server, current ? { ifVersion: current.version } : { ifAbsent: true })
       : !current || (await this.local.delete(current.id, { ifVersion: current.version }));
-    const next = server ?? current;
-    if (!written || !next) return;
+    const change = written && changeOf(current, server);
     // Tells the manager (and through it the other tabs) about a change it did not make.
-    const event = !current
-      ? "added"
-      : !server
-        ? "removed"
-        : sameData(current.data, server.data)
-          ? "touched"
-          : "updated";
-    this.context.changed?.(event, event === "updated" ? [next, current as SessionRecord] : [next]);
+    if (change) this.context.changed?.(...change);
   }
 
   /** Syncs until nothing asked for another round meanwhile. */
