@@ -59,7 +59,8 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, browser],
+          // The consumer matrix and the Firefox/WebKit runs have their own commands and configs.
+          exclude: [...configDefaults.exclude, browser, "test/consumers/**", "test/engines/**"],
           environment: "node",
         },
       },

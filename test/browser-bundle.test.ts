@@ -31,7 +31,7 @@ const nodeOnly =
 describe.skipIf(!built)("browser bundles", () => {
   it("the root entry with every backend a page can name, remote sync included", async () => {
     const { inputs, text } = await bundle(`
-      import { SessionManager } from "sessionmanager";
+      import { SessionManager } from "sessionmanager-js";
       export const sm = new SessionManager({ backend: "indexedDB", remote: { url: "/api", token: "t" } });`);
     expect(inputs.filter((path) => nodeOnly.test(path))).toEqual([]);
     expect(inputs.some((path) => path.includes("node_modules/ky"))).toBe(true); // sync is there
@@ -40,11 +40,11 @@ describe.skipIf(!built)("browser bundles", () => {
 
   it("every browser subpath", async () => {
     const { inputs } = await bundle(`
-      export * from "sessionmanager/stores/memory";
-      export * from "sessionmanager/stores/webstorage";
-      export * from "sessionmanager/stores/indexeddb";
-      export * from "sessionmanager/crypto";
-      export * from "sessionmanager/remote";`);
+      export * from "sessionmanager-js/stores/memory";
+      export * from "sessionmanager-js/stores/webstorage";
+      export * from "sessionmanager-js/stores/indexeddb";
+      export * from "sessionmanager-js/crypto";
+      export * from "sessionmanager-js/remote";`);
     expect(inputs.filter((path) => nodeOnly.test(path))).toEqual([]);
   });
 
@@ -56,7 +56,7 @@ describe.skipIf(!built)("browser bundles", () => {
 
   it("and the check can fail: the Node entry does hold the Node stores", async () => {
     const result = await build({
-      stdin: { contents: `export * from "sessionmanager";`, resolveDir: process.cwd() },
+      stdin: { contents: `export * from "sessionmanager-js";`, resolveDir: process.cwd() },
       bundle: true,
       platform: "node",
       format: "esm",

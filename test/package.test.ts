@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 
 describe("package", () => {
   it("works from the ESM build", async () => {
-    const { SessionManager, SessionExistsError } = await import("sessionmanager");
+    const { SessionManager, SessionExistsError } = await import("sessionmanager-js");
     const sm = new SessionManager({ defaultTtl: "1m" });
     await sm.add("a", { data: { n: 1 } });
     expect((await sm.get("a"))?.data).toEqual({ n: 1 });
@@ -16,7 +16,7 @@ describe("package", () => {
   });
 
   it("works from the CJS build", async () => {
-    const { SessionManager, createSessionId } = require("sessionmanager");
+    const { SessionManager, createSessionId } = require("sessionmanager-js");
     const sm = new SessionManager();
     const id = createSessionId();
     await sm.add(id);
@@ -25,8 +25,8 @@ describe("package", () => {
   });
 
   it("tells its errors apart across the two builds, where instanceof cannot", async () => {
-    const esm = await import("sessionmanager");
-    const cjs = require("sessionmanager");
+    const esm = await import("sessionmanager-js");
+    const cjs = require("sessionmanager-js");
     const fromCjs = await new cjs.SessionManager().get("").catch((e: unknown) => e);
     expect(fromCjs).not.toBeInstanceOf(esm.SessionError);
     expect(esm.isSessionError(fromCjs)).toBe(true);
@@ -34,12 +34,12 @@ describe("package", () => {
   });
 
   it("exports the memory store from its subpath", async () => {
-    const { memoryStore } = await import("sessionmanager/stores/memory");
-    const { SessionManager } = await import("sessionmanager");
+    const { memoryStore } = await import("sessionmanager-js/stores/memory");
+    const { SessionManager } = await import("sessionmanager-js");
     const store = memoryStore();
     const sm = new SessionManager({ backend: store });
     await sm.add("a");
     expect(store.get("a")).toMatchObject({ id: "a", version: 1 });
-    expect(require("sessionmanager/stores/memory").memoryStore).toBeTypeOf("function");
+    expect(require("sessionmanager-js/stores/memory").memoryStore).toBeTypeOf("function");
   });
 });

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { getRequestListener } from "@hono/node-server";
 import express from "express";
-import { createSessionServer } from "sessionmanager/server";
+import { createSessionServer } from "sessionmanager-js/server";
 
 const defaults = {
   backend: "sqlite",

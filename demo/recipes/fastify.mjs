@@ -4,7 +4,7 @@
 //   curl -H "authorization: Bearer $TOKEN" http://127.0.0.1:3000/sessions/v1/sessions
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
-import { createSessionServer } from "sessionmanager/server";
+import { createSessionServer } from "sessionmanager-js/server";
 
 const PREFIX = "/sessions";
 const defaults = {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { mount } from "hono/mount";
-import { createSessionServer } from "sessionmanager/server";
+import { createSessionServer } from "sessionmanager-js/server";
 
 const defaults = {
   backend: "sqlite",

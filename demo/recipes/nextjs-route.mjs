@@ -5,7 +5,7 @@
 //   SESSIONMANAGER_SECRET=<32+ bytes>
 //   SESSIONMANAGER_BACKEND=redis            # or postgres: every instance must share the store
 //   SESSIONMANAGER_URL=redis://localhost:6379
-import { createSessionServer } from "sessionmanager/server";
+import { createSessionServer } from "sessionmanager-js/server";
 
 // The drivers (ioredis, pg) need Node.js, not the Edge runtime.
 export const runtime = "nodejs";
