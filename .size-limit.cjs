@@ -33,7 +33,7 @@ module.exports = [
     path: "dist/index.js",
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.2 kB",
+    limit: "6.6 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -43,7 +43,7 @@ module.exports = [
       "dist/stores/webstorage.js": "{ localStorageStore }",
     },
     gzip: true,
-    limit: "7.9 kB",
+    limit: "8.25 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -53,7 +53,7 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "8.9 kB",
+    limit: "9.2 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -63,8 +63,37 @@ module.exports = [
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.7 kB",
+    limit: "12 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
+  },
+  {
+    // What issue 9 asked for: a page bundled as one file (esbuild without splitting, extension
+    // content scripts, library bundles) pays only for what it imports from the core entry.
+    name: "one-file page: core SessionManager + indexedDBStore, everything inlined (target 12 kB)",
+    import: {
+      "dist/core.js": "{ SessionManager }",
+      "dist/stores/indexeddb.js": "{ indexedDBStore }",
+    },
+    gzip: true,
+    limit: "8.8 kB",
+  },
+  {
+    // The same page on the root entry: its by-name loaders pull every browser feature into one file.
+    name: "one-file page: root SessionManager + indexedDBStore, everything inlined (use the core entry)",
+    import: {
+      "dist/index.js": "{ SessionManager }",
+      "dist/stores/indexeddb.js": "{ indexedDBStore }",
+    },
+    gzip: true,
+    limit: "22 kB",
+  },
+  {
+    name: "SessionManager from the core entry + memory store (eager code)",
+    path: "dist/core.js",
+    import: "{ SessionManager }",
+    gzip: true,
+    limit: "6.2 kB",
+    modifyEsbuildConfig: loadsLater(),
   },
   {
     name: "memory store alone",
@@ -99,6 +128,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "22.3 kB",
+    limit: "22.7 kB",
   },
 ];

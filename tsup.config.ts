@@ -4,6 +4,11 @@ import { defineConfig, type Options } from "tsup";
 const entry = {
   index: "src/index.ts",
   node: "src/node.ts",
+  core: "src/core.ts",
+  // `#backends` (package.json `imports`): the Node stores by name under the `node` condition, none
+  // elsewhere. Kept external below, so the condition is chosen where the package is used.
+  "backends/node": "src/stores/node-backends.ts",
+  "backends/browser": "src/stores/browser-backends.ts",
   "stores/memory": "src/stores/memory.ts",
   "stores/webstorage": "src/stores/webstorage.ts",
   "stores/indexeddb": "src/stores/indexeddb.ts",
@@ -29,6 +34,7 @@ const library: Options = {
   sourcemap: true,
   treeshake: true,
   metafile: true,
+  external: ["#backends"],
 };
 
 /**
@@ -80,6 +86,8 @@ export default defineConfig([
       options.tsconfigRaw = {
         compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true },
       };
+      // A page can name no Node store.
+      options.alias = { "#backends": "./src/stores/browser-backends.ts" };
     },
     esbuildPlugins: [staticImports],
     minify: true,

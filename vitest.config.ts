@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { playwright } from "@vitest/browser-playwright";
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import {
@@ -25,6 +26,12 @@ const browser = "test/browser/**/*.test.ts";
 // and fuzz cases check Chromium's WebCrypto and its native Uint8Array base64 methods too.
 const bothNodeAndChromium = ["test/crypto/jwe.test.ts"];
 const chromium: TestProjectInlineConfiguration = {
+  // As a page's bundler resolves `#backends` (package.json `imports`): no Node store.
+  resolve: {
+    alias: {
+      "#backends": fileURLToPath(new URL("src/stores/browser-backends.ts", import.meta.url)),
+    },
+  },
   test: {
     name: "chromium",
     include: [browser, ...bothNodeAndChromium],
@@ -45,6 +52,11 @@ if (!chromiumFound) {
   } else console.warn(`[vitest] WARNING: ${chromiumMissingMessage}`);
 }
 
+// `#backends` as Node resolves it (package.json `imports`), from the sources rather than dist/.
+const nodeBackends = {
+  alias: { "#backends": fileURLToPath(new URL("src/stores/node-backends.ts", import.meta.url)) },
+};
+
 export default defineConfig({
   test: {
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
@@ -56,6 +68,7 @@ export default defineConfig({
     },
     projects: [
       {
+        resolve: nodeBackends,
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
@@ -64,7 +77,10 @@ export default defineConfig({
           environment: "node",
         },
       },
-      { test: { name: "happy-dom", include: core, environment: "happy-dom" } },
+      {
+        resolve: nodeBackends,
+        test: { name: "happy-dom", include: core, environment: "happy-dom" },
+      },
       ...(chromiumFound || chromiumRequired ? [chromium] : []),
     ],
   },

@@ -2,18 +2,26 @@ import { isThenable, settle } from "./awaitable.ts";
 import type { SessionCache } from "./cache.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
+import {
+  BackendError,
+  ConflictError,
+  SessionError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "./errors.ts";
 import { type SafeEvents, safeEvents } from "./events.ts";
 import { createLog, type LogFns, shortId } from "./log.ts";
 import type {
   AddArgs,
+  CoreSessionManagerOptions,
+  Encryption,
   SessionEvents,
-  SessionManagerOptions,
   SessionManagerStatus,
 } from "./options.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { checkId, live, record, type Session } from "./session.ts";
-import { backendLoader, openStore, unavailableStore } from "./stores/resolve.ts";
+import { memoryStore } from "./stores/memory.ts";
+import { guard, openStore, unavailableStore } from "./stores/open.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
 import type { TabChannel, TabEvent } from "./sync/tabs.ts";
 import { Vault } from "./vault.ts";
@@ -31,6 +39,13 @@ const IF_ABSENT = { ifAbsent: true } as const;
 const RETRY_MS = 5000;
 // How long a tab waits before it sweeps a session whose lock another tab held.
 const SWEEP_RETRY_MS = 1000;
+const DEFAULT_NAMESPACE = "sessionmanager";
+
+/** @internal How a manager gets its store and its encryption (the root entry's by name). */
+export interface StorePlan {
+  store: () => Promise<SessionStore>;
+  encryption: Encryption | undefined;
+}
 
 /**
  * Keeps sessions with a time to live in a store, and tells listeners before and when they expire.
@@ -63,11 +78,11 @@ export class SessionManager<Data = unknown> {
   // Encryption at rest: seals what goes to the store, opens what comes back.
   private readonly vault: Vault = new Vault((error) => this.fail(error));
 
-  constructor(options: SessionManagerOptions = {}) {
+  constructor(options: CoreSessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
     this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
-    const makeStore = backendLoader(options);
+    const plan = this.plan(options);
     this.scheduler = createScheduler((id, deadline, now) => {
       // The store failed (it is down, say): report it and try this session again later.
       const retry = (error: unknown) => {
@@ -82,7 +97,29 @@ export class SessionManager<Data = unknown> {
       }
     });
     this.stopWaking = onWake(() => this.scheduler.recheck());
-    this.ready = this.load(makeStore, options);
+    this.ready = this.load(plan, options.namespace ?? DEFAULT_NAMESPACE);
+  }
+
+  /**
+   * @internal The store and encryption that `options` ask for. Here they are objects the caller
+   * imported; the root entry's manager overrides this to take names and plain options too.
+   */
+  protected plan(options: CoreSessionManagerOptions): StorePlan {
+    const { backend, remote, encryption, namespace = DEFAULT_NAMESPACE } = options;
+    const wrong = (what: string, instead: string) =>
+      new BackendError(`${what} in sessionmanager-js/core takes ${instead}`);
+    if (backend !== undefined && (typeof backend !== "object" || backend === null)) {
+      throw wrong(`backend ${JSON.stringify(backend)}`, "a SessionStore (e.g. indexedDBStore())");
+    }
+    if (remote && typeof remote.replicate !== "function") {
+      throw wrong("remote", 'what sync({ url, token }) from "sessionmanager-js/remote" returns');
+    }
+    if (encryption && typeof encryption.open !== "function") {
+      throw wrong("encryption", 'what encryption(options) from "sessionmanager-js/crypto" returns');
+    }
+    const local = backend ?? memoryStore({ namespace });
+    const store = guard(remote ? remote.replicate(local, namespace) : local);
+    return { store: async () => store, encryption: encryption || undefined };
   }
 
   /** `"loading"` until stored sessions are read, then `"ready"`. */
@@ -252,8 +289,8 @@ export class SessionManager<Data = unknown> {
   }
 
   private async load(
-    makeStore: () => Promise<SessionStore>,
-    { namespace, encryption }: SessionManagerOptions,
+    { store: makeStore, encryption }: StorePlan,
+    namespace: string,
   ): Promise<void> {
     const context = {
       // A sync conflict carries both copies as stored: sealed ones are opened for listeners.
@@ -277,7 +314,7 @@ export class SessionManager<Data = unknown> {
     this.store = store;
     if (encryption) {
       try {
-        await this.vault.open(encryption, store, namespace ?? "sessionmanager");
+        await this.vault.open(encryption, store, namespace);
       } catch (error) {
         // The keys cannot be had: calls fail with why, rather than store sessions unencrypted.
         this.fail(error);
@@ -299,7 +336,7 @@ export class SessionManager<Data = unknown> {
       this.fail(error);
     }
     if (shared && !this.closed) {
-      const name = `sessionmanager:${namespace ?? "sessionmanager"}`;
+      const name = `sessionmanager:${namespace}`;
       // Loaded only here: a manager whose store tabs do not share never carries this.
       const { openTabChannel } = await import("./sync/tabs.ts");
       this.tabs = openTabChannel(

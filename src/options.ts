@@ -1,3 +1,4 @@
+import type { RecordCodec } from "./crypto/codec.ts";
 import type { EncryptionOptions } from "./crypto/keys.ts";
 import type { Duration } from "./duration.ts";
 import type { Logger, LogLevel } from "./log.ts";
@@ -6,8 +7,43 @@ import type { SessionStore } from "./stores/types.ts";
 import type { RemoteOptions } from "./sync/remote.ts";
 import type { ReplicaOptions } from "./sync/replica.ts";
 
-/** Options of `new SessionManager(options)`: the common ones, and those of the chosen backend. */
-export type SessionManagerOptions = CommonOptions & BackendOptions;
+/**
+ * Options of `new SessionManager(options)` from the root entry: the common ones, the features by
+ * their plain options, and those of the chosen backend.
+ */
+export type SessionManagerOptions = CommonOptions & FeatureOptions & BackendOptions;
+
+/**
+ * Options of `new SessionManager(options)` from `sessionmanager-js/core`: the store and the
+ * features are objects the page imports, so a bundle holds only those.
+ * @example
+ * import { SessionManager } from "sessionmanager-js/core";
+ * import { indexedDBStore } from "sessionmanager-js/stores/indexeddb";
+ * new SessionManager({ backend: indexedDBStore({ namespace: "app" }), namespace: "app" });
+ */
+export interface CoreSessionManagerOptions extends CommonOptions {
+  /** Where sessions live. Default: a memory store. */
+  backend?: SessionStore;
+  /** What `encryption(options)` from `sessionmanager-js/crypto` returns. Off by default. */
+  encryption?: Encryption | false;
+  /** What `sync({ url, token })` from `sessionmanager-js/remote` returns: `backend` replicates a server. */
+  remote?: Sync;
+}
+
+/**
+ * Encryption at rest, as `encryption(options)` from `sessionmanager-js/crypto` makes it: given the
+ * store (which keeps a passphrase's salt), it resolves the keys once.
+ */
+export interface Encryption {
+  /** @internal Resolves the keys; the manager seals and opens records with what it returns. */
+  open(store: SessionStore, namespace: string): Promise<RecordCodec>;
+}
+
+/** Sync with a server, as `sync({ url, token })` from `sessionmanager-js/remote` makes it. */
+export interface Sync {
+  /** @internal The offline-first replica of the server's sessions that keeps them in `local`. */
+  replicate(local: SessionStore, namespace: string): SessionStore;
+}
 
 /** Options every manager takes, whatever its backend. */
 export interface CommonOptions {
@@ -17,21 +53,25 @@ export interface CommonOptions {
   defaultTtl?: Duration;
   /** How long before `expiresAt` the `expiringSoon` event fires; `0` turns it off. Default `"1m"`. */
   warnBefore?: Duration;
+  /** Receives log lines at `logLevel` and above. Default: none. */
+  logger?: Logger;
+  /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */
+  logLevel?: LogLevel;
+}
+
+/** The features the root entry takes by their plain options (it takes the core's objects too). */
+export interface FeatureOptions {
   /**
    * Encrypts session data at rest as a compact JWE (AES-GCM 256): `{ key }`, `{ keys }` (the
    * first encrypts, all decrypt), `{ passphrase }` or `true` (a key kept in IndexedDB). Off by
    * default.
    */
-  encryption?: EncryptionOptions | false;
+  encryption?: EncryptionOptions | Encryption | false;
   /**
    * A sessionmanager server to sync with. With `backend: "remote"` the server is the store;
    * with any other backend, that store is an offline-first replica of the server's sessions.
    */
-  remote?: Omit<ReplicaOptions, "namespace">;
-  /** Receives log lines at `logLevel` and above. Default: none. */
-  logger?: Logger;
-  /** Default `"info"`; `"debug"` logs one line per operation (ids shortened, never data). */
-  logLevel?: LogLevel;
+  remote?: Omit<ReplicaOptions, "namespace"> | Sync;
 }
 
 /**

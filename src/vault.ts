@@ -1,13 +1,13 @@
 import type { RecordCodec } from "./crypto/codec.ts";
-import type { EncryptionOptions } from "./crypto/keys.ts";
 import { ConflictError, DecryptionError } from "./errors.ts";
+import type { Encryption } from "./options.ts";
 import { isReservedId, type Session } from "./session.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
 
 /**
  * Encryption at rest as the manager sees it: what goes to the store is sealed, what comes back is
  * opened. Without the `encryption` option it passes records through, except encrypted ones, which
- * it refuses rather than hand out ciphertext as data. The crypto itself loads only when used.
+ * it refuses rather than hand out ciphertext as data. The crypto comes in with `Encryption`.
  */
 export class Vault {
   private codec: RecordCodec | undefined;
@@ -15,10 +15,9 @@ export class Vault {
   /** `report` hears about every record that could not be opened. */
   constructor(private readonly report: (error: unknown) => void) {}
 
-  /** Resolves the keys of `option`; rejects (with why) when they cannot be had. */
-  async open(option: EncryptionOptions, store: SessionStore, namespace: string): Promise<void> {
-    const { createCodec } = await import("./crypto/codec.ts");
-    this.codec = await createCodec(option, store, namespace);
+  /** Resolves the keys of `encryption`; rejects (with why) when they cannot be had. */
+  async open(encryption: Encryption, store: SessionStore, namespace: string): Promise<void> {
+    this.codec = await encryption.open(store, namespace);
   }
 
   /** Whether `record` must go through `reveal` before anyone sees it. */

@@ -1,8 +1,8 @@
 import { parseDuration } from "../duration.ts";
 import { createLog, type LogFns, shortId } from "../log.ts";
 import type { SessionManagerOptions } from "../options.ts";
-import { nodeBackends } from "../stores/node-backends.ts";
-import { backendLoader, openStore, registerBackends } from "../stores/resolve.ts";
+import { openStore } from "../stores/open.ts";
+import { backendLoader } from "../stores/resolve.ts";
 import type { SessionStore } from "../stores/types.ts";
 import { createApp, json, stampTime } from "./app.ts";
 import { createVerifier } from "./auth.ts";
@@ -10,9 +10,6 @@ import { allowOrigin, type CorsOptions, preflight } from "./cors.ts";
 import { checkBackend, resolveLimits, type SessionServerOptions } from "./options.ts";
 import { OwnerSessions } from "./sessions.ts";
 import { startSweep } from "./sweep.ts";
-
-// The server names Node backends by itself (it may be imported without the root entry).
-registerBackends(nodeBackends);
 
 /** A sessionmanager server as a web-standard fetch handler. */
 export interface SessionServer {

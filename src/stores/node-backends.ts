@@ -1,3 +1,4 @@
+// `#backends` in Node (the `node` condition of the package's `imports` map).
 import type { ServiceOptions, SessionManagerOptions } from "../options.ts";
 import type { NodeBackendName, StoreFactory } from "./resolve.ts";
 import type { SessionStore } from "./types.ts";
@@ -7,7 +8,7 @@ type Named<B extends NodeBackendName> = Extract<SessionManagerOptions, { backend
 };
 
 /**
- * The Node entry's named backends. Each loads its file on first use, and that file loads its
+ * The named backends of Node. Each loads its file on first use, and that file loads its
  * driver package (an optional peer dependency), so naming one backend loads nothing of the others.
  */
 export const nodeBackends: Record<NodeBackendName, StoreFactory> = {

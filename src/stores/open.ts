@@ -1,0 +1,81 @@
+import { isThenable } from "../awaitable.ts";
+import { BackendError, SessionError } from "../errors.ts";
+import { memoryStore } from "./memory.ts";
+import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
+
+/**
+ * Opens the store that `makeStore` makes. A browser store that cannot work is replaced by the
+ * memory store, and `degraded` says why; a server store that is down is not (it must not
+ * quietly keep sessions in one process's memory): the failure is reported, and its calls fail
+ * until it works.
+ */
+export async function openStore(
+  makeStore: () => Promise<SessionStore>,
+  context: StoreContext,
+  namespace = "sessionmanager",
+): Promise<{ store: SessionStore; degraded?: Error }> {
+  let store: SessionStore | undefined;
+  try {
+    store = await makeStore();
+    await store.open?.(context);
+    return { store };
+  } catch (error) {
+    if (store?.capabilities?.fallback) {
+      return { store: guard(memoryStore({ namespace })), degraded: error as Error };
+    }
+    context.report(error as Error);
+    return { store: store ?? unavailableStore(error) };
+  }
+}
+
+/** A store that cannot work (a driver is missing, say): every call rejects with why. */
+export function unavailableStore(error: unknown): SessionStore {
+  const fail = async (): Promise<never> => {
+    throw error;
+  };
+  return guard({
+    name: "unavailable",
+    get: fail,
+    set: fail,
+    delete: fail,
+    list: fail,
+    clear: fail,
+    purgeExpired: fail,
+  });
+}
+
+/** Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. */
+export function guard(store: SessionStore): SessionStore {
+  const wrap = (error: unknown): never => {
+    if (error instanceof SessionError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
+  };
+  const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
+  const methods = [
+    "open",
+    "get",
+    "set",
+    "delete",
+    "list",
+    "listPrefix",
+    "clear",
+    "purgeExpired",
+    "close",
+  ] as const;
+  for (const method of methods) {
+    const fn = store[method] as ((a?: unknown, b?: unknown) => Awaitable<unknown>) | undefined;
+    // Two fixed parameters (no store method takes more): no rest array on every call.
+    guarded[method] =
+      fn &&
+      ((a?: unknown, b?: unknown) => {
+        try {
+          const result = fn.call(store, a, b);
+          return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
+        } catch (error) {
+          return wrap(error);
+        }
+      });
+  }
+  return guarded as unknown as SessionStore;
+}
