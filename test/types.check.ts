@@ -1,5 +1,8 @@
 // Type tests, checked by `tsc -p test/tsconfig.json` (part of `npm test`): what must compile, and,
 // under @ts-expect-error, what must not. An expect-error line that compiles fails the check.
+
+import { SessionManager as CoreSessionManager } from "../src/core.ts";
+import { encryption } from "../src/crypto/index.ts";
 import {
   type Duration,
   isSessionError,
@@ -8,6 +11,7 @@ import {
   type SessionStore,
 } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
+import { sync } from "../src/sync/index.ts";
 
 type User = { name: string; roles: string[] };
 
@@ -37,9 +41,16 @@ export async function compiles(): Promise<void> {
   const store: SessionStore = memoryStore({ namespace: "x" });
   new SessionManager({ backend: store });
 
+  // The core entry takes objects; the root entry takes them too.
+  const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt"]);
+  const parts = { encryption: encryption({ key }), remote: sync({ url: "/api", token: "t" }) };
+  const core = new CoreSessionManager<User>({ backend: store, ...parts });
+  const fromCore: Session<User> | undefined = await core.get("a");
+  new SessionManager({ backend: store, ...parts });
+
   const error: unknown = new Error();
   if (isSessionError(error) && error.code === "SESSION_EXISTS") error.id.toUpperCase();
-  void [name, maybe, durations];
+  void [name, maybe, durations, fromCore];
 }
 
 export async function mustNotCompile(): Promise<void> {
@@ -54,6 +65,12 @@ export async function mustNotCompile(): Promise<void> {
   sm.on("logout", () => {});
   // @ts-expect-error an unknown backend name
   new SessionManager({ backend: "memcache" });
+  // @ts-expect-error the core entry takes a store object, not a name
+  new CoreSessionManager({ backend: "indexedDB" });
+  // @ts-expect-error nor plain encryption options: encryption({ key }) from the crypto entry
+  new CoreSessionManager({ encryption: { key: {} as CryptoKey } });
+  // @ts-expect-error nor plain remote options: sync({ url, token }) from the remote entry
+  new CoreSessionManager({ remote: { url: "/api", token: "t" } });
   const s = await sm.getOrThrow("a");
   // @ts-expect-error sessions are read-only: use touch or update
   s.expiresAt = 0;
