@@ -106,17 +106,21 @@ export class SessionManager<Data = unknown> {
    */
   protected plan(options: CoreSessionManagerOptions): StorePlan {
     const { backend, remote, encryption, namespace = DEFAULT_NAMESPACE } = options;
-    const wrong = (what: string, instead: string) =>
-      new BackendError(`${what} in sessionmanager-js/core takes ${instead}`);
-    if (backend !== undefined && (typeof backend !== "object" || backend === null)) {
-      throw wrong(`backend ${JSON.stringify(backend)}`, "a SessionStore (e.g. indexedDBStore())");
-    }
-    if (remote && typeof remote.replicate !== "function") {
-      throw wrong("remote", 'what sync({ url, token }) from "sessionmanager-js/remote" returns');
-    }
-    if (encryption && typeof encryption.open !== "function") {
-      throw wrong("encryption", 'what encryption(options) from "sessionmanager-js/crypto" returns');
-    }
+    // Names and plain options are the root entry's: say what the core takes instead.
+    const check = (ok: unknown, option: string, takes: string) => {
+      if (!ok) throw new BackendError(`${option} in sessionmanager-js/core takes ${takes}`);
+    };
+    check(
+      backend === undefined || (typeof backend === "object" && backend),
+      `backend ${JSON.stringify(backend)}`,
+      "a SessionStore such as indexedDBStore()",
+    );
+    check(!remote || typeof remote.replicate === "function", "remote", "what sync() returns");
+    check(
+      !encryption || typeof encryption.open === "function",
+      "encryption",
+      "what encryption() returns",
+    );
     const local = backend ?? memoryStore({ namespace });
     const store = guard(remote ? remote.replicate(local, namespace) : local);
     return { store: async () => store, encryption: encryption || undefined };

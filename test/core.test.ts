@@ -68,11 +68,11 @@ describe("sessionmanager-js/core", () => {
       ],
       [
         { remote: { url: "/api", token: "t" } },
-        /remote in sessionmanager-js\/core takes what sync/,
+        /remote in sessionmanager-js\/core takes what sync\(\) returns/,
       ],
       [
         { encryption: { key } },
-        /encryption in sessionmanager-js\/core takes what encryption\(options\)/,
+        /encryption in sessionmanager-js\/core takes what encryption\(\) returns/,
       ],
     ] as const;
     for (const [options, message] of wrong) {

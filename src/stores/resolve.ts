@@ -55,7 +55,7 @@ export function backendLoader(options: SessionManagerOptions): () => Promise<Ses
   else make = named.get(backend);
   if (!make) {
     const where = nodeOnly.includes(backend as string)
-      ? `the ${JSON.stringify(backend)} backend works in Node only (where the package resolves with the "node" condition)`
+      ? `the ${JSON.stringify(backend)} backend works in Node only`
       : `unknown backend ${JSON.stringify(backend)}; expected one of ${[...named.keys()].join(", ")} or a SessionStore`;
     throw new BackendError(where);
   }
