@@ -1,0 +1,5 @@
+import { Sessions } from "./sessions";
+
+export default function ClientPage() {
+  return <Sessions />;
+}
