@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { expect } from "vitest";
+import { unstack } from "./workspace.ts";
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released for the server to take). */
 export function freePort(): Promise<number> {
@@ -121,14 +122,16 @@ export async function expectSessionRoute(
     const text = await response.text();
     const body = parseJson(text);
     // What went wrong, readable in the report: the answer's error and `error` events, the server log.
-    const why = [
-      `${method} ${path} answered ${response.status}: ${body.error ?? ""}`,
-      ...(body.errors ?? []).map((error: string) => `error event: ${error}`),
-      body.notJson ? `not JSON: ${body.notJson}` : "",
-      `server log (end): ${server.output().slice(-1500)}`,
-    ]
-      .filter(Boolean)
-      .join("\n");
+    const why = unstack(
+      [
+        `${method} ${path} answered ${response.status}: ${body.error ?? ""}`,
+        ...(body.errors ?? []).map((error: string) => `error event: ${error}`),
+        body.notJson ? `not JSON: ${body.notJson}` : "",
+        `server log (end): ${server.output().slice(-1500)}`,
+      ]
+        .filter(Boolean)
+        .join("\n"),
+    );
     expect(response.status, why).toBe(200);
     expect(body.errors, why).toEqual([]);
     expect(body, why).toMatchObject({ id, data: { framework }, status: "ready" });

@@ -45,13 +45,13 @@ function expectBrowserOnlyStatic(): void {
 describe.each([
   ["Turbopack", []],
   ["webpack", ["--webpack"]],
-])("Next.js 16.5 built with %s, run with next start", (_bundler, args) => {
+])("Next.js 16.5 built with %s, run with next start", (bundler, args) => {
   let server: Server | undefined;
   beforeAll(() => build(args));
   afterAll(() => server?.stop());
 
   test("the route handler adds and reads a SQLite session over HTTP", async () => {
-    const dbPath = join(scratch, `${_bundler}.db`);
+    const dbPath = join(scratch, `${bundler}.db`);
     server = await startServer("node", [next, "start", "-H", "127.0.0.1"], app, {
       ...env,
       SM_DB_PATH: dbPath,

@@ -1,10 +1,10 @@
 // vitest globalSetup of the consumer matrix: packs the repo once and installs the tarball into the
 // scratch workspace; the tests find both through `inject`.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { packTarball, prepareWorkspace } from "./workspace.ts";
+import { packTarball, prepareWorkspace, repoRoot } from "./workspace.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +15,9 @@ declare module "vitest" {
 
 export default function setup(project: TestProject): () => void {
   const started = Date.now();
+  if (!existsSync(join(repoRoot, "dist", "index.js"))) {
+    throw new Error("dist/ is missing: run `npm run build` (or `npm test`) before test:consumers");
+  }
   const packDir = mkdtempSync(join(tmpdir(), "sm-pack-"));
   const tarball = packTarball(packDir);
   const workspace = prepareWorkspace(tarball);

@@ -25,6 +25,14 @@ export function workspaceDir(): string {
   );
 }
 
+/**
+ * Stack frames of another process, without their "at": vitest would read them as frames of the
+ * test and look for source maps of files the test has removed by then.
+ */
+export function unstack(text: string): string {
+  return text.replace(/^(\s+)at /gm, "$1from ");
+}
+
 /** Runs a command, its output kept; a failure throws with the command and the end of its output. */
 export function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   try {
@@ -38,7 +46,7 @@ export function run(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
     const output = `${stdout}\n${stderr}`.trim().split("\n").slice(-60).join("\n");
-    throw new Error(`\`${cmd} ${args.join(" ")}\` failed in ${cwd}:\n${output}`);
+    throw new Error(unstack(`\`${cmd} ${args.join(" ")}\` failed in ${cwd}:\n${output}`));
   }
 }
 
@@ -98,7 +106,7 @@ export function prepareWorkspace(tarball: string): string {
     run("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], ws);
   }
   installTarball(ws);
-  linkCompiledBetterSqlite(ws);
+  copyCompiledBetterSqlite(ws);
   if (fresh) writeFileSync(stamp, key);
   return ws;
 }
@@ -126,7 +134,7 @@ function installTarball(ws: string): void {
  * The repo's better-sqlite3, compiled for this Node, copied over the uncompiled one npm put in
  * the workspace. A copy rather than a symlink: Next.js's and Nitro's file tracers copy real files.
  */
-function linkCompiledBetterSqlite(ws: string): void {
+function copyCompiledBetterSqlite(ws: string): void {
   const target = join(ws, "node_modules", "better-sqlite3");
   const installed = JSON.parse(readFileSync(join(target, "package.json"), "utf8")).version;
   if (installed !== betterSqliteVersion()) {
