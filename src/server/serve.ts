@@ -21,8 +21,6 @@ const DEFAULT_PORT = 8787;
 const DEFAULT_HOST = "127.0.0.1";
 // After this long, connections still open at close (a client that never finishes) are cut.
 const CLOSE_GRACE_MS = 10_000;
-// A variable specifier: bundlers for workers or browsers leave the Node adapter out.
-const NODE_SERVER = "@hono/node-server";
 
 /**
  * Serves `createSessionServer(options)` over HTTP in Node (with `@hono/node-server`).
@@ -37,9 +35,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${String(port)}`);
   }
   const sessionServer = createSessionServer(serverOptions);
-  const { createAdaptorServer } = (await import(
-    /* @vite-ignore */ NODE_SERVER
-  )) as typeof import("@hono/node-server");
+  // Loaded here, not at the top: only `serve` needs Node's HTTP adapter, and a worker that imports
+  // the server entry for `createSessionServer` never calls it. Written out, so that file tracers
+  // (Next.js standalone, Nitro) copy the package into the deployed output.
+  const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({ fetch: sessionServer.fetch, hostname: host });
   const active = trackResponses(server);
   try {

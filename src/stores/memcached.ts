@@ -1,4 +1,3 @@
-import type { Client, Response } from "memjs";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { loadDriver } from "./driver.ts";
@@ -18,7 +17,7 @@ export interface MemcachedStoreOptions {
   /** The first part of every key. Default `sessionmanager`. */
   prefix?: string;
   /** An existing memjs client to share; `close()` then leaves it connected. */
-  client?: Client;
+  client?: MemcachedClient;
   /**
    * How long (ms) past `expiresAt` Memcached keeps a record before dropping it by itself.
    * Default 60000, so that a manager's timer can still read a session at `expiresAt` and fire
@@ -29,8 +28,29 @@ export interface MemcachedStoreOptions {
   timeout?: number;
 }
 
-type Memjs = typeof import("memjs");
-type Got = { value: string; cas: Buffer };
+/**
+ * What the store calls on a client handed in: a memjs `Client` has it (the store speaks the binary
+ * protocol through `perform`, for CAS). Declared here so that type-checking the store needs
+ * neither memjs nor `@types/memjs`.
+ */
+export interface MemcachedClient {
+  readonly seq: number;
+  incrSeq(): void;
+  perform(
+    key: string,
+    request: Uint8Array,
+    seq: number,
+    callback: (error: Error | null, response?: MemcachedResponse) => void,
+  ): void;
+}
+
+/** A binary-protocol response as memjs hands it to `perform`'s callback. */
+export interface MemcachedResponse {
+  header: { status: number; cas: Uint8Array };
+  val: Uint8Array;
+}
+
+type Got = { value: string; cas: Uint8Array };
 
 // Binary protocol opcodes and statuses (memjs 1 has no CAS calls of its own).
 const GET = 0x00;
@@ -157,7 +177,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
     async delete(id, condition) {
       const c = await connect();
       const key = await c.key(id);
-      let cas: Buffer | undefined;
+      let cas: Uint8Array | undefined;
       if (condition) {
         const current = await c.gets(key);
         if (read(current, id, true)?.version !== condition.ifVersion) return false;
@@ -175,10 +195,9 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
     },
     purgeExpired: (now) => sweep((record) => record.expiresAt <= now),
     async close() {
-      const own =
-        connection && !options.client ? await connection.catch(() => undefined) : undefined;
+      const closing = connection;
       connection = undefined;
-      own?.client.quit();
+      (await closing?.catch(() => undefined))?.quit();
     },
   };
 }
@@ -199,24 +218,18 @@ function memcachedExptime(until: number, now: number): number {
 type Connection = Awaited<ReturnType<typeof createConnection>>;
 
 async function createConnection(options: MemcachedStoreOptions) {
-  const memjs = options.client ? undefined : await loadDriver<Memjs>("memjs", "memcached");
-  const timeout = (options.timeout ?? 2000) / 1000;
-  const servers = options.url
-    ? options.url.replace(/^memcached:\/\//, "").replace(/\/$/, "")
-    : `${options.host ?? "localhost"}:${options.port ?? 11211}`;
-  const client =
-    options.client ??
-    (memjs as Memjs).Client.create(servers, {
-      timeout,
-      conntimeout: timeout,
-      retries: 2,
-      // memjs logs every failure with console.log by default; the calls that fail say why.
-      logger: { log() {} },
-    });
+  let client = options.client;
+  // A client handed in stays connected at `close`.
+  let quit = () => {};
+  if (!client) {
+    const own = await createClient(options);
+    client = own;
+    quit = () => own.quit();
+  }
   const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? "sessionmanager")}:`;
   const request = send.bind(null, client);
   return {
-    client,
+    quit,
     /** `#` is not in base64url: no record key can be the index key. */
     indexKey: `${base}#index`,
     key: async (id: string) => base + (await sha256(id)),
@@ -224,10 +237,10 @@ async function createConnection(options: MemcachedStoreOptions) {
       const { header, val } = await request(GET, key, "", "");
       if (header.status === NOT_FOUND) return undefined;
       check(header.status, "get");
-      return { value: val.toString("utf8"), cas: header.cas };
+      return { value: utf8.decode(val), cas: header.cas };
     },
     /** SET or ADD, with a CAS for SET; `false` when the key exists (ADD) or changed (CAS). */
-    async store(opcode: number, key: string, value: string, exptime: number, cas?: Buffer) {
+    async store(opcode: number, key: string, value: string, exptime: number, cas?: Uint8Array) {
       const extras = Buffer.alloc(8);
       extras.writeUInt32BE(exptime, 4);
       const { header } = await request(opcode, key, extras, value, cas);
@@ -235,7 +248,7 @@ async function createConnection(options: MemcachedStoreOptions) {
       check(header.status, "write");
       return true;
     },
-    async remove(key: string, cas?: Buffer) {
+    async remove(key: string, cas?: Uint8Array) {
       const { header } = await request(DELETE, key, "", "", cas);
       if (header.status === NOT_FOUND || header.status === EXISTS) return false;
       check(header.status, "delete");
@@ -244,22 +257,40 @@ async function createConnection(options: MemcachedStoreOptions) {
   };
 }
 
+/** A memjs client of the store's own, for `url` (or `host` and `port`). */
+async function createClient(options: MemcachedStoreOptions) {
+  const memjs = await loadDriver("memcached", "memjs", () => import("memjs"));
+  const timeout = (options.timeout ?? 2000) / 1000;
+  const servers = options.url
+    ? options.url.replace(/^memcached:\/\//, "").replace(/\/$/, "")
+    : `${options.host ?? "localhost"}:${options.port ?? 11211}`;
+  return memjs.Client.create(servers, {
+    timeout,
+    conntimeout: timeout,
+    retries: 2,
+    // memjs logs every failure with console.log by default; the calls that fail say why.
+    logger: { log() {} },
+  });
+}
+
+const utf8 = new TextDecoder();
+
 /** One request of the binary protocol, through memjs (which keeps the connection and retries). */
 function send(
-  client: Client,
+  client: MemcachedClient,
   opcode: number,
   key: string,
   extras: Buffer | string,
   value: string,
-  cas?: Buffer,
-): Promise<Response> {
+  cas?: Uint8Array,
+): Promise<MemcachedResponse> {
   return new Promise((resolve, reject) => {
     client.incrSeq();
     const seq = client.seq;
     const request = makeRequest(opcode, key, extras, value, seq);
     // The header's CAS field (bytes 16-23): a write with it only succeeds on that version.
-    cas?.copy(request, 16);
-    client.perform(key, request, seq, (error: Error | null, response?: Response) =>
+    if (cas) request.set(cas, 16);
+    client.perform(key, request, seq, (error, response) =>
       error || !response ? reject(error ?? new Error("no response")) : resolve(response),
     );
   });

@@ -1,4 +1,4 @@
-import type { Client, Pool, QueryResult } from "pg";
+import type { Pool } from "pg";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { loadDriver } from "./driver.ts";
@@ -16,14 +16,23 @@ export interface PostgresStoreOptions {
   /** Rows carry it in a `namespace` column; other namespaces' rows are never touched. */
   namespace?: string;
   /** An existing `pg.Pool` (or connected `pg.Client`) to share; `close()` then leaves it open. */
-  client?: Pool | Client;
+  client?: PostgresClient;
   /** The table, created if absent: `name` or `schema.name`. Default `sessionmanager_sessions`. */
   table?: string;
   /** How long (ms) connecting or one query may take before the call rejects. Default 10000. */
   timeout?: number;
 }
 
-type Queryable = { query(text: string, values?: unknown[]): Promise<QueryResult<Row>> };
+/**
+ * What the store calls on a client handed in: a `pg.Pool`, `pg.Client` or `pg.PoolClient` has it.
+ * Declared here so that type-checking the store needs neither pg nor `@types/pg`.
+ */
+export interface PostgresClient {
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: readonly unknown[]; rowCount: number | null }>;
+}
 
 type Row = {
   id: string;
@@ -53,17 +62,17 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
   const namespace = options.namespace ?? "sessionmanager";
   const tableName = options.table ?? "sessionmanager_sessions";
   let report: (error: Error) => void = () => {};
-  let pool: Queryable | undefined;
+  let pool: PostgresClient | undefined;
   let sql: Statements;
-  let ready: Promise<Queryable> | undefined;
+  let ready: Promise<PostgresClient> | undefined;
   // `ready` is forgotten when it fails, so a database that was down at `open` (or a table that
   // could not be created then) is tried again by the next call.
-  const db = (): Promise<Queryable> =>
+  const db = (): Promise<PostgresClient> =>
     (ready ??= connect().catch((error: unknown) => {
       ready = undefined;
       throw error;
     }));
-  const connect = async (): Promise<Queryable> => {
+  const connect = async (): Promise<PostgresClient> => {
     // Checked here, not in the factory: a bad name rejects `open` rather than throwing at once.
     const table = quoteTable(tableName);
     sql = statements(table);
@@ -83,8 +92,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
     });
   const query = async (statement: keyof Statements, values: unknown[]) =>
     (await db()).query(sql[statement], values);
+  // Rows of the columns the statements select (COLUMNS).
   const select = async (statement: keyof Statements, values: unknown[]) =>
-    read((await query(statement, values)).rows);
+    read((await query(statement, values)).rows as Row[]);
   const run = async (statement: keyof Statements, values: unknown[]) =>
     ((await query(statement, values)).rowCount ?? 0) > 0;
 
@@ -129,8 +139,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
 async function createPool(
   options: PostgresStoreOptions,
   report: (error: Error) => void,
-): Promise<Queryable> {
-  const { Pool } = await loadDriver<typeof import("pg")>("pg", "postgres");
+): Promise<PostgresClient> {
+  const { Pool } = await loadDriver("postgres", "pg", () => import("pg"));
   const timeout = options.timeout ?? 10_000;
   const where = options.url
     ? { connectionString: options.url }
@@ -141,7 +151,7 @@ async function createPool(
   pool.on("error", (error) =>
     report(new BackendError(`postgres connection lost: ${error.message}`, { cause: error })),
   );
-  return pool as unknown as Queryable;
+  return pool;
 }
 
 /**

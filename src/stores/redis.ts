@@ -20,7 +20,7 @@ export interface RedisStoreOptions {
    * An existing ioredis client to share; `close()` then leaves it connected. Without `keyPrefix`:
    * the scripts build key names that ioredis would not prefix.
    */
-  client?: Redis;
+  client?: RedisClient;
   /**
    * How long (ms) past `expiresAt` Redis keeps a record before dropping it by itself. Default
    * 60000: a manager fires `expired` when its timer reads the record at `expiresAt`, which it no
@@ -29,6 +29,21 @@ export interface RedisStoreOptions {
   grace?: number;
   /** How long (ms) connecting or one command may take before the call rejects. Default 5000. */
   timeout?: number;
+}
+
+/**
+ * What the store calls on a client handed in: an ioredis `Redis` has it. Declared here so that
+ * type-checking the store needs no ioredis.
+ */
+export interface RedisClient {
+  /** ioredis's connection state: `"wait"` until `connect` (with `lazyConnect`). */
+  readonly status: string;
+  connect(): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  zrange(key: string, start: number, stop: number): Promise<string[]>;
+  evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Records are deleted, listed and fetched this many at a time. */
@@ -109,8 +124,8 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const index = base;
   const grace = options.grace ?? 60_000;
   let report: (error: Error) => void = () => {};
-  let client: Promise<Redis> | undefined;
-  const redis = (): Promise<Redis> =>
+  let client: Promise<RedisClient> | undefined;
+  const redis = (): Promise<RedisClient> =>
     (client ??= createClient(options).catch((error: unknown) => {
       client = undefined;
       throw error;
@@ -125,7 +140,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     }
   };
   /** The records of `ids`; ids whose record Redis expired are dropped from the index. */
-  const fetch = async (r: Redis, ids: string[]): Promise<SessionRecord[]> => {
+  const fetch = async (r: RedisClient, ids: string[]): Promise<SessionRecord[]> => {
     const found: SessionRecord[] = [];
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
@@ -191,7 +206,11 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     },
     purgeExpired: (now) => sweep(String(now), true),
     async close() {
-      const own = client && !options.client ? await client.catch(() => undefined) : undefined;
+      // A client this store made, not one handed in: an ioredis `Redis`.
+      const own =
+        client && !options.client
+          ? ((await client.catch(() => undefined)) as Redis | undefined)
+          : undefined;
       client = undefined;
       if (own?.status === "ready") await own.quit();
       else own?.disconnect();
@@ -201,9 +220,9 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
 
 type SweepResult = [number, number, string[]];
 
-async function createClient(options: RedisStoreOptions): Promise<Redis> {
+async function createClient(options: RedisStoreOptions): Promise<RedisClient> {
   if (options.client) return options.client;
-  const { Redis } = await loadDriver<typeof import("ioredis")>("ioredis", "redis");
+  const { Redis } = await loadDriver("redis", "ioredis", () => import("ioredis"));
   const timeout = options.timeout ?? 5000;
   const settings: RedisOptions = {
     lazyConnect: true,
@@ -231,7 +250,7 @@ const hashes = new Map<string, string>();
  * to add commands to.
  */
 async function evalScript(
-  redis: Redis,
+  redis: RedisClient,
   script: string,
   keys: string[],
   args: (string | number)[],

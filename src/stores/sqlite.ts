@@ -14,7 +14,20 @@ export interface SqliteStoreOptions {
   /** The table, created if absent: letters, digits and `_`. Default `sessionmanager_sessions`. */
   table?: string;
   /** An open better-sqlite3 database to use instead of opening `path`; `close` leaves it open. */
-  database?: BetterSqlite3.Database;
+  database?: SqliteDatabase;
+}
+
+/**
+ * What the store calls on a database handed in: a better-sqlite3 `Database` has it. Declared
+ * here so that type-checking the store needs neither better-sqlite3 nor its `@types` package.
+ */
+export interface SqliteDatabase {
+  exec(source: string): unknown;
+  prepare(source: string): {
+    run(...params: unknown[]): { changes: number };
+    get(...params: unknown[]): unknown;
+    all(...params: unknown[]): unknown[];
+  };
 }
 
 /**
@@ -38,6 +51,8 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
   let sql: Statements | undefined;
   /** Opens a connection: set by `open`, once the driver is loaded. */
   let connect: (() => BetterSqlite3.Database) | undefined;
+  /** Why `open` failed before it could connect (the driver did not load), for the calls after. */
+  let openError: Error | undefined;
   let report: (error: Error) => void = () => {};
   const reported = new Set<string>();
 
@@ -45,7 +60,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
   // opened (locked, not yet writable) works once it can be.
   const statements = (): Statements => {
     if (sql) return sql;
-    if (!connect) throw new BackendError("the sqlite store is not open");
+    if (!connect) throw notOpen(openError);
     const opened = connect();
     try {
       sql = prepare(opened, table);
@@ -76,9 +91,14 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
     async open(context: StoreContext) {
       report = (error) => context.report(error);
       const { database } = options;
-      if (database) connect = () => database;
+      // Typed here by the driver's own types, which the options do not name: see SqliteDatabase.
+      if (database) connect = () => database as BetterSqlite3.Database;
       else {
-        const Database = await loadBetterSqlite3();
+        const Database = await loadBetterSqlite3().catch((error: Error) => {
+          openError = error;
+          throw error;
+        });
+        openError = undefined;
         connect = () => openFile(Database, path);
       }
       statements();
@@ -138,8 +158,13 @@ interface Row {
 }
 
 async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
-  type Driver = { default: typeof BetterSqlite3 };
-  return (await loadDriver<Driver>("better-sqlite3", "sqlite")).default;
+  return (await loadDriver("sqlite", "better-sqlite3", () => import("better-sqlite3"))).default;
+}
+
+/** The error of a call that finds the store not open, saying why when opening failed. */
+function notOpen(why: Error | undefined): BackendError {
+  if (!why) return new BackendError("the sqlite store is not open");
+  return new BackendError(`the sqlite store is not open: ${why.message}`, { cause: why });
 }
 
 function openFile(Database: typeof BetterSqlite3, path: string): BetterSqlite3.Database {

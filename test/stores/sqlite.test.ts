@@ -162,14 +162,22 @@ describe("sqlite store", () => {
 });
 
 describe("the sqlite driver", () => {
-  it("is loaded when the store opens, and its absence says what to install", async () => {
+  it("is loaded by its name written out, and its absence says what to install", async () => {
+    const { default: driver } = await loadDriver(
+      "sqlite",
+      "better-sqlite3",
+      () => import("better-sqlite3"),
+    );
+    expect(driver).toBe(Database);
     const missing = "better-sqlite3-not-installed";
-    const error = await loadDriver(missing, "sqlite").catch((e: unknown) => e);
+    const error = await loadDriver(
+      "sqlite",
+      missing,
+      () => import(/* @vite-ignore */ missing),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as Error).message).toBe(
       `the sqlite store needs the "${missing}" package: npm install ${missing}`,
     );
-    const { default: driver } = await loadDriver<{ default: unknown }>("better-sqlite3", "sqlite");
-    expect(driver).toBe(Database);
   });
 });
