@@ -6,7 +6,7 @@ import { checkId } from "../session.ts";
 import { HttpError } from "./errors.ts";
 import type { ResolvedLimits } from "./options.ts";
 
-/** What a `PUT` asks for, checked: data JSON-safe (or a JWE), ttl in ms and capped. */
+/** What a `PUT` asks for, checked: data JSON-safe (or a JWE), ttl in ms (sent as ms or a Duration) and capped. */
 export interface PutInput {
   readonly data: unknown;
   /** `undefined`: the server's default ttl. */
@@ -23,8 +23,10 @@ export interface Precondition {
 }
 
 const received = (issue: v.BaseIssue<unknown>): string => issue.received;
-const ttlSchema = v.number(
-  (issue) => `ttl must be a number of milliseconds, got ${received(issue)}`,
+// Milliseconds or a Duration string ("15m"), as the SDK takes; `checkTtl` parses and bounds it.
+const ttlSchema = v.union(
+  [v.number(), v.string()],
+  (issue) => `ttl must be a number of milliseconds or a Duration string, got ${received(issue)}`,
 );
 const objectMessage = (issue: v.BaseIssue<unknown>) =>
   `body must be a JSON object, got ${received(issue)}`;
@@ -168,7 +170,7 @@ function object(body: unknown): unknown {
   throw new HttpError(400, "BAD_REQUEST", "body must be a JSON object, got an array");
 }
 
-function checkTtl(ttl: number | undefined, limits: ResolvedLimits): number | undefined {
+function checkTtl(ttl: number | string | undefined, limits: ResolvedLimits): number | undefined {
   return ttl === undefined ? undefined : Math.min(parseDuration(ttl, "ttl"), limits.maxTtl);
 }
 

@@ -171,6 +171,18 @@ describe("PUT /v1/sessions/:id", () => {
     expect(touched.body.session.expiresAt).toBe(T0 + 3_600_000);
   });
 
+  it("takes a ttl as a Duration string in PUT and touch, as the SDK does, capped at maxTtl", async () => {
+    const { alice } = setup({ maxTtl: "1h" });
+    const put = await alice.put("/v1/sessions/a", { ttl: "15m" });
+    expect(put.status).toBe(201);
+    expect(put.body.session).toMatchObject({ ttl: 900_000, expiresAt: T0 + 900_000 });
+    const touched = await alice.post("/v1/sessions/a/touch", { ttl: "30m" });
+    expect(touched.body.session.expiresAt).toBe(T0 + 1_800_000);
+    expect((await alice.put("/v1/sessions/b", { ttl: "1.5h" })).body.session.ttl).toBe(3_600_000);
+    const capped = await alice.post("/v1/sessions/a/touch", { ttl: "7d" });
+    expect(capped.body.session.expiresAt).toBe(T0 + 3_600_000);
+  });
+
   it("takes ids with slashes, percent signs and any Unicode, as the client encoded them", async () => {
     const { alice } = setup();
     for (const id of ["a/b", "50%", "ünï ✓", "x/touch"]) {

@@ -82,14 +82,21 @@ describe("validation and limits", () => {
     expect((await short.get(`/v1/sessions/${"a".repeat(9)}`)).body.error.code).toBe("INVALID_ID");
   });
 
-  it("400 INVALID_TTL for a ttl that is not a positive number of milliseconds", async () => {
+  it("400 INVALID_TTL for a ttl that is not a positive duration (ms or a Duration string)", async () => {
     const { alice, server, store } = setup();
-    for (const ttl of [0, -10, 0.2, "15m", null, true]) {
+    for (const ttl of [0, -10, 0.2, "abc", "", "0m", "-5m", "15 minutes", null, true, {}]) {
       const reply = await alice.put("/v1/sessions/a", { ttl });
       expect(reply.status, JSON.stringify(ttl)).toBe(400);
       expect(reply.body.error.code).toBe("INVALID_TTL");
       expect(reply.body.error.message).toMatch(/^ttl must be/);
     }
+    const abc = await alice.put("/v1/sessions/a", { ttl: "abc" });
+    expect(abc.body.error.message).toBe('ttl must be a positive duration, got "abc"');
+    const wrongType = await alice.put("/v1/sessions/a", { ttl: true });
+    expect(wrongType.body.error.message).toMatch(/Duration string, got true/);
+    const touchAbc = await alice.post("/v1/sessions/a/touch", { ttl: "soon" });
+    expect(touchAbc.status).toBe(400);
+    expect(touchAbc.body.error.message).toBe('ttl must be a positive duration, got "soon"');
     // JSON has no Infinity, but 1e400 parses to it.
     const infinite = await call(server, "alice", "PUT", "/v1/sessions/a", { raw: '{"ttl":1e400}' });
     expect(infinite.body.error.code).toBe("INVALID_TTL");
