@@ -207,3 +207,23 @@ export function expectNoNodeModulesAbove(dir: string): void {
     if (dirname(up) === up) return;
   }
 }
+
+/**
+ * Runs `step` (a build) the first time the returned function is called, and from then on throws
+ * its error, if any, at every call: each test that needs the build fails with the build's error,
+ * where a failing `beforeAll` would only mark them skipped.
+ */
+export function once(step: () => void): () => void {
+  let outcome: { error?: unknown } | undefined;
+  return () => {
+    if (!outcome) {
+      try {
+        step();
+        outcome = {};
+      } catch (error) {
+        outcome = { error };
+      }
+    }
+    if (outcome.error) throw outcome.error;
+  };
+}

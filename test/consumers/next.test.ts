@@ -5,13 +5,14 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { afterAll, describe, expect, inject, test } from "vitest";
 import {
   expectNoNodeModulesAbove,
   expectSessionRoute,
   filesUnder,
   holdsIndexedDBStore,
   nodeCodeIn,
+  once,
   type Server,
   startServer,
 } from "./helpers.ts";
@@ -47,10 +48,11 @@ describe.each([
   ["webpack", ["--webpack"]],
 ])("Next.js 16.5 built with %s, run with next start", (bundler, args) => {
   let server: Server | undefined;
-  beforeAll(() => build(args));
+  const built = once(() => build(args));
   afterAll(() => server?.stop());
 
   test("the route handler adds and reads a SQLite session over HTTP", async () => {
+    built();
     const dbPath = join(scratch, `${bundler}.db`);
     server = await startServer("node", [next, "start", "-H", "127.0.0.1"], app, {
       ...env,
@@ -60,17 +62,17 @@ describe.each([
   });
 
   test("the client page's static output holds the IndexedDB store and no Node code", () => {
+    built();
     expectBrowserOnlyStatic();
   });
 });
 
 describe('Next.js 16.5 output: "standalone", run from a copy outside the workspace', () => {
   let server: Server | undefined;
-  let copy = "";
-  beforeAll(() => {
+  const copy = join(scratch, "deployed");
+  const built = once(() => {
     build([], { SM_NEXT_OUTPUT: "standalone" });
     // As Next's docs deploy it: the standalone folder, with the static files beside the server.
-    copy = join(scratch, "deployed");
     cpSync(join(app, ".next", "standalone"), copy, { recursive: true, verbatimSymlinks: true });
     cpSync(join(app, ".next", "static"), join(copy, "apps", "next", ".next", "static"), {
       recursive: true,
@@ -79,6 +81,7 @@ describe('Next.js 16.5 output: "standalone", run from a copy outside the workspa
   afterAll(() => server?.stop());
 
   test("node server.js adds and reads a SQLite session over HTTP (the driver was traced)", async () => {
+    built();
     expectNoNodeModulesAbove(copy);
     const dbPath = join(scratch, "standalone.db");
     server = await startServer("node", ["server.js"], join(copy, "apps", "next"), {

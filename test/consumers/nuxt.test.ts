@@ -4,10 +4,11 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, test } from "vitest";
 import {
   expectNoNodeModulesAbove,
   expectSessionRoute,
+  once,
   type Server,
   startServer,
 } from "./helpers.ts";
@@ -31,15 +32,14 @@ describe.each([
   ["by default", "default", {}],
   ["with the package inlined (nitro.externals.inline)", "inline", { SM_INLINE: "1" }],
 ])("Nuxt 4.4 built %s", (_how, variant, buildEnv) => {
-  let moved = "";
-  beforeAll(() => {
+  const moved = join(scratch, variant);
+  const built = once(() => {
     rmSync(join(app, ".output"), { recursive: true, force: true });
     const started = Date.now();
     run("node", [nuxt, "build"], app, { ...env, ...buildEnv });
     console.log(
       `[consumers] nuxt build (${variant}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-    moved = join(scratch, variant);
     cpSync(join(app, ".output"), join(moved, ".output"), {
       recursive: true,
       verbatimSymlinks: true,
@@ -48,18 +48,21 @@ describe.each([
 
   if (variant === "inline") {
     test("the package is bundled, not copied beside the server", () => {
+      built();
       const traced = join(app, ".output", "server", "node_modules", "sessionmanager-js");
       expect(existsSync(traced), traced).toBe(false);
     });
   }
 
   test("node .output/server/index.mjs in the project adds and reads a SQLite session", async () => {
+    built();
     const dbPath = join(scratch, `${variant}-in-place.db`);
     server = await startServer("node", [".output/server/index.mjs"], app, { SM_DB_PATH: dbPath });
     await expectSessionRoute(server, "/api/session", "nuxt", dbPath);
   });
 
   test(".output moved out of the project adds and reads a SQLite session (the driver was traced)", async () => {
+    built();
     expectNoNodeModulesAbove(moved);
     const dbPath = join(scratch, `${variant}-moved.db`);
     server = await startServer("node", [".output/server/index.mjs"], moved, { SM_DB_PATH: dbPath });

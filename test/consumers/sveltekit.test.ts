@@ -4,8 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { expectSessionRoute, filesUnder, type Server, startServer } from "./helpers.ts";
+import { afterAll, describe, expect, inject, test } from "vitest";
+import { expectSessionRoute, filesUnder, once, type Server, startServer } from "./helpers.ts";
 import { run } from "./workspace.ts";
 
 const workspace = inject("workspace");
@@ -28,7 +28,7 @@ describe.each([
   ['with ssr.noExternal: ["sessionmanager-js"]', "noExternal", { SM_NO_EXTERNAL: "1" }, false],
 ])("SvelteKit 2.70 (adapter-node) built %s", (_how, variant, buildEnv, external) => {
   let server: Server | undefined;
-  beforeAll(() => {
+  const built = once(() => {
     rmSync(join(app, "build"), { recursive: true, force: true });
     const started = Date.now();
     run("node", [vite, "build"], app, buildEnv);
@@ -39,10 +39,12 @@ describe.each([
   afterAll(() => server?.stop());
 
   test(`the package is ${external ? "left external" : "bundled into the server"}`, () => {
+    built();
     expect(importsPackage()).toBe(external);
   });
 
   test("node build adds and reads a SQLite session over HTTP", async () => {
+    built();
     const dbPath = join(scratch, `${variant}.db`);
     server = await startServer("node", ["build"], app, { SM_DB_PATH: dbPath });
     await expectSessionRoute(server, "/api/session", "sveltekit", dbPath);
