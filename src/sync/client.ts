@@ -71,7 +71,11 @@ export function baseOf(condition: WriteCondition | undefined): Base {
 export class RemoteClient {
   readonly clock: ServerClock = new ServerClock();
   private readonly api: typeof ky;
-  private readonly aborter = new AbortController();
+  // One controller per request under way, aborted by `close()`. Not one signal shared by all:
+  // ky adds an abort listener to the signal it is given for every retry it waits out, so a dozen
+  // requests retrying at once against a server that is down crossed Node's 10-listener warning.
+  private readonly underWay = new Set<AbortController>();
+  private closed = false;
   // One fetch of the token at a time; `undefined` until asked for, and after a failed fetch.
   private token: Promise<string> | undefined;
 
@@ -88,7 +92,6 @@ export class RemoteClient {
         this.clock.sample(sent, Date.now(), Number(stamp));
         return response;
       },
-      signal: this.aborter.signal,
       // 4xx are answers to act on; 5xx (and 408, 429) are failures, retried where safe.
       throwHttpErrors: (status) => status >= 500 || status === 408 || status === 429,
       retry: { retryOnTimeout: true, backoffLimit: RETRY_BACKOFF_LIMIT_MS },
@@ -160,7 +163,8 @@ export class RemoteClient {
 
   /** Cancels what is in flight and whatever comes later (they reject). */
   close(): void {
-    this.aborter.abort();
+    this.closed = true;
+    for (const controller of this.underWay) controller.abort();
   }
 
   /** The server's copy in a 412's body, if it sent one. */
@@ -184,10 +188,14 @@ export class RemoteClient {
     const limit = method === "put" && base === undefined ? 0 : (this.options.retry ?? 2);
     const send = async (token: string): Promise<Reply> => {
       let retried = false;
+      const controller = new AbortController();
+      if (this.closed) controller.abort();
+      this.underWay.add(controller);
       try {
         const response = await this.api(`${API_VERSION}/${path}`, {
           ...options,
           method,
+          signal: controller.signal,
           headers: { ...headers, authorization: `Bearer ${token}` },
           retry: { limit },
           hooks: {
@@ -202,6 +210,8 @@ export class RemoteClient {
         return { status: response.status, body, retried };
       } catch (error) {
         throw unreachable(error, method, path);
+      } finally {
+        this.underWay.delete(controller);
       }
     };
     const token = await this.getToken();
