@@ -13,6 +13,7 @@ interface FileOutcome {
   results: EngineResult[];
   /** Errors thrown outside any test (the page's script failed to load, an unhandled rejection). */
   pageErrors: string[];
+  ms: number;
 }
 
 interface TabsOutcome {
@@ -46,21 +47,30 @@ async function until<T>(
 }
 
 async function runFile(win: EngineWindow, origin: string, label: string): Promise<FileOutcome> {
+  const started = performance.now();
   await win.goto(`${origin}/page/${encodeURIComponent(label)}`);
   const state = () =>
     win.evaluate<{ run: EngineRun | null; errors: string[] }>(
       "({ run: window.__engineRun ?? null, errors: window.__pageErrors ?? [] })",
     );
   // A page whose script never starts the run (it failed to load) is given up on sooner.
-  const started = await until(state, (s) => s.run !== null, 30_000);
-  const finished = started.run
+  const begun = await until(state, (s) => s.run !== null, 30_000);
+  const finished = begun.run
     ? await until(state, (s) => s.run?.done === true, FILE_TIMEOUT)
-    : started;
-  return { label, results: finished.run?.results ?? [], pageErrors: finished.errors };
+    : begun;
+  const ms = performance.now() - started;
+  return { label, results: finished.run?.results ?? [], pageErrors: finished.errors, ms };
 }
 
 /** Two windows of one origin, each a manager on the same namespace. */
-async function runTabs(engine: Engine, origin: string, backend: string): Promise<TabsOutcome> {
+export async function runTabs(
+  engine: Engine,
+  origin: string,
+  backend: string,
+  // A window in the background may run its timers once a second at most (Firefox): the warning
+  // comes 2 s before expiry, so that a late timer cannot run into the expiry.
+  { warnBefore = 2000, ttl = 4000 } = {},
+): Promise<TabsOutcome> {
   const windows = [await engine.open(), await engine.open()] as const;
   for (const win of windows) await win.goto(`${origin}/page/tab`);
   const namespace = `two-windows-${backend}-${Math.random().toString(36).slice(2, 8)}`;
@@ -69,7 +79,7 @@ async function runTabs(engine: Engine, origin: string, backend: string): Promise
   for (const win of windows) {
     statuses.push(
       await win.evaluate<string>(
-        `window.tab.start(${JSON.stringify(namespace)}, ${JSON.stringify(backend)}, 2000)`,
+        `window.tab.start(${JSON.stringify(namespace)}, ${JSON.stringify(backend)}, ${warnBefore})`,
       ),
     );
   }
@@ -88,9 +98,7 @@ async function runTabs(engine: Engine, origin: string, backend: string): Promise
   await b.evaluate(`window.tab.remove("user1")`);
   await heard(a, 'removed user1 {"name":"Grace"}');
 
-  await a.evaluate(`window.tab.add("short", null, 4000)`);
-  // A window in the background may run its timers once a second at most (Firefox): the warning
-  // comes 2 s before expiry, so that a late timer cannot run into the expiry.
+  await a.evaluate(`window.tab.add("short", null, ${ttl})`);
   await heard(a, "expired short null");
   await heard(b, "expired short null");
   await new Promise((r) => setTimeout(r, 1500)); // a late duplicate would show by now
@@ -229,7 +237,9 @@ export async function engineTests(name: EngineName): Promise<void> {
     });
     return;
   }
-  console.log(`[engines] ${outcome.version}: ran in ${(outcome.ms / 1000).toFixed(1)} s`);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const files = outcome.files.map((f) => `${f.label} ${seconds(f.ms)}`).join(", ");
+  console.log(`[engines] ${outcome.version}: ran in ${seconds(outcome.ms)} (${files})`);
   describe(`${name} (${outcome.version})`, () => {
     for (const file of outcome.files) defineFile(file);
     for (const tabs of outcome.tabs) defineTabs(tabs);

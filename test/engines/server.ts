@@ -16,6 +16,10 @@ export const testFiles: Record<string, string> = {
   "encryption.test.ts": "test/browser/encryption.test.ts",
   "tabs.test.ts": "test/browser/tabs.test.ts",
   "jwe.test.ts": "test/crypto/jwe.test.ts",
+  // Not asked of every engine, but cheap: the manager on the engine's own timers and WebCrypto.
+  // (environment.test.ts checks for Chromium's user agent, so it stays Chromium's.)
+  "manager.test.ts": "test/browser/manager.test.ts",
+  "memory-store.test.ts": "test/browser/memory-store.test.ts",
   // The checks of test/e2e/script-tag.e2e.test.ts, in the page that loads dist/ by <script src>.
   "script-tag": "test/engines/page/script-tag.ts",
 };
