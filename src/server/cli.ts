@@ -1,6 +1,7 @@
 /// <reference types="node" />
 // The `sessionmanager` command (src/cli.ts runs it). Everything it touches comes in through
 // `io`, so tests run it in-process: output, the environment, and the signal that stops `serve`.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { parseDuration } from "../duration.ts";
@@ -26,6 +27,7 @@ export const USAGE = `Usage:
   sessionmanager serve [options]   serve the sessionmanager HTTP API
   sessionmanager token [options]   print a development token (HS256 JWT)
   sessionmanager --help            print this help
+  sessionmanager --version         print the version
 
 serve options:
   --backend <name>      memory | file | sqlite | postgres | redis | memcached (default sqlite)
@@ -54,6 +56,11 @@ token options:
 `;
 
 const SECRET_ENV = "SESSIONMANAGER_SECRET";
+const PACKAGE_NAME = "sessionmanager-js";
+// How far up from this module its package.json may be: src/server/ in a clone, dist/ once built
+// (the module may sit in a chunk there), under node_modules/sessionmanager-js/ when installed.
+const PACKAGE_DEPTH = 3;
+const HELP_HINT = 'Run "sessionmanager --help" for usage.';
 const DEFAULT_BACKEND = "sqlite";
 const DEFAULT_PATH = "sessions.db";
 const DEFAULT_TOKEN_TTL = "1h";
@@ -105,13 +112,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       (command === undefined ? io.stderr : io.stdout).write(USAGE);
       return command === undefined ? 2 : 0;
     }
+    if (command === "--version" || command === "-v") {
+      io.stdout.write(`${packageVersion(import.meta.url)}\n`);
+      return 0;
+    }
     if (command === "serve") return await serveCommand(rest, io);
     if (command === "token") return await tokenCommand(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (error) {
     const usage = error instanceof UsageError || isParseArgsError(error);
+    // A usage error gets one line and where to look, not the whole help: the mistake stays in view.
     io.stderr.write(`sessionmanager: ${(error as Error).message}\n`);
-    if (usage) io.stderr.write(`\n${USAGE}`);
+    if (usage) io.stderr.write(`${HELP_HINT}\n`);
     // Options the server refused (a weak secret, an unknown backend) are usage errors too.
     return usage || error instanceof TypeError || isSessionError(error) ? 2 : 1;
   }
@@ -243,6 +255,30 @@ function lineLogger(io: CliIo): Logger {
     warn: line(io.stderr),
     error: line(io.stderr),
   };
+}
+
+/**
+ * The version in the package.json of the package `moduleUrl` belongs to, read when asked: the
+ * nearest one above it named sessionmanager-js, wherever the package was installed or built.
+ */
+export function packageVersion(moduleUrl: string): string {
+  let folder = new URL(".", moduleUrl);
+  for (let depth = 0; depth < PACKAGE_DEPTH; depth++) {
+    const manifest = readManifest(new URL("package.json", folder));
+    if (manifest?.name === PACKAGE_NAME && typeof manifest.version === "string") {
+      return manifest.version;
+    }
+    folder = new URL("..", folder);
+  }
+  throw new Error(`found no package.json of ${PACKAGE_NAME} above ${moduleUrl}`);
+}
+
+function readManifest(url: URL): { name?: unknown; version?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(url, "utf8"));
+  } catch {
+    return undefined; // none here (or not JSON): look further up
+  }
 }
 
 function help(io: CliIo): ExitCode {

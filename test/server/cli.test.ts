@@ -1,7 +1,26 @@
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { main, USAGE } from "../../src/server/cli.ts";
+import { main, packageVersion, USAGE } from "../../src/server/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { SECRET } from "./helpers.ts";
+
+const VERSION: string = JSON.parse(
+  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+).version;
+const BUILT_CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+const built = existsSync(BUILT_CLI);
+if (!built) {
+  const message = "dist/cli.js is missing: the built command's tests are skipped (npm run build)";
+  if (process.env.REQUIRE_SERVICES === "1") throw new Error(message);
+  console.warn(`[vitest] WARNING: ${message}`);
+}
+const HINT = 'Run "sessionmanager --help" for usage.\n';
 
 /** Runs the command in-process; `output()` is what it wrote so far. */
 function run(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal) {
@@ -36,15 +55,64 @@ describe("sessionmanager --help and usage errors", () => {
     }
   });
 
-  it("prints the usage on stderr and exits 2 for no, or an unknown, command or flag", async () => {
-    const cases = [[], ["launch"], ["serve", "--nope"], ["token", "--sub"], ["serve", "extra"]];
-    for (const argv of cases) {
+  it("prints the usage on stderr and exits 2 when called with no command", async () => {
+    const cli = run([]);
+    expect(await cli.code).toBe(2);
+    expect(cli.stderr()).toBe(USAGE);
+    expect(cli.stdout()).toBe("");
+  });
+
+  it("prints one line and where to find the usage, exit 2, for a usage error", async () => {
+    const cases: [string[], RegExp][] = [
+      [["launch"], /^sessionmanager: unknown command "launch"$/],
+      [["serve", "--nope"], /^sessionmanager: .*'--nope'/],
+      [["token", "--sub"], /^sessionmanager: .*'--sub <value>' argument missing/],
+      [["serve", "extra"], /^sessionmanager: .*'extra'/],
+      [["token", "--secret", SECRET], /^sessionmanager: token needs --sub <owner>$/],
+    ];
+    for (const [argv, line] of cases) {
       const cli = run(argv);
       expect(await cli.code, argv.join(" ")).toBe(2);
-      expect(cli.stderr()).toContain("Usage:");
+      const lines = cli.stderr().split("\n");
+      expect(lines[0]).toMatch(line);
+      expect(cli.stderr()).toBe(`${lines[0]}\n${HINT}`);
       expect(cli.stdout()).toBe("");
     }
-    expect(run(["launch"]).stderr()).toMatch(/^sessionmanager: unknown command "launch"/);
+  });
+
+  it("prints the package's version on --version and -v, exit 0", async () => {
+    for (const flag of ["--version", "-v"]) {
+      const cli = run([flag]);
+      expect(await cli.code).toBe(0);
+      expect(cli.stdout()).toBe(`${VERSION}\n`);
+      expect(cli.stderr()).toBe("");
+    }
+  });
+
+  it("reads the version from the package.json of its own package, as installed", async () => {
+    // node_modules/sessionmanager-js/dist/ inside a project that has its own package.json.
+    const project = await tempDir("sm-version-");
+    const pkg = join(project, "node_modules", "sessionmanager-js");
+    await mkdir(join(pkg, "dist"), { recursive: true });
+    await writeFile(join(project, "package.json"), '{"name":"app","version":"1.0.0"}');
+    await writeFile(join(pkg, "package.json"), '{"name":"sessionmanager-js","version":"9.8.7"}');
+    expect(packageVersion(pathToFileURL(join(pkg, "dist", "chunk-X.js")).href)).toBe("9.8.7");
+    // A module of some other package is not ours: no version rather than the app's.
+    expect(() => packageVersion(pathToFileURL(join(project, "src", "x.js")).href)).toThrow(
+      /found no package.json of sessionmanager-js/,
+    );
+  });
+
+  it.skipIf(!built)("the built command (dist/cli.js) prints the version", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [BUILT_CLI, "--version"]);
+    expect(stdout).toBe(`${VERSION}\n`);
+    const failed = await promisify(execFile)(process.execPath, [BUILT_CLI, "serve", "--nope"]).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/^sessionmanager: .*'--nope'.*\nRun "sessionmanager --help"/);
+    expect(failed?.stdout).toBe("");
   });
 
   it("exits 2 with a clear error when serve has no secret or JWKS, or a bad option", async () => {
