@@ -1,4 +1,5 @@
-import { TIME_HEADER } from "../sync/protocol.ts";
+import type { LogFns } from "../log.ts";
+import { type ErrorBody, TIME_HEADER } from "../sync/protocol.ts";
 
 /** Which origins may call the API from a page; `"*"` lets any origin in. */
 export interface CorsOptions {
@@ -13,21 +14,26 @@ const PREFLIGHT_MAX_AGE_S = "600";
 
 /**
  * The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), or
- * `undefined` for any other request. A listed origin gets the methods and headers the API
- * uses; any other gets a 204 without them, which the browser reads as a refusal.
+ * `undefined` for any other request. Answered before the token check, since a browser never
+ * sends a token with a preflight: a listed origin gets a 204 with the methods and headers the API
+ * uses; any other origin (every one without `cors`) a 403 without them, logged as a CORS refusal
+ * so that a missing entry in `cors.origins` is not mistaken for a bad token.
  */
-export function preflight(request: Request, cors: CorsOptions): Response | undefined {
+export function preflight(
+  request: Request,
+  cors: CorsOptions | undefined,
+  log: LogFns,
+): Response | undefined {
   if (request.method !== "OPTIONS" || !request.headers.has("access-control-request-method")) {
     return undefined;
   }
+  const origin = cors && allowedOrigin(request, cors);
+  if (origin === undefined) return refusal(request, cors, log);
   const headers = new Headers({ vary: "Origin" });
-  const origin = allowedOrigin(request, cors);
-  if (origin !== undefined) {
-    headers.set("access-control-allow-origin", origin);
-    headers.set("access-control-allow-methods", ALLOW_METHODS);
-    headers.set("access-control-allow-headers", ALLOW_HEADERS);
-    headers.set("access-control-max-age", PREFLIGHT_MAX_AGE_S);
-  }
+  headers.set("access-control-allow-origin", origin);
+  headers.set("access-control-allow-methods", ALLOW_METHODS);
+  headers.set("access-control-allow-headers", ALLOW_HEADERS);
+  headers.set("access-control-max-age", PREFLIGHT_MAX_AGE_S);
   return new Response(null, { status: 204, headers });
 }
 
@@ -38,6 +44,18 @@ export function allowOrigin(response: Response, request: Request, cors: CorsOpti
   if (origin === undefined) return;
   response.headers.set("access-control-allow-origin", origin);
   response.headers.set("access-control-expose-headers", EXPOSE_HEADERS);
+}
+
+function refusal(request: Request, cors: CorsOptions | undefined, log: LogFns): Response {
+  const origin = request.headers.get("origin") ?? "(none)";
+  const why = cors ? "is not in cors.origins" : "may not call: the server has no cors option";
+  const message = `CORS preflight refused: origin ${origin} ${why}`;
+  log.warn?.(message);
+  const body: ErrorBody = { error: { code: "FORBIDDEN", message } };
+  return new Response(JSON.stringify(body), {
+    status: 403,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
 }
 
 function allowedOrigin(request: Request, cors: CorsOptions): string | undefined {

@@ -96,7 +96,7 @@ class Server implements SessionServer {
 
   private async answer(request: Request): Promise<Response> {
     if (this.closing) return closed();
-    const early = this.cors && preflight(request, this.cors);
+    const early = preflight(request, this.cors, this.log);
     if (early) return early;
     const pending = this.handler(request).catch((error: unknown) => {
       // The router answers every error itself: this is a bug, kept from the client.

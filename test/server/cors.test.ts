@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TIME_HEADER } from "../../src/sync/protocol.ts";
 import { call, setup } from "./helpers.ts";
 
@@ -33,6 +33,7 @@ describe("CORS", () => {
   it("gives an unlisted origin no CORS headers, on preflights and requests alike", async () => {
     const { server } = setup({ cors: { origins: [ALLOWED] } });
     const denied = await server.fetch(preflight("https://evil.example"));
+    expect(denied.status).toBe(403);
     expect(denied.headers.get("access-control-allow-origin")).toBeNull();
     const reply = await call(server, "alice", "GET", "/v1/sessions", {
       headers: { origin: "https://evil.example" },
@@ -57,6 +58,7 @@ describe("CORS", () => {
   it("sends no CORS headers at all by default (same origin only)", async () => {
     const { server } = setup();
     const response = await server.fetch(preflight(ALLOWED));
+    expect(response.status).toBe(403);
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
     const reply = await call(server, "alice", "GET", "/v1/sessions", {
       headers: { origin: ALLOWED },
@@ -68,5 +70,30 @@ describe("CORS", () => {
     const { server } = setup({ cors: { origins: ["*"] } });
     const response = await server.fetch(preflight("https://any.example"));
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("answers preflights before the token check, and logs a refusal as CORS, not as a token", async () => {
+    for (const cors of [{ origins: [ALLOWED] }, undefined]) {
+      const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+      const { server } = setup({ ...(cors && { cors }), logger, logLevel: "debug" });
+      // No Authorization header: a browser never sends one with a preflight.
+      const denied = await server.fetch(preflight("https://evil.example"));
+      expect(denied.status).toBe(403);
+      expect(denied.headers.get("www-authenticate")).toBeNull();
+      const body = await denied.json();
+      expect(body.error.code).toBe("FORBIDDEN");
+      expect(body.error.message).toContain("https://evil.example");
+      const warned = logger.warn.mock.calls.map(([line]) => String(line));
+      expect(warned).toEqual([
+        expect.stringMatching(/CORS preflight refused: origin https:\/\/evil\.example/),
+      ]);
+      const logged = Object.values(logger).flatMap((fn) => fn.mock.calls.map(([line]) => line));
+      expect(logged.join("\n")).not.toMatch(/token|401/i);
+      if (cors) {
+        const allowed = await server.fetch(preflight(ALLOWED, "DELETE"));
+        expect(allowed.status).toBe(204);
+        expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED);
+      }
+    }
   });
 });
