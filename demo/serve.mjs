@@ -33,7 +33,7 @@ const types = {
 /**
  * Serves the demo on 127.0.0.1 (`port` 0: a free one), with the session server on SQLite at
  * `db` (":memory:" for tests), or on `backend` at `url` (or `path`). Closing the returned
- * server closes the session server too.
+ * server closes the session server too; `await server.stop()` waits until both are closed.
  */
 export async function startDemoServer(
   port = Number(process.env.PORT ?? 5173),
@@ -79,6 +79,12 @@ export async function startDemoServer(
     }
   });
   server.on("close", () => sessions.close());
+  // Waits for the store to close as well: SQLite removes its -wal and -shm files only then.
+  server.stop = async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await sessions.close();
+  };
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
@@ -92,10 +98,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(
     `sessionmanager demo: ${url}  (sessions synced with ${url}api on ${on}; Ctrl-C stops it)`,
   );
-  const stop = () => {
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
-  };
+  // Exits once the store is closed: exiting as soon as the HTTP server closed left SQLite's
+  // demo/.sessions.db-wal and -shm behind.
+  const stop = () =>
+    server.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(`sessionmanager demo: could not close the store: ${error.message}`);
+        process.exit(1);
+      },
+    );
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
