@@ -1,44 +1,57 @@
 import { BackendError } from "../errors.ts";
 
 /**
- * Loads the driver package a Node store needs (an optional peer dependency) on first use, so that
- * neither a browser bundle nor a Node user of another store ever loads it. `load` is the store's
- * own `() => import("<pkg>")` with the name written out: bundlers can then keep the package
- * external and file tracers (Next.js standalone, Nitro) copy it into the deployed output, which
- * neither can do for an `import(variable)`.
+ * The error of a Node store whose driver package (an optional peer dependency) did not load.
+ * Each store loads its driver on first use with the name written out inside a `try`:
  *
- * A package that is not there fails with a `BackendError` that says what to install; one that is
- * there but cannot load (a native binding built for another Node, a dependency of its own
- * missing) fails with its own error, never with advice to install what is installed.
- * @example
- * const { default: Database } = await loadDriver("sqlite", "better-sqlite3", () => import("better-sqlite3"));
+ * ```ts
+ * try {
+ *   return driverClass("postgres", "pg", (await import("pg")).Pool);
+ * } catch (error) {
+ *   throw driverError("postgres", "pg", error);
+ * }
+ * ```
+ *
+ * Written out, bundlers can keep the package external and file tracers (Next.js standalone,
+ * Nitro) copy it into the deployed output, which neither can do for an `import(variable)`;
+ * inside `try`, a bundler that cannot find the package (the user chose another store) warns
+ * rather than failing the build (Turbopack, esbuild).
+ *
+ * A package that is not there gets a message that says what to install; one that is there but
+ * cannot load (a native binding built for another Node, a dependency of its own missing) gets
+ * its own error, never advice to install what is installed.
  */
-export async function loadDriver<T>(
-  store: string,
-  pkg: string,
-  load: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    if (isNotFound(error, pkg)) {
-      throw new BackendError(`the ${store} store needs the "${pkg}" package: npm install ${pkg}`, {
-        cause: error,
-      });
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError(
-      `the ${store} store could not load "${pkg}" (installed, but loading it failed: ${reason})`,
-      { cause: error },
-    );
+export function driverError(store: string, pkg: string, error: unknown): BackendError {
+  if (error instanceof BackendError) return error;
+  if (isNotFound(error, pkg)) {
+    return new BackendError(`the ${store} store needs the "${pkg}" package: npm install ${pkg}`, {
+      cause: error,
+    });
   }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BackendError(
+    `the ${store} store could not load "${pkg}" (installed, but loading it failed: ${reason})`,
+    { cause: error },
+  );
+}
+
+/**
+ * `value`, the driver's class (or factory function), checked. webpack builds an app whose
+ * dependencies lacked the package with an empty module in its place, which would otherwise fail
+ * much later as "… is not a constructor".
+ */
+export function driverClass<T>(store: string, pkg: string, value: T): T {
+  if (typeof value === "function") return value;
+  throw new BackendError(
+    `the ${store} store needs the "${pkg}" package: npm install ${pkg}, then build the app again (it was bundled without it)`,
+  );
 }
 
 /**
  * Whether `error` says that `pkg` itself cannot be found. Node names the missing package first
- * (`Cannot find package 'pg' imported from …`, `Cannot find module 'pg'` then a require stack);
- * a dependency of the driver that is missing is named there instead, with the driver only in the
- * stack, and a file of the driver that is missing is named by its path.
+ * (`Cannot find package 'pg' imported from …`, `Cannot find module 'pg'` then a require stack),
+ * as do bundlers' runtimes; a dependency of the driver that is missing is named there instead,
+ * with the driver only in the stack, and a file of the driver that is missing by its path.
  */
 function isNotFound(error: unknown, pkg: string): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };

@@ -1,6 +1,6 @@
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
-import { loadDriver } from "./driver.ts";
+import { driverClass, driverError } from "./driver.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
@@ -259,18 +259,27 @@ async function createConnection(options: MemcachedStoreOptions) {
 
 /** A memjs client of the store's own, for `url` (or `host` and `port`). */
 async function createClient(options: MemcachedStoreOptions) {
-  const memjs = await loadDriver("memcached", "memjs", () => import("memjs"));
+  const Client = await loadMemjs();
   const timeout = (options.timeout ?? 2000) / 1000;
   const servers = options.url
     ? options.url.replace(/^memcached:\/\//, "").replace(/\/$/, "")
     : `${options.host ?? "localhost"}:${options.port ?? 11211}`;
-  return memjs.Client.create(servers, {
+  return Client.create(servers, {
     timeout,
     conntimeout: timeout,
     retries: 2,
     // memjs logs every failure with console.log by default; the calls that fail say why.
     logger: { log() {} },
   });
+}
+
+/** memjs, on first use: the name written out inside `try` (see driverError). */
+async function loadMemjs() {
+  try {
+    return driverClass("memcached", "memjs", (await import("memjs")).Client);
+  } catch (error) {
+    throw driverError("memcached", "memjs", error);
+  }
 }
 
 const utf8 = new TextDecoder();

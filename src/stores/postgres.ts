@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
-import { loadDriver } from "./driver.ts";
+import { driverClass, driverError } from "./driver.ts";
 import { RECORD_FORMAT, readRecord } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
@@ -140,7 +140,7 @@ async function createPool(
   options: PostgresStoreOptions,
   report: (error: Error) => void,
 ): Promise<PostgresClient> {
-  const { Pool } = await loadDriver("postgres", "pg", () => import("pg"));
+  const Pool = await loadPg();
   const timeout = options.timeout ?? 10_000;
   const where = options.url
     ? { connectionString: options.url }
@@ -152,6 +152,15 @@ async function createPool(
     report(new BackendError(`postgres connection lost: ${error.message}`, { cause: error })),
   );
   return pool;
+}
+
+/** pg, on first use: the name written out inside `try` (see driverError). */
+async function loadPg() {
+  try {
+    return driverClass("postgres", "pg", (await import("pg")).Pool);
+  } catch (error) {
+    throw driverError("postgres", "pg", error);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis, RedisOptions } from "ioredis";
 import { shortId } from "../log.ts";
-import { loadDriver } from "./driver.ts";
+import { driverClass, driverError } from "./driver.ts";
 import { decodeRecord, encodeRecord, RECORD_FORMAT } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
@@ -222,7 +222,7 @@ type SweepResult = [number, number, string[]];
 
 async function createClient(options: RedisStoreOptions): Promise<RedisClient> {
   if (options.client) return options.client;
-  const { Redis } = await loadDriver("redis", "ioredis", () => import("ioredis"));
+  const Redis = await loadIoredis();
   const timeout = options.timeout ?? 5000;
   const settings: RedisOptions = {
     lazyConnect: true,
@@ -240,6 +240,15 @@ async function createClient(options: RedisStoreOptions): Promise<RedisClient> {
   // unheard `error` would be logged by ioredis on every attempt.
   client.on("error", () => {});
   return client;
+}
+
+/** ioredis, on first use: the name written out inside `try` (see driverError). */
+async function loadIoredis() {
+  try {
+    return driverClass("redis", "ioredis", (await import("ioredis")).Redis);
+  } catch (error) {
+    throw driverError("redis", "ioredis", error);
+  }
 }
 
 const hashes = new Map<string, string>();

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
-import { loadDriver } from "./driver.ts";
+import { driverClass, driverError } from "./driver.ts";
 import { RECORD_FORMAT, readRecord } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
@@ -157,8 +157,13 @@ interface Row {
   format: number;
 }
 
+/** better-sqlite3, on first use: the name written out inside `try` (see driverError). */
 async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
-  return (await loadDriver("sqlite", "better-sqlite3", () => import("better-sqlite3"))).default;
+  try {
+    return driverClass("sqlite", "better-sqlite3", (await import("better-sqlite3")).default);
+  } catch (error) {
+    throw driverError("sqlite", "better-sqlite3", error);
+  }
 }
 
 /** The error of a call that finds the store not open, saying why when opening failed. */

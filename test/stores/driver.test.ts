@@ -17,19 +17,22 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../../src/errors.ts";
-import { loadDriver } from "../../src/stores/driver.ts";
+import { driverClass, driverError } from "../../src/stores/driver.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const dist = join(repo, "dist");
 
-/** The error `load` fails with, which must be there. */
+/** The error a store throws when `load` (its import of `pkg`) fails, as the stores write it. */
 async function failure(pkg: string, load: () => Promise<unknown>): Promise<BackendError> {
-  const error = await loadDriver("sqlite", pkg, load).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
+  try {
+    await load();
+  } catch (error) {
+    const thrown = driverError("sqlite", pkg, error);
+    expect(thrown).toBeInstanceOf(BackendError);
+    expect(thrown.cause).toBe(error);
+    return thrown;
+  }
+  throw new Error(`${pkg} loaded`);
 }
 
 /** An error as Node's ESM loader makes it (`import()` of a package that is not there). */
@@ -39,7 +42,7 @@ function esmNotFound(name: string, from: string): Error {
   });
 }
 
-describe("loadDriver", () => {
+describe("driverError", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "sm-driver-unit-"));
@@ -52,16 +55,16 @@ describe("loadDriver", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const requireHere = () => createRequire(join(dir, "app.js"));
 
-  it("returns what the loader loads", async () => {
-    const driver = { Pool: class {} };
-    expect(await loadDriver("postgres", "pg", async () => driver)).toBe(driver);
-  });
-
   it("says what to install when the package itself is not found (ESM and CJS)", async () => {
+    const absent = "sm-driver-not-installed";
+    const error = await failure(absent, () => import(/* @vite-ignore */ absent));
+    expect(error.message).toBe(
+      `the sqlite store needs the "${absent}" package: npm install ${absent}`,
+    );
     const esm = esmNotFound("pg", "/app/node_modules/sessionmanager-js/dist/stores/postgres.js");
-    const error = await failure("pg", () => Promise.reject(esm));
-    expect(error.message).toBe('the sqlite store needs the "pg" package: npm install pg');
-    expect(error.cause).toBe(esm);
+    expect((await failure("pg", () => Promise.reject(esm))).message).toBe(
+      'the sqlite store needs the "pg" package: npm install pg',
+    );
 
     // Node's own error for a require() of a package that is not there.
     const cjs = await failure("fake-absent", async () => requireHere()("fake-absent"));
@@ -100,6 +103,23 @@ describe("loadDriver", () => {
       `the sqlite store could not load "better-sqlite3" (installed, but loading it failed: ${dlopen.message})`,
     );
     expect(error.cause).toBe(dlopen);
+  });
+});
+
+describe("driverClass", () => {
+  it("returns the driver's class, and takes a bundler's empty stand-in for the package missing", () => {
+    class Pool {}
+    expect(driverClass("postgres", "pg", Pool)).toBe(Pool);
+    const missing =
+      'the postgres store needs the "pg" package: npm install pg, then build the app again (it was bundled without it)';
+    // What webpack hands in for a package it did not find: a namespace with no exports (named
+    // export undefined, `default` an empty object).
+    for (const stub of [undefined, {}]) {
+      expect(() => driverClass("postgres", "pg", stub)).toThrow(missing);
+      // Thrown inside the store's `try`, it reaches the caller as it is.
+      const error = new BackendError(missing);
+      expect(driverError("postgres", "pg", error)).toBe(error);
+    }
   });
 });
 

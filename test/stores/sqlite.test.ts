@@ -2,7 +2,6 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
-import { loadDriver } from "../../src/stores/driver.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import { type SqliteStoreOptions, sqliteStore } from "../../src/stores/sqlite.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
@@ -158,26 +157,5 @@ describe("sqlite store", () => {
       { id: "future", data: '{"from":"a newer version"}', format: RECORD_FORMAT + 1 },
     ]);
     expect(reports).toHaveLength(2);
-  });
-});
-
-describe("the sqlite driver", () => {
-  it("is loaded by its name written out, and its absence says what to install", async () => {
-    const { default: driver } = await loadDriver(
-      "sqlite",
-      "better-sqlite3",
-      () => import("better-sqlite3"),
-    );
-    expect(driver).toBe(Database);
-    const missing = "better-sqlite3-not-installed";
-    const error = await loadDriver(
-      "sqlite",
-      missing,
-      () => import(/* @vite-ignore */ missing),
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BackendError);
-    expect((error as Error).message).toBe(
-      `the sqlite store needs the "${missing}" package: npm install ${missing}`,
-    );
   });
 });
