@@ -453,13 +453,19 @@ export class SessionManager<Data = unknown> {
         // Only one tab sweeps at a time; the others hear its `expired` message. A busy lock is
         // tried again shortly, in case the tab holding it is about to be frozen.
         const deleting = this.tabs?.sweep ? this.tabs.sweep(remove) : remove();
+        // Where another tab does the deleting, its message fires `expired` here; the warning
+        // this tab still owes (its timer woke late: a throttled background tab) fires now.
         return settle(deleting, (deleted) => {
-          if (deleted === undefined)
-            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
           if (deleted) return this.expire(session, now, deadline);
+          if (deleted === undefined) {
+            this.warnOwed(session, deadline, now);
+            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
+          }
           // Another writer came between our read and delete: follow a newer version; if it is
-          // gone, another tab deleted it at expiry and its message fires `expired` here.
-          return settle(this.store.get(id), (fresh) => fresh && this.schedule(fresh));
+          // gone, another tab deleted it at expiry.
+          return settle(this.store.get(id), (fresh) =>
+            fresh ? this.schedule(fresh) : this.warnOwed(session, deadline, now),
+          );
         });
       }
       if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
@@ -481,16 +487,18 @@ export class SessionManager<Data = unknown> {
   ): void {
     this.scheduler.cancel(session.id);
     this.cache?.remember(session, true);
-    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
-      this.events.emit(
-        "expiringSoon",
-        session as Session<Data>,
-        Math.max(0, session.expiresAt - now),
-      );
-    }
+    this.warnOwed(session, deadline, now);
     this.log.debug?.(`expired ${shortId(session.id)}`);
     this.events.emit("expired", session as Session<Data>);
     if (tellTabs) this.tabs?.post("expired", [session]);
+  }
+
+  /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
+  private warnOwed(session: SessionRecord, deadline: number | undefined, now: number): void {
+    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
+      const msLeft = Math.max(0, session.expiresAt - now);
+      this.events.emit("expiringSoon", session as Session<Data>, msLeft);
+    }
   }
 
   private open(): void {

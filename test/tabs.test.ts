@@ -171,6 +171,39 @@ describe("tabs in step", () => {
     }
   });
 
+  it("a tab whose warning timer wakes after the expiry, with the sweep lock busy, still warns before expired", async () => {
+    let busy = 2; // both tabs find the lock busy the first time: the other tab "is sweeping"
+    const request = async (_n: string, _o: unknown, fn: (lock: object | null) => unknown) =>
+      fn(busy-- > 0 ? null : {});
+    vi.stubGlobal("navigator", { locks: { request } });
+    try {
+      const { a, b } = await twoTabs({ warnBefore: 50 });
+      const seen: string[] = [];
+      for (const [tab, sm] of [
+        ["a", a],
+        ["b", b],
+      ] as const) {
+        sm.on("expiringSoon", () => seen.push(`${tab}:expiringSoon`));
+        sm.on("expired", () => seen.push(`${tab}:expired`));
+      }
+      const expired = Promise.all([next(a, "expired"), next(b, "expired")]);
+      await a.add("s", { ttl: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 10)); // b hears of it
+      // Both timers wake after expiresAt, as a throttled background tab's would.
+      const until = Date.now() + 150;
+      while (Date.now() < until);
+      await expired;
+      for (const tab of ["a", "b"]) {
+        expect(seen.filter((e) => e.startsWith(tab))).toEqual([
+          `${tab}:expiringSoon`,
+          `${tab}:expired`,
+        ]);
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("ignores other namespaces and messages it cannot read", async () => {
     const { a, b, namespace } = await twoTabs();
     const other = new SessionManager({

@@ -67,9 +67,9 @@ export async function runTabs(
   engine: Engine,
   origin: string,
   backend: string,
-  // A window in the background may run its timers once a second at most (Firefox): the warning
-  // comes 2 s before expiry, so that a late timer cannot run into the expiry.
-  { warnBefore = 2000, ttl = 4000 } = {},
+  // A window in the background may run its timers once a second at most (Firefox): a warning
+  // 300 ms before a 1 s expiry makes its timer wake after the expiry, which must still warn first.
+  { warnBefore = 300, ttl = 1000 } = {},
 ): Promise<TabsOutcome> {
   const windows = [await engine.open(), await engine.open()] as const;
   for (const win of windows) await win.goto(`${origin}/page/tab`);
