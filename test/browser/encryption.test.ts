@@ -22,7 +22,7 @@ async function rawDump(database: string): Promise<string> {
   return JSON.stringify(all);
 }
 
-describe("encryption at rest in Chromium", () => {
+describe("encryption at rest in a browser", () => {
   it("IndexedDB holds only ciphertext, and a reload finds the same device key", async () => {
     const namespace = `${run}-sealed`;
     const first = new SessionManager({ backend: "indexedDB", namespace, encryption: true });

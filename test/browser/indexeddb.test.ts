@@ -16,7 +16,7 @@ function ns(label: string): string {
 }
 
 testStore({
-  name: "indexedDB (Chromium)",
+  name: "indexedDB (browser)",
   create: (namespace) => indexedDBStore({ namespace: ns(namespace) }),
 });
 
@@ -52,7 +52,7 @@ function done<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
-describe("indexedDB store in Chromium", () => {
+describe("indexedDB store in a browser", () => {
   it("keeps sessions across a reload (a new manager on the same namespace)", async () => {
     const namespace = ns("reload");
     const first = new SessionManager({ backend: indexedDBStore({ namespace }) });

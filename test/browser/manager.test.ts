@@ -33,7 +33,7 @@ async function until(done: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-describe("SessionManager in Chromium", () => {
+describe("SessionManager in a browser", () => {
   it("adds, reads, touches, updates and removes a session", async () => {
     const sm = manager<{ user: string; theme?: string }>({ backend: "memory", defaultTtl: "10m" });
     await sm.ready;

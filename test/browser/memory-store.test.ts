@@ -3,4 +3,4 @@
 import { memoryStore } from "../../src/stores/memory.ts";
 import { testStore } from "../stores/conformance.ts";
 
-testStore({ name: "memory (Chromium)", create: () => memoryStore() });
+testStore({ name: "memory (browser)", create: () => memoryStore() });

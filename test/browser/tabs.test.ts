@@ -10,7 +10,7 @@ afterEach(async () => {
   for (const sm of managers.splice(0)) await sm.close();
 });
 
-describe("tabs in Chromium", () => {
+describe("tabs in a browser", () => {
   it("one sweeps under a Web Lock, each warns and expires once, no listener runs inside the lock", async () => {
     const namespace = `${run}-sweep`;
     const key = `sessionmanager:${namespace}:s`;

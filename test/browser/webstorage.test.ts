@@ -9,11 +9,11 @@ import { testStore } from "../stores/conformance.ts";
 const run = crypto.randomUUID().slice(0, 8);
 
 testStore({
-  name: "localStorage (Chromium)",
+  name: "localStorage (browser)",
   create: (namespace) => localStorageStore({ namespace: `${run}-${namespace}` }),
 });
 testStore({
-  name: "sessionStorage (Chromium)",
+  name: "sessionStorage (browser)",
   create: (namespace) => sessionStorageStore({ namespace: `${run}-${namespace}` }),
 });
 
@@ -30,7 +30,7 @@ function manager(options: ConstructorParameters<typeof SessionManager>[0]): Sess
   return sm;
 }
 
-describe("web storage in Chromium", () => {
+describe("web storage in a browser", () => {
   it("keeps sessions for the next manager on the page (a reload)", async () => {
     const namespace = `${run}-reload`;
     const first = new SessionManager({ backend: "localStorage", namespace });
