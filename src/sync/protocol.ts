@@ -23,7 +23,7 @@
 // 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE, 503 BACKEND_UNAVAILABLE; also
 // 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
 // again) and 500 INTERNAL (a server bug).
-
+import type { Duration } from "../duration.ts";
 import type { Session } from "../session.ts";
 
 export const API_VERSION = "v1";
@@ -31,22 +31,23 @@ export const API_VERSION = "v1";
 export const TIME_HEADER = "x-sessionmanager-time";
 
 /**
- * Body of `PUT /v1/sessions/:id`. `ttl` in ms (default: the server's default ttl). The session
- * expires at `expiresAt` when it is given (epoch ms in the server's clock; it must lie in the
- * future, and is capped by the server's maximum ttl), else at now + ttl: so an update can keep
- * the expiry it had, and a client that was offline replays its writes as they were.
+ * Body of `PUT /v1/sessions/:id`. `ttl` in ms or a Duration string such as `"15m"` (default: the
+ * server's default ttl). The session expires at `expiresAt` when it is given (epoch ms in the
+ * server's clock; it must lie in the future, and is capped by the server's maximum ttl), else at
+ * now + ttl: so an update can keep the expiry it had, and a client that was offline replays its
+ * writes as they were.
  */
 export interface PutBody {
   data?: unknown;
-  ttl?: number;
+  ttl?: Duration;
   expiresAt?: number;
   /** `data` is a compact JWE string sealed by the client (encryption at rest end to end). */
   encrypted?: true;
 }
 
-/** Body of `POST /v1/sessions/:id/touch`. `ttl` in ms (default: the session's own ttl). */
+/** Body of `POST /v1/sessions/:id/touch`. `ttl` in ms or a Duration (default: the session's own). */
 export interface TouchBody {
-  ttl?: number;
+  ttl?: Duration;
 }
 
 /** A session as the API sends it: the SDK's `Session`, plus `encrypted` when data is a JWE. */
