@@ -35,10 +35,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${String(port)}`);
   }
   const sessionServer = createSessionServer(serverOptions);
-  // Loaded here, not at the top: only `serve` needs Node's HTTP adapter, and a worker that imports
-  // the server entry for `createSessionServer` never calls it. Written out, so that file tracers
-  // (Next.js standalone, Nitro) copy the package into the deployed output.
-  const { createAdaptorServer } = await import("@hono/node-server");
+  const { createAdaptorServer } = await loadNodeServer();
   const server = createAdaptorServer({ fetch: sessionServer.fetch, hostname: host });
   const active = trackResponses(server);
   try {
@@ -68,7 +65,27 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-type NodeServer = ReturnType<typeof import("@hono/node-server").createAdaptorServer>;
+type NodeAdapter = typeof import("@hono/node-server");
+type NodeServer = ReturnType<NodeAdapter["createAdaptorServer"]>;
+
+/**
+ * Node's HTTP adapter, loaded when `serve` is called. `#node-server` (package.json `imports`) is
+ * `@hono/node-server` under the `node` condition and nothing elsewhere: a worker or edge bundle
+ * of the server entry, which mounts `createSessionServer(options).fetch` and never calls `serve`,
+ * holds no Node code, while Node bundlers and file tracers follow it to the package. Inside
+ * `try`, so that bundlers for those runtimes leave the unresolved import alone.
+ */
+async function loadNodeServer(): Promise<NodeAdapter> {
+  try {
+    return await import("#node-server");
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `serve could not load Node's HTTP adapter (@hono/node-server: ${reason}); serve runs in Node, Bun and Deno, elsewhere mount createSessionServer(options).fetch`,
+      { cause },
+    );
+  }
+}
 
 /** The part of Node's `ServerResponse` that closing needs. */
 interface NodeResponse {
