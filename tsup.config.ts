@@ -68,8 +68,9 @@ export default defineConfig([
   // ESM for bundlers and Node: shared code in chunks, so every entry sees the same classes.
   { ...library, format: ["esm"], splitting: true, clean: true },
   // CJS: nanoevents is ESM-only, so the CJS build carries its own copy rather than require()-ing
-  // an ES module (which only Node 20.19+ can do).
-  { ...library, format: ["cjs"], noExternal: ["nanoevents"] },
+  // an ES module (which only Node 20.19+ can do). Split into shared chunks like the ESM build, so
+  // that every entry (and `#backends`, a separate file) has the same error classes.
+  { ...library, format: ["cjs"], noExternal: ["nanoevents"], splitting: true },
   // The script-tag bundle: `new sessionmanager.SessionManager(...)`.
   {
     entry: { sessionmanager: "src/index.ts" },

@@ -33,6 +33,15 @@ describe("package", () => {
     expect(fromCjs).toMatchObject({ name: "InvalidSessionIdError", code: "INVALID_ID" });
   });
 
+  it("shares one copy of each error class between the entries of each build", async () => {
+    // A store's BackendError must pass through the manager's guard as itself, not wrapped again.
+    expect(require("sessionmanager-js/core").BackendError).toBe(
+      require("sessionmanager-js").BackendError,
+    );
+    const esm = await import("sessionmanager-js");
+    expect((await import("sessionmanager-js/core")).BackendError).toBe(esm.BackendError);
+  });
+
   it("exports the memory store from its subpath", async () => {
     const { memoryStore } = await import("sessionmanager-js/stores/memory");
     const { SessionManager } = await import("sessionmanager-js");
