@@ -3,6 +3,11 @@ import type { EncryptionOptions } from "./crypto/keys.ts";
 import type { Duration } from "./duration.ts";
 import type { Logger, LogLevel } from "./log.ts";
 import type { Session } from "./session.ts";
+import type { FileStoreOptions } from "./stores/file.ts";
+import type { MemcachedStoreOptions } from "./stores/memcached.ts";
+import type { PostgresStoreOptions } from "./stores/postgres.ts";
+import type { RedisStoreOptions } from "./stores/redis.ts";
+import type { SqliteStoreOptions } from "./stores/sqlite.ts";
 import type { SessionStore } from "./stores/types.ts";
 import type { RemoteOptions } from "./sync/remote.ts";
 import type { ReplicaOptions } from "./sync/replica.ts";
@@ -75,31 +80,22 @@ export interface FeatureOptions {
 }
 
 /**
- * Where sessions live, and that backend's options beside it. Default `backend: "memory"`. Node
- * backends (file, SQLite, PostgreSQL, Redis, Memcached) work where the package resolves to its
- * Node entry, and load their driver package on first use.
+ * Where sessions live, and that backend's options beside it: for the Node backends, the options
+ * of the store's factory (`sqliteStore`, `redisStore`, …) but `namespace`, which is the manager's.
+ * Default `backend: "memory"`. Node backends (file, SQLite, PostgreSQL, Redis, Memcached) work
+ * where the package resolves with the `node` condition, and load their driver on first use.
  */
 export type BackendOptions =
   | { backend?: "memory" | "localStorage" | "sessionStorage" | "indexedDB" | SessionStore }
   | { backend: "remote"; remote: RemoteOptions }
-  | { backend: "file" /** The file, created if absent. */; path: string; format?: "json" | "csv" }
-  | {
-      backend: "sqlite" /** The database file. Default `":memory:"`. */;
-      path?: string;
-      table?: string;
-    }
-  | ({ backend: "postgres"; table?: string } & ServiceOptions)
-  | ({
-      backend: "redis" | "memcached" /** First part of every key. */;
-      prefix?: string;
-    } & ServiceOptions);
+  | ({ backend: "file" } & Omit<FileStoreOptions, "namespace">)
+  | ({ backend: "sqlite" } & Omit<SqliteStoreOptions, "namespace">)
+  | ({ backend: "postgres" } & Omit<PostgresStoreOptions, "namespace"> & CacheOptions)
+  | ({ backend: "redis" } & Omit<RedisStoreOptions, "namespace"> & CacheOptions)
+  | ({ backend: "memcached" } & Omit<MemcachedStoreOptions, "namespace"> & CacheOptions);
 
-/** How to reach a database service, and the optional read cache in front of it. */
-export interface ServiceOptions {
-  /** `postgres://…`, `redis://…`, or `host:port` for memcached. */
-  url?: string;
-  host?: string;
-  port?: number;
+/** The optional read cache in front of a database service. */
+export interface CacheOptions {
   /**
    * Serves hot sessions from this process's memory: at most `max` entries, each for at most
    * `ttl` ms (default 1000). Another process's change may be seen that much later.

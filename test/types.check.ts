@@ -13,6 +13,9 @@ import {
 import { memoryStore } from "../src/stores/memory.ts";
 import { sync } from "../src/sync/index.ts";
 
+declare const redis: import("ioredis").Redis;
+declare const pool: import("pg").Pool;
+
 type User = { name: string; roles: string[] };
 
 export async function compiles(): Promise<void> {
@@ -41,6 +44,11 @@ export async function compiles(): Promise<void> {
   const store: SessionStore = memoryStore({ namespace: "x" });
   new SessionManager({ backend: store });
 
+  // A Node backend by name takes its store's options beside it, a shared client included.
+  new SessionManager({ backend: "redis", client: redis, grace: 5000, cache: { max: 100 } });
+  new SessionManager({ backend: "postgres", client: pool, table: "app.sessions" });
+  new SessionManager({ backend: "file", path: "sessions.csv", format: "csv" });
+
   // The core entry takes objects; the root entry takes them too.
   const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt"]);
   const parts = { encryption: encryption({ key }), remote: sync({ url: "/api", token: "t" }) };
@@ -65,6 +73,10 @@ export async function mustNotCompile(): Promise<void> {
   sm.on("logout", () => {});
   // @ts-expect-error an unknown backend name
   new SessionManager({ backend: "memcache" });
+  // @ts-expect-error the file backend needs its path
+  new SessionManager({ backend: "file" });
+  // @ts-expect-error a Redis client is no PostgreSQL client
+  new SessionManager({ backend: "postgres", client: redis });
   // @ts-expect-error the core entry takes a store object, not a name
   new CoreSessionManager({ backend: "indexedDB" });
   // @ts-expect-error nor plain encryption options: encryption({ key }) from the crypto entry

@@ -1,5 +1,5 @@
 // `#backends` in Node (the `node` condition of the package's `imports` map).
-import type { ServiceOptions, SessionManagerOptions } from "../options.ts";
+import type { CacheOptions, SessionManagerOptions } from "../options.ts";
 import type { NodeBackendName, StoreFactory } from "./resolve.ts";
 import type { SessionStore } from "./types.ts";
 
@@ -29,7 +29,7 @@ export const nodeBackends: Record<NodeBackendName, StoreFactory> = {
 };
 
 /** The store behind the bounded read cache when `cache: { max }` asks for one. */
-async function cached(options: ServiceOptions, store: SessionStore): Promise<SessionStore> {
+async function cached(options: CacheOptions, store: SessionStore): Promise<SessionStore> {
   if (!options.cache) return store;
   return (await import("./cached.ts")).cachedStore(store, options.cache);
 }
