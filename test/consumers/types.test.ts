@@ -50,16 +50,21 @@ function dependencyClosure(names: string[], seen = new Set<string>()): Set<strin
 
 /**
  * A project outside the workspace with only the package (unpacked from the tarball, so its own
- * imports resolve here and nowhere else), its dependencies and @types/node: no driver, no driver
- * types.
+ * imports resolve here and nowhere else), its dependencies and, unless `nodeTypes` is false,
+ * @types/node: no driver, no driver types.
  */
-function project(name: string, compilerOptions: object, files: Record<string, string>): string {
+function project(
+  name: string,
+  compilerOptions: object,
+  files: Record<string, string>,
+  nodeTypes = true,
+): string {
   const dir = join(scratch, name);
   const own = join(dir, "node_modules", "sessionmanager-js");
   mkdirSync(own, { recursive: true });
   run("tar", ["-xzf", tarball, "-C", own, "--strip-components=1"], dir);
   const deps = Object.keys(packageJson("sessionmanager-js").dependencies ?? {});
-  for (const dep of [...dependencyClosure(deps), "@types/node"]) {
+  for (const dep of [...dependencyClosure(deps), ...(nodeTypes ? ["@types/node"] : [])]) {
     const link = join(dir, "node_modules", dep);
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(realpathSync(join(modules, dep)), link, "dir");
@@ -96,8 +101,21 @@ describe("tsc 6 strict, skipLibCheck: false, no driver packages or their @types"
       { ...strict, module: "esnext", moduleResolution: "bundler" },
       { "index.ts": importEveryEntry(false) },
     ],
+    [
+      "bundler-dom (a page's project: lib dom, no @types at all, not even node)",
+      {
+        ...strict,
+        module: "esnext",
+        moduleResolution: "bundler",
+        lib: ["es2022", "dom"],
+        types: [],
+      },
+      { "index.ts": importEveryEntry(false) },
+    ],
   ])("every public entry type-checks under %s", (mode, options, files) => {
-    const dir = project(mode.split(" ")[0] ?? mode, options, files);
+    const name = mode.split(" ")[0] ?? mode;
+    const dir = project(name, options, files, name !== "bundler-dom");
+    expect(existsSync(join(dir, "node_modules", "@types", "node"))).toBe(name !== "bundler-dom");
     expectNoNodeModulesAbove(dir);
     for (const missing of [...drivers, ...driverTypes]) {
       expect(existsSync(join(dir, "node_modules", missing)), missing).toBe(false);
