@@ -35,7 +35,6 @@ export type {
   SessionManagerStatus,
   Sync,
 } from "./options.ts";
-export type { Session } from "./session.ts";
 export type {
   Awaitable,
   SessionRecord,
@@ -43,3 +42,4 @@ export type {
   StoreCapabilities,
   WriteCondition,
 } from "./stores/types.ts";
+export type { Session } from "./types.ts";

@@ -1,4 +1,4 @@
-import type { Session } from "./session.ts";
+import type { Session } from "./types.ts";
 
 /** Every code a `SessionError` can carry. Stable: match on these, never on messages. */
 export type SessionErrorCode =

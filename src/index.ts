@@ -13,4 +13,4 @@ export type { HashPasswordOptions } from "./crypto/password.ts";
 export { hashPassword, verifyPassword } from "./crypto/password.ts";
 export type { SessionManagerOptions } from "./options.ts";
 export { SessionManager } from "./root-manager.ts";
-export type { BackendName } from "./stores/resolve.ts";
+export type { BackendName } from "./stores/backends.ts";

@@ -19,11 +19,12 @@ import type {
   SessionManagerStatus,
 } from "./options.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
-import { checkId, live, record, type Session } from "./session.ts";
+import { checkId, live, record } from "./session.ts";
 import { memoryStore } from "./stores/memory.ts";
 import { guard, openStore, unavailableStore } from "./stores/open.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
 import type { TabChannel, TabEvent } from "./sync/tabs.ts";
+import type { Session } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { onWake } from "./wake.ts";
 

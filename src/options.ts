@@ -2,15 +2,15 @@ import type { RecordCodec } from "./crypto/codec.ts";
 import type { EncryptionOptions } from "./crypto/keys.ts";
 import type { Duration } from "./duration.ts";
 import type { Logger, LogLevel } from "./log.ts";
-import type { Session } from "./session.ts";
 import type { FileStoreOptions } from "./stores/file.ts";
 import type { MemcachedStoreOptions } from "./stores/memcached.ts";
 import type { PostgresStoreOptions } from "./stores/postgres.ts";
 import type { RedisStoreOptions } from "./stores/redis.ts";
 import type { SqliteStoreOptions } from "./stores/sqlite.ts";
 import type { SessionStore } from "./stores/types.ts";
-import type { RemoteOptions } from "./sync/remote.ts";
+import type { RemoteOptions } from "./sync/options.ts";
 import type { ReplicaOptions } from "./sync/replica.ts";
+import type { Session } from "./types.ts";
 
 /**
  * Options of `new SessionManager(options)` from the root entry: the common ones, the features by

@@ -1,18 +1,6 @@
 import { InvalidSessionIdError, SessionNotFoundError } from "./errors.ts";
 import type { SessionRecord } from "./stores/types.ts";
 
-/** A session as the manager returns it: frozen, times in epoch ms, `ttl` in ms. */
-export interface Session<Data = unknown> {
-  readonly id: string;
-  readonly data: Data;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly expiresAt: number;
-  readonly ttl: number;
-  /** 1 when added; grows by one on every change (touch, update). */
-  readonly version: number;
-}
-
 /** A new frozen record: every record of the manager is made here, so all share one shape. */
 export function record(
   id: string,

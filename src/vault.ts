@@ -1,8 +1,9 @@
 import type { RecordCodec } from "./crypto/codec.ts";
 import { ConflictError, DecryptionError } from "./errors.ts";
 import type { Encryption } from "./options.ts";
-import { isReservedId, type Session } from "./session.ts";
+import { isReservedId } from "./session.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
+import type { Session } from "./types.ts";
 
 /**
  * Encryption at rest as the manager sees it: what goes to the store is sealed, what comes back is

@@ -1,6 +1,6 @@
 import { type Duration, parseDuration } from "../duration.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import type { NodeBackendName } from "../stores/resolve.ts";
+import type { NodeBackendName } from "../stores/backends.ts";
 import type { SessionStore } from "../stores/types.ts";
 
 /** The stores a server names: memory (one process, tests) and the Node backends. */

@@ -1,6 +1,6 @@
 // `#backends` in Node (the `node` condition of the package's `imports` map).
 import type { CacheOptions, SessionManagerOptions } from "../options.ts";
-import type { NodeBackendName, StoreFactory } from "./resolve.ts";
+import type { NodeBackendName, StoreFactory } from "./backends.ts";
 import type { SessionStore } from "./types.ts";
 
 type Named<B extends NodeBackendName> = Extract<SessionManagerOptions, { backend: B }> & {

@@ -5,30 +5,11 @@
 import { nodeBackends } from "#backends";
 import { BackendError } from "../errors.ts";
 import type { Encryption, SessionManagerOptions, Sync } from "../options.ts";
-import type { RemoteOptions } from "../sync/remote.ts";
+import type { RemoteOptions } from "../sync/options.ts";
+import type { StoreFactory } from "./backends.ts";
 import { memoryStore } from "./memory.ts";
 import { guard } from "./open.ts";
-import type { Awaitable, SessionStore } from "./types.ts";
-
-/** The backends known by name; any `SessionStore` object works as well. */
-export type BackendName =
-  | "memory"
-  | "localStorage"
-  | "sessionStorage"
-  | "indexedDB"
-  | "remote"
-  | NodeBackendName;
-
-/** Backends of Node only: their drivers (and their code) never reach a browser. */
-export type NodeBackendName = "file" | "sqlite" | "postgres" | "redis" | "memcached";
-
-/** Makes a named store from the manager's options (the backend's own sit beside `backend`). */
-export type StoreFactory = (
-  options: SessionManagerOptions & { namespace: string },
-) => Awaitable<SessionStore>;
-
-/** What `#backends` gives: the Node backends under the `node` condition, none elsewhere. */
-export type NodeBackends = Partial<Record<NodeBackendName, StoreFactory>>;
+import type { SessionStore } from "./types.ts";
 
 const nodeOnly: readonly string[] = ["file", "sqlite", "postgres", "redis", "memcached"];
 

@@ -2,11 +2,11 @@
 // stores themselves (and for `sessionmanager-js/core`). The root entry's `backend: "remote"` and
 // `remote: { url, token }` load the same code lazily.
 import type { Sync } from "../options.ts";
-import type { RemoteOptions } from "./remote.ts";
+import type { RemoteOptions } from "./options.ts";
 import { replicaStore } from "./replica.ts";
 
 export type { Sync } from "../options.ts";
-export type { RemoteOptions } from "./remote.ts";
+export type { RemoteOptions } from "./options.ts";
 export { remoteStore } from "./remote.ts";
 export type { ReplicaOptions } from "./replica.ts";
 export { replicaStore } from "./replica.ts";

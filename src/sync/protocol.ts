@@ -24,7 +24,7 @@
 // 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
 // again) and 500 INTERNAL (a server bug).
 import type { Duration } from "../duration.ts";
-import type { Session } from "../session.ts";
+import type { Session } from "../types.ts";
 
 export const API_VERSION = "v1";
 /** Response header with the server's clock, epoch milliseconds. */

@@ -5,7 +5,7 @@ import { isReservedId } from "../session.ts";
 import type { SessionRecord } from "../stores/types.ts";
 import { EXPIRY_MARGIN_MS, sameData } from "./clock.ts";
 import { idOf } from "./outbox.ts";
-import type { SyncParts } from "./replica.ts";
+import type { SyncParts } from "./parts.ts";
 
 /** Asks the server what changed and follows it locally, except where writes are queued. */
 export async function pull(r: SyncParts): Promise<void> {

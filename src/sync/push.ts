@@ -5,7 +5,7 @@
 import { ConflictError, SessionError } from "../errors.ts";
 import type { SessionRecord } from "../stores/types.ts";
 import { idOf, type Op, runnable } from "./outbox.ts";
-import type { SyncParts } from "./replica.ts";
+import type { SyncParts } from "./parts.ts";
 
 /** A write that lost: to the server's copy, or because the server will never take it. */
 type Lost = {

@@ -2,36 +2,12 @@
 // The server is the authority on versions and times (the client converts them into the local
 // clock); this file maps its answers onto the store contract, and remembers what it saw, so
 // that the manager can tell a session that expired on the server from one removed there.
-import { type Duration, parseDuration } from "../duration.ts";
+import { parseDuration } from "../duration.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
 import { onWake } from "../wake.ts";
 import { type Base, baseOf, RemoteClient } from "./client.ts";
 import { changeOf, EXPIRY_MARGIN_MS, type Incoming } from "./clock.ts";
-
-/** Options of the remote store (and of the server a replica syncs with). */
-export interface RemoteOptions {
-  /** Base URL of the server, with its `basePath`: `"https://example.com/api"`. */
-  url: string;
-  /**
-   * A bearer token (a JWT whose `sub` owns the sessions), or a function that gets one. The
-   * function is called once more when the server answers 401, and the request retried once.
-   */
-  token: string | (() => string | Promise<string>);
-  /** Time limit of each attempt of a request. Default `"10s"`. */
-  timeout?: Duration;
-  /**
-   * Retries of a request that may be repeated safely (reads, deletes, conditional writes) after
-   * a network failure, a timeout or a 5xx, with growing delays. Default 2.
-   */
-  retry?: number;
-  /** The `fetch` to use instead of the global one (tests, SSR, a server's own `fetch`). */
-  fetch?: typeof fetch;
-  /**
-   * How often to ask the server what other clients changed (also when the page wakes), so
-   * that their changes fire events here too. Default `"30s"`.
-   */
-  pullInterval?: Duration;
-}
+import type { RemoteOptions } from "./options.ts";
 
 /**
  * A store whose records live on a sessionmanager server: the server sets versions and times

@@ -15,10 +15,11 @@ import type {
 import { onWake } from "../wake.ts";
 import { baseOf, RemoteClient } from "./client.ts";
 import { changeOf } from "./clock.ts";
+import type { RemoteOptions } from "./options.ts";
 import { OUTBOX_ID, Outbox } from "./outbox.ts";
+import type { SyncContext, SyncParts } from "./parts.ts";
 import { pull } from "./pull.ts";
 import { push } from "./push.ts";
-import type { RemoteOptions } from "./remote.ts";
 
 /** Options of the replica: where the server is, and how it syncs. */
 export interface ReplicaOptions extends RemoteOptions {
@@ -30,28 +31,6 @@ export interface ReplicaOptions extends RemoteOptions {
 export interface ReplicaStore extends SessionStore {
   /** Pushes the queued writes and pulls the server's changes; `true` when both went through. */
   sync(): Promise<boolean>;
-}
-
-/**
- * `StoreContext` with what the manager may add: `synced()` is called after every sync that
- * pushed the whole queue and pulled, for the manager to emit `synced`.
- */
-type SyncContext = StoreContext & { synced?(): void };
-
-/** What the pusher and the puller work with: the replica's parts. @internal */
-export interface SyncParts {
-  readonly local: SessionStore;
-  readonly outbox: Outbox;
-  readonly client: RemoteClient;
-  readonly context: SyncContext;
-  /** Runs `fn` after the local steps before it, holding the tabs' outbox lock where there is one. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /**
-   * Makes the server's copy of a session (`undefined`: none) the local one in place of
-   * `current`, and tells the manager; unless another tab wrote meanwhile, whose write is then
-   * queued and goes out next.
-   */
-  adopt(current: SessionRecord | undefined, server: SessionRecord | undefined): Promise<void>;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
