@@ -1,3 +1,4 @@
+import { type DBSchema, type IDBPDatabase, type IDBPObjectStore, unwrap, wrap } from "idb";
 import { shortId } from "../log.ts";
 import { readRecord, type StoredObject, toStoredObject } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
@@ -99,17 +100,29 @@ export function indexedDBStore(options: IndexedDBStoreOptions = {}): SessionStor
 
 type Read = (value: unknown, id: IDBValidKey, quiet?: boolean) => SessionRecord | undefined;
 
+/** The schema of the database, for idb's types. Values may be foreign: `read` checks each. */
+interface Schema extends DBSchema {
+  sessions: { key: string; value: StoredObject; indexes: { expiresAt: number } };
+}
+type Database = IDBPDatabase<Schema>;
+type Store<Mode extends IDBTransactionMode> = IDBPObjectStore<
+  Schema,
+  [typeof STORE],
+  typeof STORE,
+  Mode
+>;
+
 type Connection = ReturnType<typeof connection>;
 
 /** The database connection, opened again when the browser or another tab closed it. */
 function connection(factory: IDBFactory, name: string) {
-  let opening: Promise<IDBDatabase> | undefined;
-  let live: IDBDatabase | undefined;
-  const forget = (db: IDBDatabase): void => {
+  let opening: Promise<Database> | undefined;
+  let live: Database | undefined;
+  const forget = (db: Database): void => {
     db.close();
     if (live === db) live = opening = undefined;
   };
-  const current = (): Promise<IDBDatabase> =>
+  const current = (): Promise<Database> =>
     (opening ??= connect(factory, name, forget).then(
       (db) => (live = db),
       (error: unknown) => {
@@ -119,7 +132,7 @@ function connection(factory: IDBFactory, name: string) {
     ));
   return {
     /** Runs `fn` on the connection, and once more on a new one if the old one closed under it. */
-    async use<T>(fn: (db: IDBDatabase) => Promise<T>): Promise<T> {
+    async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
       const db = await current();
       try {
         return await fn(db);
@@ -143,13 +156,19 @@ function connection(factory: IDBFactory, name: string) {
   };
 }
 
-/** Opens the database on the given factory, making its schema on first use. */
-function connect(
+/**
+ * Opens the database on the given factory with idb, making its schema on first use. idb's
+ * `openDB` opens on the global `indexedDB` only (jakearchibald/idb#259), and this store takes a
+ * factory (a polyfill, tests): idb's `wrap` makes the same promise of the request, and the four
+ * events `openDB` takes callbacks for are handled here.
+ */
+async function connect(
   factory: IDBFactory,
   name: string,
-  gone: (db: IDBDatabase) => void,
-): Promise<IDBDatabase> {
+  gone: (db: Database) => void,
+): Promise<Database> {
   const request = factory.open(name, 1);
+  const opened = wrap(request) as Promise<Database>;
   request.onupgradeneeded = () => {
     // The store is there already when a newer release (a higher version) opens this one's database.
     const db = request.result;
@@ -157,39 +176,40 @@ function connect(
       db.createObjectStore(STORE, { keyPath: "id" }).createIndex(INDEX, INDEX);
     }
   };
-  return new Promise((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Another tab keeps an older version open and ignores versionchange: the upgrade would wait
-    // for it with no time limit, and `ready` never resolve. Give up instead (the manager degrades).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Another tab keeps an older version open and ignores versionchange: the upgrade would wait
+  // for it with no time limit, and `ready` never resolve. Give up instead (the manager degrades).
+  const blocked = new Promise<never>((_, reject) => {
     request.onblocked = () => {
       timer = setTimeout(() => {
         // If it opens after all, close it at once, or it would block the next upgrade in turn.
-        request.onsuccess = () => request.result.close();
+        opened.then(
+          (db) => db.close(),
+          () => undefined,
+        );
         reject(new Error(`opening ${name} was blocked for ${BLOCKED_MS} ms by another tab`));
       }, BLOCKED_MS);
     };
-    request.onsuccess = request.onerror = () => {
-      clearTimeout(timer);
-      const error = request.error;
-      if (error) {
-        // VersionError: a newer release of the app upgraded the database in another tab.
-        if (error.name !== "VersionError") return reject(error);
-        return reject(
-          new Error(`${name} was upgraded by a newer version; reload the page`, { cause: error }),
-        );
-      }
-      const db = request.result;
-      if (!db.objectStoreNames.contains(STORE)) {
-        db.close();
-        return reject(new Error(`${name} has no "${STORE}" store: it was made by other code`));
-      }
-      // Another tab wants to upgrade or delete the database (versionchange), or the browser closed
-      // it (site data cleared, storage pressure): close, so that tab is not blocked; the next call
-      // opens again.
-      db.onversionchange = db.onclose = () => gone(db);
-      resolve(db);
-    };
   });
+  let db: Database;
+  try {
+    db = await Promise.race([opened, blocked]);
+  } catch (error) {
+    // VersionError: a newer release of the app upgraded the database in another tab.
+    if ((error as Error | null)?.name !== "VersionError") throw error;
+    throw new Error(`${name} was upgraded by a newer version; reload the page`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!db.objectStoreNames.contains(STORE)) {
+    db.close();
+    throw new Error(`${name} has no "${STORE}" store: it was made by other code`);
+  }
+  // Another tab wants to upgrade or delete the database (versionchange: `blocking` in idb), or the
+  // browser closed it (site data cleared, storage pressure: `terminated`): close, so that tab is
+  // not blocked; the next call opens again.
+  db.onversionchange = db.onclose = () => gone(db);
+  return db;
 }
 
 /** One queued get (`write` undefined), set (the object to store) or delete (`null`). */
@@ -202,110 +222,131 @@ interface Op {
   readonly reject: (error: unknown) => void;
 }
 
-/** A request handler whose exceptions abort the transaction with their own error. */
-type Guard = <T = void>(fn: (value: T) => void) => (value: T) => void;
-
 /**
  * Runs `body` on the store in a new transaction, and resolves with what it returned once the
- * transaction has committed; rejects when it aborts. A promise per request, as a promise wrapper
- * of IndexedDB makes, costs in a batch of thousands; and an exception in `body` or a `guard`ed
- * handler aborts with its own error, where the browser would abort with a bare AbortError,
- * which `use` would take for a closed connection.
+ * transaction has committed (idb's `done`); rejects when it aborts. When `body` fails, the
+ * transaction is aborted and the call fails with `body`'s own error, not the bare AbortError of
+ * the transaction, which `use` would take for a closed connection.
  */
-function transact<T>(
-  db: IDBDatabase,
-  mode: IDBTransactionMode,
-  body: (store: IDBObjectStore, guard: Guard) => T,
+async function transact<T, Mode extends IDBTransactionMode>(
+  db: Database,
+  mode: Mode,
+  body: (store: Store<Mode>) => Promise<T>,
 ): Promise<T> {
   const tx = db.transaction(STORE, mode);
-  return new Promise((resolve, reject) => {
-    const guard: Guard = (fn) => (value) => {
-      try {
-        fn(value);
-      } catch (error) {
-        reject(error);
-        tx.abort();
-      }
-    };
-    let result: T;
-    guard(() => {
-      result = body(tx.objectStore(STORE), guard);
-    })();
-    tx.oncomplete = () => resolve(result);
-    tx.onabort = () => reject(tx.error);
-  });
+  let result: T;
+  try {
+    result = await body(tx.store);
+  } catch (error) {
+    tx.done.catch(() => undefined);
+    // A request's error event, not prevented, aborts the transaction (before this runs, in
+    // fake-indexeddb; right after, in browsers, which ignore a second abort); a throw of ours
+    // would not: its writes so far would commit.
+    if (!tx.error) tx.abort();
+    throw error;
+  }
+  await tx.done;
+  return result;
 }
 
 /**
  * Runs the ops in one transaction, readwrite if any writes. Ops on one id run in call order,
  * each seeing those before it and keeping its own condition result; other ids run alongside.
  */
-function runBatch(db: IDBDatabase, ops: Op[], read: Read): Promise<void> {
+function runBatch(db: Database, ops: Op[], read: Read): Promise<void> {
   const writes = ops.some((op) => op.write !== undefined);
-  return transact(db, writes ? "readwrite" : "readonly", (store, guard) => {
+  // A batch of gets only never writes: its store's write methods go unused.
+  return transact(db, writes ? "readwrite" : "readonly", async (store) => {
     const byId = new Map<string, Op[]>();
     for (const op of ops) byId.get(op.id)?.push(op) ?? byId.set(op.id, [op]);
-    /** Applies the ops of one id to the value stored before them; returns the next. */
-    const apply = (stored: unknown, op: Op): unknown => {
-      const { id, write, condition: c } = op;
-      // Only records this version can read are replaced on a version or deleted (record.ts). Not
-      // read for ifAbsent: an error per call (with its stack) made a burst of adds 20% slower.
-      const record =
-        stored === undefined || (write && !(c && "ifVersion" in c))
-          ? undefined
-          : read(stored, id, write !== undefined);
-      if (write === undefined) {
-        op.result = record;
-        return stored;
-      }
-      const ok = !c
-        ? write !== null || record !== undefined
-        : "ifAbsent" in c
-          ? stored === undefined
-          : record?.version === c.ifVersion;
-      op.result = ok;
-      if (!ok) return stored;
-      if (write) store.put(write);
-      else store.delete(id);
-      return write ?? undefined;
-    };
-    /** Reads each id's stored value, unless known absent or not needed (a plain set, a lone add). */
-    const start = (present?: Set<IDBValidKey>): void => {
-      for (const [id, same] of byId) {
-        const op = same[0] as Op;
-        const { write, condition: c } = op;
-        if (present?.has(id) === false || (write && !c)) same.reduce(apply, undefined);
-        else if (write && c && "ifAbsent" in c && same.length === 1) {
-          // `add` fails with ConstraintError on an existing key: ifAbsent in one request, not a get
-          // and a put (single adds were 20% slower).
-          op.result = true;
-          const request = store.add(write);
-          request.onerror = (event) => {
-            if (request.error?.name !== "ConstraintError") return; // aborts the batch
-            event.preventDefault(); // an answer, not a failure: the transaction goes on
-            op.result = false;
-          };
-        } else {
-          const request = store.get(id);
-          request.onsuccess = guard(() => same.reduce(apply, request.result));
-        }
-      }
-    };
-    if (byId.size < PREFETCH) start();
-    else prefetch(store, [...byId.keys()], guard(start));
+    const present = byId.size < PREFETCH ? undefined : await prefetch(store, [...byId.keys()]);
+    const settle = (same: Op[]) => settleId(store as Store<"readwrite">, same, present, read);
+    await Promise.all([...byId.values()].map(settle));
   });
+}
+
+/**
+ * Runs the ops of one id: reads its stored value, unless known absent or not needed (a plain
+ * set, a lone add), then applies them in order. Resolves once their writes are done.
+ */
+async function settleId(
+  store: Store<"readwrite">,
+  same: Op[],
+  present: Set<IDBValidKey> | undefined,
+  read: Read,
+): Promise<unknown> {
+  const op = same[0] as Op;
+  const { id, write, condition: c } = op;
+  if (present?.has(id) === false || (write && !c)) return applyAll(store, same, undefined, read);
+  if (write && c && "ifAbsent" in c && same.length === 1) {
+    op.result = await addIfAbsent(store, write);
+    return;
+  }
+  return applyAll(store, same, await store.get(id), read);
+}
+
+/**
+ * `add` fails with ConstraintError on an existing key: ifAbsent in one request, not a get and a
+ * put (single adds were 20% slower). That error is an answer here, not a failure.
+ */
+async function addIfAbsent(store: Store<"readwrite">, value: StoredObject): Promise<boolean> {
+  const request = store.add(value);
+  unwrap(request).addEventListener("error", (event) => {
+    if ((event.target as IDBRequest).error?.name !== "ConstraintError") return; // aborts the batch
+    event.preventDefault(); // the transaction goes on
+    event.stopPropagation(); // nor does idb's `done` of the transaction hear of it
+  });
+  try {
+    await request;
+    return true;
+  } catch (error) {
+    if ((error as Error).name !== "ConstraintError") throw error;
+    return false;
+  }
+}
+
+/** Applies the ops of one id to the value stored before them, in call order; awaits the writes. */
+function applyAll(
+  store: Store<"readwrite">,
+  same: Op[],
+  stored: unknown,
+  read: Read,
+): Promise<unknown> {
+  const requests: Promise<unknown>[] = [];
+  for (const op of same) {
+    const { id, write, condition: c } = op;
+    // Only records this version can read are replaced on a version or deleted (record.ts). Not
+    // read for ifAbsent: an error per call (with its stack) made a burst of adds 20% slower.
+    const record =
+      stored === undefined || (write && !(c && "ifVersion" in c))
+        ? undefined
+        : read(stored, id, write !== undefined);
+    if (write === undefined) {
+      op.result = record;
+      continue;
+    }
+    const ok = !c
+      ? write !== null || record !== undefined
+      : "ifAbsent" in c
+        ? stored === undefined
+        : record?.version === c.ifVersion;
+    op.result = ok;
+    if (!ok) continue;
+    requests.push(write ? store.put(write) : store.delete(id));
+    stored = write ?? undefined;
+  }
+  return Promise.all(requests);
 }
 
 /**
  * Learns which of many ids exist with one `getAllKeys` over their range, so that absent ones
  * (most, in a burst of `add`s) cost no `get`: a get per id made 10,000 adds 1.6x slower.
- * Hands `start` nothing when the range holds too many other keys to fetch them all.
+ * Gives nothing when the range holds too many other keys to fetch them all.
  */
-function prefetch(
-  store: IDBObjectStore,
+async function prefetch(
+  store: Store<IDBTransactionMode>,
   ids: string[],
-  start: (present?: Set<IDBValidKey>) => void,
-): void {
+): Promise<Set<IDBValidKey> | undefined> {
   let low = ids[0] as string;
   let high = low;
   // JavaScript compares strings by code unit, as IndexedDB orders string keys.
@@ -314,9 +355,8 @@ function prefetch(
     if (id > high) high = id;
   }
   const limit = ids.length * 4;
-  const request = store.getAllKeys(IDBKeyRange.bound(low, high), limit);
-  request.onsuccess = () =>
-    start(request.result.length < limit ? new Set(request.result) : undefined);
+  const keys = await store.getAllKeys(IDBKeyRange.bound(low, high), limit);
+  return keys.length < limit ? new Set(keys) : undefined;
 }
 
 /**
@@ -325,22 +365,21 @@ function prefetch(
  * ranges of primary keys only, hence a read of the range first.
  */
 function sweep(
-  db: IDBDatabase,
+  db: Database,
   mode: IDBTransactionMode,
   range: IDBKeyRange | null,
   read: Read,
 ): Promise<SessionRecord[]> {
-  return transact(db, mode, (store) => {
+  return transact(db, mode, async (store) => {
     const found: SessionRecord[] = [];
-    const request = (range ? store.index(INDEX) : store).getAll(range);
-    request.onsuccess = () => {
-      for (const value of request.result) {
-        const record = read(value, value.id);
-        if (!record) continue;
-        found.push(record);
-        if (mode === "readwrite") store.delete(record.id);
-      }
-    };
+    const deletes: Promise<void>[] = [];
+    for (const value of await (range ? store.index(INDEX) : store).getAll(range)) {
+      const record = read(value, value.id);
+      if (!record) continue;
+      found.push(record);
+      if (mode === "readwrite") deletes.push((store as Store<"readwrite">).delete(record.id));
+    }
+    await Promise.all(deletes);
     return found;
   });
 }
