@@ -1,5 +1,6 @@
 import { isThenable, settle } from "./awaitable.ts";
 import type { SessionCache } from "./cache.ts";
+import { DEFAULT_NAMESPACE, scope } from "./constants.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import {
@@ -40,7 +41,6 @@ const IF_ABSENT = { ifAbsent: true } as const;
 const RETRY_MS = 5000;
 // How long a tab waits before it sweeps a session whose lock another tab held.
 const SWEEP_RETRY_MS = 1000;
-const DEFAULT_NAMESPACE = "sessionmanager";
 
 /** @internal How a manager gets its store and its encryption (the root entry's by name). */
 export interface StorePlan {
@@ -341,7 +341,7 @@ export class SessionManager<Data = unknown> {
       this.fail(error);
     }
     if (shared && !this.closed) {
-      const name = `sessionmanager:${namespace}`;
+      const name = scope(namespace);
       // Loaded only here: a manager whose store tabs do not share never carries this.
       const { openTabChannel } = await import("./sync/tabs.ts");
       this.tabs = openTabChannel(

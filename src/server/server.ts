@@ -1,3 +1,4 @@
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
 import { createLog, type LogFns, shortId } from "../log.ts";
 import type { SessionManagerOptions } from "../options.ts";
@@ -20,7 +21,6 @@ export interface SessionServer {
 }
 
 const LOG_PREFIX = "sessionmanager:server";
-const DEFAULT_NAMESPACE = "sessionmanager";
 const SESSION_IN_PATH = /(\/sessions\/)([^/]+)/;
 
 /**

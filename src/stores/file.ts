@@ -1,9 +1,11 @@
 /// <reference types="node" />
 // A Node-only file: the tsconfig loads no Node types (`types: []`), so it names them itself.
+
 import { randomUUID } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import { type Contents, type Format, formats, type Kept, where } from "./file-format.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
@@ -34,7 +36,7 @@ export interface FileStoreOptions {
  * new SessionManager({ backend: fileStore({ path: "data/sessions.json", namespace: "myapp" }) })
  */
 export function fileStore(options: FileStoreOptions): SessionStore {
-  const { format: name = "json", namespace = "sessionmanager" } = options;
+  const { format: name = "json", namespace = DEFAULT_NAMESPACE } = options;
   if (!Object.hasOwn(formats, name)) {
     throw new BackendError(`file format must be "json" or "csv", got ${JSON.stringify(name)}`);
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
@@ -226,7 +227,7 @@ async function createConnection(options: MemcachedStoreOptions) {
     client = own;
     quit = () => own.quit();
   }
-  const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? "sessionmanager")}:`;
+  const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? DEFAULT_NAMESPACE)}:`;
   const request = send.bind(null, client);
   return {
     quit,

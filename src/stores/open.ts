@@ -1,4 +1,5 @@
 import { isThenable } from "../awaitable.ts";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError, SessionError } from "../errors.ts";
 import { memoryStore } from "./memory.ts";
 import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
@@ -12,7 +13,7 @@ import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 export async function openStore(
   makeStore: () => Promise<SessionStore>,
   context: StoreContext,
-  namespace = "sessionmanager",
+  namespace: string = DEFAULT_NAMESPACE,
 ): Promise<{ store: SessionStore; degraded?: Error }> {
   let store: SessionStore | undefined;
   try {

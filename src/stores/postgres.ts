@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
@@ -59,7 +60,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * new SessionManager({ backend: postgresStore({ url: process.env.DATABASE_URL, namespace: "myapp" }) })
  */
 export function postgresStore(options: PostgresStoreOptions = {}): SessionStore {
-  const namespace = options.namespace ?? "sessionmanager";
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const tableName = options.table ?? "sessionmanager_sessions";
   let report: (error: Error) => void = () => {};
   let pool: PostgresClient | undefined;

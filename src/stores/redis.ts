@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from "ioredis";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
 import { decodeRecord, encodeRecord, RECORD_FORMAT } from "./record.ts";
@@ -118,7 +119,7 @@ return 0`;
  * new SessionManager({ backend: redisStore({ url: process.env.REDIS_URL, namespace: "myapp" }) })
  */
 export function redisStore(options: RedisStoreOptions = {}): SessionStore {
-  const base = `${options.prefix ?? "sessionmanager"}:${options.namespace ?? "sessionmanager"}`;
+  const base = `${options.prefix ?? "sessionmanager"}:${options.namespace ?? DEFAULT_NAMESPACE}`;
   // Record keys end with `:`; the index does not, so no id can name it.
   const prefix = `${base}:`;
   const index = base;

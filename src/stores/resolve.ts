@@ -2,7 +2,9 @@
 // `encryption: { key }` as plain options. Their code loads with import() on first use, so a page
 // that never names a feature does not run it (and, split into chunks, does not download it). The
 // core entry (src/core.ts) has none of this: there the caller passes the objects in.
+
 import { nodeBackends } from "#backends";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import type { Encryption, SessionManagerOptions, Sync } from "../options.ts";
 import type { RemoteOptions } from "../sync/options.ts";
@@ -30,7 +32,7 @@ const named = new Map<string, StoreFactory>([
  * `remote` beside another backend, that store becomes an offline-first replica of the server.
  */
 export function backendLoader(options: SessionManagerOptions): () => Promise<SessionStore> {
-  const { backend = "memory", namespace = "sessionmanager", remote } = options;
+  const { backend = "memory", namespace = DEFAULT_NAMESPACE, remote } = options;
   let make: StoreFactory | undefined;
   if (typeof backend === "object" && backend !== null) make = () => backend;
   else make = named.get(backend);

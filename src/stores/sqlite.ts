@@ -1,4 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
@@ -40,7 +41,7 @@ export interface SqliteDatabase {
  * new SessionManager({ backend: sqliteStore({ path: "sessions.db", namespace: "myapp" }) })
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
-  const { path = ":memory:", namespace = "sessionmanager" } = options;
+  const { path = ":memory:", namespace = DEFAULT_NAMESPACE } = options;
   const { table = "sessionmanager_sessions" } = options;
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
     throw new BackendError(

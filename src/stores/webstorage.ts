@@ -1,3 +1,4 @@
+import { scope } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
@@ -33,7 +34,7 @@ function webStorageStore(
   options: WebStorageStoreOptions,
   shared: boolean,
 ): SessionStore {
-  const prefix = `sessionmanager:${options.namespace ?? "sessionmanager"}:`;
+  const prefix = `${scope(options.namespace)}:`;
   let storage: Storage;
   let report: (error: Error) => void = () => {};
 

@@ -2,6 +2,7 @@
 // server is the authority. Local writes are queued in the outbox and pushed in order (push.ts);
 // the server's changes are pulled (pull.ts); a conflict is settled by the server's copy, never
 // silently. This file is the store, and when and under which locks the sync runs.
+import { scope } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
 import { AuthError, BackendError, ConflictError } from "../errors.ts";
 import { isReservedId } from "../session.ts";
@@ -82,7 +83,7 @@ class Replica implements ReplicaStore, SyncParts {
     this.capabilities = capabilities;
     this.client = new RemoteClient(options);
     this.outbox = new Outbox(local);
-    this.lockName = `sessionmanager:${options.namespace ?? "sessionmanager"}`;
+    this.lockName = scope(options.namespace);
     this.pullMs = parseDuration(options.pullInterval ?? "30s", "pullInterval");
   }
 
