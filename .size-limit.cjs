@@ -47,45 +47,45 @@ module.exports = [
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
-    name: "SessionManager + indexedDBStore, with the tab sync and cache it loads (target 6 kB, not met)",
+    name: "SessionManager + indexedDBStore, with the tab sync and cache it loads (target 6 kB, not met; idb +1.0 kB)",
     import: {
       "dist/index.js": "{ SessionManager }",
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "9.2 kB",
+    limit: "10.25 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
-    name: "SessionManager + indexedDBStore + encryption (target 8 kB, not met)",
+    name: "SessionManager + indexedDBStore + encryption (target 8 kB, not met; idb +1.0 kB)",
     import: {
       "dist/index.js": "{ SessionManager }",
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "12 kB",
+    limit: "13.05 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
     // What issue 9 asked for: a page bundled as one file (esbuild without splitting, extension
     // content scripts, library bundles) pays only for what it imports from the core entry.
-    name: "one-file page: core SessionManager + indexedDBStore, everything inlined (target 12 kB)",
+    name: "one-file page: core SessionManager + indexedDBStore, everything inlined (target 12 kB; idb +1.0 kB)",
     import: {
       "dist/core.js": "{ SessionManager }",
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "8.8 kB",
+    limit: "9.6 kB",
   },
   {
     // The same page on the root entry: its by-name loaders pull every browser feature into one file.
-    name: "one-file page: root SessionManager + indexedDBStore, everything inlined (use the core entry)",
+    name: "one-file page: root SessionManager + indexedDBStore, everything inlined (use the core entry; idb +1.0 kB)",
     import: {
       "dist/index.js": "{ SessionManager }",
       "dist/stores/indexeddb.js": "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "22 kB",
+    limit: "23.3 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
@@ -110,11 +110,11 @@ module.exports = [
     limit: "1.4 kB",
   },
   {
-    name: "IndexedDB store alone (add to the manager's size)",
+    name: "IndexedDB store alone, with idb (+1.1 kB; add to the manager's size)",
     path: "dist/stores/indexeddb.js",
     import: "{ indexedDBStore }",
     gzip: true,
-    limit: "2.45 kB",
+    limit: "3.55 kB",
   },
   {
     name: "password helpers alone",
@@ -125,9 +125,9 @@ module.exports = [
   },
   {
     // With the remote client (ky) since it came in; its target is 16 kB (10 kB before it).
-    name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG)",
+    name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: "dist/sessionmanager.global.js",
     gzip: true,
-    limit: "22.7 kB",
+    limit: "23.85 kB",
   },
 ];
