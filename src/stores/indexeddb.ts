@@ -234,6 +234,13 @@ async function transact<T, Mode extends IDBTransactionMode>(
   body: (store: Store<Mode>) => Promise<T>,
 ): Promise<T> {
   const tx = db.transaction(STORE, mode);
+  // A write that fails (its request has no promise: see `applyAll`) aborts the transaction, and
+  // idb's `done` rejects with a bare AbortError, as the transaction has no error yet while the
+  // request's error event bubbles to it: keep the request's own.
+  let failed: DOMException | null = null;
+  unwrap(tx).addEventListener("error", (event) => {
+    failed ??= (event.target as IDBRequest).error;
+  });
   let result: T;
   try {
     result = await body(tx.store);
@@ -245,7 +252,9 @@ async function transact<T, Mode extends IDBTransactionMode>(
     if (!tx.error) tx.abort();
     throw error;
   }
-  await tx.done;
+  await tx.done.catch((error: unknown) => {
+    throw failed ?? error;
+  });
   return result;
 }
 
@@ -267,22 +276,20 @@ function runBatch(db: Database, ops: Op[], read: Read): Promise<void> {
 
 /**
  * Runs the ops of one id: reads its stored value, unless known absent or not needed (a plain
- * set, a lone add), then applies them in order. Resolves once their writes are done.
+ * set, a lone add), then applies them in order.
  */
 async function settleId(
   store: Store<"readwrite">,
   same: Op[],
   present: Set<IDBValidKey> | undefined,
   read: Read,
-): Promise<unknown> {
+): Promise<void> {
   const op = same[0] as Op;
   const { id, write, condition: c } = op;
-  if (present?.has(id) === false || (write && !c)) return applyAll(store, same, undefined, read);
-  if (write && c && "ifAbsent" in c && same.length === 1) {
+  if (present?.has(id) === false || (write && !c)) applyAll(store, same, undefined, read);
+  else if (write && c && "ifAbsent" in c && same.length === 1) {
     op.result = await addIfAbsent(store, write);
-    return;
-  }
-  return applyAll(store, same, await store.get(id), read);
+  } else applyAll(store, same, await store.get(id), read);
 }
 
 /**
@@ -305,14 +312,13 @@ async function addIfAbsent(store: Store<"readwrite">, value: StoredObject): Prom
   }
 }
 
-/** Applies the ops of one id to the value stored before them, in call order; awaits the writes. */
-function applyAll(
-  store: Store<"readwrite">,
-  same: Op[],
-  stored: unknown,
-  read: Read,
-): Promise<unknown> {
-  const requests: Promise<unknown>[] = [];
+/**
+ * Applies the ops of one id to the value stored before them, in call order. The writes go on the
+ * plain store (idb's `unwrap`): their results are not needed, the transaction's `done` says if
+ * one failed, and a promise per request, as idb makes, made 10,000 adds ~12% slower.
+ */
+function applyAll(store: Store<"readwrite">, same: Op[], stored: unknown, read: Read): void {
+  const writer = unwrap(store);
   for (const op of same) {
     const { id, write, condition: c } = op;
     // Only records this version can read are replaced on a version or deleted (record.ts). Not
@@ -332,10 +338,10 @@ function applyAll(
         : record?.version === c.ifVersion;
     op.result = ok;
     if (!ok) continue;
-    requests.push(write ? store.put(write) : store.delete(id));
+    if (write) writer.put(write);
+    else writer.delete(id);
     stored = write ?? undefined;
   }
-  return Promise.all(requests);
 }
 
 /**
@@ -372,14 +378,14 @@ function sweep(
 ): Promise<SessionRecord[]> {
   return transact(db, mode, async (store) => {
     const found: SessionRecord[] = [];
-    const deletes: Promise<void>[] = [];
+    // Plain deletes, as in `applyAll`.
+    const writer = unwrap(store);
     for (const value of await (range ? store.index(INDEX) : store).getAll(range)) {
       const record = read(value, value.id);
       if (!record) continue;
       found.push(record);
-      if (mode === "readwrite") deletes.push((store as Store<"readwrite">).delete(record.id));
+      if (mode === "readwrite") writer.delete(record.id);
     }
-    await Promise.all(deletes);
     return found;
   });
 }
