@@ -1,4 +1,5 @@
 import { type DBSchema, type IDBPDatabase, type IDBPObjectStore, unwrap, wrap } from "idb";
+import { scope } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { readRecord, type StoredObject, toStoredObject } from "./record.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
@@ -27,7 +28,7 @@ const RETRY = new Set(["InvalidStateError", "AbortError", "UnknownError"]);
  * new SessionManager({ backend: indexedDBStore({ namespace: "myapp" }) })
  */
 export function indexedDBStore(options: IndexedDBStoreOptions = {}): SessionStore {
-  const name = `sessionmanager:${options.namespace ?? "sessionmanager"}`;
+  const name = scope(options.namespace);
   let context: StoreContext;
   // Made by `open`, which the manager calls before any other method.
   let db!: Connection;
