@@ -1,0 +1,195 @@
+// Memcached's binary protocol as the store speaks it through a memjs client (memjs 1 has no CAS
+// calls of its own): one connection's requests, and the key names of a namespace.
+import { DEFAULT_NAMESPACE } from "../constants.ts";
+import { BackendError } from "../errors.ts";
+import { driverClass, driverError } from "./driver.ts";
+
+/**
+ * What the store calls on a client handed in: a memjs `Client` has it (the store speaks the binary
+ * protocol through `perform`, for CAS). Declared here so that type-checking the store needs
+ * neither memjs nor `@types/memjs`.
+ */
+export interface MemcachedClient {
+  readonly seq: number;
+  incrSeq(): void;
+  perform(
+    key: string,
+    request: Uint8Array,
+    seq: number,
+    callback: (error: Error | null, response?: MemcachedResponse) => void,
+  ): void;
+}
+
+/** A binary-protocol response as memjs hands it to `perform`'s callback. */
+export interface MemcachedResponse {
+  header: { status: number; cas: Uint8Array };
+  val: Uint8Array;
+}
+
+export type Got = { value: string; cas: Uint8Array };
+
+// Binary protocol opcodes and statuses (memjs 1 has no CAS calls of its own).
+const GET = 0x00;
+export const SET = 0x01;
+export const ADD = 0x02;
+const DELETE = 0x04;
+const NOT_FOUND = 1;
+const EXISTS = 2;
+const NOT_STORED = 5;
+/** Where and how to connect: the store's options that concern the connection. */
+export interface ConnectionOptions {
+  url?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  timeout?: number | undefined;
+  prefix?: string | undefined;
+  namespace?: string | undefined;
+  client?: MemcachedClient | undefined;
+}
+
+/** One namespace's requests on a memjs client. */
+export interface Connection {
+  quit(): void;
+  /** The key of the namespace's index of ids. */
+  readonly indexKey: string;
+  key(id: string): Promise<string>;
+  gets(key: string): Promise<Got | undefined>;
+  /** SET or ADD, with a CAS for SET; `false` when the key exists (ADD) or changed (CAS). */
+  store(
+    opcode: number,
+    key: string,
+    value: string,
+    exptime: number,
+    cas?: Uint8Array,
+  ): Promise<boolean>;
+  remove(key: string, cas?: Uint8Array): Promise<boolean>;
+}
+
+export async function createConnection(options: ConnectionOptions): Promise<Connection> {
+  let client = options.client;
+  // A client handed in stays connected at `close`.
+  let quit = () => {};
+  if (!client) {
+    const own = await createClient(options);
+    client = own;
+    quit = () => own.quit();
+  }
+  const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? DEFAULT_NAMESPACE)}:`;
+  const request = send.bind(null, client);
+  return {
+    quit,
+    /** `#` is not in base64url: no record key can be the index key. */
+    indexKey: `${base}#index`,
+    key: async (id: string) => base + (await sha256(id)),
+    async gets(key: string): Promise<Got | undefined> {
+      const { header, val } = await request(GET, key, "", "");
+      if (header.status === NOT_FOUND) return undefined;
+      check(header.status, "get");
+      return { value: utf8.decode(val), cas: header.cas };
+    },
+    /** SET or ADD, with a CAS for SET; `false` when the key exists (ADD) or changed (CAS). */
+    async store(opcode: number, key: string, value: string, exptime: number, cas?: Uint8Array) {
+      const extras = Buffer.alloc(8);
+      extras.writeUInt32BE(exptime, 4);
+      const { header } = await request(opcode, key, extras, value, cas);
+      if ([EXISTS, NOT_FOUND, NOT_STORED].includes(header.status)) return false;
+      check(header.status, "write");
+      return true;
+    },
+    async remove(key: string, cas?: Uint8Array) {
+      const { header } = await request(DELETE, key, "", "", cas);
+      if (header.status === NOT_FOUND || header.status === EXISTS) return false;
+      check(header.status, "delete");
+      return true;
+    },
+  };
+}
+
+/** A memjs client of the store's own, for `url` (or `host` and `port`). */
+async function createClient(options: ConnectionOptions) {
+  const Client = await loadMemjs();
+  const timeout = (options.timeout ?? 2000) / 1000;
+  const servers = options.url
+    ? options.url.replace(/^memcached:\/\//, "").replace(/\/$/, "")
+    : `${options.host ?? "localhost"}:${options.port ?? 11211}`;
+  return Client.create(servers, {
+    timeout,
+    conntimeout: timeout,
+    retries: 2,
+    // memjs logs every failure with console.log by default; the calls that fail say why.
+    logger: { log() {} },
+  });
+}
+
+/** memjs, on first use: the name written out inside `try` (see driverError). */
+async function loadMemjs() {
+  try {
+    return driverClass("memcached", "memjs", (await import("memjs")).Client);
+  } catch (error) {
+    throw driverError("memcached", "memjs", error);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** One request of the binary protocol, through memjs (which keeps the connection and retries). */
+function send(
+  client: MemcachedClient,
+  opcode: number,
+  key: string,
+  extras: Buffer | string,
+  value: string,
+  cas?: Uint8Array,
+): Promise<MemcachedResponse> {
+  return new Promise((resolve, reject) => {
+    client.incrSeq();
+    const seq = client.seq;
+    const request = makeRequest(opcode, key, extras, value, seq);
+    // The header's CAS field (bytes 16-23): a write with it only succeeds on that version.
+    if (cas) request.set(cas, 16);
+    client.perform(key, request, seq, (error, response) =>
+      error || !response ? reject(error ?? new Error("no response")) : resolve(response),
+    );
+  });
+}
+
+/** memjs's `Utils.makeRequestBuffer`, which a shared client may not be loaded with. */
+function makeRequest(
+  opcode: number,
+  key: string,
+  extras: Buffer | string,
+  value: string,
+  seq: number,
+) {
+  const k = Buffer.from(key);
+  const e = Buffer.isBuffer(extras) ? extras : Buffer.from(extras);
+  const v = Buffer.from(value);
+  const request = Buffer.alloc(24 + e.length + k.length + v.length);
+  request.writeUInt8(0x80, 0);
+  request.writeUInt8(opcode, 1);
+  request.writeUInt16BE(k.length, 2);
+  request.writeUInt8(e.length, 4);
+  request.writeUInt32BE(e.length + k.length + v.length, 8);
+  request.writeUInt32BE(seq, 12);
+  e.copy(request, 24);
+  k.copy(request, 24 + e.length);
+  v.copy(request, 24 + e.length + k.length);
+  return request;
+}
+
+function check(status: number, what: string): void {
+  if (status === 0) return;
+  // E2BIG: an item over the server's size limit (1 MB unless memcached runs with -I).
+  const why = status === 3 ? "the value is over the server's item size limit" : `status ${status}`;
+  throw new BackendError(`memcached ${what} failed: ${why}`);
+}
+
+/** A key part as it is when it is short printable ASCII without `:`, else its hash. */
+async function segment(text: string): Promise<string> {
+  return /^[!-~]{1,64}$/.test(text) && !text.includes(":") ? text : `~${await sha256(text)}`;
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Buffer.from(digest).toString("base64url");
+}
