@@ -63,11 +63,11 @@ export function encryptionOf(option: SessionManagerOptions["encryption"]): Encry
   };
 }
 
-export function isEncryption(option: unknown): option is Encryption {
+function isEncryption(option: unknown): option is Encryption {
   return typeof (option as Encryption | undefined)?.open === "function";
 }
 
-export function isSync(option: unknown): option is Sync {
+function isSync(option: unknown): option is Sync {
   return typeof (option as Sync | undefined)?.replicate === "function";
 }
 
