@@ -19,6 +19,12 @@ export class SessionCache {
     return entry && (entry.gone ? null : entry.record);
   }
 
+  /** Whether this tab already knows `record` (or a newer version of it) ended. */
+  ended(record: SessionRecord): boolean {
+    const entry = this.known.get(record.id);
+    return !!entry?.gone && !newer(record, entry.record);
+  }
+
   /** Learns `record` (or, with `gone`, that it ended), unless something newer is known. */
   remember(record: SessionRecord, gone = false): void {
     const entry = this.known.get(record.id);

@@ -418,11 +418,10 @@ export class SessionManager<Data = unknown> {
     if (this.closed) return;
     const [session] = args as [SessionRecord];
     const gone = event === "removed" || event === "expired";
+    // Already ended here: this tab swept it too, from storage that had not caught up yet.
+    if (gone && this.cache?.ended(session)) return;
+    if (event === "expired") return this.expire(session, Date.now(), undefined, false);
     this.cache?.remember(session, gone);
-    if (event === "expired") {
-      this.expire(session, Date.now(), undefined, false);
-      return;
-    }
     if (gone) this.scheduler.cancel(session.id);
     else this.schedule(session); // a touch there moves (or cancels) the warning here
     (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
@@ -487,6 +486,8 @@ export class SessionManager<Data = unknown> {
     tellTabs = true,
   ): void {
     this.scheduler.cancel(session.id);
+    // Another tab's `expired` came first, and this tab's storage still held the session.
+    if (this.cache?.ended(session)) return;
     this.cache?.remember(session, true);
     this.warnOwed(session, deadline, now);
     this.log.debug?.(`expired ${shortId(session.id)}`);

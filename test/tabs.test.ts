@@ -204,6 +204,45 @@ describe("tabs in step", () => {
     }
   });
 
+  it("a tab whose storage has not caught up with the other's delete still fires expired once", async () => {
+    // Firefox runs windows in separate processes whose copies of localStorage catch up
+    // asynchronously: a window can still read (and delete) a session the other window already
+    // swept, and hear that window's `expired` as well as its own. Each tab here has its own
+    // view: writes reach both, a delete only the tab that made it.
+    const views = [memoryStore(), memoryStore()] as const;
+    const tab = (own: SessionStore, other: SessionStore): SessionStore => ({
+      ...own,
+      name: "lagging",
+      capabilities: { shared: true, fallback: true },
+      set(record, condition) {
+        const done = own.set(record, condition);
+        if (done) other.set(record);
+        return done;
+      },
+    });
+    const namespace = `tabs${++sequence}`;
+    const [a, b] = [tab(views[0], views[1]), tab(views[1], views[0])].map((backend) => {
+      const sm = new SessionManager({ backend, namespace, warnBefore: 50 });
+      open.push(sm);
+      return sm;
+    }) as [SessionManager, SessionManager];
+    await Promise.all([a.ready, b.ready]);
+    const seen: string[] = [];
+    for (const [name, sm] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      sm.onExpiringSoon(() => seen.push(`${name} warn`));
+      sm.onExpired(() => seen.push(`${name} expired`));
+    }
+    const bothExpired = Promise.all([next(a, "expired"), next(b, "expired")]);
+    await a.add("s", { ttl: 150 });
+    await bothExpired;
+    await new Promise((r) => setTimeout(r, 100)); // any late duplicate would show now
+    expect(seen.filter((l) => l.startsWith("a "))).toEqual(["a warn", "a expired"]);
+    expect(seen.filter((l) => l.startsWith("b "))).toEqual(["b warn", "b expired"]);
+  });
+
   it("ignores other namespaces and messages it cannot read", async () => {
     const { a, b, namespace } = await twoTabs();
     const other = new SessionManager({
