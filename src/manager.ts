@@ -420,7 +420,10 @@ export class SessionManager<Data = unknown> {
     const gone = event === "removed" || event === "expired";
     // Already ended here: this tab swept it too, from storage that had not caught up yet.
     if (gone && this.cache?.ended(session)) return;
-    if (event === "expired") return this.expire(session, Date.now(), undefined, false);
+    if (event === "expired") {
+      this.expire(session, Date.now(), undefined, false);
+      return;
+    }
     this.cache?.remember(session, gone);
     if (gone) this.scheduler.cancel(session.id);
     else this.schedule(session); // a touch there moves (or cancels) the warning here
