@@ -24,7 +24,7 @@ import { checkId, live, record } from "./session.ts";
 import { memoryStore } from "./stores/memory.ts";
 import { guard, openStore, unavailableStore } from "./stores/open.ts";
 import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
-import type { TabChannel, TabEvent } from "./sync/tabs.ts";
+import type { TabChannel, TabEvent } from "./tabs.ts";
 import type { Session } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { onWake } from "./wake.ts";
@@ -343,7 +343,7 @@ export class SessionManager<Data = unknown> {
     if (shared && !this.closed) {
       const name = scope(namespace);
       // Loaded only here: a manager whose store tabs do not share never carries this.
-      const { openTabChannel } = await import("./sync/tabs.ts");
+      const { openTabChannel } = await import("./tabs.ts");
       this.tabs = openTabChannel(
         name,
         (event, records) => this.heard(event, records),

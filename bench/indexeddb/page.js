@@ -2,7 +2,7 @@
 // into a fresh database and resolves to the milliseconds it took, opening excluded.
 import { createStore, set as keyvalSet, setMany } from "idb-keyval";
 import { SessionManager } from "../../src/index.ts";
-import { indexedDBStore } from "../../src/stores/indexeddb.ts";
+import { indexedDBStore } from "../../src/stores/indexeddb/index.ts";
 import { toStoredObject } from "../../src/stores/record.ts";
 import { localStorageStore } from "../../src/stores/webstorage.ts";
 

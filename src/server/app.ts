@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import type { LogFns } from "../log.ts";
-import { API_VERSION, type ErrorBody, TIME_HEADER } from "../sync/protocol.ts";
+import { API_VERSION, type ErrorBody, TIME_HEADER } from "../protocol.ts";
 import { type VerifyToken, WWW_AUTHENTICATE } from "./auth.ts";
 import { HttpError, PreconditionFailedError, toErrorReply } from "./errors.ts";
 import { changesSince, precondition, putInput, readJson, sessionId, touchTtl } from "./input.ts";
@@ -24,7 +24,7 @@ type Env = { Variables: { owner: string } };
 const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
- * The routes of src/sync/protocol.ts on a Hono router, as a fetch handler. Every route under
+ * The routes of src/protocol.ts on a Hono router, as a fetch handler. Every route under
  * `/v1` checks the bearer token first; every error becomes `{ error: { code, message } }`.
  */
 export function createApp(context: AppContext): (request: Request) => Promise<Response> {

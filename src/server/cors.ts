@@ -1,5 +1,5 @@
 import type { LogFns } from "../log.ts";
-import { type ErrorBody, TIME_HEADER } from "../sync/protocol.ts";
+import { type ErrorBody, TIME_HEADER } from "../protocol.ts";
 
 /** Which origins may call the API from a page; `"*"` lets any origin in. */
 export interface CorsOptions {

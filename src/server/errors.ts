@@ -1,7 +1,7 @@
 import { ConflictError, isSessionError, type SessionErrorCode } from "../errors.ts";
-import type { WireSession } from "../sync/protocol.ts";
+import type { WireSession } from "../protocol.ts";
 
-/** Codes the API sends beyond the SDK's own (see src/sync/protocol.ts). */
+/** Codes the API sends beyond the SDK's own (see src/protocol.ts). */
 export type HttpErrorCode =
   | "BAD_REQUEST"
   | "PAYLOAD_TOO_LARGE"

@@ -24,7 +24,7 @@ const LOG_PREFIX = "sessionmanager:server";
 const SESSION_IN_PATH = /(\/sessions\/)([^/]+)/;
 
 /**
- * The HTTP API of src/sync/protocol.ts over one store, for any runtime with `fetch` (Node, Bun,
+ * The HTTP API of src/protocol.ts over one store, for any runtime with `fetch` (Node, Bun,
  * Deno, workers) or framework (mount `fetch` on a route). Each owner (the token's `sub`) sees
  * only their own sessions. Nothing is kept in memory between requests, so any number of
  * servers can share one database. Bad options throw at once.

@@ -12,7 +12,7 @@ type Named<B extends NodeBackendName> = Extract<SessionManagerOptions, { backend
  * driver package (an optional peer dependency), so naming one backend loads nothing of the others.
  */
 export const nodeBackends: Record<NodeBackendName, StoreFactory> = {
-  file: async (o) => (await import("./file.ts")).fileStore(o as Named<"file">),
+  file: async (o) => (await import("./file/index.ts")).fileStore(o as Named<"file">),
   sqlite: async (o) => (await import("./sqlite.ts")).sqliteStore(o as Named<"sqlite">),
   postgres: async (o) =>
     cached(
@@ -24,7 +24,7 @@ export const nodeBackends: Record<NodeBackendName, StoreFactory> = {
   memcached: async (o) =>
     cached(
       o as Named<"memcached">,
-      (await import("./memcached.ts")).memcachedStore(o as Named<"memcached">),
+      (await import("./memcached/index.ts")).memcachedStore(o as Named<"memcached">),
     ),
 };
 

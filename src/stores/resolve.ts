@@ -21,7 +21,7 @@ const named = new Map<string, StoreFactory>([
   ["memory", memoryStore],
   ["localStorage", async (o) => (await import("./webstorage.ts")).localStorageStore(o)],
   ["sessionStorage", async (o) => (await import("./webstorage.ts")).sessionStorageStore(o)],
-  ["indexedDB", async (o) => (await import("./indexeddb.ts")).indexedDBStore(o)],
+  ["indexedDB", async (o) => (await import("./indexeddb/index.ts")).indexedDBStore(o)],
   ["remote", async (o) => (await import("../sync/remote.ts")).remoteStore(remoteOf(o))],
   ...(Object.entries(nodeBackends) as [string, StoreFactory][]),
 ]);

@@ -6,7 +6,7 @@
 import { BackendError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, StoreChange } from "../stores/types.ts";
-import type { WireSession } from "./protocol.ts";
+import type { WireSession } from "../protocol.ts";
 
 // Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
 const RESOLUTION_MS = 1;

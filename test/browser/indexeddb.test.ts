@@ -2,7 +2,7 @@
 // page's manager (a reload), one transaction per burst, and the failures a real browser produces.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../../src/index.ts";
-import { indexedDBStore } from "../../src/stores/indexeddb.ts";
+import { indexedDBStore } from "../../src/stores/indexeddb/index.ts";
 import type { SessionRecord } from "../../src/stores/types.ts";
 import { testStore } from "../stores/conformance.ts";
 

@@ -5,7 +5,7 @@
 import memjs from "memjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
-import { type MemcachedStoreOptions, memcachedStore } from "../../src/stores/memcached.ts";
+import { type MemcachedStoreOptions, memcachedStore } from "../../src/stores/memcached/index.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";

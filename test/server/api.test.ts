@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { TIME_HEADER } from "../../src/sync/protocol.ts";
+import { TIME_HEADER } from "../../src/protocol.ts";
 import { call, setup } from "./helpers.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

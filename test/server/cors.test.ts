@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { TIME_HEADER } from "../../src/sync/protocol.ts";
+import { TIME_HEADER } from "../../src/protocol.ts";
 import { call, setup } from "./helpers.ts";
 
 const ALLOWED = "https://app.example";

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import memjs from "memjs";
 import pg from "pg";
 import { SessionManager } from "../../src/index.ts";
-import { memcachedStore } from "../../src/stores/memcached.ts";
+import { memcachedStore } from "../../src/stores/memcached/index.ts";
 import { postgresStore } from "../../src/stores/postgres.ts";
 import { redisStore } from "../../src/stores/redis.ts";
 import { sqliteStore } from "../../src/stores/sqlite.ts";

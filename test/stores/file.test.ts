@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, stat, symlink, writeFile } from "node
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
-import { type FileStoreOptions, fileStore } from "../../src/stores/file.ts";
+import { type FileStoreOptions, fileStore } from "../../src/stores/file/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { errorsOf } from "../helpers/events.ts";

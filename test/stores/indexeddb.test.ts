@@ -5,7 +5,7 @@ import "fake-indexeddb/auto";
 import { forceCloseDatabase, IDBFactory } from "fake-indexeddb";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
-import { indexedDBStore } from "../../src/stores/indexeddb.ts";
+import { indexedDBStore } from "../../src/stores/indexeddb/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { rec } from "../helpers/records.ts";

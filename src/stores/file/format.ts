@@ -1,8 +1,8 @@
 // The two formats of the file store: what a file's text holds, and the text for what it holds.
-import { BackendError } from "../errors.ts";
-import { shortId } from "../log.ts";
-import { RECORD_FORMAT, readRecord, toStoredObject } from "./record.ts";
-import type { SessionRecord } from "./types.ts";
+import { BackendError } from "../../errors.ts";
+import { shortId } from "../../log.ts";
+import { RECORD_FORMAT, readRecord, toStoredObject } from "../record.ts";
+import type { SessionRecord } from "../types.ts";
 
 /** A file as read: the records it holds, and what could not be read, kept as it was. */
 export interface Contents {

@@ -5,10 +5,10 @@ import { randomUUID } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { DEFAULT_NAMESPACE } from "../constants.ts";
-import { BackendError } from "../errors.ts";
-import { type Contents, type Format, formats, type Kept, where } from "./file-format.ts";
-import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
+import { DEFAULT_NAMESPACE } from "../../constants.ts";
+import { BackendError } from "../../errors.ts";
+import { type Contents, type Format, formats, type Kept, where } from "./format.ts";
+import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../types.ts";
 
 /** Options of the file store. */
 export interface FileStoreOptions {

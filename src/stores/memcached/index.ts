@@ -1,5 +1,5 @@
-import { BackendError } from "../errors.ts";
-import { shortId } from "../log.ts";
+import { BackendError } from "../../errors.ts";
+import { shortId } from "../../log.ts";
 import {
   ADD,
   type Connection,
@@ -7,11 +7,11 @@ import {
   type Got,
   type MemcachedClient,
   SET,
-} from "./memcached-protocol.ts";
-import { decodeRecord, encodeRecord } from "./record.ts";
-import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
+} from "./protocol.ts";
+import { decodeRecord, encodeRecord } from "../record.ts";
+import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
 
-export type { MemcachedClient, MemcachedResponse } from "./memcached-protocol.ts";
+export type { MemcachedClient, MemcachedResponse } from "./protocol.ts";
 
 /** Options of the Memcached store. */
 export interface MemcachedStoreOptions {

@@ -23,8 +23,8 @@
 // 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE, 503 BACKEND_UNAVAILABLE; also
 // 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
 // again) and 500 INTERNAL (a server bug).
-import type { Duration } from "../duration.ts";
-import type { Session } from "../types.ts";
+import type { Duration } from "./duration.ts";
+import type { Session } from "./types.ts";
 
 export const API_VERSION = "v1";
 /** Response header with the server's clock, epoch milliseconds. */

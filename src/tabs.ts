@@ -1,5 +1,5 @@
-import { readRecord, toStoredObject } from "../stores/record.ts";
-import type { SessionRecord } from "../stores/types.ts";
+import { readRecord, toStoredObject } from "./stores/record.ts";
+import type { SessionRecord } from "./stores/types.ts";
 
 /** The events a change in one tab fires in the others. */
 export type TabEvent = "added" | "touched" | "updated" | "removed" | "expired";

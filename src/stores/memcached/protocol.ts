@@ -1,8 +1,8 @@
 // Memcached's binary protocol as the store speaks it through a memjs client (memjs 1 has no CAS
 // calls of its own): one connection's requests, and the key names of a namespace.
-import { DEFAULT_NAMESPACE } from "../constants.ts";
-import { BackendError } from "../errors.ts";
-import { driverClass, driverError } from "./driver.ts";
+import { DEFAULT_NAMESPACE } from "../../constants.ts";
+import { BackendError } from "../../errors.ts";
+import { driverClass, driverError } from "../driver.ts";
 
 /**
  * What the store calls on a client handed in: a memjs `Client` has it (the store speaks the binary

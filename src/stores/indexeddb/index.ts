@@ -1,8 +1,8 @@
 import { type DBSchema, type IDBPDatabase, type IDBPObjectStore, unwrap, wrap } from "idb";
-import { scope } from "../constants.ts";
-import { shortId } from "../log.ts";
-import { readRecord, type StoredObject, toStoredObject } from "./record.ts";
-import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
+import { scope } from "../../constants.ts";
+import { shortId } from "../../log.ts";
+import { readRecord, type StoredObject, toStoredObject } from "../record.ts";
+import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../types.ts";
 
 /** Options of the IndexedDB store. */
 export interface IndexedDBStoreOptions {
