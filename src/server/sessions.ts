@@ -1,7 +1,7 @@
 import { ConflictError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
+import type { ChangesBody, WireSession } from "../protocol.ts";
 import { record } from "../session.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
-import type { ChangesBody, WireSession } from "../protocol.ts";
 import { PreconditionFailedError } from "./errors.ts";
 import type { Precondition, PutInput } from "./input.ts";
 

@@ -12,10 +12,10 @@ import {
   InvalidSessionIdError,
   InvalidTtlError,
 } from "../errors.ts";
+import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../protocol.ts";
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
 import { fromWire, type Incoming, ServerClock, sameData } from "./clock.ts";
 import type { RemoteOptions } from "./options.ts";
-import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../protocol.ts";
 
 /**
  * The condition of a write as a number, the way the outbox keeps it: `0` create only

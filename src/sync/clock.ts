@@ -4,9 +4,9 @@
 // timer, which runs on the local clock, fires when the server's clock says so.
 
 import { BackendError } from "../errors.ts";
+import type { WireSession } from "../protocol.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, StoreChange } from "../stores/types.ts";
-import type { WireSession } from "../protocol.ts";
 
 // Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
 const RESOLUTION_MS = 1;

@@ -7,8 +7,8 @@ import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:f
 import { basename, dirname, join, resolve } from "node:path";
 import { DEFAULT_NAMESPACE } from "../../constants.ts";
 import { BackendError } from "../../errors.ts";
-import { type Contents, type Format, formats, type Kept, where } from "./format.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../types.ts";
+import { type Contents, type Format, formats, type Kept, where } from "./format.ts";
 
 /** Options of the file store. */
 export interface FileStoreOptions {

@@ -1,5 +1,7 @@
 import { BackendError } from "../../errors.ts";
 import { shortId } from "../../log.ts";
+import { decodeRecord, encodeRecord } from "../record.ts";
+import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
 import {
   ADD,
   type Connection,
@@ -8,8 +10,6 @@ import {
   type MemcachedClient,
   SET,
 } from "./protocol.ts";
-import { decodeRecord, encodeRecord } from "../record.ts";
-import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
 
 export type { MemcachedClient, MemcachedResponse } from "./protocol.ts";
 
