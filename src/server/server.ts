@@ -1,7 +1,6 @@
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
 import { createLog, type LogFns, shortId } from "../log.ts";
-import type { SessionManagerOptions } from "../options.ts";
 import { openStore } from "../stores/open.ts";
 import { backendLoader } from "../stores/resolve.ts";
 import type { SessionStore } from "../stores/types.ts";
@@ -56,7 +55,7 @@ class Server implements SessionServer {
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     // The backend options (path, url, host, port) go to the store beside its name. An unknown
     // name throws here, at once.
-    const makeStore = backendLoader({ ...options, namespace } as SessionManagerOptions);
+    const makeStore = backendLoader({ ...options, namespace });
     this.store = this.open(makeStore, namespace).then((store) => {
       storeName = store.name;
       return store;

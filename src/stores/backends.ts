@@ -15,9 +15,20 @@ export type BackendName =
 /** Backends of Node only: their drivers (and their code) never reach a browser. */
 export type NodeBackendName = "file" | "sqlite" | "postgres" | "redis" | "memcached";
 
-/** Makes a named store from the manager's options (the backend's own sit beside `backend`). */
+/**
+ * What a store is made from: the manager's options, or the server's (`createSessionServer`),
+ * which name a backend the same way. The backend's own options sit beside `backend`, and each
+ * factory reads those of its own backend.
+ */
+export interface StoreOptions {
+  readonly backend?: BackendName | SessionStore | undefined;
+  readonly namespace?: string | undefined;
+  readonly remote?: SessionManagerOptions["remote"] | undefined;
+}
+
+/** Makes a named store from the options (the backend's own sit beside `backend`). */
 export type StoreFactory = (
-  options: SessionManagerOptions & { namespace: string },
+  options: StoreOptions & { namespace: string },
 ) => Awaitable<SessionStore>;
 
 /** What `#backends` gives: the Node backends under the `node` condition, none elsewhere. */

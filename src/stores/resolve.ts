@@ -8,7 +8,7 @@ import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
 import type { Encryption, SessionManagerOptions, Sync } from "../options.ts";
 import type { RemoteOptions } from "../sync/options.ts";
-import type { StoreFactory } from "./backends.ts";
+import type { StoreFactory, StoreOptions } from "./backends.ts";
 import { memoryStore } from "./memory.ts";
 import { guard } from "./open.ts";
 import type { SessionStore } from "./types.ts";
@@ -31,7 +31,7 @@ const named = new Map<string, StoreFactory>([
  * throws at once, so a typo fails in the constructor rather than at the first call. With
  * `remote` beside another backend, that store becomes an offline-first replica of the server.
  */
-export function backendLoader(options: SessionManagerOptions): () => Promise<SessionStore> {
+export function backendLoader(options: StoreOptions): () => Promise<SessionStore> {
   const { backend = "memory", namespace = DEFAULT_NAMESPACE, remote } = options;
   let make: StoreFactory | undefined;
   if (typeof backend === "object" && backend !== null) make = () => backend;
@@ -71,7 +71,7 @@ function isSync(option: unknown): option is Sync {
   return typeof (option as Sync | undefined)?.replicate === "function";
 }
 
-function remoteOf(options: SessionManagerOptions): RemoteOptions {
+function remoteOf(options: StoreOptions): RemoteOptions {
   if (options.remote && !isSync(options.remote)) return options.remote;
   throw new BackendError('backend "remote" needs remote: { url, token }');
 }
