@@ -2,6 +2,7 @@ import { ConflictError, SessionExistsError, SessionNotFoundError } from "../erro
 import type { ChangesBody, WireSession } from "../protocol.ts";
 import { record } from "../session.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
+import { conditionalWrite } from "../write.ts";
 import { PreconditionFailedError } from "./errors.ts";
 import type { Precondition, PutInput } from "./input.ts";
 
@@ -12,11 +13,10 @@ export interface Written {
 }
 
 /** Decides the next record from the live one (`undefined`: none); `null` deletes it. */
-type Decide = (current: SessionRecord | undefined, now: number) => SessionRecord | null;
+type Decide<D> = (current: SessionRecord | undefined, now: number) => D;
 
 // Conditional writes that keep failing mean other writers change the same session non-stop.
 const ATTEMPTS = 5;
-const IF_ABSENT = { ifAbsent: true } as const;
 // Deletes of one clear that run at once.
 const CLEAR_BATCH = 8;
 // Changes are reported from a little before the answer's clock: a write decided before it but
@@ -61,7 +61,7 @@ export class OwnerSessions {
       const made = record(prefix + id, input.data, createdAt, now, expiresAt, ttl, version);
       return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
     });
-    return { session: toWire(written as SessionRecord, prefix), created };
+    return { session: toWire(written, prefix), created };
   }
 
   /** Extends a live session: `expiresAt = now + (ttl ?? its ttl)`; its ttl is kept. */
@@ -77,7 +77,7 @@ export class OwnerSessions {
       const expiresAt = now + (ttl ?? live.ttl);
       return Object.freeze({ ...live, updatedAt: now, expiresAt, version: live.version + 1 });
     });
-    return toWire(record as SessionRecord, prefix);
+    return toWire(record, prefix);
   }
 
   /** Deletes a live session (`SessionNotFoundError` if there is none). */
@@ -128,25 +128,28 @@ export class OwnerSessions {
   }
 
   /**
-   * Reads the owner's record of `id` and writes what `decide` makes of the live one, on condition
-   * that nobody wrote in between (the version it read, or still absent); again if somebody did.
+   * Writes what `decide` makes of the owner's live record of `id` (an expired one not swept yet
+   * reads as absent, and is replaced at its version), on condition that nobody wrote in between.
    */
-  private async write(prefix: string, id: string, decide: Decide): Promise<SessionRecord | null> {
+  private write<D extends SessionRecord | null>(
+    prefix: string,
+    id: string,
+    decide: Decide<D>,
+  ): Promise<D> {
     const key = prefix + id;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const stored = await this.store.get(key);
-      const now = Date.now();
-      const next = decide(stored && stored.expiresAt > now ? stored : undefined, now);
-      // An expired record still in the store (not swept yet) is replaced at its version.
-      const condition = stored ? { ifVersion: stored.version } : IF_ABSENT;
-      const done = next
-        ? await this.store.set(next, condition)
-        : await this.store.delete(key, condition as { ifVersion: number });
-      if (done) return next;
-    }
-    throw new ConflictError(
-      `the write to session ${JSON.stringify(id)} kept losing to other writers`,
-    );
+    return conditionalWrite({
+      store: this.store,
+      read: () => this.store.get(key),
+      decide: (stored) => {
+        const now = Date.now();
+        return decide(stored && stored.expiresAt > now ? stored : undefined, now);
+      },
+      attempts: ATTEMPTS,
+      conflict: () =>
+        new ConflictError(
+          `the write to session ${JSON.stringify(id)} kept losing to other writers`,
+        ),
+    });
   }
 
   /** Deletes `record` whatever its version now; `true` if a live session ended. */

@@ -3,6 +3,7 @@
 // shared by the tabs that share the store; every change to it is a conditional write.
 import { BackendError, ConflictError } from "../errors.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
+import { conditionalWrite } from "../write.ts";
 
 /**
  * The id of the outbox record: longer than a session id may be (256 characters), so it never
@@ -88,15 +89,20 @@ export class Outbox {
    * `change` returns the state it was given when there is nothing to write.
    */
   private async update(change: (state: OutboxState) => OutboxState): Promise<OutboxState> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const stored = await this.store.get(OUTBOX_ID);
-      const state = parse(stored);
-      const next = change(state);
-      if (next === state) return state;
-      const condition = stored ? { ifVersion: stored.version } : ({ ifAbsent: true } as const);
-      if (await this.store.set(toRecord(next, (stored?.version ?? 0) + 1), condition)) return next;
-    }
-    throw new ConflictError("the sync outbox kept changing under this tab's writes");
+    // What the last `decide` made: the state written, or the one read when nothing changed.
+    let result!: OutboxState;
+    await conditionalWrite({
+      store: this.store,
+      read: () => this.store.get(OUTBOX_ID),
+      decide: (stored) => {
+        const state = parse(stored);
+        result = change(state);
+        return result === state ? undefined : toRecord(result, (stored?.version ?? 0) + 1);
+      },
+      attempts: ATTEMPTS,
+      conflict: () => new ConflictError("the sync outbox kept changing under this tab's writes"),
+    });
+    return result;
   }
 }
 
