@@ -7,24 +7,29 @@ import {
   chromiumMissingMessage,
   chromiumPath,
   chromiumRequired,
-} from "./test/e2e/chromium.ts";
+} from "./test/helpers/chromium.ts";
 
-// The core must behave the same in a page as in Node: the manager, scheduler and event tests run
-// twice, in Node and in happy-dom (a DOM-like global scope whose timers are plain numbers).
-const core = [
-  "test/manager.test.ts",
-  "test/scheduler.test.ts",
-  "test/events.test.ts",
-  "test/concurrency.test.ts",
-];
+// test/ mirrors src/, and a test file's name says the runtime it needs; each project below
+// selects files by that suffix alone, wherever they are:
+//   *.test.ts           Node
+//   *.services.test.ts  Node, and PostgreSQL, Redis or Memcached (skipped when absent, unless
+//                       REQUIRE_SERVICES=1)
+//   *.e2e.test.ts       Node driving a real Chromium with playwright-core; needs dist/
+//   *.dom.test.ts       happy-dom: a DOM-like global scope (window, document, Web Storage)
+//   *.browser.test.ts   a real headless Chromium page (vitest's browser mode, driven by Playwright)
+//   *.any.test.ts       runtime-neutral code that must behave the same everywhere: Node, happy-dom
+//                       (whose timers are plain numbers) and Chromium
+// test/consumers/ and test/engines/ have their own commands and configs.
+const suffixed = (suffix: string) => `test/**/*.${suffix}.test.ts`;
+const services = suffixed("services");
+const e2e = suffixed("e2e");
+const dom = suffixed("dom");
+const browser = suffixed("browser");
+const any = suffixed("any");
+const elsewhere = ["test/consumers/**", "test/engines/**"];
 
-// test/browser/ runs in a real headless Chromium (vitest's browser mode, driven by Playwright).
 // Without Chromium the project is left out with a warning, unless REQUIRE_SERVICES=1 (CI): then it
 // stays in and fails to launch, which fails the run.
-const browser = "test/browser/**/*.test.ts";
-// Tests that also run unchanged in Chromium (and stay in the node project): the JWE interop, tamper
-// and fuzz cases check Chromium's WebCrypto and its native Uint8Array base64 methods too.
-const bothNodeAndChromium = ["test/crypto/jwe.test.ts"];
 const chromium: TestProjectInlineConfiguration = {
   // As a page's bundler resolves `#backends` (package.json `imports`): no Node store.
   resolve: {
@@ -34,7 +39,7 @@ const chromium: TestProjectInlineConfiguration = {
   },
   test: {
     name: "chromium",
-    include: [browser, ...bothNodeAndChromium],
+    include: [browser, any],
     // Failure screenshots and attachments go with the other reports (git-ignored), not beside the tests.
     attachmentsDir: "test-results/attachments",
     browser: {
@@ -57,6 +62,17 @@ const nodeBackends = {
   alias: { "#backends": fileURLToPath(new URL("src/stores/node-backends.ts", import.meta.url)) },
 };
 
+/** A project of Node-side tests. */
+const inNode = (name: string, include: string[], exclude: string[] = []) => ({
+  resolve: nodeBackends,
+  test: {
+    name,
+    include,
+    exclude: [...configDefaults.exclude, ...elsewhere, ...exclude],
+    environment: "node" as const,
+  },
+});
+
 export default defineConfig({
   test: {
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
@@ -67,19 +83,12 @@ export default defineConfig({
       reportsDirectory: "coverage",
     },
     projects: [
+      inNode("node", ["test/**/*.test.ts"], [services, e2e, dom, browser]),
+      inNode("services", [services]),
+      inNode("e2e", [e2e]),
       {
         resolve: nodeBackends,
-        test: {
-          name: "node",
-          include: ["test/**/*.test.ts"],
-          // The consumer matrix and the Firefox/WebKit runs have their own commands and configs.
-          exclude: [...configDefaults.exclude, browser, "test/consumers/**", "test/engines/**"],
-          environment: "node",
-        },
-      },
-      {
-        resolve: nodeBackends,
-        test: { name: "happy-dom", include: core, environment: "happy-dom" },
+        test: { name: "happy-dom", include: [dom, any], environment: "happy-dom" },
       },
       ...(chromiumFound || chromiumRequired ? [chromium] : []),
     ],

@@ -11,7 +11,7 @@ import { SessionManager as RootSessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionRecord } from "../src/stores/types.ts";
 import { remoteStore, sync } from "../src/sync/index.ts";
-import { IN_PROCESS_URL, inProcessServer, tokenFor, until } from "./sync/server.ts";
+import { IN_PROCESS_URL, inProcessServer, tokenFor, until } from "./helpers/sync-server.ts";
 
 const { server, store: serverStore, fetch } = inProcessServer();
 afterAll(() => server.close());

@@ -11,16 +11,16 @@ import { build, type Plugin } from "esbuild";
 export const testFiles: Record<string, string> = {
   // First: the harness itself, with tests that must fail (engines.ts checks the outcome).
   "harness-check": "test/engines/page/harness-check.ts",
-  "webstorage.test.ts": "test/browser/webstorage.test.ts",
-  "indexeddb.test.ts": "test/browser/indexeddb.test.ts",
-  "encryption.test.ts": "test/browser/encryption.test.ts",
-  "tabs.test.ts": "test/browser/tabs.test.ts",
-  "jwe.test.ts": "test/crypto/jwe.test.ts",
+  "webstorage.browser.test.ts": "test/stores/webstorage.browser.test.ts",
+  "indexeddb.browser.test.ts": "test/stores/indexeddb.browser.test.ts",
+  "vault.browser.test.ts": "test/vault.browser.test.ts",
+  "tabs.browser.test.ts": "test/tabs.browser.test.ts",
+  "jwe.any.test.ts": "test/crypto/jwe.any.test.ts",
   // Not asked of every engine, but cheap: the manager on the engine's own timers and WebCrypto.
-  // (environment.test.ts checks for Chromium's user agent, so it stays Chromium's.)
-  "manager.test.ts": "test/browser/manager.test.ts",
-  "memory-store.test.ts": "test/browser/memory-store.test.ts",
-  // The checks of test/e2e/script-tag.e2e.test.ts, in the page that loads dist/ by <script src>.
+  // (environment.browser.test.ts checks for Chromium's user agent, so it stays Chromium's.)
+  "manager.browser.test.ts": "test/manager.browser.test.ts",
+  "memory.browser.test.ts": "test/stores/memory.browser.test.ts",
+  // The checks of test/package/script-tag.e2e.test.ts, in the page that loads dist/ by <script src>.
   "script-tag": "test/engines/page/script-tag.ts",
 };
 

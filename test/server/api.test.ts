@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TIME_HEADER } from "../../src/protocol.ts";
-import { call, setup } from "./helpers.ts";
+import { call, setup } from "../helpers/server.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;

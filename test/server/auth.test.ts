@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSessionServer } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
-import { call, SECRET, setup, token, unsignedToken } from "./helpers.ts";
+import { call, SECRET, setup, token, unsignedToken } from "../helpers/server.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { main, packageVersion, USAGE } from "../../src/server/cli.ts";
+import { SECRET } from "../helpers/server.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { SECRET } from "./helpers.ts";
 
 const VERSION: string = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { TIME_HEADER } from "../../src/protocol.ts";
-import { call, setup } from "./helpers.ts";
+import { call, setup } from "../helpers/server.ts";
 
 const ALLOWED = "https://app.example";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
-import { client, setup } from "./helpers.ts";
+import { client, setup } from "../helpers/server.ts";
 
 describe("owners", () => {
   it("may both have user123, each seeing only their own", async () => {

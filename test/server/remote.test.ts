@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
-import { setup, token } from "./helpers.ts";
+import { setup, token } from "../helpers/server.ts";
 
 describe("the SDK's remote store against the server", () => {
   it("adds, reads, touches, updates, lists and removes sessions", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type ErrorBody, TIME_HEADER } from "../../src/protocol.ts";
 import { serve } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
-import { gatedStore, SECRET, token } from "./helpers.ts";
+import { gatedStore, SECRET, token } from "../helpers/server.ts";
 
 const auth = { secret: SECRET };
 

@@ -3,7 +3,7 @@ import { BackendError } from "../../src/errors.ts";
 import { createSessionServer } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
-import { client, gatedStore, SECRET, setup } from "./helpers.ts";
+import { client, gatedStore, SECRET, setup } from "../helpers/server.ts";
 
 /** A memory store that can be taken down: then every method throws (or rejects) like a driver. */
 function flakyStore() {

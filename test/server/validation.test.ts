@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, setup } from "./helpers.ts";
+import { call, setup } from "../helpers/server.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXYtaXYtaXYtaXY.Y2lwaGVy.dGFndGFndGFndGFn";

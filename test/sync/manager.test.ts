@@ -2,7 +2,7 @@
 // options as users write them, against the real server in process.
 import { afterAll, describe, expect, it } from "vitest";
 import { type Duration, type Session, SessionManager } from "../../src/index.ts";
-import { IN_PROCESS_URL, inProcessServer, tokenFor } from "./server.ts";
+import { IN_PROCESS_URL, inProcessServer, tokenFor } from "../helpers/sync-server.ts";
 
 const { server, fetch } = inProcessServer();
 afterAll(() => server.close());

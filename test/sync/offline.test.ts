@@ -6,7 +6,13 @@ import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { OUTBOX_ID } from "../../src/sync/outbox.ts";
 import { replicaStore } from "../../src/sync/replica.ts";
-import { inProcessServer, ListeningServer, Network, tokenFor, until } from "./server.ts";
+import {
+  inProcessServer,
+  ListeningServer,
+  Network,
+  tokenFor,
+  until,
+} from "../helpers/sync-server.ts";
 
 const closing: (() => Promise<void>)[] = [];
 afterEach(async () => {

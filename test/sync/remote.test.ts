@@ -15,7 +15,7 @@ import {
   ListeningServer,
   tokenFor,
   until,
-} from "./server.ts";
+} from "../helpers/sync-server.ts";
 
 const managers: SessionManager<unknown>[] = [];
 afterAll(async () => {

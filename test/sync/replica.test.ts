@@ -10,7 +10,6 @@ import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { OUTBOX_ID } from "../../src/sync/outbox.ts";
 import { type ReplicaOptions, type ReplicaStore, replicaStore } from "../../src/sync/replica.ts";
-import { testStore } from "../stores/conformance.ts";
 import {
   forgedToken,
   IN_PROCESS_URL,
@@ -18,7 +17,8 @@ import {
   Network,
   tokenFor,
   until,
-} from "./server.ts";
+} from "../helpers/sync-server.ts";
+import { testStore } from "../stores/conformance.ts";
 
 const offline: typeof fetch = async () => {
   throw new TypeError("fetch failed: offline");

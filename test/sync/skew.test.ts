@@ -5,7 +5,7 @@ import { SessionManager } from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
 import { replicaStore } from "../../src/sync/replica.ts";
-import { skewedServer, tokenFor, until } from "./server.ts";
+import { skewedServer, tokenFor, until } from "../helpers/sync-server.ts";
 
 const MINUTES_5 = 5 * 60_000;
 const TTL = 2000;

@@ -1,4 +1,4 @@
-// The checks of test/e2e/script-tag.e2e.test.ts, run inside the page that loaded
+// The checks of test/package/script-tag.e2e.test.ts, run inside the page that loaded
 // dist/sessionmanager.global.js by <script src> (see server.ts), in Firefox and WebKit.
 import { describe, expect, it } from "vitest";
 

@@ -1,7 +1,7 @@
 // Two managers of one namespace in a real Chromium page stand in for two tabs: BroadcastChannel
 // reaches every other channel of the name, same page included, and Web Locks are per origin.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SessionManager } from "../../src/index.ts";
+import { SessionManager } from "../src/index.ts";
 
 const run = crypto.randomUUID().slice(0, 8);
 const managers: SessionManager<unknown>[] = [];

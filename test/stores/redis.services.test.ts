@@ -11,7 +11,7 @@ import { expectManagerOutage, expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";
 import { eventually, proxy, requireService, runId, services, timed } from "../helpers/services.ts";
 import { expectFutureRecordKept } from "../helpers/unreadable.ts";
-import { testStore } from "../stores/conformance.ts";
+import { testStore } from "./conformance.ts";
 
 const up = await requireService("redis");
 const { host, port } = services.redis;

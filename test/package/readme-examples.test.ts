@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers/temp.ts";
+import { tempDir } from "../helpers/temp.ts";
 
-const ENTRY = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
 const built = existsSync(ENTRY);
 if (!built) {
   const message = "dist/index.js is missing: the README example tests are skipped (npm run build)";
@@ -19,7 +19,7 @@ if (!built) {
 
 /** The code blocks of the README before its first section ("## …"), in order. */
 function firstPageExamples(): string[] {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const firstPage = readme.slice(0, readme.indexOf("\n## "));
   return [...firstPage.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "");
 }

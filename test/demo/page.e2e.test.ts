@@ -14,7 +14,7 @@ import {
   chromiumMissingMessage,
   chromiumPath,
   chromiumRequired,
-} from "./chromium.ts";
+} from "../helpers/chromium.ts";
 
 const skip = !chromiumFound && !chromiumRequired;
 if (skip) console.warn(`[demo e2e] WARNING: ${chromiumMissingMessage}`);

@@ -9,7 +9,7 @@ import type { SessionStore } from "../../src/stores/types.ts";
 import { expectManagerOutage, expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";
 import { type Outage, proxy, requireService, runId, services, timed } from "../helpers/services.ts";
-import { testStore } from "../stores/conformance.ts";
+import { testStore } from "./conformance.ts";
 
 const up = await requireService("postgres");
 const { url } = services.postgres;

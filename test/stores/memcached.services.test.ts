@@ -11,7 +11,7 @@ import { expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";
 import { eventually, proxy, requireService, runId, services } from "../helpers/services.ts";
 import { expectFutureRecordKept } from "../helpers/unreadable.ts";
-import { testStore } from "../stores/conformance.ts";
+import { testStore } from "./conformance.ts";
 
 const DAY = 86_400_000;
 

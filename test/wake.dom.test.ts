@@ -1,4 +1,3 @@
-// @vitest-environment happy-dom
 // Browsers throttle and freeze timers (background tabs, bfcache, a sleeping laptop): when the page
 // is back, the manager re-reads the clock at once instead of waiting for a late timer.
 import { describe, expect, it, vi } from "vitest";

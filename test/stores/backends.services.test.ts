@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { BackendError, SessionManager, type SessionManagerOptions } from "../src/node.ts";
-import { requireServices, services } from "./helpers/services.ts";
-import { tempDir } from "./helpers/temp.ts";
+import { BackendError, SessionManager, type SessionManagerOptions } from "../../src/node.ts";
+import { requireServices, services } from "../helpers/services.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const up = await requireServices();
 const dir = await tempDir("sm-backends-");

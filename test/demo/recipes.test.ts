@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SECRET, token } from "./server/helpers.ts";
+import { SECRET, token } from "../helpers/server.ts";
 
 interface Running {
   url: string;
@@ -15,7 +15,7 @@ interface Running {
 
 type Handler = (request: Request) => Promise<Response>;
 
-const built = existsSync(new URL("../dist/server.js", import.meta.url));
+const built = existsSync(new URL("../../dist/server.js", import.meta.url));
 if (!built) {
   console.warn(
     "[vitest] WARNING: dist/server.js is missing: the recipe tests are skipped (run `npm run build`)",
@@ -24,7 +24,7 @@ if (!built) {
 
 /** A recipe module; a variable specifier, as the .mjs files carry no type declarations. */
 function load(name: string): Promise<Record<string, unknown>> {
-  return import(new URL(`../demo/recipes/${name}.mjs`, import.meta.url).href);
+  return import(new URL(`../../demo/recipes/${name}.mjs`, import.meta.url).href);
 }
 
 const running: Running[] = [];

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { indexedDBStore } from "../../src/stores/indexeddb/index.ts";
 import type { SessionRecord } from "../../src/stores/types.ts";
-import { testStore } from "../stores/conformance.ts";
+import { testStore } from "./conformance.ts";
 
 // Databases outlive a test in the browser profile: a prefix per run keeps runs apart.
 const run = crypto.randomUUID().slice(0, 8);

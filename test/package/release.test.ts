@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers/temp.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const script = resolve("scripts/check-release.mjs");
 

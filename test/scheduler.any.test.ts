@@ -175,10 +175,20 @@ describe("expiry with real timers", () => {
       });
     });
     // A probe that runs once per event-loop turn: it only gets to run while the drain yields.
+    // (setImmediate in Node; a page has none, and a MessageChannel message is one turn there.)
+    const nextTurn = (run: () => void) => {
+      if (typeof setImmediate === "function") return void setImmediate(run);
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        run();
+      };
+      port2.postMessage(null);
+    };
     let probing = true;
     const probe = () => {
       if (expired > 0 && expired < n) probeRunsDuringDrain++;
-      if (probing) setImmediate(probe);
+      if (probing) nextTurn(probe);
     };
     probe();
     await done;

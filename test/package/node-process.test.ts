@@ -5,7 +5,7 @@ describe("in a Node process", () => {
   // Runs the built package (npm test builds first) in a child process of its own.
   it("never keeps a Node process alive", async () => {
     const script = `
-      import { SessionManager } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      import { SessionManager } from ${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)};
       const sm = new SessionManager({ warnBefore: "1m" });
       await sm.add("a", { ttl: "1h" });
       console.log("added", await sm.has("a"));
@@ -24,8 +24,8 @@ describe("in a Node process", () => {
       for (const name of ["setTimeout", "clearTimeout", "performance", "crypto", "queueMicrotask", "document", "window"]) {
         Object.defineProperty(globalThis, name, { get() { throw new Error("touched " + name) }, configurable: true });
       }
-      const lib = await import(${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)});
-      await import(${JSON.stringify(new URL("../dist/stores/memory.js", import.meta.url).href)});
+      const lib = await import(${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)});
+      await import(${JSON.stringify(new URL("../../dist/stores/memory.js", import.meta.url).href)});
       console.log(Object.keys(lib).length > 0 ? "imported" : "empty");
     `;
     const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {

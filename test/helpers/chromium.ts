@@ -1,10 +1,10 @@
 // Where the real Chromium is, how to launch it, and what to do when it is missing: shared by
-// vitest.config.ts (the `chromium` project) and the Node-side end-to-end tests in test/e2e/.
+// vitest.config.ts (the `chromium` project) and the Node-side end-to-end tests (`*.e2e.test.ts`).
 // Node-only (node:fs): never import this from a test that runs in the browser.
 import { existsSync } from "node:fs";
-import { chromiumPath } from "../helpers/chromium.mjs";
+import { chromiumPath } from "./chromium.mjs";
 
-export { chromiumArgs, chromiumPath } from "../helpers/chromium.mjs";
+export { chromiumArgs, chromiumPath } from "./chromium.mjs";
 
 /** Whether a Chromium is installed at `chromiumPath`. */
 export const chromiumFound: boolean = existsSync(chromiumPath);

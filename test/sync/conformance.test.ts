@@ -1,7 +1,7 @@
 import { afterAll } from "vitest";
 import { remoteStore } from "../../src/sync/remote.ts";
+import { IN_PROCESS_URL, inProcessServer, tokenFor } from "../helpers/sync-server.ts";
 import { testStore } from "../stores/conformance.ts";
-import { IN_PROCESS_URL, inProcessServer, tokenFor } from "./server.ts";
 
 const { server, fetch } = inProcessServer();
 afterAll(() => server.close());

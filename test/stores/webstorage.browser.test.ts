@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { localStorageStore, sessionStorageStore } from "../../src/stores/webstorage.ts";
-import { testStore } from "../stores/conformance.ts";
+import { testStore } from "./conformance.ts";
 
 // Storage outlives a test in the browser profile: a prefix per run keeps runs apart.
 const run = crypto.randomUUID().slice(0, 8);

@@ -14,7 +14,7 @@ import {
   chromiumMissingMessage,
   chromiumPath,
   chromiumRequired,
-} from "./chromium.ts";
+} from "../helpers/chromium.ts";
 
 type Lib = typeof import("../../src/index.ts");
 type PageWindow = Window & { sessionmanager: Lib; log: (line: string) => void };

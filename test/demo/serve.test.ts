@@ -6,15 +6,15 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { requireServices, services } from "./helpers/services.ts";
-import { tempDir } from "./helpers/temp.ts";
+import { requireServices, services } from "../helpers/services.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const built = existsSync("dist/server.js");
 if (!built) console.warn("[demo server] WARNING: dist/ is missing (run npm run build)");
 const { postgres: pg, redis } = await requireServices();
 
 async function roundTrip(options: Record<string, string>): Promise<void> {
-  const { startDemoServer } = await import("../demo/serve.mjs");
+  const { startDemoServer } = await import("../../demo/serve.mjs");
   const server = (await startDemoServer(0, options)) as Server;
   try {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

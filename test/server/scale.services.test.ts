@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SECRET, token } from "../helpers/server.ts";
 import { freePort, requireService, runId, services } from "../helpers/services.ts";
-import { SECRET, token } from "../server/helpers.ts";
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 const START_TIMEOUT_MS = 15_000;

@@ -10,7 +10,7 @@ import {
   SessionExistsError,
   SessionManager,
   SessionNotFoundError,
-} from "../../src/index.ts";
+} from "../src/index.ts";
 
 const managers: SessionManager<unknown>[] = [];
 function manager<Data>(options: ConstructorParameters<typeof SessionManager<Data>>[0] = {}) {

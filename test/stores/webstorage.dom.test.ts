@@ -1,4 +1,3 @@
-// @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";

@@ -10,8 +10,8 @@ import { memoryStore } from "../../src/stores/memory.ts";
 import { remoteStore } from "../../src/sync/remote.ts";
 import { replicaStore } from "../../src/sync/replica.ts";
 import { requireServices, services } from "../helpers/services.ts";
+import { forgedToken, ListeningServer, tokenFor, until } from "../helpers/sync-server.ts";
 import { tempDir } from "../helpers/temp.ts";
-import { forgedToken, ListeningServer, tokenFor, until } from "../sync/server.ts";
 
 const up = await requireServices();
 const dir = await tempDir("sm-sync-");

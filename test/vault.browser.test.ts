@@ -2,7 +2,7 @@
 // (`encryption: true`): what the database holds has no plaintext, and a new manager on the page
 // (a reload) finds the same key and reads the sessions.
 import { describe, expect, it } from "vitest";
-import { SessionManager } from "../../src/index.ts";
+import { SessionManager } from "../src/index.ts";
 
 const run = crypto.randomUUID().slice(0, 8);
 

@@ -1,4 +1,3 @@
-// @vitest-environment happy-dom
 // The script-tag bundle in a DOM-like global scope: evaluated as a classic script does, it
 // defines `sessionmanager`. (The same bundle in a real page, from a <script src>, is tested in
 // Chromium with the browser stores.)
@@ -6,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-type Global = typeof import("../src/index.ts");
+type Global = typeof import("../../src/index.ts");
 
 describe("script-tag bundle", () => {
   it("defines window.sessionmanager with a working SessionManager", async () => {
