@@ -25,6 +25,8 @@ const errorNames: Record<SessionErrorCode, string> = {
   UNAUTHORIZED: "AuthError",
   CLOSED: "SessionError",
 };
+// The same, looked up by any string (a code from another realm or copy of the package).
+const namesByCode: Partial<Record<string, string>> = errorNames;
 
 /**
  * Base class of every error the SDK throws. `code` tells errors apart; `CLOSED` (a call after
@@ -90,8 +92,15 @@ export class SessionExistsError extends SessionError {
 /** The store could not be reached or failed; `cause` holds the underlying error. */
 export class BackendError extends SessionError {
   declare readonly code: "BACKEND_UNAVAILABLE";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The HTTP status a session server answered with (remote store, replica), when the failure
+   * was an answer; absent for a network failure, a timeout or any other store.
+   */
+  declare readonly status?: number;
+  constructor(message: string, options?: { cause?: unknown; status?: number | undefined }) {
     super("BACKEND_UNAVAILABLE", message, options);
+    // Set only when there is one (`declare`: no own `status` property otherwise).
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 
@@ -132,6 +141,11 @@ export class AuthError extends SessionError {
   }
 }
 
+/** The message of anything thrown: an error's own, or the value as a string. @internal */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Every error the SDK throws, discriminated by `code`. */
 export type AnySessionError =
   | InvalidTtlError
@@ -154,10 +168,9 @@ export type AnySessionError =
 export function isSessionError(error: unknown): error is AnySessionError {
   if (error instanceof SessionError) return true;
   if (typeof error !== "object" || error === null) return false;
-  const { name, code } = error as { name?: unknown; code?: unknown };
-  return (
-    // A string only for our own codes: not Object.hasOwn, which Safari lacks before 15.4.
-    typeof errorNames[code as SessionErrorCode] === "string" &&
-    (name === "SessionError" || name === errorNames[code as SessionErrorCode])
-  );
+  const { name, code }: { name?: unknown; code?: unknown } = error;
+  // A string only for our own codes (an inherited `constructor` is a function): not
+  // Object.hasOwn, which Safari lacks before 15.4.
+  const own = typeof code === "string" ? namesByCode[code] : undefined;
+  return typeof own === "string" && (name === "SessionError" || name === own);
 }

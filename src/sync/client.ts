@@ -14,7 +14,8 @@ import {
 } from "../errors.ts";
 import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../protocol.ts";
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
-import { fromWire, type Incoming, ServerClock, sameData } from "./clock.ts";
+import { sameData } from "./changes.ts";
+import { fromWire, type Incoming, ServerClock } from "./clock.ts";
 import type { RemoteOptions } from "./options.ts";
 
 /**
@@ -155,10 +156,10 @@ export class RemoteClient {
     // ky leaves out a search parameter that is `undefined`.
     const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
     const { cursor, changed, live } = body;
-    if (!Number.isFinite(cursor) || !Array.isArray(changed) || !Array.isArray(live)) {
+    if (!isFiniteNumber(cursor) || !Array.isArray(changed) || !Array.isArray(live)) {
       throw new BackendError("the session server sent a malformed list of changes");
     }
-    return { cursor: cursor as number, changed: changed.map((w) => fromWire(w, this.clock)), live };
+    return { cursor, changed: changed.map((w) => fromWire(w, this.clock)), live };
   }
 
   /** Cancels what is in flight and whatever comes later (they reject). */
@@ -227,8 +228,7 @@ export class RemoteClient {
     if (status === 401) throw new AuthError(`the session server refused the token: ${message}`);
     const Refusal = REFUSALS[status] ?? REFUSALS[code];
     if (Refusal) throw new Refusal(message);
-    const error = new BackendError(`the session server answered ${status} ${code}: ${message}`);
-    throw Object.assign(error, { status });
+    throw new BackendError(`the session server answered ${status} ${code}: ${message}`, { status });
   }
 
   private getToken(): Promise<string> {
@@ -244,6 +244,10 @@ export class RemoteClient {
   }
 }
 
+function isFiniteNumber(value: unknown): value is number {
+  return Number.isFinite(value);
+}
+
 function sessionPath(id: string): string {
   return `sessions/${encodeURIComponent(id)}`;
 }
@@ -253,12 +257,12 @@ function sessionPath(id: string): string {
  * message names the resource, not the id (ids may be secrets).
  */
 function unreachable(error: unknown, method: Method, path: string): BackendError {
-  const status = error instanceof HTTPError ? error.response.status : undefined;
+  const status = (error instanceof HTTPError && error.response.status) || undefined;
   const why = status
     ? `the session server answered ${status}`
     : error instanceof TimeoutError
       ? "timed out"
       : error;
   const what = `${method.toUpperCase()} ${path.split("/")[0]} failed: ${why}`;
-  return Object.assign(new BackendError(what, { cause: error }), status && { status });
+  return new BackendError(what, { cause: error, status });
 }

@@ -6,7 +6,8 @@
 import { BackendError } from "../errors.ts";
 import type { WireSession } from "../protocol.ts";
 import { deepFreeze } from "../stores/record.ts";
-import type { SessionRecord, StoreChange } from "../stores/types.ts";
+import type { SessionRecord } from "../stores/types.ts";
+import { isRecord } from "./changes.ts";
 
 // Both clocks count whole milliseconds: a reading may be up to 1 ms behind the true instant.
 const RESOLUTION_MS = 1;
@@ -62,17 +63,13 @@ export type Incoming = { readonly record: SessionRecord; readonly wire: WireSess
  * moved into the local clock; `BackendError` for what is not a session.
  */
 export function fromWire(wire: unknown, clock: ServerClock): Incoming {
-  const s = (wire ?? {}) as WireSession;
-  const { id, createdAt, updatedAt, expiresAt, ttl, version } = s;
-  if (
-    typeof id !== "string" ||
-    ![createdAt, updatedAt, expiresAt, ttl, version].every(Number.isFinite)
-  ) {
+  if (!isWireSession(wire)) {
     throw new BackendError("the session server sent a session that is not one");
   }
+  const { id, createdAt, updatedAt, expiresAt, ttl, version } = wire;
   const record = {
     id,
-    data: deepFreeze(s.data ?? null),
+    data: deepFreeze(wire.data ?? null),
     createdAt: clock.toLocal(createdAt),
     updatedAt: clock.toLocal(updatedAt),
     expiresAt: clock.toLocal(expiresAt),
@@ -80,42 +77,16 @@ export function fromWire(wire: unknown, clock: ServerClock): Incoming {
     version,
   };
   return {
-    record: Object.freeze(s.encrypted === true ? { ...record, encrypted: true } : record),
-    wire: s,
+    record: Object.freeze(wire.encrypted === true ? { ...record, encrypted: true } : record),
+    wire,
   };
 }
 
-/**
- * A session this close to its expiry is left to the expiry timers, here and on the server: the
- * clocks agree this closely. One the server no longer lists is not `removed` here (its timer
- * fires `expired`), and one the server still lists is not taken back once it expired here.
- * @internal
- */
-export const EXPIRY_MARGIN_MS = 1000;
-
-/**
- * What `StoreContext.changed` tells the manager of a change another client made: the event,
- * and its records (`updated` takes the previous copy too). `after` absent: removed. @internal
- */
-export function changeOf(
-  before: SessionRecord | undefined,
-  after: SessionRecord | undefined,
-): [StoreChange, SessionRecord[]] | undefined {
-  if (!after) return before && ["removed", [before]];
-  if (!before) return ["added", [after]];
-  return sameData(before.data, after.data) ? ["touched", [after]] : ["updated", [after, before]];
-}
-
-/**
- * Deep equality of two JSON values. A key of one that the other lacks reads there as
- * `undefined` (or as an inherited function), which no JSON value equals. @internal
- */
-export function sameData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || !a || !b) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  const keys = Object.keys(x);
-  return keys.length === Object.keys(y).length && keys.every((k) => sameData(x[k], y[k]));
+/** Whether `wire` has a session's id and times (its data is whatever JSON it holds). */
+function isWireSession(wire: unknown): wire is WireSession {
+  if (!isRecord(wire)) return false;
+  const { id, createdAt, updatedAt, expiresAt, ttl, version } = wire;
+  return (
+    typeof id === "string" && [createdAt, updatedAt, expiresAt, ttl, version].every(Number.isFinite)
+  );
 }

@@ -2,8 +2,7 @@
 // for the sessions whose writes are still queued here (they go out first, and win or lose on
 // the server).
 import { isReservedId } from "../session.ts";
-import type { SessionRecord } from "../stores/types.ts";
-import { EXPIRY_MARGIN_MS, sameData } from "./clock.ts";
+import { differs, EXPIRY_MARGIN_MS } from "./changes.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";
 
@@ -34,14 +33,4 @@ export async function pull(r: SyncParts): Promise<void> {
     }
     await r.outbox.setCursor(changes.cursor);
   });
-}
-
-/** Whether the server's copy of a session is another state than the local one. */
-function differs(local: SessionRecord, server: SessionRecord): boolean {
-  return (
-    local.version !== server.version ||
-    local.ttl !== server.ttl ||
-    Math.abs(local.expiresAt - server.expiresAt) > EXPIRY_MARGIN_MS ||
-    !sameData(local.data, server.data)
-  );
 }

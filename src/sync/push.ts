@@ -9,6 +9,8 @@ import type { SyncParts } from "./parts.ts";
 
 /** A write that lost: to the server's copy, or because the server will never take it. */
 type Lost = {
+  /** The session it was a write of. */
+  readonly id: string;
   readonly server: SessionRecord | undefined;
   /** Reported instead of a `ConflictError`. */
   readonly error?: Error;
@@ -49,7 +51,7 @@ async function send({ client }: SyncParts, op: Op): Promise<Outcome> {
   if ("del" in op) {
     const outcome = await client.delete(op.del, op.if);
     // Refused: the session lives on in another state.
-    return typeof outcome === "object" ? { server: outcome.session.record } : undefined;
+    return typeof outcome === "object" ? { id: op.del, server: outcome.session.record } : undefined;
   }
   const record = op.put;
   // Expired before it could go: nothing to send (the sweep's delete comes after it).
@@ -61,12 +63,13 @@ async function send({ client }: SyncParts, op: Op): Promise<Outcome> {
     // Sent before, maybe, by a push whose answer never came: its own write counts as taken.
     const { ok, session } = await client.put(record, base, true);
     // A create refused for a live copy that expired before it could be read: again.
-    return ok ? undefined : base === 0 && !session ? "again" : { server: session?.record };
+    if (ok) return undefined;
+    return base === 0 && !session ? "again" : { id: record.id, server: session?.record };
   } catch (error) {
     // Not the server's copy but the write's own content (its data, ttl or id): the server
     // will never take it, and its copy stands.
     if (!(error instanceof SessionError && error.code.startsWith("INVALID_"))) throw error;
-    return { server: (await client.get(record.id))?.record, error };
+    return { id: record.id, server: (await client.get(record.id))?.record, error };
   }
 }
 
@@ -75,8 +78,7 @@ async function send({ client }: SyncParts, op: Op): Promise<Outcome> {
  * of that session leave the queue (they built on the losing copy), the local copy becomes
  * the server's, and the loss is reported.
  */
-async function lose(r: SyncParts, op: Op, { server, error }: Lost): Promise<void> {
-  const id = idOf(op) as string;
+async function lose(r: SyncParts, op: Op, { id, server, error }: Lost): Promise<void> {
   await r.outbox.remove((queued) => idOf(queued) === id);
   const current = await r.local.get(id);
   await r.adopt(current, server);

@@ -4,10 +4,11 @@
 // that the manager can tell a session that expired on the server from one removed there.
 import { parseDuration } from "../duration.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
-import { onWake } from "../wake.ts";
+import { announce, EXPIRY_MARGIN_MS } from "./changes.ts";
 import { type Base, baseOf, RemoteClient } from "./client.ts";
-import { changeOf, EXPIRY_MARGIN_MS, type Incoming } from "./clock.ts";
+import type { Incoming } from "./clock.ts";
 import type { RemoteOptions } from "./options.ts";
+import { poll } from "./poll.ts";
 
 /**
  * A store whose records live on a sessionmanager server: the server sets versions and times
@@ -48,14 +49,7 @@ class RemoteStore implements SessionStore {
     this.context = context;
     // A pull that fails (offline, say) is not reported: the next one tries again, and the
     // manager's own calls report what is wrong.
-    const pull = () => void this.pull().catch(() => {});
-    const timer = setInterval(pull, this.pullMs);
-    (timer as { unref?: () => void }).unref?.();
-    const stopWaking = onWake(pull);
-    this.stopPulling = () => {
-      clearInterval(timer);
-      stopWaking();
-    };
+    this.stopPulling = poll(() => void this.pull().catch(() => {}), this.pullMs);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -142,19 +136,14 @@ class RemoteStore implements SessionStore {
       ) {
         continue; // nothing new, or about to expire anyway
       }
-      this.tell(seen?.record, this.remember(incoming));
+      announce(this.context, seen?.record, this.remember(incoming));
     }
     const listed = new Set(live);
     for (const [id, seen] of before) {
       if (listed.has(id) || this.known.get(id) !== seen || seen.record.expiresAt <= keep) continue;
       this.known.delete(id);
-      this.tell(seen.record, undefined);
+      announce(this.context, seen.record, undefined);
     }
-  }
-
-  private tell(before: SessionRecord | undefined, after: SessionRecord | undefined): void {
-    const change = changeOf(before, after);
-    if (change) this.context?.changed?.(...change);
   }
 
   /** The copy to hand out: the one this store knows, while the server's is still that state. */

@@ -13,12 +13,13 @@ import type {
   StoreContext,
   WriteCondition,
 } from "../stores/types.ts";
-import { onWake } from "../wake.ts";
+import { unref } from "../timers.ts";
+import { announce } from "./changes.ts";
 import { baseOf, RemoteClient } from "./client.ts";
-import { changeOf } from "./clock.ts";
 import type { RemoteOptions } from "./options.ts";
 import { OUTBOX_ID, Outbox } from "./outbox.ts";
 import type { SyncContext, SyncParts } from "./parts.ts";
+import { poll } from "./poll.ts";
 import { pull } from "./pull.ts";
 import { push } from "./push.ts";
 
@@ -69,9 +70,8 @@ class Replica implements ReplicaStore, SyncParts {
   private failures = 0;
   private authReported?: boolean;
   private closed?: boolean;
-  private pulls?: Timer;
   private retry?: Timer;
-  private stopWaking?: () => void;
+  private stopPolling?: () => void;
 
   constructor(
     readonly local: SessionStore,
@@ -91,8 +91,7 @@ class Replica implements ReplicaStore, SyncParts {
     await this.local.open?.(context);
     this.context = context;
     const sync = () => void this.sync();
-    this.pulls = unref(setInterval(sync, this.pullMs));
-    this.stopWaking = onWake(sync);
+    this.stopPolling = poll(sync, this.pullMs);
     sync(); // in the background: the local store answers meanwhile
   }
 
@@ -143,9 +142,8 @@ class Replica implements ReplicaStore, SyncParts {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.pulls);
+    this.stopPolling?.();
     clearTimeout(this.retry);
-    this.stopWaking?.();
     this.client.close(); // what is in flight rejects, and the sync stops
     await this.running;
     await this.tail;
@@ -181,9 +179,7 @@ class Replica implements ReplicaStore, SyncParts {
     const written = server
       ? await this.local.set(server, current ? { ifVersion: current.version } : { ifAbsent: true })
       : !current || (await this.local.delete(current.id, { ifVersion: current.version }));
-    const change = written && changeOf(current, server);
-    // Tells the manager (and through it the other tabs) about a change it did not make.
-    if (change) this.context.changed?.(...change);
+    if (written) announce(this.context, current, server);
   }
 
   /** Syncs until nothing asked for another round meanwhile. */
@@ -213,8 +209,7 @@ class Replica implements ReplicaStore, SyncParts {
     } catch (error) {
       if (this.closed) return false;
       const auth = error instanceof AuthError;
-      const status =
-        error instanceof BackendError ? ((error as { status?: number }).status ?? 500) : 0;
+      const status = error instanceof BackendError ? (error.status ?? 500) : 0;
       if (auth ? !this.authReported : !(error instanceof ConflictError || status >= 500)) {
         this.context.report(error as Error);
       }
@@ -252,11 +247,7 @@ class Replica implements ReplicaStore, SyncParts {
   }
 }
 
+/** The Web Locks of this runtime (a page's, a worker's), if it has them. */
 function webLocks(): LockManager | undefined {
-  return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-}
-
-function unref<T>(timer: T): T {
-  (timer as { unref?: () => void }).unref?.();
-  return timer;
+  return typeof navigator === "undefined" ? undefined : navigator.locks;
 }
