@@ -1,32 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { defineConfig, type Options } from "tsup";
+import { entry, globalBundles, libraryEntries } from "./scripts/entries.mjs";
 
-const entry = {
-  index: "src/index.ts",
-  node: "src/node.ts",
-  core: "src/core.ts",
-  // `#backends` (package.json `imports`): the Node stores by name under the `node` condition, none
-  // elsewhere. Kept external below, so the condition is chosen where the package is used.
-  "backends/node": "src/stores/node-backends.ts",
-  "backends/browser": "src/stores/browser-backends.ts",
-  "stores/memory": "src/stores/memory.ts",
-  "stores/webstorage": "src/stores/webstorage.ts",
-  "stores/indexeddb": "src/stores/indexeddb/index.ts",
-  crypto: "src/crypto/index.ts",
-  // Node only: the server, the command and the Node stores (their drivers stay external).
-  server: "src/server/index.ts",
-  cli: "src/cli.ts",
-  "stores/file": "src/stores/file/index.ts",
-  "stores/sqlite": "src/stores/sqlite.ts",
-  "stores/postgres": "src/stores/postgres.ts",
-  "stores/redis": "src/stores/redis.ts",
-  "stores/memcached": "src/stores/memcached/index.ts",
-  "stores/cached": "src/stores/cached.ts",
-  remote: "src/sync/index.ts",
-};
+// The entries and what they are built from: scripts/entries.mjs, which also writes package.json's
+// "exports" (`npm run entries`) and names the files .size-limit.cjs measures.
+const browserBackends = `./${entry("backends/browser").src}`;
 
 const library: Options = {
-  entry,
+  entry: libraryEntries,
   platform: "neutral",
   target: "es2022",
   // TypeScript 6 deprecates options that tsup's .d.ts step still sets.
@@ -72,28 +53,30 @@ export default defineConfig([
   // that every entry (and `#backends`, a separate file) has the same error classes.
   { ...library, format: ["cjs"], noExternal: ["nanoevents"], splitting: true },
   // The script-tag bundle: `new sessionmanager.SessionManager(...)`.
-  {
-    entry: { sessionmanager: "src/index.ts" },
-    format: ["iife"],
-    globalName: "sessionmanager",
-    platform: "browser",
-    // Browsers from 2021 on. Each of these runs ky's private class members as written; with an
-    // ES2020 target esbuild rewrote them into WeakMaps and helpers (+0.65 kB gzip).
-    target: ["chrome91", "edge91", "firefox90", "safari15"],
-    // Class fields as assignments in the constructor, which minify smaller than definitions.
-    // (No class here relies on define semantics.)
-    esbuildOptions(options) {
-      delete options.tsconfig;
-      options.tsconfigRaw = {
-        compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true },
-      };
-      // A page can name no Node store.
-      options.alias = { "#backends": "./src/stores/browser-backends.ts" };
-    },
-    esbuildPlugins: [staticImports],
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    outExtension: () => ({ js: ".global.js" }),
-  },
+  ...globalBundles.map(
+    (bundle): Options => ({
+      entry: { [bundle.name]: bundle.src },
+      format: ["iife"],
+      globalName: bundle.global,
+      platform: "browser",
+      // Browsers from 2021 on. Each of these runs ky's private class members as written; with an
+      // ES2020 target esbuild rewrote them into WeakMaps and helpers (+0.65 kB gzip).
+      target: ["chrome91", "edge91", "firefox90", "safari15"],
+      // Class fields as assignments in the constructor, which minify smaller than definitions.
+      // (No class here relies on define semantics.)
+      esbuildOptions(options) {
+        delete options.tsconfig;
+        options.tsconfigRaw = {
+          compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true },
+        };
+        // A page can name no Node store.
+        options.alias = { "#backends": browserBackends };
+      },
+      esbuildPlugins: [staticImports],
+      minify: true,
+      sourcemap: true,
+      noExternal: [/.*/],
+      outExtension: () => ({ js: ".global.js" }),
+    }),
+  ),
 ]);
