@@ -54,7 +54,8 @@ export function createVerifier(auth: SessionServerAuth): VerifyToken {
     try {
       const { payload } = await jwtVerify(token, key, options);
       const sub = owner(payload.sub);
-      verified.add(token, sub, (payload.exp as number) * 1000);
+      // jose checked that `exp` is there (requiredClaims); without one, nothing is kept.
+      verified.add(token, sub, (payload.exp ?? 0) * 1000);
       return sub;
     } catch (error) {
       throw refusal(error, remote);
@@ -81,7 +82,8 @@ class VerifiedTokens {
   add(token: string, sub: string, expires: number): void {
     // Bounded: the oldest entry (first in the Map's order) makes room.
     if (this.tokens.size >= MAX_VERIFIED_TOKENS) {
-      this.tokens.delete(this.tokens.keys().next().value as string);
+      const oldest = this.tokens.keys().next();
+      if (!oldest.done) this.tokens.delete(oldest.value);
     }
     this.tokens.set(token, { sub, expires });
   }

@@ -2,12 +2,12 @@
 // The `sessionmanager` command (src/cli.ts runs it). Everything it touches comes in through
 // `io`, so tests run it in-process: output, the environment, and the signal that stops `serve`.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { parseDuration } from "../duration.ts";
-import { isSessionError } from "../errors.ts";
+import { isSessionError, messageOf } from "../errors.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import type { ServerBackendName, SessionServerAuth } from "./options.ts";
+import { checkBackend, type SessionServerAuth } from "./options.ts";
 import { type ServeOptions, serve } from "./serve.ts";
 
 /** Where the command writes, what it reads, and what stops a server it started. */
@@ -64,7 +64,7 @@ const HELP_HINT = 'Run "sessionmanager --help" for usage.';
 const DEFAULT_BACKEND = "sqlite";
 const DEFAULT_PATH = "sessions.db";
 const DEFAULT_TOKEN_TTL = "1h";
-const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"];
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 const MS_PER_S = 1000;
 // As the server requires (RFC 7518 §3.2): a token it would never accept is no use.
 const MIN_SECRET_BYTES = 32;
@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   } catch (error) {
     const usage = error instanceof UsageError || isParseArgsError(error);
     // A usage error gets one line and where to look, not the whole help: the mistake stays in view.
-    io.stderr.write(`sessionmanager: ${(error as Error).message}\n`);
+    io.stderr.write(`sessionmanager: ${messageOf(error)}\n`);
     if (usage) io.stderr.write(`${HELP_HINT}\n`);
     // Options the server refused (a weak secret, an unknown backend) are usage errors too.
     return usage || error instanceof TypeError || isSessionError(error) ? 2 : 1;
@@ -130,16 +130,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
 }
 
 async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
-  const { values } = parseArgs({
-    args,
-    options: serveFlags,
-    strict: true,
-    allowPositionals: false,
-  });
+  const values = flags(args, serveFlags);
   if (values.help) return help(io);
-  const backend = (values.backend ?? DEFAULT_BACKEND) as ServerBackendName;
-  const options: ServeOptions = {
-    backend,
+  const backend = values.backend ?? DEFAULT_BACKEND;
+  const options: Omit<ServeOptions, "backend"> = {
     auth: serveAuth(values, io.env),
     ...optional("port", port(values.port)),
     logger: lineLogger(io),
@@ -153,7 +147,9 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
     ...optional("maxTtl", duration(values["max-ttl"], "--max-ttl")),
     ...optional("cors", values.cors === undefined ? undefined : { origins: list(values.cors) }),
   };
-  const running = await serve(options);
+  // As the server checks it, after the flags; an unknown name fails when the store is made.
+  checkBackend(backend);
+  const running = await serve({ backend, ...options });
   io.stdout.write(`sessionmanager server listening on ${running.url} (backend ${backend})\n`);
   await aborted(io.signal);
   await running.close();
@@ -162,12 +158,7 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
 }
 
 async function tokenCommand(args: string[], io: CliIo): Promise<ExitCode> {
-  const { values } = parseArgs({
-    args,
-    options: tokenFlags,
-    strict: true,
-    allowPositionals: false,
-  });
+  const values = flags(args, tokenFlags);
   if (values.help) return help(io);
   if (!values.sub) throw new UsageError("token needs --sub <owner>");
   const secret = values.secret ?? io.env?.[SECRET_ENV];
@@ -217,7 +208,8 @@ function port(value: string | undefined): number | undefined {
 
 function logLevel(value: string | undefined): LogLevel {
   if (value === undefined) return "info";
-  if (LOG_LEVELS.includes(value)) return value as LogLevel;
+  const level = LOG_LEVELS.find((known) => known === value);
+  if (level) return level;
   throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${value}`);
 }
 
@@ -241,7 +233,17 @@ function usesPath(backend: string): boolean {
 
 /** `{ [key]: value }`, or nothing when `value` is `undefined` (for exact optional properties). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]: V });
+  const given: { [P in K]?: V } = {};
+  if (value !== undefined) given[key] = value;
+  return given;
+}
+
+/** The values of `args`, strictly: an unknown flag or a stray argument is a usage error. */
+function flags<const T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+) {
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
 }
 
 /** Log lines to the command's output: info and debug on stdout, warnings and errors on stderr. */
@@ -295,6 +297,6 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
 }
 
 function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+  if (typeof error !== "object" || error === null || !("code" in error)) return false;
+  return typeof error.code === "string" && error.code.startsWith("ERR_PARSE_ARGS_");
 }

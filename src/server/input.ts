@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { toJsonData } from "../data.ts";
 import { parseDuration } from "../duration.ts";
-import { InvalidDataError, InvalidSessionIdError, InvalidTtlError } from "../errors.ts";
+import { InvalidDataError, InvalidSessionIdError, InvalidTtlError, messageOf } from "../errors.ts";
 import { checkId } from "../session.ts";
 import { HttpError } from "./errors.ts";
 import type { ResolvedLimits } from "./options.ts";
@@ -100,7 +100,7 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, "BAD_REQUEST", `body must be JSON: ${(error as Error).message}`);
+    throw new HttpError(400, "BAD_REQUEST", `body must be JSON: ${messageOf(error)}`);
   }
 }
 

@@ -1,3 +1,5 @@
+import { messageOf } from "../errors.ts";
+import { unref } from "../timers.ts";
 import type { SessionServerOptions } from "./options.ts";
 import { createSessionServer } from "./server.ts";
 
@@ -79,7 +81,7 @@ async function loadNodeServer(): Promise<NodeAdapter> {
   try {
     return await import("#node-server");
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     throw new Error(
       `serve could not load Node's HTTP adapter (@hono/node-server: ${reason}); serve runs in Node, Bun and Deno, elsewhere mount createSessionServer(options).fetch`,
       { cause },
@@ -110,21 +112,25 @@ function trackResponses(server: NodeServer): Set<NodeResponse> {
  * then hold it open until their keep-alive timeout: their responses say `Connection: close`.
  */
 function closeHttp(server: NodeServer, active: Set<NodeResponse>): Promise<void> {
-  const idle = server as { closeIdleConnections?: () => void };
+  // An HTTP/1 server's calls (Node 18.2 and later); an HTTP/2 one has neither.
+  const closeIdle = () => {
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
+  };
   for (const response of active) {
     if (!response.headersSent) response.setHeader("connection", "close");
-    response.once("finish", () => setTimeout(() => idle.closeIdleConnections?.(), 0));
+    response.once("finish", () => setTimeout(closeIdle, 0));
   }
   return new Promise((resolve, reject) => {
-    const cut = setTimeout(() => {
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }, CLOSE_GRACE_MS);
-    (cut as { unref?: () => void }).unref?.();
+    const cut = unref(
+      setTimeout(() => {
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      }, CLOSE_GRACE_MS),
+    );
     server.close((error) => {
       clearTimeout(cut);
       if (error) reject(error);
       else resolve();
     });
-    idle.closeIdleConnections?.();
+    closeIdle();
   });
 }

@@ -1,5 +1,7 @@
+import { messageOf } from "../errors.ts";
 import type { LogFns } from "../log.ts";
 import type { SessionStore } from "../stores/types.ts";
+import { unref } from "../timers.ts";
 
 // setInterval fires at once, again and again, for a delay above 2^31-1 ms (about 24.8 days).
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -21,19 +23,20 @@ export function startSweep(
       const removed = await (await store).purgeExpired(Date.now());
       if (removed.length > 0) log.debug?.(`swept ${removed.length} expired sessions`);
     } catch (error) {
-      log.warn?.(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn?.(`sweep failed: ${messageOf(error)}`);
     }
   };
-  const timer = setInterval(
-    () => {
-      // A slow store may take longer than the interval: never two sweeps at once.
-      running ??= sweep().finally(() => {
-        running = undefined;
-      });
-    },
-    Math.min(intervalMs, MAX_TIMER_MS),
+  const timer = unref(
+    setInterval(
+      () => {
+        // A slow store may take longer than the interval: never two sweeps at once.
+        running ??= sweep().finally(() => {
+          running = undefined;
+        });
+      },
+      Math.min(intervalMs, MAX_TIMER_MS),
+    ),
   );
-  (timer as { unref?: () => void }).unref?.();
   return async () => {
     clearInterval(timer);
     await running;
