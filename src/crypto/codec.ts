@@ -3,7 +3,7 @@
 // `encryption` option is set, so a manager without it carries none of this.
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
-import { decryptData, type EncryptionKey, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
+import { decryptData, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
 import { type EncryptionOptions, resolveKeys, type SaltStore } from "./keys.ts";
 
 /** Seals and opens the data of records. @internal */
@@ -51,13 +51,13 @@ export async function createCodec(
   const keys = await resolveKeys(option, { namespace, salt });
   return {
     async seal(record) {
-      const data = await encryptData(record.data, record.id, keys[0] as EncryptionKey);
+      const data = await encryptData(record.data, record.id, keys[0]);
       return Object.freeze({ ...record, data, encrypted: true });
     },
     async open(record) {
       if (!record.encrypted) return record; // written before encryption was turned on
       // Data that is not a string fails to decrypt like any other that is not a JWE.
-      const data = deepFreeze(await decryptData(record.data as string, record.id, keys));
+      const data = deepFreeze(await decryptData(record.data, record.id, keys));
       const { encrypted: _, ...plain } = record;
       return Object.freeze({ ...plain, data });
     },

@@ -59,7 +59,7 @@ export async function encryptData(
  * @internal
  */
 export async function decryptData(
-  jwe: string,
+  jwe: unknown,
   sessionId: string,
   keys: readonly EncryptionKey[],
 ): Promise<unknown> {
@@ -148,15 +148,16 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 /** Canonical unpadded base64url as bytes; anything else throws. @internal */
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  const native = (Uint8Array as { fromBase64?: (text: string, options: object) => Uint8Array })
-    .fromBase64;
+  const native = (
+    Uint8Array as { fromBase64?: (text: string, options: object) => Uint8Array<ArrayBuffer> }
+  ).fromBase64;
   // Characters that are not ASCII become bytes from 128 up, none of which is in the alphabet.
   if (!native) return decode(encodeUtf8(text));
   // fromBase64 skips whitespace, and "strict" (which refuses unused bits that are not zero)
   // wants the padding: only the alphabet gets through, padded here.
   if (!/^[\w-]*$/.test(text)) throw new Error("not canonical unpadded base64url");
   const padded = text + "===".slice(0, (4 - (text.length % 4)) % 4);
-  return native(padded, NATIVE) as Uint8Array<ArrayBuffer>;
+  return native(padded, NATIVE);
 }
 
 /** `bytes` as unpadded base64url ASCII codes. */

@@ -35,6 +35,9 @@ export interface KeyContext {
   readonly indexedDB?: IDBFactory | undefined;
 }
 
+/** The keys of an option: the first encrypts, every one decrypts. @internal */
+export type KeyRing = [EncryptionKey, ...EncryptionKey[]];
+
 /** PBKDF2-SHA256 iterations for `{ passphrase }` (OWASP 2023). Changing it changes every key. */
 export const PASSPHRASE_ITERATIONS = 600_000;
 
@@ -64,7 +67,7 @@ const ONE_OF = "encryption must be true, { key }, { keys } or { passphrase }";
 export async function resolveKeys(
   option: EncryptionOptions,
   context: KeyContext,
-): Promise<EncryptionKey[]> {
+): Promise<KeyRing> {
   if (option === true) return [{ id: DEVICE_KEY_ID, key: await deviceKey(context) }];
   if (typeof option !== "object" || option === null || Array.isArray(option)) {
     throw new InvalidDataError(`${ONE_OF}, got ${describe(option)}`);
@@ -76,7 +79,8 @@ export async function resolveKeys(
     const got = given.join(" and ") || "none of them";
     throw new InvalidDataError(`${ONE_OF} (exactly one), got ${got}`);
   }
-  const { key, keys, passphrase } = option as Record<string, unknown>;
+  // Checked as what a caller without types may pass.
+  const { key, keys, passphrase }: { key?: unknown; keys?: unknown; passphrase?: unknown } = option;
   if (key !== undefined) {
     checkKey(key, "encryption.key", true);
     return [{ id: KEY_ID, key }];
@@ -86,7 +90,7 @@ export async function resolveKeys(
   return [{ id: PASSPHRASE_KEY_ID, key: await passphraseKey(passphrase, context.salt) }];
 }
 
-function checkKeys(keys: unknown): EncryptionKey[] {
+function checkKeys(keys: unknown): KeyRing {
   if (!Array.isArray(keys) || keys.length === 0) {
     const got = Array.isArray(keys) ? "an empty array" : describe(keys);
     throw new InvalidDataError(
@@ -94,12 +98,12 @@ function checkKeys(keys: unknown): EncryptionKey[] {
     );
   }
   const seen = new Set<string>();
-  return keys.map((entry: unknown, index) => {
+  const check = (entry: unknown, index: number): EncryptionKey => {
     const label = `encryption.keys[${index}]`;
     if (typeof entry !== "object" || entry === null) {
       throw new InvalidDataError(`${label} must be { id, key }, got ${describe(entry)}`);
     }
-    const { id, key } = entry as { id?: unknown; key?: unknown };
+    const { id, key }: { id?: unknown; key?: unknown } = entry;
     checkText(id, `${label}.id`);
     if (seen.has(id)) {
       throw new InvalidDataError(`${label}.id ${JSON.stringify(id)} is a duplicate`);
@@ -108,7 +112,9 @@ function checkKeys(keys: unknown): EncryptionKey[] {
     // Only the first key encrypts; older ones may be kept for decryption alone.
     checkKey(key, `${label}.key`, index === 0);
     return { id, key };
-  });
+  };
+  const [first, ...rest] = keys;
+  return [check(first, 0), ...rest.map((entry, index) => check(entry, index + 1))];
 }
 
 function checkText(value: unknown, label: string): asserts value is string {
@@ -119,20 +125,29 @@ function checkText(value: unknown, label: string): asserts value is string {
 }
 
 function checkKey(key: unknown, label: string, encrypts: boolean): asserts key is CryptoKey {
-  // Not `instanceof CryptoKey`: a key from another realm (an iframe, a worker) would fail it.
-  const isKey = (key as { [Symbol.toStringTag]?: unknown })?.[Symbol.toStringTag] === "CryptoKey";
-  const { name, length } = (isKey ? (key as CryptoKey).algorithm : {}) as Partial<AesKeyAlgorithm>;
-  if (name !== "AES-GCM" || length !== 256) {
+  const isKey = isCryptoKey(key);
+  const { name, length }: Partial<AesKeyAlgorithm> = isKey ? key.algorithm : {};
+  if (!isKey || name !== "AES-GCM" || length !== 256) {
     const size = typeof length === "number" ? ` ${length}-bit` : "";
     throw new InvalidDataError(
       `${label} must be an AES-GCM 256-bit CryptoKey, got ${isKey ? name + size : describe(key)}`,
     );
   }
-  const { usages } = key as CryptoKey;
+  const { usages } = key;
   if (!usages.includes("decrypt") || (encrypts && !usages.includes("encrypt"))) {
     const needed = encrypts ? "encrypt and decrypt" : "decrypt";
     throw new InvalidDataError(`${label} must allow ${needed}, got usages [${usages}]`);
   }
+}
+
+/** Not `instanceof CryptoKey`: a key from another realm (an iframe, a worker) would fail it. */
+function isCryptoKey(value: unknown): value is CryptoKey {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Symbol.toStringTag in value &&
+    value[Symbol.toStringTag] === "CryptoKey"
+  );
 }
 
 async function passphraseKey(passphrase: string, store: SaltStore): Promise<CryptoKey> {
@@ -223,6 +238,6 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value !== "object") return typeof value;
-  const name = (value as object).constructor?.name;
+  const name = value.constructor?.name;
   return name && name !== "Object" ? `a ${name}` : "an object";
 }

@@ -142,11 +142,11 @@ function parseHash(hash: unknown): {
 }
 
 function isIterationCount(value: unknown): value is number {
-  // Number.isInteger is false for anything but a number.
   return (
+    typeof value === "number" &&
     Number.isInteger(value) &&
-    (value as number) >= MIN_ITERATIONS &&
-    (value as number) <= MAX_ITERATIONS
+    value >= MIN_ITERATIONS &&
+    value <= MAX_ITERATIONS
   );
 }
 
