@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The last line of CI (.ci/run): `tests: N passed, N failed`, summed over every report in
+// test-results/*.json. Each is in the format of vitest's JSON reporter (numPassedTests,
+// numFailedTests, testResults); .ci/run writes its own checks (size budgets, the demo) in the same
+// format to test-results/ci.json. A missing vitest.json (`npm test` never reported) and a report
+// that cannot be read each count as 1 failed, and so does a test file that failed without a
+// failed test (it did not load, a hook threw).
+//   node scripts/tally.mjs [folder]   (default: test-results)
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.argv[2] ?? "test-results";
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((file) => file.endsWith(".json"))
+      .sort()
+  : [];
+let passed = 0;
+let failed = 0;
+if (!files.includes("vitest.json")) {
+  console.error(`[ci] ${dir}/vitest.json is missing: counted as 1 failed`);
+  failed += 1;
+}
+for (const file of files) {
+  try {
+    const report = JSON.parse(readFileSync(join(dir, file), "utf8"));
+    const { numPassedTests: p, numFailedTests: f } = report;
+    if (!Number.isInteger(p) || !Number.isInteger(f)) {
+      throw new Error("no numPassedTests/numFailedTests");
+    }
+    passed += p;
+    failed += f;
+    for (const suite of report.testResults ?? []) {
+      const anyFailed = (suite.assertionResults ?? []).some((t) => t.status === "failed");
+      if (suite.status === "failed" && !anyFailed) failed += 1;
+    }
+  } catch (error) {
+    console.error(`[ci] ${dir}/${file} unreadable (${error.message}): counted as 1 failed`);
+    failed += 1;
+  }
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);
