@@ -2,6 +2,7 @@
 // `testStore({ name, create })` in the spirit of unstorage's test/drivers/utils.ts.
 import { afterEach, describe, expect, it } from "vitest";
 import { SessionManager } from "../../src/index.ts";
+import { cachedStore } from "../../src/stores/cached.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { rec } from "../helpers/records.ts";
 
@@ -19,6 +20,12 @@ export interface StoreTestOptions {
    * same server, database or file. Given, the two race each other for every id.
    */
   twin?: (namespace: string) => SessionStore | Promise<SessionStore>;
+  /**
+   * Run the suite a second time with the store behind `cachedStore` (and its twin behind a cache
+   * of its own, as another process would have). Default true; false for a store that is itself
+   * a cache, or whose server assigns versions (a cache keeps the record as written).
+   */
+  cached?: boolean;
 }
 
 let sequence = 0;
@@ -26,7 +33,29 @@ let sequence = 0;
 /** How many ids two stores on the same data race for: each id by both at once, all ids at once. */
 const RACES = 200;
 
-export function testStore({ name, create, serverAssigned = false, twin }: StoreTestOptions): void {
+type Make = (namespace: string) => SessionStore | Promise<SessionStore>;
+
+/** `make`'s store behind a read cache of its own. */
+const cached =
+  (make: Make): Make =>
+  async (namespace) =>
+    cachedStore(await make(namespace), { max: 100 });
+
+/** The contract, run on `create`'s stores and again on the same stores behind `cachedStore`. */
+export function testStore(options: StoreTestOptions): void {
+  suite(options);
+  const { name, create, twin, serverAssigned = false } = options;
+  if (options.cached ?? !serverAssigned) {
+    suite({
+      ...options,
+      name: `cached ${name}`,
+      create: cached(create),
+      ...(twin ? { twin: cached(twin) } : {}),
+    });
+  }
+}
+
+function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions): void {
   describe(`store conformance: ${name}`, () => {
     const opened: SessionStore[] = [];
     const reported: Error[] = [];
@@ -181,18 +210,24 @@ export function testStore({ name, create, serverAssigned = false, twin }: StoreT
     });
 
     it("keeps namespaces apart, and clear touches only its own", async () => {
-      const a = await open();
+      const namespace = `t${++sequence}`;
+      const a = await open(namespace);
       const b = await open();
       await a.set(rec("same", { data: "a" }));
       await b.set(rec("same", { data: "b" }));
       expect((await a.get("same"))?.data).toBe("a");
+      // With a twin the two namespaces are shown to share the data (a twin of a's namespace reads
+      // what a wrote) and still to be kept apart; without one, a store that ignored its namespace
+      // would pass by being a separate store.
+      if (twin) expect((await (await open(namespace, twin)).get("same"))?.data).toBe("a");
       await a.clear();
       expect(await a.get("same")).toBeUndefined();
       expect((await b.get("same"))?.data).toBe("b");
     });
 
     it("purges only its own namespace's records", async () => {
-      const a = await open();
+      const namespace = `t${++sequence}`;
+      const a = await open(namespace);
       const b = await open();
       const now = Date.now();
       for (const store of [a, b]) {
@@ -203,6 +238,10 @@ export function testStore({ name, create, serverAssigned = false, twin }: StoreT
       expect((await b.list()).map((r) => r.id).sort()).toEqual(["due", "kept"]);
       expect((await b.purgeExpired(now + 2000)).map((r) => r.id)).toEqual(["due"]);
       expect((await a.list()).map((r) => r.id)).toEqual(["kept"]);
+      if (twin) {
+        const other = await open(namespace, twin);
+        expect((await other.list()).map((r) => r.id)).toEqual(["kept"]);
+      }
     });
 
     it("serves a SessionManager: expired records read as absent and free the id", async () => {

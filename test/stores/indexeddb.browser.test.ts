@@ -15,9 +15,11 @@ function ns(label: string): string {
   return namespace;
 }
 
+// A twin is a second connection to the same database, as another tab of the origin opens.
 testStore({
   name: "indexedDB (browser)",
   create: (namespace) => indexedDBStore({ namespace: ns(namespace) }),
+  twin: (namespace) => indexedDBStore({ namespace: `${run}-${namespace}` }),
 });
 
 const managers: SessionManager<unknown>[] = [];

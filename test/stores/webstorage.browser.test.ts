@@ -8,14 +8,11 @@ import { testStore } from "./conformance.ts";
 // Storage outlives a test in the browser profile: a prefix per run keeps runs apart.
 const run = crypto.randomUUID().slice(0, 8);
 
-testStore({
-  name: "localStorage (browser)",
-  create: (namespace) => localStorageStore({ namespace: `${run}-${namespace}` }),
-});
-testStore({
-  name: "sessionStorage (browser)",
-  create: (namespace) => sessionStorageStore({ namespace: `${run}-${namespace}` }),
-});
+// A twin is another store object on the same Storage, as a second manager of the page.
+const onLocal = (namespace: string) => localStorageStore({ namespace: `${run}-${namespace}` });
+const onSession = (namespace: string) => sessionStorageStore({ namespace: `${run}-${namespace}` });
+testStore({ name: "localStorage (browser)", create: onLocal, twin: onLocal });
+testStore({ name: "sessionStorage (browser)", create: onSession, twin: onSession });
 
 const managers: SessionManager<unknown>[] = [];
 afterEach(async () => {
