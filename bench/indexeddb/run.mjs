@@ -1,5 +1,6 @@
-// IndexedDB write benchmark in a real Chromium: `node bench/indexeddb/run.mjs [n] [rounds]`.
-// Bundles page.js (the store and manager from src/) with esbuild, serves it on 127.0.0.1 (a
+// IndexedDB write benchmark in a real Chromium: `npm run bench:indexeddb` (node
+// bench/indexeddb/run.mjs [n] [rounds]). Bundles page.js (the store and manager from src/, so no
+// build is needed, and the store's source can be altered for VARIANT) with esbuild, serves it on 127.0.0.1 (a
 // secure context), and times n sessions added concurrently through the manager against a raw
 // IndexedDB baseline putting the same records into the same schema in ONE transaction. Scenarios
 // alternate within each round, in one page; the table shows medians. Uses /usr/bin/chromium
@@ -8,9 +9,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { chromiumArgs } from "../../test/helpers/chromium.mjs";
-import { serveAndLaunch } from "../lib/browser.mjs";
+import { bundlePage, serveAndLaunch } from "../lib/browser.mjs";
 import { table } from "../lib/table.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,27 +61,24 @@ const variants = {
   noprefetch: ["const PREFETCH = 16;", "const PREFETCH = Infinity;"],
 };
 const variant = variants[process.env.VARIANT ?? ""];
+// The store's sources: src/stores/indexeddb.ts or the files of src/stores/indexeddb/.
+let ablated = 0;
 const ablate = {
   name: "ablate",
   setup(b) {
-    b.onLoad({ filter: /stores[\\/]indexeddb\.ts$/ }, async (args) => {
+    b.onLoad({ filter: /stores[\\/]indexeddb(?:[\\/][^\\/]+)?\.ts$/ }, async (args) => {
       const source = readFileSync(args.path, "utf8");
-      if (!source.includes(variant[0])) throw new Error(`VARIANT: ${variant[0]} not found`);
+      if (!source.includes(variant[0])) return undefined;
+      ablated += 1;
       return { contents: source.replace(variant[0], variant[1]), loader: "ts" };
     });
   },
 };
-const bundle = await build({
-  plugins: variant ? [ablate] : [],
-  entryPoints: [join(here, "page.js")],
-  bundle: true,
-  format: "esm",
-  platform: "browser",
+const script = await bundlePage(join(here, "page.js"), {
   target: "es2022",
-  write: false,
-  minify: true,
+  plugins: variant ? [ablate] : [],
 });
-const script = bundle.outputFiles[0].text;
+if (variant && ablated === 0) throw new Error(`VARIANT: ${variant[0]} not found in the store`);
 const { url, browser, stop } = await serveAndLaunch({
   html: '<!doctype html><script type="module" src="/page.js"></script>',
   scriptPath: "/page.js",

@@ -1,6 +1,8 @@
-// What both browser benchmarks need: a page and one script served on 127.0.0.1 (a free port; a
-// secure context for WebCrypto and IndexedDB) and Debian's Chromium, launched headless.
+// What the browser benchmarks need: a page and one script served on 127.0.0.1 (a free port; a
+// secure context for WebCrypto and IndexedDB), Debian's Chromium, launched headless, and the
+// page's script bundled with esbuild.
 import { createServer } from "node:http";
+import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { chromiumPath } from "../../test/helpers/chromium.mjs";
 
@@ -32,4 +34,22 @@ export async function serveAndLaunch({ html, scriptPath, script, args, isolated 
     await new Promise((resolve) => server.close(resolve));
   };
   return { url, browser, stop };
+}
+
+/**
+ * `entry` (a page's module) bundled for the browser as one minified ES module, its text.
+ * `options` go to esbuild (`target`, `plugins`).
+ */
+export async function bundlePage(entry, options = {}) {
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    write: false,
+    logLevel: "silent",
+    minify: true,
+    ...options,
+  });
+  return out.outputFiles[0].text;
 }

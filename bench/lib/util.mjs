@@ -6,7 +6,7 @@ export const now = () => performance.now();
 /** Full collection; the bench must run with `node --expose-gc`. */
 export function gc() {
   if (typeof globalThis.gc !== "function") {
-    throw new Error("run with `node --expose-gc bench/index.mjs` (global.gc is missing)");
+    throw new Error("run with `node --expose-gc` (global.gc is missing), as `npm run bench` does");
   }
   globalThis.gc();
   globalThis.gc();

@@ -4,8 +4,9 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
+import { distPath } from "../lib/dist.mjs";
 
-export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+export const CLI = distPath("cli.js");
 const BASELINE = fileURLToPath(new URL("./baseline.mjs", import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;

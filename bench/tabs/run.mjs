@@ -4,15 +4,13 @@
 // performance.timeOrigin + performance.now(), which pages of one browser share. Baseline: a bare
 // BroadcastChannel message between the same two pages. Uses /usr/bin/chromium (CHROMIUM_PATH).
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromiumArgs } from "../../test/helpers/chromium.mjs";
 import { serveAndLaunch } from "../lib/browser.mjs";
+import { built } from "../lib/dist.mjs";
 import { table } from "../lib/table.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const count = Number(process.argv[2] ?? 300);
-const bundle = readFileSync(join(here, "..", "..", "dist", "sessionmanager.global.js"));
+const bundle = readFileSync(built("sessionmanager.global.js"));
 const page = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <script src="/sessionmanager.global.js"></script>`;
 const args = [

@@ -3,8 +3,10 @@
 // the caller checks (hits, removals), which also keeps the work from being optimised away.
 import { LRUCache } from "lru-cache";
 import { createStorage } from "unstorage";
-import { SessionManager } from "../../dist/index.js";
+import { fromDist } from "../lib/dist.mjs";
 import { AsyncTtlStore } from "./async-ttl-store.mjs";
+
+const { SessionManager } = await fromDist("index.js");
 
 export const TTL_MS = 30 * 60 * 1000; // "30m", the sessionmanager defaultTtl
 export const SM_OPTIONS = { backend: "memory", defaultTtl: "30m", warnBefore: "1m" };

@@ -1,11 +1,12 @@
-// HTTP benchmark of the sessionmanager server: `npm run bench:server` (builds first).
+// HTTP benchmark of the sessionmanager server: `npm run bench:server` (builds first, then runs
+// bench/server/run.mjs).
 // Each backend is served by `sessionmanager serve` in its own process, seeded with sessions for
 // one owner, and driven by autocannon from this process (GET a session, touch a session), next to
 // two fixed-JSON baselines (bare node:http, and Hono) that show what this machine can do at all.
 // Then two servers share one Redis: writes through one are read through the other, and both are
 // loaded at once.
 //
-//   node bench/server.mjs [--seconds 5] [--sessions 1000] [--connections 50]
+//   node bench/server/run.mjs [--seconds 5] [--sessions 1000] [--connections 50]
 //                         [--only sqlite,redis] [--profile sqlite] [--cli path/to/cli.js]
 //
 // --profile <backend> runs that backend alone under `node --cpu-prof` and prints where its CPU
@@ -15,11 +16,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { table } from "./lib/table.mjs";
-import { fmtInt } from "./lib/util.mjs";
-import { clear, drive, listIds, mintToken, readSession, seed, sessionIds } from "./server/load.mjs";
-import { CLI, reachable, startBaseline, startServer } from "./server/processes.mjs";
-import { summarizeProfile } from "./server/profile.mjs";
+import { table } from "../lib/table.mjs";
+import { fmtInt } from "../lib/util.mjs";
+import { clear, drive, listIds, mintToken, readSession, seed, sessionIds } from "./load.mjs";
+import { CLI, reachable, startBaseline, startServer } from "./processes.mjs";
+import { summarizeProfile } from "./profile.mjs";
 
 const SECRET = "bench-secret-that-is-long-enough-for-hs256";
 const OWNER = "bench-user";

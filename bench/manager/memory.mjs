@@ -1,7 +1,8 @@
 // Section 2: heap bytes per live session (data null) at N sessions, for each implementation.
-import { IMPLS } from "./lib/impls.mjs";
-import { table } from "./lib/table.mjs";
-import { assert, fmtInt, gc, makeKeys } from "./lib/util.mjs";
+
+import { table } from "../lib/table.mjs";
+import { assert, fmtInt, gc, makeKeys } from "../lib/util.mjs";
+import { IMPLS } from "./impls.mjs";
 
 export const MEMORY_SIZES = [100_000, 1_000_000];
 

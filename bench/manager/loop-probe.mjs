@@ -4,7 +4,7 @@
 // CPU time spent in it: CPU far below wall time means the thread was descheduled (a busy
 // machine), not busy. Resolves once `isDone()` or after `timeoutMs`.
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { now } from "./util.mjs";
+import { now } from "../lib/util.mjs";
 
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();

@@ -2,10 +2,12 @@
 // The sessions get ttl 4s and warnBefore 2s; after inserting them the bench blocks the thread
 // (busy wait, as a suspended laptop or a long synchronous task would) until every warning is
 // due, releases the loop and watches it drain; then does the same for the expiries.
-import { SessionManager } from "../dist/index.js";
-import { watchLoopUntil } from "./lib/loop-probe.mjs";
-import { table } from "./lib/table.mjs";
-import { blockUntil, fmtInt, fmtMs, gc, makeKeys, now, settle } from "./lib/util.mjs";
+import { fromDist } from "../lib/dist.mjs";
+import { table } from "../lib/table.mjs";
+import { blockUntil, fmtInt, fmtMs, gc, makeKeys, now, settle } from "../lib/util.mjs";
+import { watchLoopUntil } from "./loop-probe.mjs";
+
+const { SessionManager } = await fromDist("index.js");
 
 export const BURST = { n: 100_000, runs: 3, ttl: "4s", warnBefore: "2s", warnMs: 2000 };
 const SAMPLE_EVERY = 1000; // ordering is checked on sessions 0, 1000, 2000, …

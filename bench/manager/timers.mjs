@@ -1,12 +1,13 @@
 // Section 3: live timers held by a SessionManager with N live sessions (target: exactly 1).
-import { IMPLS } from "./lib/impls.mjs";
-import { table } from "./lib/table.mjs";
+
+import { table } from "../lib/table.mjs";
+import { fmtInt, gc, makeKeys } from "../lib/util.mjs";
+import { IMPLS } from "./impls.mjs";
 import {
   activeResourcesShowsUnref,
   countActiveResourceTimeouts,
   createTimerTracker,
-} from "./lib/timers-probe.mjs";
-import { fmtInt, gc, makeKeys } from "./lib/util.mjs";
+} from "./timers-probe.mjs";
 
 export const TIMER_SIZES = [100_000, 1_000_000];
 const sm = IMPLS.find((impl) => impl.name === "sessionmanager (memory)");

@@ -1,7 +1,8 @@
 // Section 1: ops/s of add, get, touch, remove at N sessions, five implementations side by side.
-import { IMPLS, OPS } from "./lib/impls.mjs";
-import { table } from "./lib/table.mjs";
-import { assert, fmtInt, fmtPct, gc, makeKeys, now } from "./lib/util.mjs";
+
+import { table } from "../lib/table.mjs";
+import { assert, fmtInt, fmtPct, gc, makeKeys, now } from "../lib/util.mjs";
+import { IMPLS, OPS } from "./impls.mjs";
 
 export const THROUGHPUT_PLAN = [
   { n: 100_000, runs: 5 },

@@ -1,13 +1,13 @@
 // Encryption at rest: what src/crypto/jwe.ts costs over raw WebCrypto, and what it weighs.
-//   node bench/crypto.mjs [iterations]
+//   npm run bench:crypto   (node bench/crypto/run.mjs [iterations])
 // Self-contained: esbuild bundles src/crypto/jwe.ts into a temporary directory (no `npm run build`
-// needed). Per iteration, in one loop and in alternating order so that both see the same machine:
+// needed: the module measured is internal, not an entry of dist/). Per iteration, in one loop and in alternating order so that both see the same machine:
 //   jwe    encryptData + decryptData (JSON.stringify, UTF-8, header, base64url, AES-GCM, parse)
 //   raw    a fresh IV + AES-GCM encrypt + decrypt of the same, already encoded, JSON bytes
 //   raw+   raw plus JSON.stringify/TextEncoder before and TextDecoder/JSON.parse after
 //   floor  raw+ with the JWE header as AES-GCM additional data: what any dir/A256GCM JWE must do
 //   jose   jose's CompactEncrypt + compactDecrypt (informational)
-// Medians in µs, in Node and then in Chromium (the loop: bench/crypto/cases.mjs). Target:
+// Medians in µs, in Node and then in Chromium (the loop: cases.mjs; the page: page.js). Target:
 // jwe / raw <= 1.3 (in a browser). Then gzip -9 sizes of the module bundled alone.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,11 +16,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { CompactEncrypt, compactDecrypt } from "jose";
-import { chromiumArgs, chromiumPath } from "../test/helpers/chromium.mjs";
-import { measure, newKey, payload } from "./crypto/cases.mjs";
-import { serveAndLaunch } from "./lib/browser.mjs";
+import { chromiumArgs, chromiumPath } from "../../test/helpers/chromium.mjs";
+import { bundlePage, serveAndLaunch } from "../lib/browser.mjs";
+import { measure, newKey, payload } from "./cases.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
 const ITERATIONS = Number(process.argv[2] ?? 2000);
 const WARMUP = 300;
 
@@ -82,16 +83,11 @@ async function inChromium() {
     console.log(`\nChromium: not measured (${chromiumPath} is missing)`);
     return;
   }
-  const script = await bundle(
-    { entryPoints: [join(root, "bench/crypto/page.js")] },
-    {
-      minify: true,
-    },
-  );
+  const script = await bundlePage(join(here, "page.js"));
   const { url, browser, stop } = await serveAndLaunch({
     html: '<!doctype html><script type="module" src="/page.js"></script>',
     scriptPath: "/page.js",
-    script: Buffer.from(script).toString(),
+    script,
     args: chromiumArgs,
     isolated: true,
   });

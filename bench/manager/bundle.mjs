@@ -7,10 +7,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { table } from "./lib/table.mjs";
+import { table } from "../lib/table.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const budgets = createRequire(import.meta.url)("../.size-limit.cjs");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const budgets = createRequire(import.meta.url)("../../.size-limit.cjs");
 
 // Their main import, as a page would use it; measured only where installed (devDependencies).
 const references = [

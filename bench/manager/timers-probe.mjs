@@ -2,7 +2,7 @@
 // so unref'd ones are counted with an async_hooks hook: a "Timeout" resource is live from its
 // init until its destroy (fired without refresh, or cleared); refresh() re-inits a fired timer.
 import { createHook } from "node:async_hooks";
-import { settle } from "./util.mjs";
+import { settle } from "../lib/util.mjs";
 
 /** Does getActiveResourcesInfo() show an unref'd timer on this Node? Checked, not assumed. */
 export function activeResourcesShowsUnref() {

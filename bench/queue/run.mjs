@@ -1,20 +1,17 @@
-// Heap per queued offline write of the replica store: `npm run build && node --expose-gc
-// bench/remote-queue.mjs`. N writes of small data go to a replica whose server cannot be
+// Heap per queued offline write of the replica store: `npm run bench:queue` (npm run build &&
+// node --expose-gc bench/queue/run.mjs). N writes of small data go to a replica whose server cannot be
 // reached, so every one stays queued in its outbox; the same N writes to the bare local store
 // are the baseline, and the difference per write is the queue's own cost (target <= 1 KiB).
-// SESSIONMANAGER_DIST points at another build directory (default ../dist/).
+// SESSIONMANAGER_DIST points at another build directory (default dist/; bench/lib/dist.mjs).
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
-import { table } from "./lib/table.mjs";
-import { assert, fmtInt, gc } from "./lib/util.mjs";
+import { fromDist } from "../lib/dist.mjs";
+import { table } from "../lib/table.mjs";
+import { assert, fmtInt, gc } from "../lib/util.mjs";
 
 const N = 10_000;
 const TARGET_BYTES = 1024;
-const dist = process.env.SESSIONMANAGER_DIST
-  ? pathToFileURL(`${process.env.SESSIONMANAGER_DIST.replace(/\/?$/, "/")}`)
-  : new URL("../dist/", import.meta.url);
-const { memoryStore } = await import(new URL("stores/memory.js", dist).href);
-const { replicaStore } = await import(new URL("remote.js", dist).href);
+const { memoryStore } = await fromDist("stores/memory.js");
+const { replicaStore } = await fromDist("remote.js");
 
 // A server that is never there: each request fails at once, as with no network.
 const offline = async () => {

@@ -1,15 +1,18 @@
-// The sessionmanager benchmark suite: `npm run build && node --expose-gc bench/index.mjs`.
-// Runs each section in turn, prints one table per section and a targets summary, and writes the
-// raw numbers to bench/results/latest.json.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+// The sessionmanager benchmark suite: `npm run bench` (npm run build && node --expose-gc
+// bench/manager/run.mjs). Runs each section in turn on the built dist/ (bench/lib/dist.mjs),
+// prints one table per section and a targets summary, and writes the raw numbers to
+// bench/results/latest.json.
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gc, now } from "./lib/util.mjs";
+import { built } from "../lib/dist.mjs";
+import { gc, now } from "../lib/util.mjs";
 import { summarize } from "./targets.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-// Section modules import ../dist, so they are loaded only after checking that the build exists.
+// Section modules import the build (../lib/dist.mjs), so they are loaded only after checking
+// that it exists.
 const SECTIONS = [
   ["throughput", "./throughput.mjs", "runThroughput"],
   ["memory", "./memory.mjs", "runMemory"],
@@ -31,11 +34,7 @@ function environment() {
 
 async function main() {
   gc(); // fails early, with a hint, without --expose-gc
-  for (const file of ["index.js", "stores/memory.js", "sessionmanager.global.js"]) {
-    if (!existsSync(join(here, "..", "dist", file))) {
-      throw new Error(`dist/${file} is missing: run \`npm run build\` (npx tsup) first`);
-    }
-  }
+  for (const file of ["index.js", "stores/memory.js", "sessionmanager.global.js"]) built(file);
   const env = environment();
   console.log(
     `sessionmanager bench: Node ${env.node}, ${env.platform}, ${env.cpus} CPUs (${env.cpuModel}),` +
@@ -64,7 +63,7 @@ async function main() {
       .map(([k, s]) => `${k} ${s.toFixed(1)} s`)
       .join(", ")}; total ${total.toFixed(1)} s`,
   );
-  const out = join(here, "results", "latest.json");
+  const out = join(here, "..", "results", "latest.json");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ env, seconds, results, errors, targets }, null, 2)}\n`);
   console.log(`raw results: ${out}`);

@@ -1,6 +1,6 @@
 // The final summary: each target, the measured value and PASS/MISS, computed from the results.
-import { table } from "./lib/table.mjs";
-import { fmtInt, fmtPct } from "./lib/util.mjs";
+import { table } from "../lib/table.mjs";
+import { fmtInt, fmtPct } from "../lib/util.mjs";
 
 const SM = "sessionmanager (memory)";
 // "Longest turn ~10 ms": a turn up to 1.2x that counts as meeting it. The measured value is
