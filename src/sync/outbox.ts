@@ -4,6 +4,7 @@
 import { BackendError, ConflictError } from "../errors.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { conditionalWrite } from "../write.ts";
+import { isRecord } from "./changes.ts";
 
 /**
  * The id of the outbox record: longer than a session id may be (256 characters), so it never
@@ -111,29 +112,31 @@ export class Outbox {
  * object, five times the size (about 250 bytes a queued write rather than 50).
  */
 function numbered(op: NewOp | Op, n: number): Op {
-  const base = (op as { if?: number }).if;
-  return Object.freeze(
-    "put" in op
-      ? base === undefined
-        ? { n, put: op.put }
-        : { n, put: op.put, if: base }
-      : "del" in op
-        ? base === undefined
-          ? { n, del: op.del }
-          : { n, del: op.del, if: base }
-        : { n, clear: true },
-  );
+  if ("put" in op) {
+    const { put, if: base } = op;
+    return Object.freeze(base === undefined ? { n, put } : { n, put, if: base });
+  }
+  if ("del" in op) {
+    const { del, if: base } = op;
+    return Object.freeze(base === undefined ? { n, del } : { n, del, if: base });
+  }
+  return Object.freeze({ n, clear: true });
 }
 
 /** The state in the outbox record; an empty queue when there is none. */
 function parse(stored: SessionRecord | undefined): OutboxState {
   // A fresh outbox numbers from the clock, so numbers never repeat those of one a clear removed.
   if (!stored) return { ops: [], next: Date.now() };
-  const { v, ops, next, cursor } = (stored.data ?? {}) as Record<string, unknown>;
-  if (v !== FORMAT || !Array.isArray(ops) || !Number.isSafeInteger(next)) {
+  const { v, ops, next, cursor } = isRecord(stored.data) ? stored.data : {};
+  if (
+    v !== FORMAT ||
+    !Array.isArray(ops) ||
+    typeof next !== "number" ||
+    !Number.isSafeInteger(next)
+  ) {
     throw new BackendError(`the sync outbox has format ${v}, not ${FORMAT}: left as it is`);
   }
-  const state = { ops, next: next as number };
+  const state = { ops, next };
   return typeof cursor === "number" ? { ...state, cursor } : state;
 }
 
