@@ -1,5 +1,5 @@
 import { isThenable } from "../awaitable.ts";
-import type { Awaitable, SessionRecord, SessionStore, StoreContext } from "./types.ts";
+import type { Awaitable, ListRequest, SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
 /** Options of `cachedStore`. */
 export interface CachedStoreOptions {
@@ -137,6 +137,21 @@ export function cachedStore(store: SessionStore, options: CachedStoreOptions): S
           },
         }
       : {}),
+    ...(store.listPage
+      ? {
+          listPage(request: ListRequest) {
+            const started = writes;
+            const page = store.listPage?.(request) ?? { records: [] };
+            return then(page, (found) => {
+              learn(found.records, started);
+              return found;
+            });
+          },
+        }
+      : {}),
+    // A store's own partitions keep their records apart from its root ids: they pass through
+    // uncached (a store without them is partitioned through this cache, by `partitionOf`).
+    ...(store.partition ? { partition: store.partition.bind(store) } : {}),
     clear: () => write(() => store.clear(), clearAll, clearAll),
     purgeExpired: (now) =>
       write(

@@ -1,19 +1,50 @@
-import type { SessionRecord, SessionStore, WriteCondition } from "./types.ts";
+import { DEFAULT_NAMESPACE } from "../constants.ts";
+import { holds } from "./shared/condition.ts";
+import { pageOf } from "./shared/range.ts";
+import type { SessionRecord, SessionStore } from "./types.ts";
 
 /** Options of the memory store. */
 export interface MemoryStoreOptions {
-  /** Accepted for symmetry with other stores; each memory store is its own namespace. */
+  /**
+   * Which records of `space` this store holds; stores on one space with different namespaces
+   * never see each other's records, as on a shared server. Without a `space` each store is a
+   * space of its own, so the namespace keeps nothing apart.
+   */
   namespace?: string;
+  /**
+   * Memory that several stores share (`memorySpace()`), as processes share a Redis: stores on
+   * one space with one namespace hold the same records. Default: a space of this store's own,
+   * so two memory stores never share records unless given one space.
+   */
+  space?: MemorySpace;
+}
+
+/** Memory that memory stores can share, holding the records of each namespace apart. */
+export interface MemorySpace {
+  /** @internal The records by namespace, then id. */
+  readonly namespaces: Map<string, Map<string, SessionRecord>>;
+}
+
+/**
+ * Memory for memory stores to share: stores given the same space and namespace hold the same
+ * records (as tabs share `localStorage`), other namespaces stay apart.
+ * @example
+ * const space = memorySpace();
+ * memoryStore({ space, namespace: "a" }); memoryStore({ space, namespace: "b" });
+ */
+export function memorySpace(): MemorySpace {
+  return { namespaces: new Map() };
 }
 
 /**
  * A store that keeps records in a `Map`, for tests, servers with one process, and as the fallback
- * of browser stores. It answers synchronously, so reads cost one `Map` lookup.
+ * of browser stores. It answers synchronously, so reads cost one `Map` lookup. Each store has
+ * memory of its own unless given a shared `space`.
  * @example
  * new SessionManager({ backend: memoryStore() })
  */
-export function memoryStore(_options: MemoryStoreOptions = {}): SessionStore {
-  const records = new Map<string, SessionRecord>();
+export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  const records = recordsOf(options);
   return {
     name: "memory",
     get: (id) => records.get(id),
@@ -28,6 +59,7 @@ export function memoryStore(_options: MemoryStoreOptions = {}): SessionStore {
     },
     list: () => [...records.values()],
     listPrefix: (prefix) => [...records.values()].filter((r) => r.id.startsWith(prefix)),
+    listPage: (request) => pageOf(records.values(), request),
     clear: () => records.clear(),
     purgeExpired(now) {
       const removed: SessionRecord[] = [];
@@ -42,6 +74,11 @@ export function memoryStore(_options: MemoryStoreOptions = {}): SessionStore {
   };
 }
 
-function holds(current: SessionRecord | undefined, condition: WriteCondition): boolean {
-  return "ifAbsent" in condition ? current === undefined : current?.version === condition.ifVersion;
+/** The map of the store's namespace in its space (a new one without a space). */
+function recordsOf(options: MemoryStoreOptions): Map<string, SessionRecord> {
+  const { space, namespace = DEFAULT_NAMESPACE } = options;
+  if (!space) return new Map();
+  const records = space.namespaces.get(namespace) ?? new Map<string, SessionRecord>();
+  space.namespaces.set(namespace, records);
+  return records;
 }

@@ -2,7 +2,7 @@ import { isThenable } from "../awaitable.ts";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError, SessionError } from "../errors.ts";
 import { memoryStore } from "./memory.ts";
-import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
+import type { Awaitable, SessionPartition, SessionStore, StoreContext } from "./types.ts";
 
 /**
  * Opens the store that `makeStore` makes. A browser store that cannot work is replaced by the
@@ -52,31 +52,59 @@ export function guard(store: SessionStore): SessionStore {
     const reason = error instanceof Error ? error.message : String(error);
     throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
   };
-  const guarded: Record<string, unknown> = { name: store.name, capabilities: store.capabilities };
-  const methods = [
-    "open",
-    "get",
-    "set",
-    "delete",
-    "list",
-    "listPrefix",
-    "clear",
-    "purgeExpired",
-    "close",
-  ] as const;
+  const guarded = guardMethods(store, STORE_METHODS, wrap, {
+    name: store.name,
+    capabilities: store.capabilities,
+  });
+  if (store.partition) {
+    const partition = guardMethods(store, ["partition"], wrap, {}).partition as (
+      owner: string,
+    ) => SessionPartition;
+    // The partition's own calls are guarded too (the call that makes it, above).
+    guarded.partition = (owner: string) =>
+      guardMethods(partition(owner), PARTITION_METHODS, wrap, {
+        owner,
+      }) as unknown as SessionPartition;
+  }
+  return guarded as unknown as SessionStore;
+}
+
+const STORE_METHODS = [
+  "open",
+  "get",
+  "set",
+  "delete",
+  "list",
+  "listPrefix",
+  "listPage",
+  "clear",
+  "purgeExpired",
+  "close",
+] as const;
+const PARTITION_METHODS = ["get", "set", "delete", "list", "clear", "changes", "watch"] as const;
+
+/** `target` with `methods` of `object` that it has, each wrapped so that what it throws goes to `wrap`. */
+function guardMethods<T extends object>(
+  object: T,
+  methods: readonly string[],
+  wrap: (error: unknown) => never,
+  target: Record<string, unknown>,
+): Record<string, unknown> {
   for (const method of methods) {
-    const fn = store[method] as ((a?: unknown, b?: unknown) => Awaitable<unknown>) | undefined;
-    // Two fixed parameters (no store method takes more): no rest array on every call.
-    guarded[method] =
+    const fn = (object as Record<string, unknown>)[method] as
+      | ((a?: unknown, b?: unknown, c?: unknown) => Awaitable<unknown>)
+      | undefined;
+    // Three fixed parameters (no store method takes more): no rest array on every call.
+    target[method] =
       fn &&
-      ((a?: unknown, b?: unknown) => {
+      ((a?: unknown, b?: unknown, c?: unknown) => {
         try {
-          const result = fn.call(store, a, b);
+          const result = fn.call(object, a, b, c);
           return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
         } catch (error) {
           return wrap(error);
         }
       });
   }
-  return guarded as unknown as SessionStore;
+  return target;
 }

@@ -4,6 +4,9 @@ import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
 import { RECORD_FORMAT, readRecord } from "./record.ts";
+import { lazy } from "./shared/lazy.ts";
+import { pageFrom, prefixEnd } from "./shared/range.ts";
+import { reporter } from "./shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
 /** Options of the PostgreSQL store. */
@@ -62,17 +65,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export function postgresStore(options: PostgresStoreOptions = {}): SessionStore {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const tableName = options.table ?? "sessionmanager_sessions";
-  let report: (error: Error) => void = () => {};
+  const report = reporter();
   let pool: PostgresClient | undefined;
   let sql: Statements;
-  let ready: Promise<PostgresClient> | undefined;
-  // `ready` is forgotten when it fails, so a database that was down at `open` (or a table that
-  // could not be created then) is tried again by the next call.
-  const db = (): Promise<PostgresClient> =>
-    (ready ??= connect().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    }));
   const connect = async (): Promise<PostgresClient> => {
     // Checked here, not in the factory: a bad name rejects `open` rather than throwing at once.
     const table = quoteTable(tableName);
@@ -81,16 +76,12 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
     await pool.query(createTableSql(tableName, table));
     return pool;
   };
+  // A database that was down at `open` (or a table that could not be created then) is tried
+  // again by the next call.
+  const db = lazy(connect);
   const where = `postgres ${tableName}`;
   const read = (rows: Row[]): SessionRecord[] =>
-    rows.flatMap((row) => {
-      try {
-        return [fromRow(row, where)];
-      } catch (error) {
-        report(error as Error);
-        return [];
-      }
-    });
+    rows.flatMap((row) => report.skip(() => fromRow(row, where)) ?? []);
   const query = async (statement: keyof Statements, values: unknown[]) =>
     (await db()).query(sql[statement], values);
   // Rows of the columns the statements select (COLUMNS).
@@ -102,7 +93,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
   return {
     name: "postgres",
     async open(context: StoreContext) {
-      report = (error) => context.report(error);
+      report.to(context);
       await db();
     },
     get: async (id) => (await select("get", [namespace, id]))[0],
@@ -123,6 +114,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
         ? select("from", [namespace, prefix])
         : select("range", [namespace, prefix, end]);
     },
+    async listPage({ prefix = "", cursor, limit }) {
+      const values = [namespace, prefix, cursor ?? null, prefixEnd(prefix) ?? null, limit + 1];
+      return pageFrom(await select("page", values), limit);
+    },
     async clear() {
       // Rows of another format (a newer SDK's) are left alone, as every store leaves them.
       await run("clear", [namespace, RECORD_FORMAT]);
@@ -131,7 +126,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
     async close() {
       const own = pool && !options.client ? (pool as unknown as Pool) : undefined;
       pool = undefined;
-      ready = undefined;
+      void db.reset();
       await own?.end();
     },
   };
@@ -208,6 +203,8 @@ function statements(table: string) {
     // `%` and `_` escaped and, under a language collation, could not use the index.
     range: `${select} AND id >= $2 AND id < $3 ORDER BY id`,
     from: `${select} AND id >= $2 ORDER BY id`,
+    // A page of a range: from the prefix, after the cursor (if any), before its end (if any).
+    page: `${select} AND id >= $2 AND ($3::text IS NULL OR id > $3) AND ($4::text IS NULL OR id < $4) ORDER BY id LIMIT $5`,
     clear: `DELETE FROM ${table} WHERE namespace = $1 AND format = $2`,
     purge: `DELETE FROM ${table} WHERE namespace = $1 AND expires_at <= $2 AND format = $3 RETURNING ${COLUMNS}`,
   };
@@ -265,21 +262,4 @@ function parseData(text: string, where: string): unknown {
   } catch (cause) {
     throw new BackendError(`skipped the stored record ${where}: its data is not JSON`, { cause });
   }
-}
-
-/**
- * The least string above every string that starts with `prefix`, in code point order (which is
- * UTF-8 byte order, the order of `COLLATE "C"`); `undefined` when there is none.
- */
-function prefixEnd(prefix: string): string | undefined {
-  const points = [...prefix];
-  while (points.length > 0) {
-    const last = (points.pop() as string).codePointAt(0) as number;
-    if (last < 0x10ffff) {
-      // Surrogates are not characters PostgreSQL can hold: step over them.
-      points.push(String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1));
-      return points.join("");
-    }
-  }
-  return undefined;
 }

@@ -3,6 +3,9 @@ import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
 import { decodeRecord, encodeRecord, RECORD_FORMAT } from "./record.ts";
+import { lazy } from "./shared/lazy.ts";
+import { pageOfIds } from "./shared/range.ts";
+import { reporter } from "./shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
 /** Options of the Redis store. */
@@ -124,22 +127,12 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const prefix = `${base}:`;
   const index = base;
   const grace = options.grace ?? 60_000;
-  let report: (error: Error) => void = () => {};
-  let client: Promise<RedisClient> | undefined;
-  const redis = (): Promise<RedisClient> =>
-    (client ??= createClient(options).catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    }));
-  const decode = (value: string | null, id: string): SessionRecord | undefined => {
-    if (value === null) return undefined;
-    try {
-      return decodeRecord(value, `redis ${prefix}${shortId(id)}`);
-    } catch (error) {
-      report(error as Error);
-      return undefined;
-    }
-  };
+  const report = reporter();
+  const redis = lazy(() => createClient(options));
+  const decode = (value: string | null, id: string): SessionRecord | undefined =>
+    value === null
+      ? undefined
+      : report.skip(() => decodeRecord(value, `redis ${prefix}${shortId(id)}`));
   /** The records of `ids`; ids whose record Redis expired are dropped from the index. */
   const fetch = async (r: RedisClient, ids: string[]): Promise<SessionRecord[]> => {
     const found: SessionRecord[] = [];
@@ -174,7 +167,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     name: "redis",
     capabilities: { nativeTtl: true },
     async open(context: StoreContext) {
-      report = (error) => context.report(error);
+      report.to(context);
       const r = await redis();
       if (r.status === "wait") await r.connect();
     },
@@ -202,17 +195,19 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         (await r.zrange(index, 0, -1)).filter((id) => id.startsWith(start)),
       );
     },
+    async listPage(request) {
+      // The index is ordered by expiry, not by id: only the page's records are read.
+      const r = await redis();
+      return pageOfIds(await r.zrange(index, 0, -1), request, (ids) => fetch(r, ids));
+    },
     async clear() {
       await sweep("+inf", false);
     },
     purgeExpired: (now) => sweep(String(now), true),
     async close() {
       // A client this store made, not one handed in: an ioredis `Redis`.
-      const own =
-        client && !options.client
-          ? ((await client.catch(() => undefined)) as Redis | undefined)
-          : undefined;
-      client = undefined;
+      const old = await redis.reset();
+      const own = options.client ? undefined : (old as Redis | undefined);
       if (own?.status === "ready") await own.quit();
       else own?.disconnect();
     },

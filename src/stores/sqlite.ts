@@ -4,6 +4,8 @@ import { BackendError } from "../errors.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
 import { RECORD_FORMAT, readRecord } from "./record.ts";
+import { pageFrom, prefixEnd } from "./shared/range.ts";
+import { reporter, storeError } from "./shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
 
 /** Options of the SQLite store. */
@@ -54,7 +56,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
   let connect: (() => BetterSqlite3.Database) | undefined;
   /** Why `open` failed before it could connect (the driver did not load), for the calls after. */
   let openError: Error | undefined;
-  let report: (error: Error) => void = () => {};
+  const report = reporter();
   const reported = new Set<string>();
 
   // After `close`, or when opening failed, the next call opens again: a file that could not be
@@ -90,7 +92,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
   return {
     name: "sqlite",
     async open(context: StoreContext) {
-      report = (error) => context.report(error);
+      report.to(context);
       const { database } = options;
       // Typed here by the driver's own types, which the options do not name: see SqliteDatabase.
       if (database) connect = () => database as BetterSqlite3.Database;
@@ -128,8 +130,13 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
     list: () => readAll(statements().list.all(namespace)),
     listPrefix(prefix) {
       const { from, range } = statements();
-      const end = after(prefix);
+      const end = prefixEnd(prefix);
       return readAll(end ? range.all(namespace, prefix, end) : from.all(namespace, prefix));
+    },
+    listPage({ prefix = "", cursor, limit }) {
+      const end = prefixEnd(prefix) ?? null;
+      const rows = statements().page.all({ namespace, prefix, cursor: cursor ?? null, end, limit });
+      return pageFrom(readAll(rows), limit);
     },
     clear() {
       statements().clear.run(namespace);
@@ -142,6 +149,15 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
       db?.close();
     },
   };
+}
+
+/** The parameters of a page's statement. */
+interface PageParams {
+  namespace: string;
+  prefix: string;
+  cursor: string | null;
+  end: string | null;
+  limit: number;
 }
 
 /** A row as stored: the record's fields, `data` as JSON text, and the record format. */
@@ -169,8 +185,8 @@ async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
 
 /** The error of a call that finds the store not open, saying why when opening failed. */
 function notOpen(why: Error | undefined): BackendError {
-  if (!why) return new BackendError("the sqlite store is not open");
-  return new BackendError(`the sqlite store is not open: ${why.message}`, { cause: why });
+  if (!why) return storeError("sqlite", "is not open");
+  return storeError("sqlite", `is not open: ${why.message}`, why);
 }
 
 function openFile(Database: typeof BetterSqlite3, path: string): BetterSqlite3.Database {
@@ -235,28 +251,16 @@ function prepare(db: BetterSqlite3.Database, table: string) {
     // Ranges on the primary key, not LIKE: ids may hold % and _.
     range: rows<[string, string, string]>(`SELECT * FROM ${t} WHERE ${key} >= ? AND id < ?`),
     from: rows<[string, string]>(`SELECT * FROM ${t} WHERE ${key} >= ?`),
+    // A page of a range: from the prefix, after the cursor (if any), before its end (if any);
+    // one row more than asked for tells that more follow.
+    page: rows<[PageParams]>(
+      `SELECT * FROM ${t} WHERE namespace = @namespace AND id >= @prefix AND (@cursor IS NULL OR id > @cursor) AND (@end IS NULL OR id < @end) ORDER BY id LIMIT @limit + 1`,
+    ),
     clear: db.prepare<[string]>(`DELETE FROM ${t} WHERE namespace = ? AND ${READABLE}`),
     purge: rows<[string, number]>(
       `DELETE FROM ${t} WHERE namespace = ? AND expires_at <= ? AND ${READABLE} RETURNING *`,
     ),
   };
-}
-
-/**
- * The least string above every string that starts with `prefix`, in the order SQLite compares
- * text (UTF-8 bytes, that is code points): `prefix` with its last code point raised by one.
- * `undefined` when there is none (every code point is U+10FFFF).
- */
-function after(prefix: string): string | undefined {
-  const points = [...prefix];
-  while (points.length > 0) {
-    const last = (points.pop() as string).codePointAt(0) as number;
-    if (last < 0x10ffff) {
-      // Skip the surrogates, which are not code points of their own.
-      return points.join("") + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
-    }
-  }
-  return undefined;
 }
 
 function toRow(namespace: string, record: SessionRecord): Row {

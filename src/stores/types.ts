@@ -1,3 +1,5 @@
+import type { Change } from "../types.ts";
+
 /**
  * What a store keeps for one session. The manager hands stores frozen records and never
  * mutates one it got back; `data` is already JSON-safe (or, with encryption, a JWE string).
@@ -56,7 +58,7 @@ export interface StoreContext {
 }
 
 /** A change `StoreContext.changed` reports; `updated` takes the new record and the previous one. */
-export type StoreChange = "added" | "updated" | "touched" | "removed" | "expired";
+export type StoreChange = Change;
 
 /**
  * The one interface every backend implements. Stores only keep records: expiry rules,
@@ -80,15 +82,132 @@ export interface SessionStore {
   /** Every record of this store's namespace, expired ones included. */
   list(): Awaitable<SessionRecord[]>;
   /**
-   * The records whose id starts with `prefix`, expired ones included: optional, for stores that
-   * can answer it from an index (a key range, `SCAN MATCH`). The server keeps each owner's
-   * sessions under a prefix and lists them with it; without it, it filters `list()`.
+   * The records whose id starts with `prefix`, expired ones included, all at once.
+   * @deprecated Use `listPage` (bounded) or `partition(owner).list`; kept for stores and callers
+   * written against it. `partitionOf` still falls back to it for a store without `listPage`.
    */
   listPrefix?(prefix: string): Awaitable<SessionRecord[]>;
+  /**
+   * One page of the records whose id starts with `request.prefix` (all, without it), expired
+   * ones included: optional, for stores that can page from an index (a key range, a sorted
+   * set); `partitionOf` pages `list()` for a store without it. See `PageRequest` and `Page` for
+   * what a page promises.
+   */
+  listPage?(request: ListRequest): Awaitable<Page>;
+  /**
+   * The records of one owner (a partition of the namespace), as a store of their own: optional,
+   * for stores that keep an owner's records apart (an index per owner, keys hash-tagged per
+   * owner on Redis Cluster, a change log per owner). Callers get one with `partitionOf(store,
+   * owner)`, which, for a store without `partition`, keeps the owner's records in this store
+   * under the ids `partitionPrefix(owner) + id` (the server's layout since 1.0).
+   *
+   * A store that has `partition` decides where partitioned records live: its root methods
+   * (`get`, `list`, …) need not see them, and a namespace is used through partitions (the
+   * server) or through the root (a manager), not both. Its root `clear`, `purgeExpired` and
+   * `close` cover every partition. A wrapper of such a store (a cache, a guard) wraps the
+   * partitions too, or leaves `partition` out: spreading a store (`{ ...store, set }`) keeps
+   * the inner store's `partition`, which does not go through the new `set`.
+   */
+  partition?(owner: string): SessionPartition;
   /** Deletes every record of this store's namespace and nothing else. */
   clear(): Awaitable<void>;
   /** Deletes the records with `expiresAt <= now` and returns them. */
   purgeExpired(now: number): Awaitable<SessionRecord[]>;
   /** Releases connections and handles. */
   close?(): Awaitable<void>;
+}
+
+/**
+ * Where a paged list starts and how much it may return. Cursors are opaque strings a store made
+ * (`Page.next`); a cursor from one store means nothing to another.
+ */
+export interface PageRequest {
+  /** `Page.next` of the page before; absent for the first page. */
+  readonly cursor?: string | undefined;
+  /** The most records (or entries) the page may hold: a whole number from 1. */
+  readonly limit: number;
+}
+
+/** A `PageRequest` of the root of a store, limited to the ids that start with `prefix`. */
+export interface ListRequest extends PageRequest {
+  readonly prefix?: string | undefined;
+}
+
+/**
+ * One page of a list. A page may hold fewer than `limit` records and still have a `next`
+ * (a store that filters after reading, Redis `SCAN`); the list is done when `next` is absent.
+ * Every record that exists from the first page to the last is listed at least once (exactly
+ * once in the stores that page in id order, which is all built-in ones); a record written or
+ * deleted meanwhile may or may not be.
+ */
+export interface Page {
+  readonly records: SessionRecord[];
+  /** The cursor of the next page; absent on the last. */
+  readonly next?: string;
+}
+
+/**
+ * The records of one owner in a store: what `SessionStore.partition` and `partitionOf` give.
+ * Ids and records are the owner's own (no prefix); owners never see each other's records,
+ * whatever characters their names hold. The methods mean what the `SessionStore` ones of the
+ * same name mean, limited to this owner; `set` and `delete` take the change a change log
+ * records (`added` or `updated` for a write, `removed` for a delete when not given).
+ */
+export interface SessionPartition {
+  /** The owner, as given to `partition`. */
+  readonly owner: string;
+  get(id: string): Awaitable<SessionRecord | undefined>;
+  set(record: SessionRecord, condition?: WriteCondition, change?: StoreChange): Awaitable<boolean>;
+  delete(
+    id: string,
+    condition?: { readonly ifVersion: number },
+    change?: StoreChange,
+  ): Awaitable<boolean>;
+  /** One page of the owner's records, expired ones included. */
+  list(request: PageRequest): Awaitable<Page>;
+  /**
+   * Deletes every record of the owner, each at the version it had (another writer's newer one
+   * is deleted too), and returns the records deleted, expired ones included.
+   */
+  clear(): Awaitable<SessionRecord[]>;
+  /**
+   * The owner's change log after `request.cursor` (from the oldest entry kept, without it):
+   * optional, for stores that keep one. Every `set`, `delete`, `clear` and `purgeExpired` of the
+   * owner's records appends an entry in the same atomic step as the write, removals as
+   * tombstones; the log is bounded by count and age. An entry's `cursor` is the position to
+   * resume after it (the `id:` of a server-sent event, the cursor of `GET /v1/changes`).
+   */
+  changes?(request: PageRequest): Awaitable<ChangePage>;
+  /**
+   * Calls `listener` with each entry appended to the owner's change log from now on, by this
+   * process or (through the store's own channel: Redis pub/sub, PostgreSQL `LISTEN`) by another:
+   * optional, for stores that can. Returns the function that stops it. A listener that misses
+   * entries (the channel was lost) is called with `{ resync: true }`, and reads `changes` again.
+   */
+  watch?(listener: (entry: ChangeEntry | { readonly resync: true }) => void): () => void;
+}
+
+/** One entry of an owner's change log. */
+export interface ChangeEntry {
+  /** The position after this entry: `changes({ cursor })` resumes after it. */
+  readonly cursor: string;
+  readonly change: StoreChange;
+  /** The owner's id of the session. */
+  readonly id: string;
+  /** The record as written; absent on a tombstone (`removed`, `expired`). */
+  readonly record?: SessionRecord;
+  /** When the store appended it (epoch ms). */
+  readonly at: number;
+}
+
+/** A page of an owner's change log. */
+export interface ChangePage {
+  readonly entries: ChangeEntry[];
+  /** Where the next call resumes (the last entry's cursor, or the one given when none came). */
+  readonly next: string;
+  /**
+   * The cursor given is older than the oldest entry kept: entries were lost to the log's bound,
+   * so the caller lists the partition again (`entries` is empty then).
+   */
+  readonly resync?: true;
 }

@@ -1,6 +1,9 @@
 import { scope } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
+import { holds } from "./shared/condition.ts";
+import { pageOf } from "./shared/range.ts";
+import { reporter } from "./shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
 
 /** Options of the localStorage and sessionStorage stores. */
@@ -36,18 +39,15 @@ function webStorageStore(
 ): SessionStore {
   const prefix = `${scope(options.namespace)}:`;
   let storage: Storage;
-  let report: (error: Error) => void = () => {};
+  const report = reporter();
 
   /** The record under `key`, or `undefined` if there is none or it cannot be read (reported). */
   const read = (key: string): SessionRecord | undefined => {
     const text = storage.getItem(key);
     if (text === null) return undefined;
-    try {
-      return decodeRecord(text, `${name} ${prefix}${shortId(key.slice(prefix.length))}`);
-    } catch (error) {
-      report(error as Error);
-      return undefined;
-    }
+    return report.skip(() =>
+      decodeRecord(text, `${name} ${prefix}${shortId(key.slice(prefix.length))}`),
+    );
   };
   /** Every readable record of this namespace, with its key. */
   const entries = (): [string, SessionRecord][] => {
@@ -64,16 +64,15 @@ function webStorageStore(
     }
     return found;
   };
-  const holds = (key: string, condition: WriteCondition): boolean =>
-    "ifAbsent" in condition
-      ? storage.getItem(key) === null
-      : read(key)?.version === condition.ifVersion;
+  // An unreadable record (another format) is not absent: it counts as present for ifAbsent.
+  const meets = (key: string, condition: WriteCondition): boolean =>
+    "ifAbsent" in condition ? storage.getItem(key) === null : holds(read(key), condition);
 
   return {
     name,
     capabilities: { shared, fallback: true },
     open(context: StoreContext) {
-      report = (error) => context.report(error);
+      report.to(context);
       // Reading the property throws SecurityError where storage is blocked (sandboxed iframes,
       // cookies disabled); a write throws QuotaExceededError in Safari's old private mode.
       storage = options.storage ?? globalThis[name];
@@ -84,17 +83,22 @@ function webStorageStore(
     get: (id) => read(prefix + id),
     set(record, condition) {
       const key = prefix + record.id;
-      if (condition && !holds(key, condition)) return false;
+      if (condition && !meets(key, condition)) return false;
       storage.setItem(key, encodeRecord(record));
       return true;
     },
     delete(id, condition) {
       const key = prefix + id;
-      if (condition ? !holds(key, condition) : storage.getItem(key) === null) return false;
+      if (condition ? !meets(key, condition) : storage.getItem(key) === null) return false;
       storage.removeItem(key);
       return true;
     },
     list: () => entries().map(([, record]) => record),
+    listPage: (request) =>
+      pageOf(
+        entries().map(([, record]) => record),
+        request,
+      ),
     clear() {
       // Only records this version can read: anything else under the prefix is left alone.
       for (const [key] of entries()) storage.removeItem(key);
