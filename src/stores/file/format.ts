@@ -28,7 +28,8 @@ export interface Format {
   stringify(contents: Contents): string;
 }
 
-function shelf(contents: Contents, namespace: string): Map<string, SessionRecord> {
+/** The records of `namespace` in `contents`, added (empty) when it has none. */
+export function shelf(contents: Contents, namespace: string): Map<string, SessionRecord> {
   const records = contents.records.get(namespace) ?? new Map<string, SessionRecord>();
   contents.records.set(namespace, records);
   return records;
