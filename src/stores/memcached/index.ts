@@ -1,13 +1,19 @@
 import { BackendError } from "../../errors.ts";
 import { shortId } from "../../log.ts";
 import { decodeRecord, encodeRecord } from "../record.ts";
+import { holds } from "../shared/condition.ts";
+import { lazy } from "../shared/lazy.ts";
+import { pageOfIds } from "../shared/range.ts";
+import { reporter } from "../shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
+import { index, readIndex, unindex } from "./ids.ts";
 import {
   ADD,
   type Connection,
   createConnection,
   type Got,
   type MemcachedClient,
+  memcachedExptime,
   SET,
 } from "./protocol.ts";
 
@@ -37,12 +43,6 @@ export interface MemcachedStoreOptions {
   timeout?: number;
 }
 
-/** Above this many seconds, Memcached reads an exptime as a unix time, not as seconds from now. */
-const MONTH = 60 * 60 * 24 * 30;
-/** How many times an index update is tried against other writers before it gives up. */
-const ATTEMPTS = 50;
-const INDEX_FORMAT = 1;
-
 /**
  * Sessions in Memcached, shared by every process that points at it, expired by Memcached itself
  * (its exptime, rounded up to whole seconds). Keys hold a SHA-256 of the id (ids may be long and
@@ -68,27 +68,17 @@ const INDEX_FORMAT = 1;
  */
 export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStore {
   const grace = options.grace ?? 60_000;
-  let report: (error: Error) => void = () => {};
-  let connection: Promise<Connection> | undefined;
-  const connect = (): Promise<Connection> =>
-    (connection ??= createConnection(options).catch((error: unknown) => {
-      connection = undefined;
-      throw error;
-    }));
+  const report = reporter();
+  const connect = lazy(() => createConnection(options));
   const read = (got: Got | undefined, id: string, quiet = false): SessionRecord | undefined => {
     if (!got) return undefined;
-    try {
-      const record = decodeRecord(got.value, `memcached ${shortId(id)}`);
-      // Another id with the same SHA-256 (never seen yet) reads as absent, not as this one.
-      return record.id === id ? record : undefined;
-    } catch (error) {
-      if (!quiet) report(error as Error);
-      return undefined;
-    }
+    const record = report.skip(() => decodeRecord(got.value, `memcached ${shortId(id)}`), quiet);
+    // Another id with the same SHA-256 (never seen yet) reads as absent, not as this one.
+    return record?.id === id ? record : undefined;
   };
-  /** Every record the index names, with its CAS; the names of records gone are dropped. */
-  const entries = async (c: Connection, filter?: (id: string) => boolean) => {
-    const ids = (await readIndex(c)).filter((id) => !filter || filter(id));
+  /** The records of `ids` (all the index names), with their CAS; ids of records gone are dropped. */
+  const entries = async (c: Connection, listed?: string[]) => {
+    const ids = listed ?? (await readIndex(c));
     const found: { record: SessionRecord; got: Got }[] = [];
     const gone: string[] = [];
     for (let i = 0; i < ids.length; i += 100) {
@@ -126,7 +116,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
     name: "memcached",
     capabilities: { nativeTtl: true },
     async open(context: StoreContext) {
-      report = (error) => context.report(error);
+      report.to(context);
       const c = await connect();
       await readIndex(c);
     },
@@ -141,7 +131,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
       const exptime = memcachedExptime(record.expiresAt + grace, Date.now());
       if (condition && "ifVersion" in condition) {
         const current = await c.gets(key);
-        if (read(current, record.id, true)?.version !== condition.ifVersion) return false;
+        if (!holds(read(current, record.id, true), condition)) return false;
         // An existing record is in the index already.
         return c.store(SET, key, value, exptime, current?.cas);
       }
@@ -157,7 +147,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
       let cas: Uint8Array | undefined;
       if (condition) {
         const current = await c.gets(key);
-        if (read(current, id, true)?.version !== condition.ifVersion) return false;
+        if (!holds(read(current, id, true), condition)) return false;
         cas = current?.cas;
       }
       if (!(await c.remove(key, cas))) return false;
@@ -165,88 +155,22 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
       return true;
     },
     list: async () => (await entries(await connect())).map(({ record }) => record),
-    listPrefix: async (prefix) =>
-      (await entries(await connect(), (id) => id.startsWith(prefix))).map(({ record }) => record),
+    async listPrefix(prefix) {
+      const c = await connect();
+      const ids = (await readIndex(c)).filter((id) => id.startsWith(prefix));
+      return (await entries(c, ids)).map(({ record }) => record);
+    },
+    async listPage(request) {
+      const c = await connect();
+      const records = async (ids: string[]) => (await entries(c, ids)).map(({ record }) => record);
+      return pageOfIds(await readIndex(c), request, records);
+    },
     async clear() {
       await sweep(() => true);
     },
     purgeExpired: (now) => sweep((record) => record.expiresAt <= now),
     async close() {
-      const closing = connection;
-      connection = undefined;
-      (await closing?.catch(() => undefined))?.quit();
+      (await connect.reset())?.quit();
     },
   };
-}
-
-/**
- * The exptime Memcached needs for an item to live until `until` (epoch ms), seen at `now`:
- * seconds from now up to 30 days, a unix time beyond (Memcached reads anything larger as one),
- * `0` (never) past what 32 bits hold. Always rounded up, and one second more, because Memcached
- * counts time in whole seconds of its own clock: an item never vanishes early.
- */
-function memcachedExptime(until: number, now: number): number {
-  const seconds = Math.max(1, Math.ceil((until - now) / 1000) + 1);
-  if (seconds <= MONTH) return seconds;
-  const at = Math.ceil(until / 1000) + 1;
-  return at > 0xffffffff ? 0 : at;
-}
-
-async function readIndex(c: Connection): Promise<string[]> {
-  return parseIndex(await c.gets(c.indexKey));
-}
-
-function parseIndex(got: Got | undefined): string[] {
-  if (!got) return [];
-  let parsed: { v?: unknown; ids?: unknown };
-  try {
-    parsed = JSON.parse(got.value);
-  } catch (cause) {
-    throw new BackendError("memcached index is not JSON", { cause });
-  }
-  if (parsed.v !== INDEX_FORMAT || !Array.isArray(parsed.ids)) {
-    throw new BackendError(
-      `memcached index is of format ${JSON.stringify(parsed.v)}, this version reads ${INDEX_FORMAT}`,
-    );
-  }
-  return parsed.ids as string[];
-}
-
-/** Adds `id` to the index. */
-function index(c: Connection, id: string): Promise<void> {
-  return updateIndex(c, async (ids) => {
-    if (ids.has(id)) return false;
-    ids.add(id);
-    return true;
-  });
-}
-
-/**
- * Removes the `ids` whose record is gone, checked again on every attempt: a record written again
- * meanwhile stays listed (its writer adds it to the index after writing it, and so after this check).
- */
-function unindex(c: Connection, ids: string[]): Promise<void> {
-  return updateIndex(c, async (present) => {
-    const listed = ids.filter((id) => present.has(id));
-    const alive = await Promise.all(listed.map(async (id) => c.gets(await c.key(id))));
-    const gone = listed.filter((_, i) => !alive[i]);
-    for (const id of gone) present.delete(id);
-    return gone.length > 0;
-  });
-}
-
-/**
- * Applies `change` to the index (it returns whether it changed anything) with CAS: a writer that
- * came between the read and the write makes it read and apply again, with a little random wait.
- */
-async function updateIndex(c: Connection, change: (ids: Set<string>) => Promise<boolean>) {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const got = await c.gets(c.indexKey);
-    const ids = new Set(parseIndex(got));
-    if (!(await change(ids))) return;
-    const value = JSON.stringify({ v: INDEX_FORMAT, ids: [...ids] });
-    if (await c.store(got ? SET : ADD, c.indexKey, value, 0, got?.cas)) return;
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
-  }
-  throw new BackendError(`memcached index kept changing under ${ATTEMPTS} attempts`);
 }

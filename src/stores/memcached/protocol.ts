@@ -193,3 +193,19 @@ async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Buffer.from(digest).toString("base64url");
 }
+
+/** Above this many seconds, Memcached reads an exptime as a unix time, not as seconds from now. */
+const MONTH = 60 * 60 * 24 * 30;
+
+/**
+ * The exptime Memcached needs for an item to live until `until` (epoch ms), seen at `now`:
+ * seconds from now up to 30 days, a unix time beyond (Memcached reads anything larger as one),
+ * `0` (never) past what 32 bits hold. Always rounded up, and one second more, because Memcached
+ * counts time in whole seconds of its own clock: an item never vanishes early.
+ */
+export function memcachedExptime(until: number, now: number): number {
+  const seconds = Math.max(1, Math.ceil((until - now) / 1000) + 1);
+  if (seconds <= MONTH) return seconds;
+  const at = Math.ceil(until / 1000) + 1;
+  return at > 0xffffffff ? 0 : at;
+}
