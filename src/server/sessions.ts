@@ -1,7 +1,8 @@
 import { ConflictError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
 import type { ChangesBody, WireSession } from "../protocol.ts";
 import { record } from "../session.ts";
-import type { SessionRecord, SessionStore } from "../stores/types.ts";
+import { partitionOf } from "../stores/shared/partition.ts";
+import type { SessionPartition, SessionRecord, SessionStore } from "../stores/types.ts";
 import { conditionalWrite } from "../write.ts";
 import { PreconditionFailedError } from "./errors.ts";
 import type { Precondition, PutInput } from "./input.ts";
@@ -17,18 +18,18 @@ type Decide<D> = (current: SessionRecord | undefined, now: number) => D;
 
 // Conditional writes that keep failing mean other writers change the same session non-stop.
 const ATTEMPTS = 5;
-// Deletes of one clear that run at once.
-const CLEAR_BATCH = 8;
+// How many records a list reads from the store at a time.
+const PAGE = 1000;
 // Changes are reported from a little before the answer's clock: a write decided before it but
 // landing in the store after the read (a slow store, another process) is then still reported
 // next time. Duplicates are harmless: clients keep the higher version.
 const CURSOR_LAG_MS = 5000;
 
 /**
- * The sessions of every owner, kept in one store. An owner's session `id` is stored under
- * `encodeURIComponent(owner) + "/" + id`: an encoded owner has no "/", so no owner's key is a
- * prefix of another's, one sweep purges every owner, and native TTL works as for any record.
- * Nothing is kept here between calls: many servers can share the store.
+ * The sessions of every owner, kept in one store, each owner's in its partition
+ * (`partitionOf`): a store's own, or its records under `encodeURIComponent(owner) + "/" + id`,
+ * where no owner's key is a prefix of another's, one sweep purges every owner, and native TTL
+ * works as for any record. Nothing is kept here between calls: many servers can share the store.
  */
 export class OwnerSessions {
   private readonly store: SessionStore;
@@ -41,27 +42,25 @@ export class OwnerSessions {
 
   /** The owner's live session with this id, or `SessionNotFoundError`. */
   async get(owner: string, id: string): Promise<WireSession> {
-    const prefix = prefixOf(owner);
-    const found = await this.store.get(prefix + id);
+    const found = await this.of(owner).get(id);
     if (!found || found.expiresAt <= Date.now()) throw new SessionNotFoundError(id);
-    return toWire(found, prefix);
+    return toWire(found);
   }
 
   /** Creates or replaces a session under the `If-None-Match` / `If-Match` condition. */
   async put(owner: string, id: string, input: PutInput, pre: Precondition): Promise<Written> {
-    const prefix = prefixOf(owner);
     let created = false;
-    const written = await this.write(prefix, id, (current, now) => {
-      check(prefix, id, current, pre);
+    const written = await this.write(owner, id, (current, now) => {
+      check(id, current, pre);
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
       const expiresAt = input.expiresAt ?? now + ttl;
       const createdAt = current ? current.createdAt : now;
       const version = current ? current.version + 1 : 1;
-      const made = record(prefix + id, input.data, createdAt, now, expiresAt, ttl, version);
+      const made = record(id, input.data, createdAt, now, expiresAt, ttl, version);
       return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
     });
-    return { session: toWire(written, prefix), created };
+    return { session: toWire(written), created };
   }
 
   /** Extends a live session: `expiresAt = now + (ttl ?? its ttl)`; its ttl is kept. */
@@ -71,60 +70,52 @@ export class OwnerSessions {
     ttl: number | undefined,
     pre: Precondition,
   ): Promise<WireSession> {
-    const prefix = prefixOf(owner);
-    const record = await this.write(prefix, id, (current, now) => {
-      const live = check(prefix, id, current, pre, true);
+    const record = await this.write(owner, id, (current, now) => {
+      const live = check(id, current, pre, true);
       const expiresAt = now + (ttl ?? live.ttl);
       return Object.freeze({ ...live, updatedAt: now, expiresAt, version: live.version + 1 });
     });
-    return toWire(record, prefix);
+    return toWire(record);
   }
 
   /** Deletes a live session (`SessionNotFoundError` if there is none). */
   async remove(owner: string, id: string, pre: Precondition): Promise<void> {
-    const prefix = prefixOf(owner);
-    await this.write(prefix, id, (current) => {
-      check(prefix, id, current, pre, true);
+    await this.write(owner, id, (current) => {
+      check(id, current, pre, true);
       return null;
     });
   }
 
   /** The owner's live sessions. */
   async list(owner: string): Promise<WireSession[]> {
-    const prefix = prefixOf(owner);
     const now = Date.now();
-    const records = await this.owned(prefix);
-    return records.filter((r) => r.expiresAt > now).map((r) => toWire(r, prefix));
+    const records = await this.owned(owner);
+    return records.filter((r) => r.expiresAt > now).map(toWire);
   }
 
   /** Deletes every record of the owner; resolves to how many live sessions that ended. */
   async clear(owner: string): Promise<number> {
     const now = Date.now();
-    const records = await this.owned(prefixOf(owner));
-    // A few at a time: stores that keep an index per namespace (Memcached) update it with
-    // compare-and-swap, and a thousand deletes at once would only fight over it.
-    let ended = 0;
-    for (let i = 0; i < records.length; i += CLEAR_BATCH) {
-      const batch = records.slice(i, i + CLEAR_BATCH);
-      for (const done of await Promise.all(batch.map((r) => this.removeAny(r, now)))) {
-        if (done) ended++;
-      }
-    }
-    return ended;
+    const removed = await this.of(owner).clear();
+    return removed.filter((r) => r.expiresAt > now).length;
   }
 
   /** The owner's sessions changed since `since`, the ids of all live ones, and the next cursor. */
   async changes(owner: string, since: number | undefined): Promise<ChangesBody> {
-    const prefix = prefixOf(owner);
     // Read the clock before the store: a write after this instant is reported next time.
     const now = Date.now();
-    const live = (await this.owned(prefix)).filter((r) => r.expiresAt > now);
+    const live = (await this.owned(owner)).filter((r) => r.expiresAt > now);
     const changed = since === undefined ? live : live.filter((r) => r.updatedAt >= since);
     return {
       cursor: now - CURSOR_LAG_MS,
-      changed: changed.map((r) => toWire(r, prefix)),
-      live: live.map((r) => r.id.slice(prefix.length)),
+      changed: changed.map(toWire),
+      live: live.map((r) => r.id),
     };
+  }
+
+  /** The owner's partition of the store. */
+  private of(owner: string): SessionPartition {
+    return partitionOf(this.store, owner);
   }
 
   /**
@@ -132,14 +123,14 @@ export class OwnerSessions {
    * reads as absent, and is replaced at its version), on condition that nobody wrote in between.
    */
   private write<D extends SessionRecord | null>(
-    prefix: string,
+    owner: string,
     id: string,
     decide: Decide<D>,
   ): Promise<D> {
-    const key = prefix + id;
+    const partition = this.of(owner);
     return conditionalWrite({
-      store: this.store,
-      read: () => this.store.get(key),
+      store: partition,
+      read: () => partition.get(id),
       decide: (stored) => {
         const now = Date.now();
         return decide(stored && stored.expiresAt > now ? stored : undefined, now);
@@ -152,47 +143,24 @@ export class OwnerSessions {
     });
   }
 
-  /** Deletes `record` whatever its version now; `true` if a live session ended. */
-  private async removeAny(record: SessionRecord, now: number): Promise<boolean> {
-    let current: SessionRecord | undefined = record;
-    for (let attempt = 0; current && attempt < ATTEMPTS; attempt++) {
-      if (await this.store.delete(current.id, { ifVersion: current.version })) {
-        return current.expiresAt > now;
-      }
-      current = await this.store.get(record.id);
-    }
-    if (current) throw new ConflictError("clear kept losing to other writers");
-    return false;
-  }
-
-  /** The owner's records, expired ones included, from an index when the store has one. */
-  private async owned(prefix: string): Promise<SessionRecord[]> {
-    const records = this.store.listPrefix
-      ? await this.store.listPrefix(prefix)
-      : await this.store.list();
-    // Filtered either way: a store whose prefix match is looser (an unescaped LIKE or glob
-    // pattern) must not hand one owner another's sessions.
-    return records.filter((r) => r.id.startsWith(prefix));
+  /** The owner's records, expired ones included, read a page at a time. */
+  private async owned(owner: string): Promise<SessionRecord[]> {
+    const partition = this.of(owner);
+    const records: SessionRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await partition.list({ cursor, limit: PAGE });
+      records.push(...page.records);
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return records;
   }
 }
 
-/** The key prefix of an owner's sessions. */
-export function prefixOf(owner: string): string {
-  return `${encodeURIComponent(owner)}/`;
-}
-
-/** A stored record as the API sends it: without the owner's prefix. */
-export function toWire(record: SessionRecord, prefix: string): WireSession {
+/** A stored record as the API sends it. */
+export function toWire(record: SessionRecord): WireSession {
   const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
-  const session = {
-    id: id.slice(prefix.length),
-    data,
-    createdAt,
-    updatedAt,
-    expiresAt,
-    ttl,
-    version,
-  };
+  const session = { id, data, createdAt, updatedAt, expiresAt, ttl, version };
   return encrypted ? { ...session, encrypted } : session;
 }
 
@@ -202,20 +170,13 @@ export function toWire(record: SessionRecord, prefix: string): WireSession {
  * `SessionNotFoundError` when there is no live session.
  */
 function check(
-  prefix: string,
   id: string,
   current: SessionRecord | undefined,
   pre: Precondition,
   mustExist: true,
 ): SessionRecord;
+function check(id: string, current: SessionRecord | undefined, pre: Precondition): void;
 function check(
-  prefix: string,
-  id: string,
-  current: SessionRecord | undefined,
-  pre: Precondition,
-): void;
-function check(
-  prefix: string,
   id: string,
   current: SessionRecord | undefined,
   pre: Precondition,
@@ -224,7 +185,7 @@ function check(
   if (pre.ifNoneMatch && current) throw new SessionExistsError(id);
   const { ifMatch } = pre;
   if (ifMatch !== undefined && (!current || (ifMatch !== "*" && current.version !== ifMatch))) {
-    throw new PreconditionFailedError(id, ifMatch, current && toWire(current, prefix));
+    throw new PreconditionFailedError(id, ifMatch, current && toWire(current));
   }
   if (mustExist && !current) throw new SessionNotFoundError(id);
   return current;
