@@ -1,52 +1,33 @@
-import { isThenable, settle } from "./awaitable.ts";
-import type { SessionCache } from "./cache.ts";
-import { DEFAULT_NAMESPACE, scope } from "./constants.ts";
+import { isThenable } from "./awaitable.ts";
+import { DEFAULT_NAMESPACE } from "./constants.ts";
 import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
-import {
-  BackendError,
-  ConflictError,
-  SessionError,
-  SessionExistsError,
-  SessionNotFoundError,
-} from "./errors.ts";
-import { type SafeEvents, safeEvents } from "./events.ts";
-import { createLog, type LogFns, shortId } from "./log.ts";
+import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
+import { safeEvents } from "./events.ts";
+import { Expiry } from "./expiry.ts";
+import { createLog, shortId } from "./log.ts";
+import { corePlan, openParts, type Parts, type StorePlan } from "./open.ts";
 import type {
   AddArgs,
   CoreSessionManagerOptions,
-  Encryption,
   SessionEvents,
   SessionManagerStatus,
 } from "./options.ts";
-import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { checkId, live, record } from "./session.ts";
-import { memoryStore } from "./stores/memory.ts";
-import { guard, openStore, unavailableStore } from "./stores/open.ts";
-import type { Awaitable, SessionRecord, SessionStore } from "./stores/types.ts";
-import type { TabChannel, TabEvent } from "./tabs.ts";
-import type { Session } from "./types.ts";
+import type { SessionRecord } from "./stores/types.ts";
+import type { Change, Session } from "./types.ts";
 import { Vault } from "./vault.ts";
-import { onWake } from "./wake.ts";
+import { conditionalWrite, type Decision } from "./write.ts";
 
-type Decide<R = SessionRecord | null | undefined> = (
-  current: SessionRecord | undefined,
-  now: number,
-) => R;
+export type { StorePlan } from "./open.ts";
+
+type Decide<D extends Decision> = (current: SessionRecord | undefined, now: number) => D;
 
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
-const IF_ABSENT = { ifAbsent: true } as const;
-// How long the sweep waits before it retries a session whose store call failed.
-const RETRY_MS = 5000;
-// How long a tab waits before it sweeps a session whose lock another tab held.
-const SWEEP_RETRY_MS = 1000;
 
-/** @internal How a manager gets its store and its encryption (the root entry's by name). */
-export interface StorePlan {
-  store: () => Promise<SessionStore>;
-  encryption: Encryption | undefined;
-}
+/** A record as the caller's session type: one shape, `data` typed by the manager's `Data`. */
+const asSession = <Data>(record: SessionRecord) => record as Session<Data>;
 
 /**
  * Keeps sessions with a time to live in a store, and tells listeners before and when they expire.
@@ -59,45 +40,28 @@ export class SessionManager<Data = unknown> {
   /** Resolves once stored sessions are loaded; never rejects. */
   readonly ready: Promise<void>;
   private state: SessionManagerStatus = "loading";
-  // Set by `load`, which every method waits for while the manager is loading.
-  private store!: SessionStore;
-  private readonly events: SafeEvents<SessionEvents<Data>> = safeEvents((error, event) =>
-    this.fail(error, event),
-  );
-  private readonly scheduler: Scheduler;
-  private readonly ttl: number;
-  private readonly warnBefore: number;
-  private readonly log: LogFns;
   private closed = false;
-  private readonly stopWaking: () => void;
-  // Other tabs of this namespace, when the store is shared between them (localStorage, IndexedDB).
-  private tabs: TabChannel | undefined;
-  // Browser stores only: what this tab knows, so reads skip the store and other tabs' messages
-  // win over storage that has not caught up. (Server stores are shared by processes that send no
-  // messages, so a cache there would go stale.)
-  private cache: SessionCache | undefined;
-  // Encryption at rest: seals what goes to the store, opens what comes back.
-  private readonly vault: Vault = new Vault((error) => this.fail(error));
+  private readonly ttl: number;
+  private readonly parts: Parts;
+  private readonly expiry: Expiry;
 
   constructor(options: CoreSessionManagerOptions = {}) {
     this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
-    this.warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
-    this.log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
+    const warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
+    const log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
+    const fail = (error: unknown) => this.fail(error);
     const plan = this.plan(options);
-    this.scheduler = createScheduler((id, deadline, now) => {
-      // The store failed (it is down, say): report it and try this session again later.
-      const retry = (error: unknown) => {
-        this.fail(error);
-        this.scheduler.schedule(id, Date.now() + RETRY_MS);
-      };
-      try {
-        const pending = this.due(id, deadline, now);
-        return isThenable(pending) ? Promise.resolve(pending).then(undefined, retry) : undefined;
-      } catch (error) {
-        retry(error);
-      }
-    });
-    this.stopWaking = onWake(() => this.scheduler.recheck());
+    this.parts = {
+      // Replaced by the opened store before any call reaches it (calls wait for `ready`).
+      store: undefined as never,
+      vault: new Vault(fail),
+      cache: undefined,
+      tabs: undefined,
+      events: safeEvents((error, event) => this.fail(error, event)),
+      log,
+      fail,
+    };
+    this.expiry = new Expiry(this.parts, warnBefore);
     this.ready = this.load(plan, options.namespace ?? DEFAULT_NAMESPACE);
   }
 
@@ -106,25 +70,7 @@ export class SessionManager<Data = unknown> {
    * imported; the root entry's manager overrides this to take names and plain options too.
    */
   protected plan(options: CoreSessionManagerOptions): StorePlan {
-    const { backend, remote, encryption, namespace = DEFAULT_NAMESPACE } = options;
-    // Names and plain options are the root entry's: say what the core takes instead.
-    const check = (ok: unknown, option: string, takes: string) => {
-      if (!ok) throw new BackendError(`${option} in sessionmanager-js/core takes ${takes}`);
-    };
-    check(
-      backend === undefined || (typeof backend === "object" && backend),
-      `backend ${JSON.stringify(backend)}`,
-      "a SessionStore such as indexedDBStore()",
-    );
-    check(!remote || typeof remote.replicate === "function", "remote", "what sync() returns");
-    check(
-      !encryption || typeof encryption.open === "function",
-      "encryption",
-      "what encryption() returns",
-    );
-    const local = backend ?? memoryStore({ namespace });
-    const store = guard(remote ? remote.replicate(local, namespace) : local);
-    return { store: async () => store, encryption: encryption || undefined };
+    return corePlan(options);
   }
 
   /** `"loading"` until stored sessions are read, then `"ready"`. */
@@ -145,10 +91,10 @@ export class SessionManager<Data = unknown> {
     // The id held a session that had expired without being swept: it ends first (and the new
     // one, which may share its createdAt to the millisecond, stays what the cache knows).
     if (existing) {
-      this.expire(existing, session.createdAt);
-      this.cache?.remember(session);
+      this.expiry.expire(existing, session.createdAt);
+      this.parts.cache?.remember(session);
     }
-    this.schedule(session);
+    this.expiry.schedule(session);
     return this.emit("added", session);
   }
 
@@ -157,17 +103,18 @@ export class SessionManager<Data = unknown> {
     this.open();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    this.log.debug?.(`get ${shortId(id)}`);
-    const cached = this.cache?.get(id);
+    const { store, vault, cache, log } = this.parts;
+    log.debug?.(`get ${shortId(id)}`);
+    const cached = cache?.get(id);
     if (cached !== undefined) {
-      return cached && cached.expiresAt > Date.now() ? (cached as Session<Data>) : undefined;
+      return cached && cached.expiresAt > Date.now() ? asSession(cached) : undefined;
     }
-    const stored = this.store.get(id);
+    const stored = store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
     let found = isThenable(stored) ? await stored : stored;
-    if (found && this.vault.needs(found)) found = await this.vault.reveal(found);
-    if (found) this.cache?.remember(found);
-    return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
+    if (found && vault.needs(found)) found = await vault.reveal(found);
+    if (found) cache?.remember(found);
+    return found && found.expiresAt > Date.now() ? asSession(found) : undefined;
   }
 
   /** Like `get`, but rejects with `SessionNotFoundError` instead of returning `undefined`. */
@@ -188,7 +135,7 @@ export class SessionManager<Data = unknown> {
       const c = live(id, current, now);
       return record(id, c.data, c.createdAt, now, now + (extend ?? c.ttl), c.ttl, c.version + 1);
     });
-    this.schedule(session);
+    this.expiry.schedule(session);
     return this.emit("touched", session);
   }
 
@@ -208,7 +155,7 @@ export class SessionManager<Data = unknown> {
       const value = updater ? toJsonData(updater(c.data as Data)) : data;
       return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1);
     });
-    return this.emit("updated", session, previous as SessionRecord);
+    return this.emit("updated", session, previous);
   }
 
   /** Ends a session; `false` if there was no live one. */
@@ -220,7 +167,7 @@ export class SessionManager<Data = unknown> {
       return current && current.expiresAt > now ? null : undefined;
     });
     if (deleted === undefined || !removed) return false;
-    this.scheduler.cancel(id);
+    this.expiry.cancel(id);
     this.emit("removed", removed);
     return true;
   }
@@ -229,24 +176,26 @@ export class SessionManager<Data = unknown> {
   async list(): Promise<Session<Data>[]> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const stored = await this.vault.readAll(await this.store.list());
-    const all = this.cache ? this.cache.merge(stored) : stored;
+    const { store, vault, cache, log } = this.parts;
+    const stored = await vault.readAll(await store.list());
+    const all = cache ? cache.merge(stored) : stored;
     const now = Date.now();
-    this.log.debug?.(`list ${all.length}`);
-    return all.filter((s) => s.expiresAt > now) as Session<Data>[];
+    log.debug?.(`list ${all.length}`);
+    return all.filter((s) => s.expiresAt > now).map(asSession<Data>);
   }
 
   /** Removes every session of this namespace; `removed` fires for each live one. */
   async clear(): Promise<void> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const live = this.events.has("removed") || this.tabs ? await this.list() : [];
-    const restore = await this.vault.preserve();
-    await this.store.clear();
+    const { store, vault, cache, events, tabs, log } = this.parts;
+    const live = events.has("removed") || tabs ? await this.list() : [];
+    const restore = await vault.preserve();
+    await store.clear();
     await restore?.(); // the passphrase salt outlives the sessions: other tabs still use it
-    this.scheduler.clear();
-    this.cache?.forgetAll();
-    this.log.debug?.("clear");
+    this.expiry.clear();
+    cache?.forgetAll();
+    log.debug?.("clear");
     for (const session of live) this.emit("removed", session);
   }
 
@@ -254,10 +203,11 @@ export class SessionManager<Data = unknown> {
   async purgeExpired(): Promise<number> {
     this.open();
     if (this.state === "loading") await this.ready;
+    const { store, vault, log } = this.parts;
     const now = Date.now();
-    const removed = await this.store.purgeExpired(now);
-    for (const session of await this.vault.readAll(removed)) this.expire(session, now);
-    this.log.debug?.(`purgeExpired ${removed.length}`);
+    const removed = await store.purgeExpired(now);
+    for (const session of await vault.readAll(removed)) this.expiry.expire(session, now);
+    log.debug?.(`purgeExpired ${removed.length}`);
     return removed.length;
   }
 
@@ -268,7 +218,8 @@ export class SessionManager<Data = unknown> {
    * const off = sm.on("removed", (session) => console.log("signed out", session.id));
    */
   on<E extends keyof SessionEvents<Data>>(event: E, listener: SessionEvents<Data>[E]): () => void {
-    return this.events.on(event, listener);
+    // Events carry records, which are sessions of any `Data`: this manager's listeners take its own.
+    return this.parts.events.on(event, listener as SessionEvents[E]);
   }
 
   /** Calls `listener(session, msLeft)` once per expiry, `warnBefore` ahead of it. */
@@ -285,225 +236,92 @@ export class SessionManager<Data = unknown> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.scheduler.stop();
-    this.stopWaking();
-    this.events.clear();
+    this.expiry.stop();
+    this.parts.events.clear();
     await this.ready; // the store may still be opening
-    this.tabs?.close();
-    await this.store.close?.();
+    this.parts.tabs?.close();
+    await this.parts.store.close?.();
   }
 
-  private async load(
-    { store: makeStore, encryption }: StorePlan,
-    namespace: string,
-  ): Promise<void> {
-    const context = {
-      // A sync conflict carries both copies as stored: sealed ones are opened for listeners.
-      report: (error: Error) => {
-        if (error instanceof ConflictError)
-          this.vault.openConflict(error).then((e) => this.fail(e));
-        else this.fail(error);
+  private async load(plan: StorePlan, namespace: string): Promise<void> {
+    await openParts(this.parts, plan, namespace, {
+      heard: (event, records) => this.heard(event, records),
+      degraded: (reason) => {
+        this.state = "degraded";
+        this.parts.log.warn?.(`${reason.message}; keeping sessions in memory`);
+        this.parts.events.emit("degraded", reason);
       },
-      // What the store learnt elsewhere (the server): followed here and passed on to the tabs.
-      // Sealed records (encryption at rest) are opened first: listeners never see ciphertext.
-      changed: (event: TabEvent, records: SessionRecord[]) => {
-        this.vault.readAll(records).then((open) => {
-          if (open.length < records.length) return; // could not be decrypted: reported
-          this.heard(event, open);
-          this.tabs?.post(event, open);
-        }, this.fail.bind(this));
-      },
-      synced: () => this.events.emit("synced"),
-    };
-    const { store, degraded } = await openStore(makeStore, context, namespace);
-    this.store = store;
-    if (encryption) {
-      try {
-        await this.vault.open(encryption, store, namespace);
-      } catch (error) {
-        // The keys cannot be had: calls fail with why, rather than store sessions unencrypted.
-        this.fail(error);
-        this.store = unavailableStore(error);
-      }
-    }
-    if (degraded) {
-      this.state = "degraded";
-      this.log.warn?.(`${degraded.message}; keeping sessions in memory`);
-      this.events.emit("degraded", degraded);
-    }
-    const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
-    if (fallback) this.cache = new (await import("./cache.ts")).SessionCache();
-    try {
-      const stored = await this.vault.readAll(await this.store.list());
-      this.cache?.merge(stored);
-      for (const session of stored) this.schedule(session);
-    } catch (error) {
-      this.fail(error);
-    }
-    if (shared && !this.closed) {
-      const name = scope(namespace);
-      // Loaded only here: a manager whose store tabs do not share never carries this.
-      const { openTabChannel } = await import("./tabs.ts");
-      this.tabs = openTabChannel(
-        name,
-        (event, records) => this.heard(event, records),
-        (error) => this.fail(error),
-      );
-    }
+      loaded: (session) => this.expiry.schedule(session),
+      closed: () => this.closed,
+    });
     if (this.state === "loading") this.state = "ready";
   }
 
   /**
-   * Reads a session and writes what `decide` makes of it (a record to store, `null` to delete,
-   * `undefined` to leave it) under the version it read, again if another writer came between.
-   * Resolves to what `decide` returned the last time.
+   * Writes what `decide` makes of the session (a record to store, `null` to delete, `undefined`
+   * to leave it) under the version it read, again if another writer came between. Resolves to
+   * what `decide` returned the last time.
    */
-  private async write(
-    op: string,
-    id: string,
-    decide: Decide<SessionRecord>,
-  ): Promise<SessionRecord>;
-  private async write(
-    op: string,
-    id: string,
-    decide: Decide<null | undefined>,
-  ): Promise<null | undefined>;
-  private async write(
-    op: string,
-    id: string,
-    decide: Decide,
-  ): Promise<SessionRecord | null | undefined> {
+  private async write<D extends Decision>(op: string, id: string, decide: Decide<D>): Promise<D> {
     this.open();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { store, vault, cache, log } = this.parts;
+    let current: SessionRecord | undefined;
+    const decideOn = (stored: SessionRecord | undefined) => {
+      current = stored;
+      return decide(stored, Date.now());
+    };
+    const next = await conditionalWrite({
+      store,
       // The first attempt writes without reading where it can (one round trip rather than two):
       // an add `ifAbsent`, a change on the live copy this tab knows `ifVersion`. If the store
-      // holds something else, the write is refused and the next attempt reads. Synchronous
-      // answers (the memory store's) are used as they are: an await costs a tick.
-      const known = attempt === 0 && op !== "add" ? this.cache?.get(id) : undefined;
-      const got =
-        attempt === 0 && (op === "add" || (known && known.expiresAt > Date.now()))
+      // holds something else, the write is refused and the next attempt reads.
+      read: (attempt) => {
+        const known = attempt === 0 && op !== "add" ? cache?.get(id) : undefined;
+        return attempt === 0 && (op === "add" || (known && known.expiresAt > Date.now()))
           ? known || undefined
-          : this.store.get(id);
-      const raw = isThenable(got) ? await got : got;
+          : store.get(id);
+      },
       // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
-      const current = raw && this.vault.needs(raw) ? await this.vault.reveal(raw) : raw;
-      const next = decide(current, Date.now());
-      if (next === undefined) return next;
-      const condition = raw ? { ifVersion: raw.version } : IF_ABSENT;
-      const sealing = next && this.vault.seal(next);
-      const sealed = isThenable(sealing) ? await sealing : sealing;
-      const result = sealed
-        ? this.store.set(sealed, condition)
-        : this.store.delete(id, condition as { ifVersion: number });
-      if (isThenable(result) ? await result : result) {
-        if (this.cache) this.cache.remember(next ?? (current as SessionRecord), !next);
-        this.log.debug?.(`${op} ${shortId(id)}`);
-        return next;
-      }
+      decide: (raw) => (raw && vault.needs(raw) ? vault.reveal(raw).then(decideOn) : decideOn(raw)),
+      seal: (next) => vault.seal(next),
+      attempts: ATTEMPTS,
+      conflict: () => new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`),
+    });
+    if (next !== undefined) {
+      const known = next ?? current;
+      if (cache && known) cache.remember(known, !next);
+      log.debug?.(`${op} ${shortId(id)}`);
     }
-    throw new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`);
+    return next;
   }
 
   /** Emits a change here and tells the other tabs, which emit it there. */
-  private emit(event: TabEvent, ...args: SessionRecord[]): Session<Data> {
-    (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
-    this.tabs?.post(event, args);
-    return args[0] as Session<Data>;
+  private emit(event: Change, session: SessionRecord, previous?: SessionRecord): Session<Data> {
+    const { events, tabs } = this.parts;
+    if (event === "updated") events.emit(event, session, previous ?? session);
+    else events.emit(event, session);
+    tabs?.post(event, previous ? [session, previous] : [session]);
+    return asSession(session);
   }
 
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
-  private heard(event: TabEvent, args: SessionRecord[]): void {
-    if (this.closed) return;
-    const [session] = args as [SessionRecord];
+  private heard(event: Change, [session, previous]: SessionRecord[]): void {
+    if (this.closed || !session) return;
+    const { cache, events } = this.parts;
     const gone = event === "removed" || event === "expired";
     // Already ended here: this tab swept it too, from storage that had not caught up yet.
-    if (gone && this.cache?.ended(session)) return;
+    if (gone && cache?.ended(session)) return;
     if (event === "expired") {
-      this.expire(session, Date.now(), undefined, false);
+      this.expiry.expire(session, Date.now(), undefined, false);
       return;
     }
-    this.cache?.remember(session, gone);
-    if (gone) this.scheduler.cancel(session.id);
-    else this.schedule(session); // a touch there moves (or cancels) the warning here
-    (this.events.emit as (event: TabEvent, ...args: SessionRecord[]) => void)(event, ...args);
-  }
-
-  /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
-  private schedule(session: SessionRecord): void {
-    this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
-  }
-
-  /**
-   * A deadline came due. The queued deadline is below `expiresAt` until the warning for this
-   * expiry has fired, and equal to it after; so each expiry is warned about once, always before
-   * `expired`, however late the timer woke up.
-   */
-  private due(id: string, deadline: number, now: number): unknown {
-    // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
-    // no promise per session, which keeps garbage collection out of the drain's slices.
-    const read = settle(this.store.get(id), (raw) =>
-      raw && this.vault.needs(raw) ? this.vault.reveal(raw) : raw,
-    ) as Awaitable<SessionRecord | undefined>;
-    return settle(read, (session) => {
-      // Gone: removed, or expired and deleted by another tab, whose message says so (or it
-      // cannot be decrypted, which was reported).
-      if (!session) return;
-      const { expiresAt } = session;
-      if (now >= expiresAt) {
-        const remove = () => this.store.delete(id, { ifVersion: session.version });
-        // Only one tab sweeps at a time; the others hear its `expired` message. A busy lock is
-        // tried again shortly, in case the tab holding it is about to be frozen.
-        const deleting = this.tabs?.sweep ? this.tabs.sweep(remove) : remove();
-        // Where another tab does the deleting, its message fires `expired` here; the warning
-        // this tab still owes (its timer woke late: a throttled background tab) fires now.
-        return settle(deleting, (deleted) => {
-          if (deleted) return this.expire(session, now, deadline);
-          if (deleted === undefined) {
-            this.warnOwed(session, deadline, now);
-            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
-          }
-          // Another writer came between our read and delete: follow a newer version; if it is
-          // gone, another tab deleted it at expiry.
-          return settle(this.store.get(id), (fresh) =>
-            fresh ? this.schedule(fresh) : this.warnOwed(session, deadline, now),
-          );
-        });
-      }
-      if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
-        this.scheduler.schedule(id, expiresAt);
-        this.events.emit("expiringSoon", session as Session<Data>, expiresAt - now);
-      } else {
-        // Changed by another writer since it was queued: follow its new expiry.
-        this.schedule(session);
-      }
-    });
-  }
-
-  /** Fires `expired` for a session already gone from the store, warning first if still due. */
-  private expire(
-    session: SessionRecord,
-    now: number,
-    deadline = this.scheduler.get(session.id),
-    tellTabs = true,
-  ): void {
-    this.scheduler.cancel(session.id);
-    // Another tab's `expired` came first, and this tab's storage still held the session.
-    if (this.cache?.ended(session)) return;
-    this.cache?.remember(session, true);
-    this.warnOwed(session, deadline, now);
-    this.log.debug?.(`expired ${shortId(session.id)}`);
-    this.events.emit("expired", session as Session<Data>);
-    if (tellTabs) this.tabs?.post("expired", [session]);
-  }
-
-  /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
-  private warnOwed(session: SessionRecord, deadline: number | undefined, now: number): void {
-    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
-      const msLeft = Math.max(0, session.expiresAt - now);
-      this.events.emit("expiringSoon", session as Session<Data>, msLeft);
-    }
+    cache?.remember(session, gone);
+    if (gone) this.expiry.cancel(session.id);
+    else this.expiry.schedule(session); // a touch there moves (or cancels) the warning here
+    if (event === "updated") events.emit(event, session, previous ?? session);
+    else events.emit(event, session);
   }
 
   private open(): void {
@@ -513,8 +331,9 @@ export class SessionManager<Data = unknown> {
   /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
   private fail(cause: unknown, event?: string): void {
     const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
-    if (event === "error" || !this.events.has("error")) {
-      this.log.error?.(`${event ? `a ${event} listener failed` : "error"}: ${error.message}`);
-    } else this.events.emit("error", error);
+    const { events, log } = this.parts;
+    if (event === "error" || !events.has("error")) {
+      log.error?.(`${event ? `a ${event} listener failed` : "error"}: ${error.message}`);
+    } else events.emit("error", error);
   }
 }

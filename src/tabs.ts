@@ -1,14 +1,11 @@
 import { readRecord, toStoredObject } from "./stores/record.ts";
 import type { SessionRecord } from "./stores/types.ts";
-
-/** The events a change in one tab fires in the others. */
-export type TabEvent = "added" | "touched" | "updated" | "removed" | "expired";
-const tabEvents: readonly string[] = ["added", "touched", "updated", "removed", "expired"];
+import { CHANGES, type Change } from "./types.ts";
 
 /** A channel to the other managers of one namespace in this origin (tabs, workers, frames). */
 export interface TabChannel {
   /** Tells the other tabs about a change (sent at the end of the task, with the task's others). */
-  post(event: TabEvent, records: SessionRecord[]): void;
+  post(event: Change, records: SessionRecord[]): void;
   close(): void;
   /**
    * Runs `fn` unless another tab of the namespace is sweeping right now (Web Locks), and resolves
@@ -27,7 +24,7 @@ export interface TabChannel {
  */
 export function openTabChannel(
   name: string,
-  onChange: (event: TabEvent, records: SessionRecord[]) => void,
+  onChange: (event: Change, records: SessionRecord[]) => void,
   report: (error: unknown) => void,
 ): TabChannel | undefined {
   const receive = (batch: unknown) => {
@@ -121,7 +118,7 @@ function storageEvents(name: string, receive: (batch: unknown) => void): Transpo
 }
 
 /** The message that tells the other tabs about `event`. */
-function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
+function tabMessage(event: Change, records: SessionRecord[]): unknown {
   return { event, records: records.map(toStoredObject) };
 }
 
@@ -130,8 +127,8 @@ function tabMessage(event: TabEvent, records: SessionRecord[]): unknown {
  * message. Records get the checks stored records get (another tab may run another version of
  * the SDK): one that cannot be read throws `BackendError`.
  */
-function readTabMessage(message: unknown): [TabEvent, SessionRecord[]] | undefined {
+function readTabMessage(message: unknown): [Change, SessionRecord[]] | undefined {
   const { event, records } = (message ?? {}) as { event?: unknown; records?: unknown };
-  if (typeof event !== "string" || !tabEvents.includes(event) || !Array.isArray(records)) return;
-  return [event as TabEvent, records.map((r) => readRecord(r, `from another tab (${event})`))];
+  if (typeof event !== "string" || !CHANGES.includes(event) || !Array.isArray(records)) return;
+  return [event as Change, records.map((r) => readRecord(r, `from another tab (${event})`))];
 }

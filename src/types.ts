@@ -11,3 +11,9 @@ export interface Session<Data = unknown> {
   /** 1 when added; grows by one on every change (touch, update). */
   readonly version: number;
 }
+
+/** A change to a session that other tabs and other clients hear about. */
+export type Change = "added" | "updated" | "touched" | "removed" | "expired";
+
+/** Every `Change`, for checking messages from elsewhere. */
+export const CHANGES: readonly string[] = ["added", "updated", "touched", "removed", "expired"];

@@ -1,0 +1,135 @@
+// Expiry: every session's next deadline in one scheduler, each expiry warned about once and
+// always before `expired`, and the expired record swept from the store (by one tab at a time).
+import { isThenable, settle } from "./awaitable.ts";
+import { shortId } from "./log.ts";
+import type { Parts } from "./open.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
+import type { Awaitable, SessionRecord } from "./stores/types.ts";
+import { onWake } from "./wake.ts";
+
+// How long the sweep waits before it retries a session whose store call failed.
+const RETRY_MS = 5000;
+// How long a tab waits before it sweeps a session whose lock another tab held.
+const SWEEP_RETRY_MS = 1000;
+
+/** The deadlines of a manager's sessions, and what happens when one comes due. */
+export class Expiry {
+  private readonly scheduler: Scheduler;
+  private readonly stopWaking: () => void;
+
+  constructor(
+    private readonly parts: Parts,
+    private readonly warnBefore: number,
+  ) {
+    this.scheduler = createScheduler((id, deadline, now) => {
+      // The store failed (it is down, say): report it and try this session again later.
+      const retry = (error: unknown) => {
+        parts.fail(error);
+        this.scheduler.schedule(id, Date.now() + RETRY_MS);
+      };
+      try {
+        const pending = this.due(id, deadline, now);
+        return isThenable(pending) ? Promise.resolve(pending).then(undefined, retry) : undefined;
+      } catch (error) {
+        retry(error);
+      }
+    });
+    this.stopWaking = onWake(() => this.scheduler.recheck());
+  }
+
+  /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
+  schedule(session: SessionRecord): void {
+    this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
+  }
+
+  /** Forgets the deadlines of a session that ended. */
+  cancel(id: string): void {
+    this.scheduler.cancel(id);
+  }
+
+  /** Forgets every deadline (after `clear`). */
+  clear(): void {
+    this.scheduler.clear();
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+    this.stopWaking();
+  }
+
+  /**
+   * Fires `expired` for a session already gone from the store, warning first if still due; once
+   * per version of a session, whoever deleted it (this tab, another one, the server).
+   */
+  expire(
+    session: SessionRecord,
+    now: number,
+    deadline: number | undefined = this.scheduler.get(session.id),
+    tellTabs = true,
+  ): void {
+    const { cache, events, tabs, log } = this.parts;
+    this.scheduler.cancel(session.id);
+    // Another tab's `expired` came first, and this tab's storage still held the session.
+    if (cache?.ended(session)) return;
+    cache?.remember(session, true);
+    this.warnOwed(session, deadline, now);
+    log.debug?.(`expired ${shortId(session.id)}`);
+    events.emit("expired", session);
+    if (tellTabs) tabs?.post("expired", [session]);
+  }
+
+  /**
+   * A deadline came due. The queued deadline is below `expiresAt` until the warning for this
+   * expiry has fired, and equal to it after; so each expiry is warned about once, always before
+   * `expired`, however late the timer woke up.
+   */
+  private due(id: string, deadline: number, now: number): unknown {
+    const { store, vault, tabs, events } = this.parts;
+    // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
+    // no promise per session, which keeps garbage collection out of the drain's slices.
+    const read = settle(store.get(id), (raw) =>
+      raw && vault.needs(raw) ? vault.reveal(raw) : raw,
+    ) as Awaitable<SessionRecord | undefined>;
+    return settle(read, (session) => {
+      // Gone: removed, or expired and deleted by another tab, whose message says so (or it
+      // cannot be decrypted, which was reported).
+      if (!session) return;
+      const { expiresAt } = session;
+      if (now >= expiresAt) {
+        const remove = () => store.delete(id, { ifVersion: session.version });
+        // Only one tab sweeps at a time; the others hear its `expired` message. A busy lock is
+        // tried again shortly, in case the tab holding it is about to be frozen.
+        const deleting = tabs?.sweep ? tabs.sweep(remove) : remove();
+        // Where another tab does the deleting, its message fires `expired` here; the warning
+        // this tab still owes (its timer woke late: a throttled background tab) fires now.
+        return settle(deleting, (deleted) => {
+          if (deleted) return this.expire(session, now, deadline);
+          if (deleted === undefined) {
+            this.warnOwed(session, deadline, now);
+            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
+          }
+          // Another writer came between our read and delete: follow a newer version; if it is
+          // gone, another tab deleted it at expiry.
+          return settle(store.get(id), (fresh) =>
+            fresh ? this.schedule(fresh) : this.warnOwed(session, deadline, now),
+          );
+        });
+      }
+      if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
+        this.scheduler.schedule(id, expiresAt);
+        events.emit("expiringSoon", session, expiresAt - now);
+      } else {
+        // Changed by another writer since it was queued: follow its new expiry.
+        this.schedule(session);
+      }
+    });
+  }
+
+  /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
+  private warnOwed(session: SessionRecord, deadline: number | undefined, now: number): void {
+    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
+      const msLeft = Math.max(0, session.expiresAt - now);
+      this.parts.events.emit("expiringSoon", session, msLeft);
+    }
+  }
+}
