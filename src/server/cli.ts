@@ -69,32 +69,35 @@ const MS_PER_S = 1000;
 // As the server requires (RFC 7518 §3.2): a token it would never accept is no use.
 const MIN_SECRET_BYTES = 32;
 
+// The flags of both commands: the HS256 secret, and the claims tokens carry (token) or must
+// carry (serve).
+const tokenSharedFlags = {
+  secret: { type: "string" },
+  issuer: { type: "string" },
+  audience: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 const serveFlags = {
+  ...tokenSharedFlags,
   backend: { type: "string" },
   path: { type: "string" },
   url: { type: "string" },
   namespace: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
-  secret: { type: "string" },
   jwks: { type: "string" },
-  issuer: { type: "string" },
-  audience: { type: "string" },
   cors: { type: "string" },
   "base-path": { type: "string" },
   "default-ttl": { type: "string" },
   "max-ttl": { type: "string" },
   "log-level": { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 const tokenFlags = {
+  ...tokenSharedFlags,
   sub: { type: "string" },
-  secret: { type: "string" },
   ttl: { type: "string" },
-  issuer: { type: "string" },
-  audience: { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 /** A mistake in how the command was called: reported with the usage, exit code 2. */
