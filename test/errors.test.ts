@@ -42,6 +42,14 @@ describe("errors", () => {
     expect(new BackendError("redis store failed", { cause }).cause).toBe(cause);
   });
 
+  it("carries the HTTP status of a session server's answer, and none otherwise", () => {
+    const answered = new BackendError("the session server answered 503", { status: 503 });
+    expect(answered.status).toBe(503);
+    const unreachable = new BackendError("GET sessions failed: timed out", { cause: new Error() });
+    expect(unreachable.status).toBeUndefined();
+    expect(Object.hasOwn(unreachable, "status")).toBe(false);
+  });
+
   it("keeps decryption failures generic", () => {
     expect(new DecryptionError().message).toBe("decryption operation failed");
   });

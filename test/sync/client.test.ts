@@ -64,3 +64,38 @@ describe("RemoteClient against a server that is down", () => {
     }
   });
 });
+
+describe("RemoteClient's failures", () => {
+  const answering = (status: number, code: string) =>
+    new RemoteClient({
+      url: "http://server.test",
+      token: "t",
+      retry: 0,
+      fetch: async () =>
+        new Response(JSON.stringify({ error: { code, message: "no" } }), {
+          status,
+          headers: { "content-type": "application/json" },
+        }),
+    });
+
+  it("carry the status the server answered with (a 5xx, or an answer no store acts on)", async () => {
+    const down = answering(503, "BACKEND_UNAVAILABLE").get("s");
+    await expect(down).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", status: 503 });
+    const odd = answering(418, "TEAPOT").get("s");
+    await expect(odd).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", status: 418 });
+  });
+
+  it("carry no status when no answer came", async () => {
+    const client = new RemoteClient({
+      url: "http://server.test",
+      token: "t",
+      retry: 0,
+      fetch: async () => {
+        throw new TypeError("fetch failed");
+      },
+    });
+    const error = await client.get("s").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).status).toBeUndefined();
+  });
+});
