@@ -10,3 +10,29 @@ export const DEFAULT_NAMESPACE = "sessionmanager";
 export function scope(namespace: string = DEFAULT_NAMESPACE): string {
   return `sessionmanager:${namespace}`;
 }
+
+/** The latest time a `Date` can hold (epoch ms): the expiry of records that never expire. */
+export const MAX_DATE_MS = 864e13;
+
+/**
+ * The longest delay `setTimeout` takes (~24.8 days): it fires at once for longer ones, so longer
+ * waits are armed in steps of at most this much.
+ */
+export const MAX_TIMER_MS: number = 2 ** 31 - 1;
+
+/** The longest session id, in characters. */
+export const MAX_ID_LENGTH = 256;
+
+/**
+ * The id of a record the library keeps beside the sessions (the passphrase salt, the sync
+ * outbox): longer than any session id may be, so it never collides with one, and
+ * `isReservedId` keeps it out of the sessions a manager lists.
+ */
+export function reservedId(name: string): string {
+  return `sessionmanager:${name}:${"-".repeat(MAX_ID_LENGTH)}`;
+}
+
+/** Whether a stored record is one the library keeps (`reservedId`), not a session. */
+export function isReservedId(id: string): boolean {
+  return id.length > MAX_ID_LENGTH;
+}

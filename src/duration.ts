@@ -1,3 +1,4 @@
+import { MAX_DATE_MS } from "./constants.ts";
 import { InvalidTtlError } from "./errors.ts";
 
 /** A unit a duration string may end with. */
@@ -10,9 +11,6 @@ export type DurationUnit = "ms" | "s" | "m" | "h" | "d";
 export type Duration = number | `${number}${DurationUnit}`;
 
 const unitMs: Record<DurationUnit, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-
-// The largest time a Date can hold; a later expiresAt could not be stored or compared.
-const MAX_MS = 864e13;
 
 const pattern = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)\s*$/;
 
@@ -31,7 +29,7 @@ export function parseDuration(value: unknown, name = "ttl", allowZero = false): 
     if (match) ms = Math.round(Number(match[1]) * unitMs[match[2] as DurationUnit]);
   }
   if (ms > 0 || (allowZero && ms === 0 && !Object.is(value, -0))) {
-    if (ms <= MAX_MS) return ms;
+    if (ms <= MAX_DATE_MS) return ms;
   }
   const given = typeof value === "string" ? JSON.stringify(value) : String(value);
   const what = allowZero ? "a duration of zero or more" : "a positive duration";

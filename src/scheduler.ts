@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from "./constants.ts";
 import { deadlineQueue } from "./queue.ts";
 
 /**
@@ -22,9 +23,6 @@ export interface Scheduler {
   stop(): void;
 }
 
-// setTimeout fires at once for delays above 2^31-1 ms (~24.8 days), so longer waits are
-// armed in steps of at most this much and re-checked on each wake-up.
-const MAX_DELAY = 2 ** 31 - 1;
 // A burst of due deadlines is handled in slices of about this many ms, yielding in between
 // (a slice can run longer when V8 resizes a big Map in it: ~10 ms at 100k entries).
 const SLICE_MS = 4;
@@ -47,7 +45,7 @@ export function createScheduler(onDue: DueHandler): Scheduler {
     disarm();
     if (stopped || current.size === 0) return;
     armedFor = queue.peek();
-    timer = setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_DELAY));
+    timer = setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_TIMER_MS));
     // A pending deadline must never keep a Node process alive.
     (timer as { unref?: () => void }).unref?.();
   };

@@ -1,3 +1,4 @@
+import { MAX_ID_LENGTH } from "./constants.ts";
 import { InvalidSessionIdError, SessionNotFoundError } from "./errors.ts";
 import type { SessionRecord } from "./stores/types.ts";
 
@@ -22,7 +23,7 @@ export function live(id: string, current: SessionRecord | undefined, now: number
 
 /** Throws `InvalidSessionIdError` unless `id` is a string of 1 to 256 characters. */
 export function checkId(id: unknown): asserts id is string {
-  if (typeof id === "string" && id.length > 0 && id.length <= 256) return;
+  if (typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH) return;
   const given =
     typeof id === "string"
       ? id.length > 0
@@ -32,12 +33,4 @@ export function checkId(id: unknown): asserts id is string {
   throw new InvalidSessionIdError(
     `id must be a non-empty string of at most 256 characters, got ${given}`,
   );
-}
-
-/**
- * Whether a stored record is the manager's own (the passphrase salt), not a session: session
- * ids are at most 256 characters long, so longer ones can never collide with them.
- */
-export function isReservedId(id: string): boolean {
-  return id.length > 256;
 }

@@ -1,7 +1,7 @@
+import { isReservedId } from "./constants.ts";
 import type { RecordCodec } from "./crypto/codec.ts";
 import { ConflictError, DecryptionError } from "./errors.ts";
 import type { Encryption } from "./options.ts";
-import { isReservedId } from "./session.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
 import type { Session } from "./types.ts";
 

@@ -1,6 +1,7 @@
 // Encryption at rest as the manager uses it: a record's data sealed into a compact JWE before it
 // reaches the store, opened again when it comes back. Loaded with import() only when the
 // `encryption` option is set, so a manager without it carries none of this.
+import { MAX_DATE_MS, reservedId } from "../constants.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { decryptData, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
@@ -18,9 +19,7 @@ export interface RecordCodec {
  * The id under which the passphrase salt is kept in the store: longer than any session id may
  * be (256 characters), so it can never collide with one; `isReservedId` keeps it out of lists.
  */
-const SALT_ID = `sessionmanager:passphrase-salt:${"-".repeat(256)}`;
-// The largest time a Date can hold: the salt record never expires.
-const NEVER = 864e13;
+const SALT_ID = reservedId("passphrase-salt");
 
 /** Resolves the keys of `option` and returns the codec that uses them. @internal */
 export async function createCodec(
@@ -40,8 +39,8 @@ export async function createCodec(
         data: toBase64Url(bytes),
         createdAt: 0,
         updatedAt: 0,
-        expiresAt: NEVER,
-        ttl: NEVER,
+        expiresAt: MAX_DATE_MS,
+        ttl: MAX_DATE_MS,
         version: 1,
       });
       // Create only: a salt another tab saved first wins, and resolveKeys loads it again.

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { MAX_DATE_MS } from "../constants.ts";
 import { toJsonData } from "../data.ts";
 import { parseDuration } from "../duration.ts";
 import { InvalidDataError, InvalidSessionIdError, InvalidTtlError, messageOf } from "../errors.ts";
@@ -65,7 +66,6 @@ const JWE_GROWTH = 4 / 3;
 const JWE_OVERHEAD_BYTES = 512;
 const IF_MATCH = /^"(\d{1,15})"$/;
 // The latest time a Date can hold.
-const MAX_DATE_MS = 864e13;
 const encoder = new TextEncoder();
 // Reusable: `decode` without `stream` starts afresh each time.
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -1,10 +1,10 @@
+import { MAX_TIMER_MS } from "../constants.ts";
 import { messageOf } from "../errors.ts";
 import type { LogFns } from "../log.ts";
 import type { SessionStore } from "../stores/types.ts";
 import { unref } from "../timers.ts";
 
 // setInterval fires at once, again and again, for a delay above 2^31-1 ms (about 24.8 days).
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Deletes expired records from the store every `intervalMs` (one timer for every owner, unref'd

@@ -1,6 +1,7 @@
 // The queue of writes a replica has made locally and not yet sent to the server. It lives in the
 // local store itself, as one record under a reserved id, so that it survives reloads and is
 // shared by the tabs that share the store; every change to it is a conditional write.
+import { MAX_DATE_MS, reservedId } from "../constants.ts";
 import { BackendError, ConflictError } from "../errors.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { conditionalWrite } from "../write.ts";
@@ -10,7 +11,7 @@ import { isRecord } from "./changes.ts";
  * The id of the outbox record: longer than a session id may be (256 characters), so it never
  * collides with one, and `isReservedId` keeps it out of the manager's lists.
  */
-export const OUTBOX_ID: string = `sessionmanager:outbox:${"-".repeat(256)}`;
+export const OUTBOX_ID: string = reservedId("outbox");
 
 /**
  * A queued write. Keys are short: thousands may wait while offline. `n` tells ops apart;
@@ -36,8 +37,6 @@ export interface OutboxState {
 
 // The format of the outbox record's data; another one (a newer SDK in another tab) is left alone.
 const FORMAT = 1;
-// The largest time a Date can hold: the outbox never expires.
-const NEVER = 864e13;
 // Tabs writing the outbox at the same moment: each retry re-reads; this many means a livelock.
 const ATTEMPTS = 20;
 
@@ -147,8 +146,8 @@ function toRecord(state: OutboxState, version: number): SessionRecord {
     data,
     createdAt: 0,
     updatedAt: Date.now(),
-    expiresAt: NEVER,
-    ttl: NEVER,
+    expiresAt: MAX_DATE_MS,
+    ttl: MAX_DATE_MS,
     version,
   });
 }

@@ -1,9 +1,9 @@
 // The sync's one timer: every `pullInterval`, and whenever the page wakes.
+import { MAX_TIMER_MS } from "../constants.ts";
 import { unref } from "../timers.ts";
 import { onWake } from "../wake.ts";
 
 // setInterval fires at once, again and again, for a delay above 2^31-1 ms (about 24.8 days).
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Calls `fn` every `ms` and when the page may have slept (it is shown again, focused, back

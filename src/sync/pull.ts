@@ -1,7 +1,7 @@
 // The puller: asks the server what changed since the last pull and follows it locally, except
 // for the sessions whose writes are still queued here (they go out first, and win or lose on
 // the server).
-import { isReservedId } from "../session.ts";
+import { isReservedId } from "../constants.ts";
 import { differs, EXPIRY_MARGIN_MS } from "./changes.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";

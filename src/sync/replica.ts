@@ -2,10 +2,9 @@
 // server is the authority. Local writes are queued in the outbox and pushed in order (push.ts);
 // the server's changes are pulled (pull.ts); a conflict is settled by the server's copy, never
 // silently. This file is the store, and when and under which locks the sync runs.
-import { scope } from "../constants.ts";
+import { isReservedId, scope } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
 import { AuthError, BackendError, ConflictError } from "../errors.ts";
-import { isReservedId } from "../session.ts";
 import type {
   SessionRecord,
   SessionStore,
