@@ -65,7 +65,6 @@ const COMPACT_JWE = /^[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/;
 const JWE_GROWTH = 4 / 3;
 const JWE_OVERHEAD_BYTES = 512;
 const IF_MATCH = /^"(\d{1,15})"$/;
-// The latest time a Date can hold.
 const encoder = new TextEncoder();
 // Reusable: `decode` without `stream` starts afresh each time.
 const utf8 = new TextDecoder("utf-8", { fatal: true });

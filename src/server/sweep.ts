@@ -4,8 +4,6 @@ import type { LogFns } from "../log.ts";
 import type { SessionStore } from "../stores/types.ts";
 import { unref } from "../timers.ts";
 
-// setInterval fires at once, again and again, for a delay above 2^31-1 ms (about 24.8 days).
-
 /**
  * Deletes expired records from the store every `intervalMs` (one timer for every owner, unref'd
  * so it never keeps a process alive; `0` starts none). Returns a function that stops it

@@ -3,12 +3,10 @@ import { MAX_TIMER_MS } from "../constants.ts";
 import { unref } from "../timers.ts";
 import { onWake } from "../wake.ts";
 
-// setInterval fires at once, again and again, for a delay above 2^31-1 ms (about 24.8 days).
-
 /**
- * Calls `fn` every `ms` and when the page may have slept (it is shown again, focused, back
- * online: see `onWake`); the interval never keeps a process alive. Returns the function that
- * stops both. @internal
+ * Calls `fn` every `ms` (capped at `MAX_TIMER_MS`: timers fire at once for longer delays)
+ * and when the page may have slept (it is shown again, focused, back online: see `onWake`); the
+ * interval never keeps a process alive. Returns the function that stops both. @internal
  * @example
  * const stop = poll(() => void store.pull(), 30_000);
  */
