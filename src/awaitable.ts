@@ -1,4 +1,4 @@
-import type { Awaitable } from "./stores/types.ts";
+import type { Awaitable } from "./types.ts";
 
 /** Whether a store answered with a promise (most stores) or a plain value (the memory store). */
 export function isThenable<T>(value: Awaitable<T>): value is PromiseLike<T> {

@@ -1,4 +1,4 @@
-import type { SessionRecord } from "./stores/types.ts";
+import type { SessionRecord } from "./types.ts";
 
 type Entry = { record: SessionRecord; gone: boolean };
 

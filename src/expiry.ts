@@ -4,7 +4,7 @@ import { isThenable, settle } from "./awaitable.ts";
 import { shortId } from "./log.ts";
 import type { Parts } from "./open.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
-import type { Awaitable, SessionRecord } from "./stores/types.ts";
+import type { Awaitable, SessionRecord } from "./types.ts";
 import { onWake } from "./wake.ts";
 
 // How long the sweep waits before it retries a session whose store call failed.

@@ -14,8 +14,7 @@ import type {
   SessionManagerStatus,
 } from "./options.ts";
 import { checkId, live, record } from "./session.ts";
-import type { SessionRecord } from "./stores/types.ts";
-import type { Change, Session } from "./types.ts";
+import type { Change, Session, SessionRecord } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { conditionalWrite, type Decision } from "./write.ts";
 

@@ -1,6 +1,6 @@
 import { MAX_ID_LENGTH } from "./constants.ts";
 import { InvalidSessionIdError, SessionNotFoundError } from "./errors.ts";
-import type { SessionRecord } from "./stores/types.ts";
+import type { SessionRecord } from "./types.ts";
 
 /** A new frozen record: every record of the manager is made here, so all share one shape. */
 export function record(

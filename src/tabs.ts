@@ -1,5 +1,5 @@
 import { readRecord, toStoredObject } from "./stores/record.ts";
-import type { SessionRecord } from "./stores/types.ts";
+import type { SessionRecord } from "./types.ts";
 import { CHANGES, type Change } from "./types.ts";
 
 /** A channel to the other managers of one namespace in this origin (tabs, workers, frames). */

@@ -17,3 +17,29 @@ export type Change = "added" | "updated" | "touched" | "removed" | "expired";
 
 /** Every `Change`, for checking messages from elsewhere. */
 export const CHANGES: readonly string[] = ["added", "updated", "touched", "removed", "expired"];
+
+/**
+ * What a store keeps for one session. The manager hands stores frozen records and never
+ * mutates one it got back; `data` is already JSON-safe (or, with encryption, a JWE string).
+ */
+export interface SessionRecord {
+  readonly id: string;
+  readonly data: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly expiresAt: number;
+  readonly ttl: number;
+  readonly version: number;
+  /** `data` is a compact JWE (encryption at rest); absent when it is plain JSON. */
+  readonly encrypted?: true;
+}
+
+/**
+ * A conditional write, so that `SESSION_EXISTS` and version checks hold across tabs and processes:
+ * `{ ifAbsent: true }` writes only if the store has no record with that id (live or not);
+ * `{ ifVersion: n }` writes only if the stored record has version `n`.
+ */
+export type WriteCondition = { readonly ifAbsent: true } | { readonly ifVersion: number };
+
+/** A value or a promise of it: a store may answer synchronously (memory) or not. */
+export type Awaitable<T> = T | PromiseLike<T>;

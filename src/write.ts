@@ -2,7 +2,8 @@
 // sessions and the sync outbox all change a record this way, so that a write lands only on the
 // version it was decided from, across tabs, processes and servers.
 import { isThenable } from "./awaitable.ts";
-import type { Awaitable, SessionRecord, SessionStore, WriteCondition } from "./stores/types.ts";
+import type { SessionStore } from "./stores/types.ts";
+import type { Awaitable, SessionRecord, WriteCondition } from "./types.ts";
 
 /** What to store: a record, `null` to delete, `undefined` to leave the store as it is. */
 export type Decision = SessionRecord | null | undefined;

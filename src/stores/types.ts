@@ -1,30 +1,7 @@
-import type { Change } from "../types.ts";
+import type { Awaitable, Change, SessionRecord, WriteCondition } from "../types.ts";
 
-/**
- * What a store keeps for one session. The manager hands stores frozen records and never
- * mutates one it got back; `data` is already JSON-safe (or, with encryption, a JWE string).
- */
-export interface SessionRecord {
-  readonly id: string;
-  readonly data: unknown;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly expiresAt: number;
-  readonly ttl: number;
-  readonly version: number;
-  /** `data` is a compact JWE (encryption at rest); absent when it is plain JSON. */
-  readonly encrypted?: true;
-}
-
-/**
- * A conditional write, so that `SESSION_EXISTS` and version checks hold across tabs and processes:
- * `{ ifAbsent: true }` writes only if the store has no record with that id (live or not);
- * `{ ifVersion: n }` writes only if the stored record has version `n`.
- */
-export type WriteCondition = { readonly ifAbsent: true } | { readonly ifVersion: number };
-
-/** A value or a promise of it: a store may answer synchronously (memory) or not. */
-export type Awaitable<T> = T | PromiseLike<T>;
+// The record, condition and answer types are shared with the manager: defined in src/types.ts.
+export type { Awaitable, SessionRecord, WriteCondition } from "../types.ts";
 
 /** What a store can do beyond the required methods. */
 export interface StoreCapabilities {
