@@ -277,6 +277,8 @@ function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions)
     });
 
     if (twin) {
+      // 800 conditional writes: through a server (the remote store checks a signed token on each)
+      // on two loaded cores they take seconds, hence the longer timeout.
       it("lets exactly one of two stores on the same data create an id, and one win a version", async () => {
         const namespace = `t${++sequence}`;
         const a = await open(namespace);
@@ -310,7 +312,7 @@ function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions)
           expect(listed.every((r) => r.version === 2)).toBe(true);
           expect(new Map(listed.map((r) => [r.id, r.data]))).toEqual(won);
         }
-      });
+      }, 30_000);
     }
   });
 }
