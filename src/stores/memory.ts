@@ -1,6 +1,5 @@
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { holds } from "./shared/condition.ts";
-import { pageOf } from "./shared/range.ts";
 import type { SessionRecord, SessionStore } from "./types.ts";
 
 /** Options of the memory store. */
@@ -19,11 +18,11 @@ export interface MemoryStoreOptions {
   space?: MemorySpace;
 }
 
-/** Memory that memory stores can share, holding the records of each namespace apart. */
-export interface MemorySpace {
-  /** @internal The records by namespace, then id. */
-  readonly namespaces: Map<string, Map<string, SessionRecord>>;
-}
+/**
+ * Memory that memory stores can share (`memorySpace()`), holding each namespace's records apart.
+ * Treat it as opaque: it is the records by namespace, then id.
+ */
+export type MemorySpace = Map<string, Map<string, SessionRecord>>;
 
 /**
  * Memory for memory stores to share: stores given the same space and namespace hold the same
@@ -33,7 +32,7 @@ export interface MemorySpace {
  * memoryStore({ space, namespace: "a" }); memoryStore({ space, namespace: "b" });
  */
 export function memorySpace(): MemorySpace {
-  return { namespaces: new Map() };
+  return new Map();
 }
 
 /**
@@ -44,7 +43,10 @@ export function memorySpace(): MemorySpace {
  * new SessionManager({ backend: memoryStore() })
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
-  const records = recordsOf(options);
+  const { space, namespace = DEFAULT_NAMESPACE } = options;
+  // Without a space, a map of this store's own.
+  const records = space?.get(namespace) ?? new Map<string, SessionRecord>();
+  space?.set(namespace, records);
   return {
     name: "memory",
     get: (id) => records.get(id),
@@ -59,7 +61,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
     list: () => [...records.values()],
     listPrefix: (prefix) => [...records.values()].filter((r) => r.id.startsWith(prefix)),
-    listPage: (request) => pageOf(records.values(), request),
     clear: () => records.clear(),
     purgeExpired(now) {
       const removed: SessionRecord[] = [];
@@ -72,13 +73,4 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return removed;
     },
   };
-}
-
-/** The map of the store's namespace in its space (a new one without a space). */
-function recordsOf(options: MemoryStoreOptions): Map<string, SessionRecord> {
-  const { space, namespace = DEFAULT_NAMESPACE } = options;
-  if (!space) return new Map();
-  const records = space.namespaces.get(namespace) ?? new Map<string, SessionRecord>();
-  space.namespaces.set(namespace, records);
-  return records;
 }

@@ -45,31 +45,22 @@ export function unavailableStore(error: unknown): SessionStore {
   });
 }
 
-/** Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. */
+/**
+ * Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`; the
+ * partitions it gives (`partition`) are wrapped the same way.
+ */
 export function guard(store: SessionStore): SessionStore {
   const wrap = (error: unknown): never => {
     if (error instanceof SessionError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
   };
-  const guarded = guardMethods(store, STORE_METHODS, wrap, {
-    name: store.name,
-    capabilities: store.capabilities,
-  });
-  if (store.partition) {
-    const partition = guardMethods(store, ["partition"], wrap, {}).partition as (
-      owner: string,
-    ) => SessionPartition;
-    // The partition's own calls are guarded too (the call that makes it, above).
-    guarded.partition = (owner: string) =>
-      guardMethods(partition(owner), PARTITION_METHODS, wrap, {
-        owner,
-      }) as unknown as SessionPartition;
-  }
-  return guarded as unknown as SessionStore;
+  const target = { name: store.name, capabilities: store.capabilities };
+  return guardMethods(store, target, wrap) as unknown as SessionStore;
 }
 
-const STORE_METHODS = [
+// The methods of a store and of a partition: what an object lacks stays undefined.
+const METHODS = [
   "open",
   "get",
   "set",
@@ -77,20 +68,21 @@ const STORE_METHODS = [
   "list",
   "listPrefix",
   "listPage",
+  "partition",
+  "changes",
+  "watch",
   "clear",
   "purgeExpired",
   "close",
 ] as const;
-const PARTITION_METHODS = ["get", "set", "delete", "list", "clear", "changes", "watch"] as const;
 
-/** `target` with `methods` of `object` that it has, each wrapped so that what it throws goes to `wrap`. */
-function guardMethods<T extends object>(
-  object: T,
-  methods: readonly string[],
-  wrap: (error: unknown) => never,
+/** `target` with the methods of `object`, each wrapped so that what it throws goes to `wrap`. */
+function guardMethods(
+  object: object,
   target: Record<string, unknown>,
+  wrap: (error: unknown) => never,
 ): Record<string, unknown> {
-  for (const method of methods) {
+  for (const method of METHODS) {
     const fn = (object as Record<string, unknown>)[method] as
       | ((a?: unknown, b?: unknown, c?: unknown) => Awaitable<unknown>)
       | undefined;
@@ -100,6 +92,10 @@ function guardMethods<T extends object>(
       ((a?: unknown, b?: unknown, c?: unknown) => {
         try {
           const result = fn.call(object, a, b, c);
+          if (method === "partition") {
+            const partition = result as SessionPartition;
+            return guardMethods(partition, { owner: partition.owner }, wrap);
+          }
           return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
         } catch (error) {
           return wrap(error);

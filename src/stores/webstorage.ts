@@ -2,8 +2,6 @@ import { scope } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
 import { holds } from "./shared/condition.ts";
-import { pageOf } from "./shared/range.ts";
-import { reporter } from "./shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "./types.ts";
 
 /** Options of the localStorage and sessionStorage stores. */
@@ -39,15 +37,18 @@ function webStorageStore(
 ): SessionStore {
   const prefix = `${scope(options.namespace)}:`;
   let storage: Storage;
-  const report = reporter();
+  let report: (error: Error) => void = () => {};
 
   /** The record under `key`, or `undefined` if there is none or it cannot be read (reported). */
   const read = (key: string): SessionRecord | undefined => {
     const text = storage.getItem(key);
     if (text === null) return undefined;
-    return report.skip(() =>
-      decodeRecord(text, `${name} ${prefix}${shortId(key.slice(prefix.length))}`),
-    );
+    try {
+      return decodeRecord(text, `${name} ${prefix}${shortId(key.slice(prefix.length))}`);
+    } catch (error) {
+      report(error as Error);
+      return undefined;
+    }
   };
   /** Every readable record of this namespace, with its key. */
   const entries = (): [string, SessionRecord][] => {
@@ -72,7 +73,7 @@ function webStorageStore(
     name,
     capabilities: { shared, fallback: true },
     open(context: StoreContext) {
-      report.to(context);
+      report = (error) => context.report(error);
       // Reading the property throws SecurityError where storage is blocked (sandboxed iframes,
       // cookies disabled); a write throws QuotaExceededError in Safari's old private mode.
       storage = options.storage ?? globalThis[name];
@@ -94,11 +95,6 @@ function webStorageStore(
       return true;
     },
     list: () => entries().map(([, record]) => record),
-    listPage: (request) =>
-      pageOf(
-        entries().map(([, record]) => record),
-        request,
-      ),
     clear() {
       // Only records this version can read: anything else under the prefix is left alone.
       for (const [key] of entries()) storage.removeItem(key);

@@ -2,8 +2,7 @@
 import { unwrap } from "idb";
 import type { StoredObject } from "../record.ts";
 import { holds } from "../shared/condition.ts";
-import { unitRange } from "../shared/range.ts";
-import type { ListRequest, Page, SessionRecord, WriteCondition } from "../types.ts";
+import type { SessionRecord, WriteCondition } from "../types.ts";
 import { type Database, INDEX, STORE, type Store } from "./connection.ts";
 
 /** From this many ids on, a batch learns which exist with one range read, not a get each. */
@@ -182,26 +181,5 @@ export function sweep(
       if (mode === "readwrite") writer.delete(record.id);
     }
     return found;
-  });
-}
-
-/**
- * One page of the readable records in id order, as `listPage` answers it: a range of the
- * primary key, one value more than asked for telling that more follow.
- */
-export function page(db: Database, request: ListRequest, read: Read): Promise<Page> {
-  const { from, after, end } = unitRange(request);
-  if (end !== undefined && from >= end) return Promise.resolve({ records: [] });
-  const range =
-    end === undefined
-      ? IDBKeyRange.lowerBound(from, after)
-      : IDBKeyRange.bound(from, end, after, true);
-  const { limit } = request;
-  return transact(db, "readonly", async (store) => {
-    const values = await store.getAll(range, limit + 1);
-    const shown = values.slice(0, limit);
-    const records = shown.flatMap((value) => read(value, value.id) ?? []);
-    const last = shown[shown.length - 1];
-    return values.length > limit && last ? { records, next: last.id } : { records };
   });
 }

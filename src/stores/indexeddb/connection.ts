@@ -1,7 +1,6 @@
 // The IndexedDB store's connection: opened with idb, and again when the browser or a tab closes it.
 import { type DBSchema, type IDBPDatabase, type IDBPObjectStore, wrap } from "idb";
 import type { StoredObject } from "../record.ts";
-import { lazy } from "../shared/lazy.ts";
 
 export const STORE = "sessions";
 export const INDEX = "expiresAt";
@@ -26,17 +25,20 @@ export type Connection = ReturnType<typeof connection>;
 
 /** The database connection, opened again when the browser or another tab closed it. */
 export function connection(factory: IDBFactory, name: string) {
+  let opening: Promise<Database> | undefined;
   let live: Database | undefined;
   const forget = (db: Database): void => {
     db.close();
-    if (live !== db) return;
-    live = undefined;
-    void current.reset();
+    if (live === db) live = opening = undefined;
   };
-  const current = lazy(async () => {
-    live = await connect(factory, name, forget);
-    return live;
-  });
+  const current = (): Promise<Database> =>
+    (opening ??= connect(factory, name, forget).then(
+      (db) => (live = db),
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    ));
   return {
     /** Runs `fn` on the connection, and once more on a new one if the old one closed under it. */
     async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
@@ -55,10 +57,10 @@ export function connection(factory: IDBFactory, name: string) {
       }
     },
     async close(): Promise<void> {
-      const pending = current.reset();
-      live = undefined;
+      const pending = opening;
+      opening = live = undefined;
       // Transactions already created still complete: close() waits for them (IndexedDB spec).
-      (await pending)?.close();
+      (await pending?.catch(() => undefined))?.close();
     },
   };
 }

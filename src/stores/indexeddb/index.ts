@@ -2,7 +2,7 @@ import { scope } from "../../constants.ts";
 import { shortId } from "../../log.ts";
 import { readRecord, toStoredObject } from "../record.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../types.ts";
-import { type Op, page, type Read, runBatch, sweep } from "./batch.ts";
+import { type Op, type Read, runBatch, sweep } from "./batch.ts";
 import { type Connection, connection } from "./connection.ts";
 
 /** Options of the IndexedDB store. */
@@ -80,10 +80,6 @@ export function indexedDBStore(options: IndexedDBStoreOptions = {}): SessionStor
     set: (record, condition) => add<boolean>(record.id, toStoredObject(record), condition),
     delete: (id, condition) => add<boolean>(id, null, condition),
     list: () => all("readonly"),
-    listPage(request) {
-      flush();
-      return db.use((idb) => page(idb, request, read));
-    },
     clear: async () => {
       await all("readwrite");
     },

@@ -20,23 +20,6 @@ export function prefixEnd(prefix: string): string | undefined {
 }
 
 /**
- * Where a page of ids in code unit order (JavaScript's `<`, IndexedDB's key order) starts and
- * ends: above `cursor` (or from `prefix`), below the first string past every one with `prefix`
- * (`undefined`: no end).
- */
-export function unitRange(request: ListRequest): { from: string; after: boolean; end?: string } {
-  const prefix = request.prefix ?? "";
-  const { cursor } = request;
-  const after = cursor !== undefined && cursor >= prefix;
-  const from = after ? cursor : prefix;
-  let cut = prefix;
-  while (cut.endsWith("\uffff")) cut = cut.slice(0, -1);
-  if (cut === "") return { from, after };
-  const end = cut.slice(0, -1) + String.fromCharCode(cut.charCodeAt(cut.length - 1) + 1);
-  return { from, after, end };
-}
-
-/**
  * One page of `records` (any order, any ids) as `listPage` answers it, in code unit order of
  * ids: for stores that hold their records in memory, and for stores without `listPage`.
  */

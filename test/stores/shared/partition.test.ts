@@ -11,7 +11,7 @@ import { guard } from "../../../src/stores/open.ts";
 import { holds } from "../../../src/stores/shared/condition.ts";
 import { lazy } from "../../../src/stores/shared/lazy.ts";
 import { partitionOf } from "../../../src/stores/shared/partition.ts";
-import { pageOf, prefixEnd, unitRange } from "../../../src/stores/shared/range.ts";
+import { pageOf, prefixEnd } from "../../../src/stores/shared/range.ts";
 import { sqliteStore } from "../../../src/stores/sqlite.ts";
 import type { SessionStore } from "../../../src/stores/types.ts";
 import { rec } from "../../helpers/records.ts";
@@ -86,13 +86,7 @@ describe("store toolkit", () => {
     expect(prefixEnd("a\ud7ff")).toBe("a\ue000");
   });
 
-  it("unitRange and pageOf: a page in code unit order, from the cursor, within the prefix", () => {
-    expect(unitRange({ prefix: "a/", limit: 1 })).toEqual({ from: "a/", after: false, end: "a0" });
-    expect(unitRange({ prefix: "a\uffff", cursor: "a\uffffx", limit: 1 })).toEqual({
-      from: "a\uffffx",
-      after: true,
-      end: "b",
-    });
+  it("pageOf: a page in code unit order, from the cursor, within the prefix", () => {
     const records = ["b/2", "a/1", "b/1", "b/3", "c"].map((id) => rec(id));
     const first = pageOf(records, { prefix: "b/", limit: 2 });
     expect(first).toMatchObject({ next: "b/2" });
