@@ -4,7 +4,7 @@ import { isThenable, settle } from "./awaitable.ts";
 import { shortId } from "./log.ts";
 import type { Parts } from "./open.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
-import type { Awaitable, SessionRecord } from "./types.ts";
+import type { SessionRecord } from "./types.ts";
 import { onWake } from "./wake.ts";
 
 // How long the sweep waits before it retries a session whose store call failed.
@@ -84,13 +84,10 @@ export class Expiry {
    * `expired`, however late the timer woke up.
    */
   private due(id: string, deadline: number, now: number): unknown {
-    const { store, vault, tabs, events } = this.parts;
-    // `then` stays synchronous with a synchronous store: a burst of 100k expiries then makes
+    const { store, tabs, events } = this.parts;
+    // `settle` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
-    const read = settle(store.get(id), (raw) =>
-      raw && vault.needs(raw) ? vault.reveal(raw) : raw,
-    ) as Awaitable<SessionRecord | undefined>;
-    return settle(read, (session) => {
+    return settle(store.get(id), (session) => {
       // Gone: removed, or expired and deleted by another tab, whose message says so (or it
       // cannot be decrypted, which was reported).
       if (!session) return;

@@ -52,8 +52,7 @@ export class SessionManager<Data = unknown> {
     const plan = this.plan(options);
     this.parts = {
       // Replaced by the opened store before any call reaches it (calls wait for `ready`).
-      store: undefined as never,
-      vault: new Vault(fail),
+      store: new Vault(fail),
       cache: undefined,
       tabs: undefined,
       events: safeEvents((error, event) => this.fail(error, event)),
@@ -102,7 +101,7 @@ export class SessionManager<Data = unknown> {
     this.open();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    const { store, vault, cache, log } = this.parts;
+    const { store, cache, log } = this.parts;
     log.debug?.(`get ${shortId(id)}`);
     const cached = cache?.get(id);
     if (cached !== undefined) {
@@ -110,8 +109,7 @@ export class SessionManager<Data = unknown> {
     }
     const stored = store.get(id);
     // The memory store answers synchronously: awaiting only real promises saves a tick per read.
-    let found = isThenable(stored) ? await stored : stored;
-    if (found && vault.needs(found)) found = await vault.reveal(found);
+    const found = isThenable(stored) ? await stored : stored;
     if (found) cache?.remember(found);
     return found && found.expiresAt > Date.now() ? asSession(found) : undefined;
   }
@@ -175,8 +173,8 @@ export class SessionManager<Data = unknown> {
   async list(): Promise<Session<Data>[]> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const { store, vault, cache, log } = this.parts;
-    const stored = await vault.readAll(await store.list());
+    const { store, cache, log } = this.parts;
+    const stored = await store.list();
     const all = cache ? cache.merge(stored) : stored;
     const now = Date.now();
     log.debug?.(`list ${all.length}`);
@@ -187,11 +185,9 @@ export class SessionManager<Data = unknown> {
   async clear(): Promise<void> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const { store, vault, cache, events, tabs, log } = this.parts;
+    const { store, cache, events, tabs, log } = this.parts;
     const live = events.has("removed") || tabs ? await this.list() : [];
-    const restore = await vault.preserve();
     await store.clear();
-    await restore?.(); // the passphrase salt outlives the sessions: other tabs still use it
     this.expiry.clear();
     cache?.forgetAll();
     log.debug?.("clear");
@@ -202,12 +198,12 @@ export class SessionManager<Data = unknown> {
   async purgeExpired(): Promise<number> {
     this.open();
     if (this.state === "loading") await this.ready;
-    const { store, vault, log } = this.parts;
+    const { store, log } = this.parts;
     const now = Date.now();
-    const removed = await store.purgeExpired(now);
-    for (const session of await vault.readAll(removed)) this.expiry.expire(session, now);
-    log.debug?.(`purgeExpired ${removed.length}`);
-    return removed.length;
+    const { count, sessions } = await store.purgeExpired(now);
+    for (const session of sessions) this.expiry.expire(session, now);
+    log.debug?.(`purgeExpired ${count}`);
+    return count;
   }
 
   /**
@@ -239,7 +235,7 @@ export class SessionManager<Data = unknown> {
     this.parts.events.clear();
     await this.ready; // the store may still be opening
     this.parts.tabs?.close();
-    await this.parts.store.close?.();
+    await this.parts.store.close();
   }
 
   private async load(plan: StorePlan, namespace: string): Promise<void> {
@@ -265,12 +261,8 @@ export class SessionManager<Data = unknown> {
     this.open();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    const { store, vault, cache, log } = this.parts;
+    const { store, cache, log } = this.parts;
     let current: SessionRecord | undefined;
-    const decideOn = (stored: SessionRecord | undefined) => {
-      current = stored;
-      return decide(stored, Date.now());
-    };
     const next = await conditionalWrite({
       store,
       // The first attempt writes without reading where it can (one round trip rather than two):
@@ -282,9 +274,11 @@ export class SessionManager<Data = unknown> {
           ? known || undefined
           : store.get(id);
       },
-      // A record this manager cannot decrypt reads as absent (reported): `add` may replace it.
-      decide: (raw) => (raw && vault.needs(raw) ? vault.reveal(raw).then(decideOn) : decideOn(raw)),
-      seal: (next) => vault.seal(next),
+      // A record this manager cannot decrypt reads as absent (reported): `add` replaces it.
+      decide: (stored) => {
+        current = stored;
+        return decide(stored, Date.now());
+      },
       attempts: ATTEMPTS,
       conflict: () => new ConflictError(`${op} of ${shortId(id)} kept losing to other writers`),
     });

@@ -22,10 +22,11 @@ export interface StorePlan {
 
 /** The parts of one manager. Events carry records: a `SessionRecord` is a `Session`. */
 export interface Parts {
-  /** Set by `openParts`, which every call waits for while the manager is loading. */
-  store: SessionStore;
-  /** Encryption at rest: seals what goes to the store, opens what comes back. */
-  readonly vault: Vault;
+  /**
+   * The store, with encryption at rest on the way in and out: the manager only holds plain
+   * records. Attached by `openParts`, which every call waits for while the manager is loading.
+   */
+  readonly store: Vault;
   /**
    * Browser stores only: what this tab knows, so reads skip the store and other tabs' messages
    * win over storage that has not caught up. (Server stores are shared by processes that send no
@@ -88,7 +89,7 @@ export async function openParts(
   namespace: string,
   hooks: OpenHooks,
 ): Promise<void> {
-  const { vault, fail } = parts;
+  const { store: vault, fail } = parts;
   const context: StoreContext = {
     // A sync conflict carries both copies as stored: sealed ones are opened for listeners.
     report: (error) => {
@@ -107,21 +108,21 @@ export async function openParts(
     synced: () => parts.events.emit("synced"),
   };
   const { store, degraded } = await openStore(makeStore, context, namespace);
-  parts.store = store;
+  vault.attach(store);
   if (encryption) {
     try {
-      await vault.open(encryption, store, namespace);
+      await vault.open(encryption, namespace);
     } catch (error) {
       // The keys cannot be had: calls fail with why, rather than store sessions unencrypted.
       fail(error);
-      parts.store = unavailableStore(error);
+      vault.attach(unavailableStore(error));
     }
   }
   if (degraded) hooks.degraded(degraded);
   const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
   if (fallback) parts.cache = new (await import("./cache.ts")).SessionCache();
   try {
-    const stored = await vault.readAll(await parts.store.list());
+    const stored = await vault.list();
     parts.cache?.merge(stored);
     for (const session of stored) hooks.loaded(session);
   } catch (error) {

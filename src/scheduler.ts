@@ -1,5 +1,6 @@
 import { MAX_TIMER_MS } from "./constants.ts";
 import { deadlineQueue } from "./queue.ts";
+import { unref } from "./timers.ts";
 
 /**
  * Called for each due key in deadline order; a promise it returns is awaited. It must neither
@@ -45,9 +46,8 @@ export function createScheduler(onDue: DueHandler): Scheduler {
     disarm();
     if (stopped || current.size === 0) return;
     armedFor = queue.peek();
-    timer = setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_TIMER_MS));
     // A pending deadline must never keep a Node process alive.
-    (timer as { unref?: () => void }).unref?.();
+    timer = unref(setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_TIMER_MS)));
   };
   const drain = async (): Promise<void> => {
     const start = performance.now();

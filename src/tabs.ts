@@ -1,4 +1,5 @@
 import { readRecord, toStoredObject } from "./stores/record.ts";
+import { unref } from "./timers.ts";
 import type { SessionRecord } from "./types.ts";
 import { CHANGES, type Change } from "./types.ts";
 
@@ -79,7 +80,7 @@ function broadcastChannel(name: string, receive: (batch: unknown) => void): Tran
   if (!Channel) return undefined;
   const channel = new Channel(name);
   // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
-  (channel as { unref?: () => void }).unref?.();
+  unref(channel);
   channel.onmessage = (event) => receive(event.data);
   return { send: (batch) => channel.postMessage(batch), close: () => channel.close() };
 }

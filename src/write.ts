@@ -16,8 +16,6 @@ export interface WriteSteps<D extends Decision> {
   read(attempt: number): Awaitable<SessionRecord | undefined>;
   /** What to store, made from what `read` found. It may run again: keep it free of effects. */
   decide(stored: SessionRecord | undefined): Awaitable<D>;
-  /** The record as it goes to the store (encrypted at rest), when it differs from the decision. */
-  seal?(next: SessionRecord): Awaitable<SessionRecord>;
   /** How many attempts before giving up: more means another writer changes it non-stop. */
   attempts: number;
   /** The error to reject with when every attempt lost to another writer. */
@@ -33,7 +31,7 @@ const IF_ABSENT: WriteCondition = { ifAbsent: true };
  * they are: awaiting only real promises saves a tick per step on the memory store.
  */
 export async function conditionalWrite<D extends Decision>(steps: WriteSteps<D>): Promise<D> {
-  const { store, seal } = steps;
+  const { store } = steps;
   for (let attempt = 0; attempt < steps.attempts; attempt++) {
     const read = steps.read(attempt);
     const stored = isThenable(read) ? await read : read;
@@ -45,9 +43,7 @@ export async function conditionalWrite<D extends Decision>(steps: WriteSteps<D>)
       if (!stored) return next; // deleting what is not there is done already
       written = store.delete(stored.id, { ifVersion: stored.version });
     } else {
-      const sealing = seal ? seal(next) : next;
-      const sealed = isThenable(sealing) ? await sealing : sealing;
-      written = store.set(sealed, stored ? { ifVersion: stored.version } : IF_ABSENT);
+      written = store.set(next, stored ? { ifVersion: stored.version } : IF_ABSENT);
     }
     if (isThenable(written) ? await written : written) return next;
   }
