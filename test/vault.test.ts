@@ -122,6 +122,30 @@ describe("encryption at rest", () => {
     expect(errors[0]).toBeInstanceOf(DecryptionError);
   });
 
+  it("a record this manager cannot open counts as absent: add replaces it, touch and remove do not touch it", async () => {
+    const store = memoryStore();
+    const old = new SessionManager({ backend: store, encryption: { key: await aesKey() } });
+    await old.add("a", { data: "old key" });
+    await old.add("b", { data: "old key" });
+    // Another key (the key was lost and replaced), and no encryption at all.
+    for (const sm of [
+      new SessionManager({ backend: store, encryption: { key: await aesKey() } }),
+      new SessionManager({ backend: store }),
+    ]) {
+      const errors = errorsOf(sm);
+      const before = store.get("b") as SessionRecord;
+      await expect(sm.touch("b")).rejects.toMatchObject({ code: "SESSION_NOT_FOUND" });
+      expect(await sm.remove("b")).toBe(false);
+      expect(store.get("b")).toBe(before);
+      const added = await sm.add("a", { data: "new" });
+      expect(added).toMatchObject({ id: "a", data: "new", version: 1 });
+      expect(await sm.get("a")).toEqual(added);
+      expect(errors.length).toBeGreaterThan(0);
+      for (const error of errors) expect(error).toBeInstanceOf(DecryptionError);
+      await sm.remove("a");
+    }
+  });
+
   it("bad encryption options make calls reject with a typed error, and ready still resolves", async () => {
     const hmac = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
