@@ -1,6 +1,5 @@
 import { MAX_TIMER_MS } from "./constants.ts";
 import { deadlineQueue } from "./queue.ts";
-import { unref } from "./timers.ts";
 
 /**
  * Called for each due key in deadline order; a promise it returns is awaited. It must neither
@@ -46,8 +45,10 @@ export function createScheduler(onDue: DueHandler): Scheduler {
     disarm();
     if (stopped || current.size === 0) return;
     armedFor = queue.peek();
-    // A pending deadline must never keep a Node process alive.
-    timer = unref(setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_TIMER_MS)));
+    timer = setTimeout(fire, Math.min(Math.max(armedFor - Date.now(), 0), MAX_TIMER_MS));
+    // A pending deadline must never keep a Node process alive. (Inline, not timers.ts's unref:
+    // the scheduler is in every bundle, and this is the smaller.)
+    (timer as { unref?: () => void }).unref?.();
   };
   const drain = async (): Promise<void> => {
     const start = performance.now();

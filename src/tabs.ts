@@ -1,5 +1,4 @@
 import { readRecord, toStoredObject } from "./stores/record.ts";
-import { unref } from "./timers.ts";
 import type { SessionRecord } from "./types.ts";
 import { CHANGES, type Change } from "./types.ts";
 
@@ -80,7 +79,7 @@ function broadcastChannel(name: string, receive: (batch: unknown) => void): Tran
   if (!Channel) return undefined;
   const channel = new Channel(name);
   // In Node a BroadcastChannel keeps the process alive until closed, unless unref'd.
-  unref(channel);
+  (channel as { unref?: () => void }).unref?.();
   channel.onmessage = (event) => receive(event.data);
   return { send: (batch) => channel.postMessage(batch), close: () => channel.close() };
 }

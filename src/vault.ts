@@ -1,7 +1,7 @@
-import { isThenable } from "./awaitable.ts";
+import { settle } from "./awaitable.ts";
 import { isReservedId } from "./constants.ts";
 import type { RecordCodec } from "./crypto/codec.ts";
-import { ConflictError, DecryptionError, SessionError } from "./errors.ts";
+import { ConflictError, DecryptionError } from "./errors.ts";
 import type { Encryption } from "./options.ts";
 import type { SessionRecord, SessionStore } from "./stores/types.ts";
 import type { Awaitable, Session, WriteCondition } from "./types.ts";
@@ -16,8 +16,8 @@ import type { Awaitable, Session, WriteCondition } from "./types.ts";
  */
 export class Vault {
   private codec: RecordCodec | undefined;
-  // The opened store, set by `attach` before any call reaches the vault.
-  private store: SessionStore = detached;
+  // Set by `attach` before any call reaches the vault (every call waits for the manager's `ready`).
+  private store!: SessionStore;
 
   /** `report` hears about every record that could not be opened. */
   constructor(private readonly report: (error: unknown) => void) {}
@@ -34,9 +34,7 @@ export class Vault {
 
   /** The session with this id, opened; `undefined` if absent or unreadable (reported). */
   get(id: string): Awaitable<SessionRecord | undefined> {
-    const stored = this.store.get(id);
-    if (isThenable(stored)) return Promise.resolve(stored).then((raw) => this.read(raw));
-    return this.read(stored);
+    return settle(this.store.get(id), (raw) => (raw && this.needs(raw) ? this.reveal(raw) : raw));
   }
 
   /**
@@ -44,9 +42,13 @@ export class Vault {
    * a create replaces it, as it would a session that had expired.
    */
   set(record: SessionRecord, condition: WriteCondition): Awaitable<boolean> {
-    const { codec } = this;
-    if (!codec) return this.write(record, condition);
-    return codec.seal(record).then((sealed) => this.write(sealed, condition));
+    const { codec, store } = this;
+    return settle(codec ? codec.seal(record) : record, (sealed) =>
+      settle(
+        store.set(sealed, condition),
+        (done) => done || ("ifAbsent" in condition && this.replace(sealed)),
+      ),
+    );
   }
 
   delete(id: string, condition: { readonly ifVersion: number }): Awaitable<boolean> {
@@ -102,60 +104,21 @@ export class Vault {
     return this.codec !== undefined || record.encrypted === true;
   }
 
-  /** A stored record as the manager may see it (a plain one as it is, at once). */
-  private read(raw: SessionRecord | undefined): Awaitable<SessionRecord | undefined> {
-    return raw && this.needs(raw) ? this.reveal(raw) : raw;
-  }
-
-  /** The record decrypted, or `undefined` when it cannot be (reported). */
-  private async reveal(record: SessionRecord): Promise<SessionRecord | undefined> {
+  /** The record decrypted, or `undefined` when it cannot be (reported unless `quiet`). */
+  private async reveal(record: SessionRecord, quiet?: true): Promise<SessionRecord | undefined> {
     try {
       if (!this.codec) throw new DecryptionError({ cause: new Error("no encryption option set") });
       return await this.codec.open(record);
     } catch (error) {
-      this.report(error);
+      if (!quiet) this.report(error);
       return undefined;
     }
-  }
-
-  /** Stores a sealed record on `condition`; a create over an unreadable record replaces it. */
-  private write(sealed: SessionRecord, condition: WriteCondition): Awaitable<boolean> {
-    const done = this.store.set(sealed, condition);
-    if ("ifVersion" in condition) return done;
-    if (isThenable(done)) return Promise.resolve(done).then((ok) => ok || this.replace(sealed));
-    return done || this.replace(sealed);
   }
 
   /** Writes `sealed` over the stored record of its id if this manager cannot open that one. */
   private async replace(sealed: SessionRecord): Promise<boolean> {
     const raw = await this.store.get(sealed.id);
-    if (!raw || (await this.opens(raw))) return false;
+    if (!raw || !this.needs(raw) || (await this.reveal(raw, true))) return false;
     return this.store.set(sealed, { ifVersion: raw.version });
   }
-
-  /** Whether this manager can open `record` (nothing is reported either way). */
-  private async opens(record: SessionRecord): Promise<boolean> {
-    if (!this.needs(record)) return true;
-    try {
-      if (!this.codec) return false;
-      await this.codec.open(record);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
-
-const notOpen = (): never => {
-  throw new SessionError("CLOSED", "the store is not open yet");
-};
-/** Stands for the store until the manager has opened it (every call waits for that). */
-const detached: SessionStore = {
-  name: "detached",
-  get: notOpen,
-  set: notOpen,
-  delete: notOpen,
-  list: notOpen,
-  clear: notOpen,
-  purgeExpired: notOpen,
-};
