@@ -3,7 +3,7 @@
 import { isThenable, settle } from "./awaitable.ts";
 import { shortId } from "./log.ts";
 import type { Parts } from "./open.ts";
-import { createScheduler, type Scheduler } from "./scheduler.ts";
+import { createScheduler } from "./scheduler.ts";
 import type { SessionRecord } from "./types.ts";
 import { onWake } from "./wake.ts";
 
@@ -13,78 +13,74 @@ const RETRY_MS = 5000;
 const SWEEP_RETRY_MS = 1000;
 
 /** The deadlines of a manager's sessions, and what happens when one comes due. */
-export class Expiry {
-  private readonly scheduler: Scheduler;
-  private readonly stopWaking: () => void;
-
-  constructor(
-    private readonly parts: Parts,
-    private readonly warnBefore: number,
-  ) {
-    this.scheduler = createScheduler((id, deadline, now) => {
-      // The store failed (it is down, say): report it and try this session again later.
-      const retry = (error: unknown) => {
-        parts.fail(error);
-        this.scheduler.schedule(id, Date.now() + RETRY_MS);
-      };
-      try {
-        const pending = this.due(id, deadline, now);
-        return isThenable(pending) ? Promise.resolve(pending).then(undefined, retry) : undefined;
-      } catch (error) {
-        retry(error);
-      }
-    });
-    this.stopWaking = onWake(() => this.scheduler.recheck());
-  }
-
+export interface Expiry {
   /** Queues the next deadline of a session: its warning, or its expiry if warnings are off. */
-  schedule(session: SessionRecord): void {
-    this.scheduler.schedule(session.id, session.expiresAt - this.warnBefore);
-  }
-
+  schedule(session: SessionRecord): void;
   /** Forgets the deadlines of a session that ended. */
-  cancel(id: string): void {
-    this.scheduler.cancel(id);
-  }
-
+  cancel(id: string): void;
   /** Forgets every deadline (after `clear`). */
-  clear(): void {
-    this.scheduler.clear();
-  }
-
-  stop(): void {
-    this.scheduler.stop();
-    this.stopWaking();
-  }
-
+  clear(): void;
+  stop(): void;
   /**
    * Fires `expired` for a session already gone from the store, warning first if still due; once
-   * per version of a session, whoever deleted it (this tab, another one, the server).
+   * per version of a session, whoever deleted it (this tab, another one, the server). `tellTabs`
+   * is false for an expiry another tab told us of.
    */
-  expire(
+  expire(session: SessionRecord, now: number, tellTabs?: boolean): void;
+}
+
+/** The expiry of the sessions in `parts`, warning `warnBefore` ms ahead. */
+export function createExpiry(parts: Parts, warnBefore: number): Expiry {
+  const { events } = parts;
+  const scheduler = createScheduler((id, deadline, now) => {
+    // The store failed (it is down, say): report it and try this session again later.
+    const retry = (error: unknown) => {
+      parts.fail(error);
+      scheduler.schedule(id, Date.now() + RETRY_MS);
+    };
+    try {
+      const pending = due(id, deadline, now);
+      return isThenable(pending) ? Promise.resolve(pending).then(undefined, retry) : undefined;
+    } catch (error) {
+      retry(error);
+    }
+  });
+  const stopWaking = onWake(() => scheduler.recheck());
+
+  const schedule = (session: SessionRecord): void =>
+    scheduler.schedule(session.id, session.expiresAt - warnBefore);
+
+  /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
+  const warnOwed = (session: SessionRecord, deadline: number | undefined, now: number): void => {
+    if (warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
+      events.emit("expiringSoon", session, Math.max(0, session.expiresAt - now));
+    }
+  };
+
+  const expire = (
     session: SessionRecord,
     now: number,
-    deadline: number | undefined = this.scheduler.get(session.id),
     tellTabs = true,
-  ): void {
-    const { cache, events, tabs, log } = this.parts;
-    this.scheduler.cancel(session.id);
+    deadline: number | undefined = scheduler.get(session.id),
+  ): void => {
+    const { cache } = parts;
+    scheduler.cancel(session.id);
     // Another tab's `expired` came first, and this tab's storage still held the session.
     if (cache?.ended(session)) return;
     cache?.remember(session, true);
-    this.warnOwed(session, deadline, now);
-    log.debug?.(`expired ${shortId(session.id)}`);
+    warnOwed(session, deadline, now);
+    parts.log.debug?.(`expired ${shortId(session.id)}`);
     events.emit("expired", session);
-    if (tellTabs) tabs?.post("expired", [session]);
-  }
+    if (tellTabs) parts.tabs?.post("expired", [session]);
+  };
 
   /**
    * A deadline came due. The queued deadline is below `expiresAt` until the warning for this
    * expiry has fired, and equal to it after; so each expiry is warned about once, always before
    * `expired`, however late the timer woke up.
    */
-  private due(id: string, deadline: number, now: number): unknown {
-    const { store, tabs, events } = this.parts;
+  function due(id: string, deadline: number, now: number): unknown {
+    const { store, tabs } = parts;
     // `settle` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
     return settle(store.get(id), (session) => {
@@ -100,33 +96,36 @@ export class Expiry {
         // Where another tab does the deleting, its message fires `expired` here; the warning
         // this tab still owes (its timer woke late: a throttled background tab) fires now.
         return settle(deleting, (deleted) => {
-          if (deleted) return this.expire(session, now, deadline);
+          if (deleted) return expire(session, now, true, deadline);
           if (deleted === undefined) {
-            this.warnOwed(session, deadline, now);
-            return this.scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
+            warnOwed(session, deadline, now);
+            return scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
           }
           // Another writer came between our read and delete: follow a newer version; if it is
           // gone, another tab deleted it at expiry.
           return settle(store.get(id), (fresh) =>
-            fresh ? this.schedule(fresh) : this.warnOwed(session, deadline, now),
+            fresh ? schedule(fresh) : warnOwed(session, deadline, now),
           );
         });
       }
-      if (deadline < expiresAt && now >= expiresAt - this.warnBefore) {
-        this.scheduler.schedule(id, expiresAt);
+      if (deadline < expiresAt && now >= expiresAt - warnBefore) {
+        scheduler.schedule(id, expiresAt);
         events.emit("expiringSoon", session, expiresAt - now);
       } else {
         // Changed by another writer since it was queued: follow its new expiry.
-        this.schedule(session);
+        schedule(session);
       }
     });
   }
 
-  /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
-  private warnOwed(session: SessionRecord, deadline: number | undefined, now: number): void {
-    if (this.warnBefore > 0 && deadline !== undefined && deadline < session.expiresAt) {
-      const msLeft = Math.max(0, session.expiresAt - now);
-      this.parts.events.emit("expiringSoon", session, msLeft);
-    }
-  }
+  return {
+    schedule,
+    cancel: scheduler.cancel,
+    clear: scheduler.clear,
+    stop() {
+      scheduler.stop();
+      stopWaking();
+    },
+    expire,
+  };
 }

@@ -4,7 +4,7 @@ import { toJsonData } from "./data.ts";
 import { type Duration, parseDuration } from "./duration.ts";
 import { ConflictError, SessionError, SessionExistsError, SessionNotFoundError } from "./errors.ts";
 import { safeEvents } from "./events.ts";
-import { Expiry } from "./expiry.ts";
+import { createExpiry, type Expiry } from "./expiry.ts";
 import { createLog, shortId } from "./log.ts";
 import { corePlan, openParts, type Parts, type StorePlan } from "./open.ts";
 import type {
@@ -25,7 +25,8 @@ type Decide<D extends Decision> = (current: SessionRecord | undefined, now: numb
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
 
-/** A record as the caller's session type: one shape, `data` typed by the manager's `Data`. */
+/** Records as the caller's session type: one shape, `data` typed by the manager's `Data`. */
+const asSessions = <Data>(records: SessionRecord[]) => records as Session<Data>[];
 const asSession = <Data>(record: SessionRecord) => record as Session<Data>;
 
 /**
@@ -59,7 +60,7 @@ export class SessionManager<Data = unknown> {
       log,
       fail,
     };
-    this.expiry = new Expiry(this.parts, warnBefore);
+    this.expiry = createExpiry(this.parts, warnBefore);
     this.ready = this.load(plan, options.namespace ?? DEFAULT_NAMESPACE);
   }
 
@@ -178,7 +179,7 @@ export class SessionManager<Data = unknown> {
     const all = cache ? cache.merge(stored) : stored;
     const now = Date.now();
     log.debug?.(`list ${all.length}`);
-    return all.filter((s) => s.expiresAt > now).map(asSession<Data>);
+    return asSessions(all.filter((s) => s.expiresAt > now));
   }
 
   /** Removes every session of this namespace; `removed` fires for each live one. */
@@ -307,7 +308,7 @@ export class SessionManager<Data = unknown> {
     // Already ended here: this tab swept it too, from storage that had not caught up yet.
     if (gone && cache?.ended(session)) return;
     if (event === "expired") {
-      this.expiry.expire(session, Date.now(), undefined, false);
+      this.expiry.expire(session, Date.now(), false);
       return;
     }
     cache?.remember(session, gone);
