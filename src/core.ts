@@ -37,9 +37,17 @@ export type {
 } from "./options.ts";
 export type {
   Awaitable,
+  ChangeEntry,
+  ChangePage,
+  ListRequest,
+  Page,
+  PageRequest,
+  SessionPartition,
   SessionRecord,
   SessionStore,
   StoreCapabilities,
+  StoreChange,
+  StoreContext,
   WriteCondition,
 } from "./stores/types.ts";
-export type { Session } from "./types.ts";
+export type { Change, Session } from "./types.ts";
