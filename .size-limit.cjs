@@ -6,9 +6,10 @@
 // Each budget is what is measured today plus a little headroom; a target the issue set and this
 // build does not meet yet is named beside it (see CHANGELOG). Files are named through the list of
 // entries (scripts/entries.mjs), so that a renamed entry fails here rather than measuring nothing.
-// The manager budgets went up by 240-350 B in 0.1.0's architecture work (the manager in four
-// modules, encryption as the store's view, partitions in the store guard): see CHANGELOG,
-// "Known issues"; the next step is to win that back, not to raise them again.
+// The manager bundles grew by about 590 B gzip in 0.1.0's architecture work (the manager in
+// modules, encryption as the store's view, partitions in the store guard), and their budgets
+// were raised to match: see CHANGELOG, "Known issues"; the next step is to win that back, not to
+// raise them again.
 const { dist } = require("./scripts/entries.mjs");
 
 /** Leaves out what loads with import(), except the modules whose path matches `keep`. */
