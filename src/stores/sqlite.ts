@@ -1,3 +1,4 @@
+import { closeSync, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";
@@ -190,6 +191,16 @@ function notOpen(why: Error | undefined): BackendError {
 }
 
 function openFile(Database: typeof BetterSqlite3, path: string): BetterSqlite3.Database {
+  // Sessions are secrets: a database file this store creates is readable by its owner only, as
+  // the file store's is (SQLite gives the WAL and shared-memory files the same mode). A file
+  // that exists keeps the mode its owner gave it. (":memory:", "" and URIs create no such file.)
+  if (path !== ":memory:" && path !== "" && !path.startsWith("file:")) {
+    try {
+      closeSync(openSync(path, "wx", 0o600));
+    } catch (error) {
+      if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
+    }
+  }
   // Waits this long for another connection's write lock before failing with SQLITE_BUSY.
   const db = new Database(path, { timeout: 5000 });
   if (!db.memory) {

@@ -1,3 +1,4 @@
+import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,6 +52,23 @@ describe("sqlite store", () => {
     const path = file();
     await opened({ path });
     expect(connect(path).pragma("journal_mode", { simple: true })).toBe("wal");
+  });
+
+  it("creates its database file, and the WAL beside it, readable by its owner only (0600)", async () => {
+    const path = file();
+    const { store } = await opened({ path });
+    await store.set(rec("a"));
+    for (const name of [path, `${path}-wal`, `${path}-shm`]) {
+      expect((statSync(name).mode & 0o777).toString(8), name).toBe("600");
+    }
+  });
+
+  it("leaves the mode of a database file that already exists as it is", async () => {
+    const path = file();
+    connect(path).exec("create table other (x)");
+    chmodSync(path, 0o640);
+    await opened({ path });
+    expect((statSync(path).mode & 0o777).toString(8)).toBe("640");
   });
 
   it("creates its table with an index on (namespace, expires_at)", async () => {
