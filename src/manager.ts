@@ -13,7 +13,7 @@ import type {
   SessionEvents,
   SessionManagerStatus,
 } from "./options.ts";
-import { checkId, live, record } from "./session.ts";
+import { checkId, expiresAfter, live, record } from "./session.ts";
 import type { Change, Session, SessionRecord } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { conditionalWrite, type Decision } from "./write.ts";
@@ -85,7 +85,7 @@ export class SessionManager<Data = unknown> {
     const session = await this.write("add", id, (current, now) => {
       if (current && current.expiresAt > now) throw new SessionExistsError(id);
       existing = current;
-      return record(id, data, now, now, now + ttl, ttl, 1);
+      return record(id, data, now, now, expiresAfter(now, ttl), ttl, 1);
     });
     // The id held a session that had expired without being swept: it ends first (and the new
     // one, which may share its createdAt to the millisecond, stays what the cache knows).
@@ -131,7 +131,8 @@ export class SessionManager<Data = unknown> {
     const extend = ttl === undefined ? undefined : parseDuration(ttl);
     const session = await this.write("touch", id, (current, now) => {
       const c = live(id, current, now);
-      return record(id, c.data, c.createdAt, now, now + (extend ?? c.ttl), c.ttl, c.version + 1);
+      const expiresAt = expiresAfter(now, extend ?? c.ttl);
+      return record(id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1);
     });
     this.expiry.schedule(session);
     return this.emit("touched", session);

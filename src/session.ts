@@ -1,5 +1,5 @@
-import { MAX_ID_LENGTH } from "./constants.ts";
-import { InvalidSessionIdError, SessionNotFoundError } from "./errors.ts";
+import { MAX_DATE_MS, MAX_ID_LENGTH } from "./constants.ts";
+import { InvalidSessionIdError, InvalidTtlError, SessionNotFoundError } from "./errors.ts";
 import type { SessionRecord } from "./types.ts";
 
 /** A new frozen record: every record of the manager is made here, so all share one shape. */
@@ -13,6 +13,15 @@ export function record(
   version: number,
 ): SessionRecord {
   return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
+}
+
+/** `now + ttl`, or `InvalidTtlError` if that is past the latest time a `Date` can hold. */
+export function expiresAfter(now: number, ttl: number): number {
+  const at = now + ttl;
+  if (at <= MAX_DATE_MS) return at;
+  throw new InvalidTtlError(
+    `ttl of ${ttl} ms would end after the latest date a Date can hold (${new Date(MAX_DATE_MS).toISOString()})`,
+  );
 }
 
 /** `current` if it is a live session, else `SessionNotFoundError`. */

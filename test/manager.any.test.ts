@@ -175,6 +175,22 @@ describe("bad input is refused with a typed error and changes nothing", () => {
     expect(await sm.get("a")).toBe(before);
   });
 
+  it("refuses a ttl whose expiresAt would not be a valid Date, in add and touch, and stores nothing", async () => {
+    const { sm, store } = manager();
+    const tooLong = 864e13; // a valid duration alone, but now + it is past the last valid Date
+    await expect(sm.add("a", { ttl: tooLong })).rejects.toMatchObject({
+      code: "INVALID_TTL",
+      message: `ttl of ${tooLong} ms would end after the latest date a Date can hold (+275760-09-13T00:00:00.000Z)`,
+    });
+    expect(store.list()).toEqual([]);
+    const before = await sm.add("a");
+    await expect(sm.touch("a", tooLong)).rejects.toBeInstanceOf(InvalidTtlError);
+    expect(await sm.get("a")).toBe(before);
+    expect(
+      new Date((await sm.touch("a", 864e13 - Date.now() - 60_000)).expiresAt).getTime(),
+    ).not.toBeNaN();
+  });
+
   it("refuses bad options at construction", () => {
     expect(() => new SessionManager({ defaultTtl: 0 })).toThrow(
       "defaultTtl must be a positive duration, got 0",

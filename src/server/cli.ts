@@ -44,7 +44,7 @@ serve options:
   --cors <origins>      comma-separated origins that pages may call from
   --base-path <path>    mount the API under this path (default none)
   --default-ttl <dur>   ttl of sessions created without one (default 30m)
-  --max-ttl <dur>       longest ttl a client may ask for (default none)
+  --max-ttl <dur>       longest ttl a client may ask for (default 400d)
   --log-level <level>   debug | info | warn | error | silent (default info)
 
 token options:

@@ -68,7 +68,10 @@ export interface SessionServerOptions {
   limits?: SessionServerLimits;
   /** Lifetime of a session created without `ttl`. Default `"30m"`. */
   defaultTtl?: Duration;
-  /** Longest ttl a client may ask for; longer ones are capped. Default: no cap. */
+  /**
+   * Longest ttl a client may ask for; longer ones (and later `expiresAt`s) are capped.
+   * Default `"400d"`, so that every `expiresAt` is a valid date.
+   */
   maxTtl?: Duration;
   /** How often expired records are deleted from the store. Default `"1m"`. */
   sweepInterval?: Duration;
@@ -91,7 +94,8 @@ const KIB = 1024;
 const DEFAULT_BODY_BYTES = 64 * KIB;
 const DEFAULT_DATA_BYTES = 16 * KIB;
 const MAX_ID_CHARS = 256;
-const NO_CAP = Number.POSITIVE_INFINITY;
+// The longest ttl without a maxTtl option (400 days).
+const DEFAULT_MAX_TTL = "400d";
 // Names of stores that only work in a page: a server given one would fail on every request.
 const BROWSER_BACKENDS = new Set<string>(["localStorage", "sessionStorage", "indexedDB"]);
 
@@ -99,7 +103,7 @@ const BROWSER_BACKENDS = new Set<string>(["localStorage", "sessionStorage", "ind
 export function resolveLimits(options: SessionServerOptions): ResolvedLimits {
   const { limits = {} } = options;
   const defaultTtl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
-  const maxTtl = options.maxTtl === undefined ? NO_CAP : parseDuration(options.maxTtl, "maxTtl");
+  const maxTtl = parseDuration(options.maxTtl ?? DEFAULT_MAX_TTL, "maxTtl");
   return {
     body: positiveInteger(limits.body ?? DEFAULT_BODY_BYTES, "limits.body"),
     data: positiveInteger(limits.data ?? DEFAULT_DATA_BYTES, "limits.data"),

@@ -171,6 +171,18 @@ describe("PUT /v1/sessions/:id", () => {
     expect(touched.body.session.expiresAt).toBe(T0 + 3_600_000);
   });
 
+  it("caps ttl and expiresAt at 400 days without a maxTtl option, so every expiresAt is a valid date", async () => {
+    const { alice } = setup();
+    const day = 86_400_000;
+    const put = await alice.put("/v1/sessions/a", { ttl: 864e13 });
+    expect(put.status).toBe(201);
+    expect(put.body.session).toMatchObject({ ttl: 400 * day, expiresAt: T0 + 400 * day });
+    const far = await alice.put("/v1/sessions/b", { expiresAt: 864e13 });
+    expect(far.body.session.expiresAt).toBe(T0 + 400 * day);
+    const touched = await alice.post("/v1/sessions/a/touch", { ttl: "1000d" });
+    expect(touched.body.session.expiresAt).toBe(T0 + 400 * day);
+  });
+
   it("takes a ttl as a Duration string in PUT and touch, as the SDK does, capped at maxTtl", async () => {
     const { alice } = setup({ maxTtl: "1h" });
     const put = await alice.put("/v1/sessions/a", { ttl: "15m" });
