@@ -294,17 +294,22 @@ export class SessionManager<Data = unknown> {
 
   /** Emits a change here and tells the other tabs, which emit it there. */
   private emit(event: Change, session: SessionRecord, previous?: SessionRecord): Session<Data> {
-    const { events, tabs } = this.parts;
-    if (event === "updated") events.emit(event, session, previous ?? session);
-    else events.emit(event, session);
-    tabs?.post(event, previous ? [session, previous] : [session]);
+    this.notify(event, session, previous);
+    this.parts.tabs?.post(event, previous ? [session, previous] : [session]);
     return asSession(session);
+  }
+
+  /** Fires a change to this manager's listeners (`updated` also carries the previous copy). */
+  private notify(event: Change, session: SessionRecord, previous = session): void {
+    const { events } = this.parts;
+    if (event === "updated") events.emit(event, session, previous);
+    else events.emit(event, session);
   }
 
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
   private heard(event: Change, [session, previous]: SessionRecord[]): void {
     if (this.closed || !session) return;
-    const { cache, events } = this.parts;
+    const { cache } = this.parts;
     const gone = event === "removed" || event === "expired";
     // Already ended here: this tab swept it too, from storage that had not caught up yet.
     if (gone && cache?.ended(session)) return;
@@ -315,8 +320,7 @@ export class SessionManager<Data = unknown> {
     cache?.remember(session, gone);
     if (gone) this.expiry.cancel(session.id);
     else this.expiry.schedule(session); // a touch there moves (or cancels) the warning here
-    if (event === "updated") events.emit(event, session, previous ?? session);
-    else events.emit(event, session);
+    this.notify(event, session, previous);
   }
 
   private open(): void {
