@@ -20,6 +20,7 @@ export {
   InvalidSessionIdError,
   InvalidTtlError,
   isSessionError,
+  QuotaError,
   SessionError,
   SessionExistsError,
   SessionNotFoundError,

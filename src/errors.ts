@@ -11,6 +11,7 @@ export type SessionErrorCode =
   | "DECRYPTION_FAILED"
   | "CONFLICT"
   | "UNAUTHORIZED"
+  | "QUOTA_EXCEEDED"
   | "CLOSED";
 
 const errorNames: Record<SessionErrorCode, string> = {
@@ -23,6 +24,7 @@ const errorNames: Record<SessionErrorCode, string> = {
   DECRYPTION_FAILED: "DecryptionError",
   CONFLICT: "ConflictError",
   UNAUTHORIZED: "AuthError",
+  QUOTA_EXCEEDED: "QuotaError",
   CLOSED: "SessionError",
 };
 // The same, looked up by any string (a code from another realm or copy of the package).
@@ -141,6 +143,17 @@ export class AuthError extends SessionError {
   }
 }
 
+/**
+ * A session server refused to create a session: the owner has as many live sessions as the
+ * server allows (its `maxSessionsPerOwner`). Remove some, or replace one, and try again.
+ */
+export class QuotaError extends SessionError {
+  declare readonly code: "QUOTA_EXCEEDED";
+  constructor(message: string) {
+    super("QUOTA_EXCEEDED", message);
+  }
+}
+
 /** The message of anything thrown: an error's own, or the value as a string. @internal */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -157,6 +170,7 @@ export type AnySessionError =
   | DecryptionError
   | ConflictError
   | AuthError
+  | QuotaError
   | (SessionError & { code: "CLOSED" });
 
 /**

@@ -5,10 +5,11 @@
 // Every route is under `${basePath}/v1` and needs `Authorization: Bearer <JWT>`; the JWT's `sub`
 // owns the sessions, and a request never sees another owner's sessions (their ids included).
 //
-//   GET    /v1/sessions                   -> 200 { sessions: Session[] }          the owner's live sessions
+//   GET    /v1/sessions?limit=&next=      -> 200 ListBody                 a page of the owner's live sessions
 //   DELETE /v1/sessions                   -> 200 { removed: number }              clear
 //   GET    /v1/sessions/:id               -> 200 { session }  | 404
 //   PUT    /v1/sessions/:id  PutBody      -> 201 { session } (created) | 200 { session } (replaced)
+//          403 QUOTA_EXCEEDED: a create while the owner has the server's maxSessionsPerOwner
 //          If-None-Match: *     create only: 409 SESSION_EXISTS while a live one has the id
 //          If-Match: "<version>" replace only at that version: 412 CONFLICT { error, session? }
 //   POST   /v1/sessions/:id/touch TouchBody -> 200 { session } | 404; If-Match as for PUT (412)
@@ -19,9 +20,9 @@
 // create, +1 on every change). Single-session responses carry `ETag: "<version>"`. Every response,
 // errors included, carries the server's clock in the `x-sessionmanager-time` header (epoch ms), so
 // clients measure their offset. Errors are `{ error: { code, message } }` with the SDK's codes:
-// 400 INVALID_ID | INVALID_TTL | INVALID_DATA | BAD_REQUEST, 401 UNAUTHORIZED, 404 SESSION_NOT_FOUND,
-// 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE, 503 BACKEND_UNAVAILABLE; also
-// 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
+// 400 INVALID_ID | INVALID_TTL | INVALID_DATA | BAD_REQUEST, 401 UNAUTHORIZED, 403 QUOTA_EXCEEDED,
+// 404 SESSION_NOT_FOUND, 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE,
+// 503 BACKEND_UNAVAILABLE; also 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
 // again) and 500 INTERNAL (a server bug).
 import type { Duration } from "./duration.ts";
 import type { Session } from "./types.ts";
@@ -52,6 +53,20 @@ export interface TouchBody {
 
 /** A session as the API sends it: the SDK's `Session`, plus `encrypted` when data is a JWE. */
 export type WireSession = Session<unknown> & { encrypted?: true };
+
+/** Sessions of a page of `GET /v1/sessions` when the request has no `limit`, and at most. */
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Answer of `GET /v1/sessions?limit=<1..1000, default 100>&next=<cursor>`: a page of the owner's
+ * live sessions, and `next`, an opaque cursor to send for the page after it, absent on the last
+ * page. A page may hold fewer than `limit` sessions (even none) and still have a `next`.
+ */
+export interface ListBody {
+  sessions: WireSession[];
+  next?: string;
+}
 
 /**
  * Answer of `GET /v1/changes?since=<cursor>`: the sessions changed at or after `since` (all live

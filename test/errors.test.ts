@@ -9,6 +9,7 @@ import {
   InvalidSessionIdError,
   InvalidTtlError,
   isSessionError,
+  QuotaError,
   SessionError,
   SessionExistsError,
   SessionNotFoundError,
@@ -25,6 +26,7 @@ describe("errors", () => {
     [new DecryptionError(), "DecryptionError", "DECRYPTION_FAILED"],
     [new ConflictError("m"), "ConflictError", "CONFLICT"],
     [new AuthError("m"), "AuthError", "UNAUTHORIZED"],
+    [new QuotaError("m"), "QuotaError", "QUOTA_EXCEEDED"],
     [new SessionError("CLOSED", "m"), "SessionError", "CLOSED"],
   ] as const;
 
@@ -48,6 +50,13 @@ describe("errors", () => {
     const unreachable = new BackendError("GET sessions failed: timed out", { cause: new Error() });
     expect(unreachable.status).toBeUndefined();
     expect(Object.hasOwn(unreachable, "status")).toBe(false);
+  });
+
+  it("isSessionError knows QuotaError from another realm or copy of the package", () => {
+    const foreign = runInNewContext(
+      `const e = new Error("over quota"); e.name = "QuotaError"; e.code = "QUOTA_EXCEEDED"; e`,
+    );
+    expect(isSessionError(foreign)).toBe(true);
   });
 
   it("keeps decryption failures generic", () => {

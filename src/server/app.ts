@@ -3,7 +3,16 @@ import type { LogFns } from "../log.ts";
 import { API_VERSION, type ErrorBody, TIME_HEADER } from "../protocol.ts";
 import { type VerifyToken, WWW_AUTHENTICATE } from "./auth.ts";
 import { HttpError, PreconditionFailedError, toErrorReply } from "./errors.ts";
-import { changesSince, precondition, putInput, readJson, sessionId, touchTtl } from "./input.ts";
+import {
+  changesSince,
+  listPage,
+  pageCursor,
+  precondition,
+  putInput,
+  readJson,
+  sessionId,
+  touchTtl,
+} from "./input.ts";
 import type { ResolvedLimits } from "./options.ts";
 import type { OwnerSessions } from "./sessions.ts";
 
@@ -39,7 +48,11 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
   const idOf = (c: Context<Env>) => sessionId(c.req.param("id") ?? "", limits);
 
   app.get(`${v1}/sessions`, async (c) => {
-    return json({ sessions: await (await sessions()).list(owner(c)) });
+    const request = listPage(c.req.query());
+    const { sessions: page, next } = await (await sessions()).list(owner(c), request);
+    return json(
+      next === undefined ? { sessions: page } : { sessions: page, next: pageCursor(next) },
+    );
   });
   app.delete(`${v1}/sessions`, async (c) => {
     return json({ removed: await (await sessions()).clear(owner(c)) });
@@ -52,7 +65,8 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
     const id = idOf(c);
     const pre = precondition(c.req.raw.headers);
     const input = putInput(await readJson(c.req.raw, limits.body), limits);
-    const { session, created } = await (await sessions()).put(owner(c), id, input, pre);
+    const owned = await sessions();
+    const { session, created } = await owned.put(owner(c), id, input, pre, limits.sessions);
     return json({ session }, created ? 201 : 200, session.version);
   });
   app.post(`${v1}/sessions/:id/touch`, async (c) => {

@@ -45,6 +45,8 @@ serve options:
   --base-path <path>    mount the API under this path (default none)
   --default-ttl <dur>   ttl of sessions created without one (default 30m)
   --max-ttl <dur>       longest ttl a client may ask for (default 400d)
+  --max-sessions-per-owner <n>
+                        most live sessions one owner may have (default 1000)
   --log-level <level>   debug | info | warn | error | silent (default info)
 
 token options:
@@ -91,6 +93,7 @@ const serveFlags = {
   "base-path": { type: "string" },
   "default-ttl": { type: "string" },
   "max-ttl": { type: "string" },
+  "max-sessions-per-owner": { type: "string" },
   "log-level": { type: "string" },
 } as const;
 
@@ -148,6 +151,7 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
     ...optional("basePath", values["base-path"]),
     ...optional("defaultTtl", duration(values["default-ttl"], "--default-ttl")),
     ...optional("maxTtl", duration(values["max-ttl"], "--max-ttl")),
+    ...optional("maxSessionsPerOwner", count(values["max-sessions-per-owner"])),
     ...optional("cors", values.cors === undefined ? undefined : { origins: list(values.cors) }),
   };
   // As the server checks it, after the flags; an unknown name fails when the store is made.
@@ -207,6 +211,15 @@ function port(value: string | undefined): number | undefined {
   const n = Number(value);
   if (/^\d+$/.test(value) && n <= 65535) return n;
   throw new UsageError(`--port must be a number from 0 to 65535, got ${JSON.stringify(value)}`);
+}
+
+function count(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (/^\d{1,15}$/.test(value) && n >= 1) return n;
+  throw new UsageError(
+    `--max-sessions-per-owner must be a whole number from 1, got ${JSON.stringify(value)}`,
+  );
 }
 
 function logLevel(value: string | undefined): LogLevel {

@@ -47,6 +47,7 @@ const statusOf: Partial<Record<SessionErrorCode, number>> = {
   INVALID_TTL: 400,
   INVALID_DATA: 400,
   UNAUTHORIZED: 401,
+  QUOTA_EXCEEDED: 403,
   SESSION_NOT_FOUND: 404,
   SESSION_EXISTS: 409,
   // A write that kept losing to other writers; a failed `If-Match` is 412 (below).

@@ -3,7 +3,9 @@ import { MAX_DATE_MS } from "../constants.ts";
 import { toJsonData } from "../data.ts";
 import { parseDuration } from "../duration.ts";
 import { InvalidDataError, InvalidSessionIdError, InvalidTtlError, messageOf } from "../errors.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../protocol.ts";
 import { checkId } from "../session.ts";
+import type { PageRequest } from "../stores/types.ts";
 import { HttpError } from "./errors.ts";
 import type { ResolvedLimits } from "./options.ts";
 
@@ -122,6 +124,53 @@ export function touchTtl(body: unknown, limits: ResolvedLimits): number | undefi
 /** The `since` query parameter of `/v1/changes`, if given. */
 export function changesSince(query: Record<string, string>): number | undefined {
   return parse(changesSchema, query).since;
+}
+
+// The longest `next` taken: far above any a partition makes (an encoded owner and an id).
+const MAX_CURSOR_CHARS = 16_384;
+const BASE64URL = /^[\w-]+$/;
+
+/** The page `GET /v1/sessions?limit=&next=` asks for; 400 for a bad `limit` or `next`. */
+export function listPage(query: Record<string, string>): PageRequest {
+  const { limit, next } = query;
+  const size = limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit);
+  if (limit !== undefined && !(/^\d{1,4}$/.test(limit) && size >= 1 && size <= MAX_PAGE_SIZE)) {
+    throw new HttpError(
+      400,
+      "BAD_REQUEST",
+      `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(limit)}`,
+    );
+  }
+  return next === undefined ? { limit: size } : { limit: size, cursor: fromPageCursor(next) };
+}
+
+/** A partition's cursor as the opaque `next` of `GET /v1/sessions` (base64url of its UTF-8). */
+export function pageCursor(cursor: string): string {
+  let binary = "";
+  for (const byte of encoder.encode(cursor)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * The partition's cursor in a `next` that `pageCursor` made. Anything else is 400: a cursor is
+ * never handed to a store unchecked (a NUL, say, fails a PostgreSQL query). One forged from
+ * another owner's ids reads nothing of theirs: a page is always of the caller's partition.
+ */
+function fromPageCursor(next: string): string {
+  const bad = () =>
+    new HttpError(400, "BAD_REQUEST", "next must be the next cursor of a GET /v1/sessions answer");
+  if (next.length > MAX_CURSOR_CHARS || !BASE64URL.test(next) || next.length % 4 === 1) {
+    throw bad();
+  }
+  let cursor: string;
+  try {
+    const binary = atob(next.replace(/-/g, "+").replace(/_/g, "/"));
+    cursor = utf8.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+  } catch {
+    throw bad();
+  }
+  if (cursor === "" || cursor.includes("\0")) throw bad();
+  return cursor;
 }
 
 /** A session id from the path: 1 to 256 characters, and within `limits.id`. */

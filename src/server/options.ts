@@ -73,6 +73,11 @@ export interface SessionServerOptions {
    * Default `"400d"`, so that every `expiresAt` is a valid date.
    */
   maxTtl?: Duration;
+  /**
+   * Most live sessions one owner may have: a create beyond it is `403 QUOTA_EXCEEDED`
+   * (replacing, touching and removing are never refused for it). Default 1,000.
+   */
+  maxSessionsPerOwner?: number;
   /** How often expired records are deleted from the store. Default `"1m"`. */
   sweepInterval?: Duration;
   /** Receives log lines at `logLevel` and above. Default: none. */
@@ -88,12 +93,15 @@ export interface ResolvedLimits {
   readonly id: number;
   readonly defaultTtl: number;
   readonly maxTtl: number;
+  /** `maxSessionsPerOwner`. */
+  readonly sessions: number;
 }
 
 const KIB = 1024;
 const DEFAULT_BODY_BYTES = 64 * KIB;
 const DEFAULT_DATA_BYTES = 16 * KIB;
 const MAX_ID_CHARS = 256;
+const DEFAULT_MAX_SESSIONS = 1000;
 // The longest ttl without a maxTtl option (400 days).
 const DEFAULT_MAX_TTL = "400d";
 // Names of stores that only work in a page: a server given one would fail on every request.
@@ -110,6 +118,10 @@ export function resolveLimits(options: SessionServerOptions): ResolvedLimits {
     id: Math.min(positiveInteger(limits.id ?? MAX_ID_CHARS, "limits.id"), MAX_ID_CHARS),
     defaultTtl: Math.min(defaultTtl, maxTtl),
     maxTtl,
+    sessions: positiveInteger(
+      options.maxSessionsPerOwner ?? DEFAULT_MAX_SESSIONS,
+      "maxSessionsPerOwner",
+    ),
   };
 }
 

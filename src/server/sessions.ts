@@ -1,8 +1,14 @@
-import { ConflictError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
+import { ConflictError, QuotaError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
 import type { ChangesBody, WireSession } from "../protocol.ts";
 import { record } from "../session.ts";
 import { partitionOf } from "../stores/shared/partition.ts";
-import type { SessionPartition, SessionRecord, SessionStore } from "../stores/types.ts";
+import type {
+  PageRequest,
+  SessionPartition,
+  SessionRecord,
+  SessionStore,
+} from "../stores/types.ts";
+import type { Awaitable } from "../types.ts";
 import { conditionalWrite } from "../write.ts";
 import { PreconditionFailedError } from "./errors.ts";
 import type { Precondition, PutInput } from "./input.ts";
@@ -13,8 +19,14 @@ export interface Written {
   readonly created: boolean;
 }
 
+/** One page of an owner's live sessions, and the partition's cursor of the next. */
+export interface SessionsPage {
+  readonly sessions: WireSession[];
+  readonly next?: string;
+}
+
 /** Decides the next record from the live one (`undefined`: none); `null` deletes it. */
-type Decide<D> = (current: SessionRecord | undefined, now: number) => D;
+type Decide<D> = (current: SessionRecord | undefined, now: number) => Awaitable<D>;
 
 // Conditional writes that keep failing mean other writers change the same session non-stop.
 const ATTEMPTS = 5;
@@ -47,11 +59,24 @@ export class OwnerSessions {
     return toWire(found);
   }
 
-  /** Creates or replaces a session under the `If-None-Match` / `If-Match` condition. */
-  async put(owner: string, id: string, input: PutInput, pre: Precondition): Promise<Written> {
+  /**
+   * Creates or replaces a session under the `If-None-Match` / `If-Match` condition. A create
+   * (no live session has the id) is refused with `QuotaError` while the owner has `quota` live
+   * sessions; a replace never is. Creates racing at the limit each count before any of them
+   * writes, so the owner may end up over it by as many as raced (no store offers a per-owner
+   * counter to make the count and the write one step); the next create is refused again.
+   */
+  async put(
+    owner: string,
+    id: string,
+    input: PutInput,
+    pre: Precondition,
+    quota: number = Number.POSITIVE_INFINITY,
+  ): Promise<Written> {
     let created = false;
-    const written = await this.write(owner, id, (current, now) => {
+    const written = await this.write(owner, id, async (current, now) => {
       check(id, current, pre);
+      if (!current) await this.withinQuota(owner, quota, now);
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
       const expiresAt = input.expiresAt ?? now + ttl;
@@ -86,11 +111,15 @@ export class OwnerSessions {
     });
   }
 
-  /** The owner's live sessions. */
-  async list(owner: string): Promise<WireSession[]> {
+  /**
+   * One page of the owner's live sessions: one page of the partition, less the expired records
+   * not swept yet (so a page may hold fewer than `limit` and still have a `next`).
+   */
+  async list(owner: string, request: PageRequest): Promise<SessionsPage> {
     const now = Date.now();
-    const records = await this.owned(owner);
-    return records.filter((r) => r.expiresAt > now).map(toWire);
+    const { records, next } = await this.of(owner).list(request);
+    const sessions = records.filter((r) => r.expiresAt > now).map(toWire);
+    return next === undefined ? { sessions } : { sessions, next };
   }
 
   /** Deletes every record of the owner; resolves to how many live sessions that ended. */
@@ -111,6 +140,28 @@ export class OwnerSessions {
       changed: changed.map(toWire),
       live: live.map((r) => r.id),
     };
+  }
+
+  /**
+   * Throws `QuotaError` when the owner has `quota` live sessions or more: counted a page of the
+   * owner's partition at a time, stopping at the limit, so the work is the owner's own records
+   * (at most `quota` live ones, and the expired ones not swept yet), never other owners'.
+   */
+  private async withinQuota(owner: string, quota: number, now: number): Promise<void> {
+    if (quota === Number.POSITIVE_INFINITY) return;
+    const partition = this.of(owner);
+    let live = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await partition.list({ cursor, limit: PAGE });
+      for (const record of page.records) if (record.expiresAt > now) live++;
+      if (live >= quota) {
+        throw new QuotaError(
+          `the owner has ${live} live sessions, the most this server allows is ${quota}: remove one to create another`,
+        );
+      }
+      cursor = page.next;
+    } while (cursor !== undefined);
   }
 
   /** The owner's partition of the store. */

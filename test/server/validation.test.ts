@@ -82,6 +82,21 @@ describe("validation and limits", () => {
     expect((await short.get(`/v1/sessions/${"a".repeat(9)}`)).body.error.code).toBe("INVALID_ID");
   });
 
+  it("400 INVALID_ID for the library's reserved ids (the sync outbox, the salt): never stored", async () => {
+    const { OUTBOX_ID } = await import("../../src/sync/outbox.ts");
+    const { reservedId } = await import("../../src/constants.ts");
+    const { alice, store } = setup();
+    for (const id of [OUTBOX_ID, reservedId("passphrase-salt")]) {
+      const path = `/v1/sessions/${encodeURIComponent(id)}`;
+      const put = await alice.put(path, { data: { v: 1, ops: [{ n: 1, clear: true }], next: 2 } });
+      expect(put.status).toBe(400);
+      expect(put.body.error.code).toBe("INVALID_ID");
+      expect((await alice.post(`${path}/touch`)).status).toBe(400);
+      expect((await alice.get(path)).status).toBe(400);
+    }
+    expect(await store.list()).toEqual([]);
+  });
+
   it("400 INVALID_TTL for a ttl that is not a positive duration (ms or a Duration string)", async () => {
     const { alice, server, store } = setup();
     for (const ttl of [0, -10, 0.2, "abc", "", "0m", "-5m", "15 minutes", null, true, {}]) {
