@@ -78,13 +78,12 @@ export class Vault {
   }
 
   /**
-   * A sync conflict as listeners should see it: its two copies opened where they are sealed (a
-   * copy that cannot be opened is left out, and reported).
+   * A sync conflict as listeners should see it: its two copies opened as reads are (a copy that
+   * cannot be opened, plaintext under encryption too, is left out, and reported).
    */
   async openConflict(error: ConflictError): Promise<ConflictError> {
     const { id, local, server } = error;
-    const sealed = (r?: Session<unknown>): r is SessionRecord =>
-      (r as SessionRecord)?.encrypted === true;
+    const sealed = (r?: Session<unknown>): r is SessionRecord => !!r && this.needs(r);
     if (id === undefined || !(sealed(local) || sealed(server))) return error;
     const open = (r?: Session<unknown>) => (sealed(r) ? this.reveal(r) : r);
     const [mine, theirs] = await Promise.all([open(local), open(server)]);

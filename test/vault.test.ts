@@ -1,5 +1,6 @@
 // Encryption at rest through the manager: what reaches the store is a compact JWE that jose can
-// read, bound to the session id; whatever cannot be decrypted reads as absent and is reported.
+// read, bound to the session id; whatever cannot be decrypted (or is not encrypted) reads as
+// absent and is reported.
 import { compactDecrypt } from "jose";
 import { describe, expect, it } from "vitest";
 import { DecryptionError, InvalidDataError, SessionManager } from "../src/index.ts";
@@ -158,13 +159,22 @@ describe("encryption at rest", () => {
     await expect(sm.get("a")).rejects.toBeInstanceOf(InvalidDataError);
   });
 
-  it("records written before encryption was turned on are still read", async () => {
+  it("records written before encryption was turned on are refused, unless allowPlaintext: true", async () => {
     const store = memoryStore();
     const before = new SessionManager({ backend: store });
     await before.add("a", { data: "plain" });
-    const after = new SessionManager({ backend: store, encryption: { key: await aesKey() } });
-    expect((await after.get("a"))?.data).toBe("plain");
-    await after.touch("a");
+    const key = await aesKey();
+    const after = new SessionManager({ backend: store, encryption: { key } });
+    const errors = errorsOf(after);
+    expect(await after.get("a")).toBeUndefined();
+    expect(errors[0]).toBeInstanceOf(DecryptionError);
+    const migrating = new SessionManager({
+      backend: store,
+      encryption: { key, allowPlaintext: true },
+    });
+    expect((await migrating.get("a"))?.data).toBe("plain");
+    await migrating.touch("a");
     expect((store.get("a") as SessionRecord).encrypted).toBe(true);
+    expect((await after.get("a"))?.data).toBe("plain");
   });
 });

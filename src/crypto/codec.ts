@@ -2,6 +2,7 @@
 // reaches the store, opened again when it comes back. Loaded with import() only when the
 // `encryption` option is set, so a manager without it carries none of this.
 import { MAX_DATE_MS, reservedId } from "../constants.ts";
+import { DecryptionError } from "../errors.ts";
 import { deepFreeze } from "../stores/record.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { decryptData, encryptData, fromBase64Url, toBase64Url } from "./jwe.ts";
@@ -48,13 +49,20 @@ export async function createCodec(
     },
   };
   const keys = await resolveKeys(option, { namespace, salt });
+  // Validated by resolveKeys; `true` has no place for it and never reads plaintext.
+  const allowPlaintext = option !== true && option.allowPlaintext === true;
   return {
     async seal(record) {
       const data = await encryptData(record.data, record.id, keys[0]);
       return Object.freeze({ ...record, data, encrypted: true });
     },
     async open(record) {
-      if (!record.encrypted) return record; // written before encryption was turned on
+      if (!record.encrypted) {
+        // Written before encryption was turned on, or planted by whoever can write the store:
+        // the two look the same, so only an option that says so reads it.
+        if (allowPlaintext) return record;
+        throw new DecryptionError({ cause: new Error("the record is not encrypted") });
+      }
       // Data that is not a string fails to decrypt like any other that is not a JWE.
       const data = deepFreeze(await decryptData(record.data, record.id, keys));
       const { encrypted: _, ...plain } = record;

@@ -5,16 +5,41 @@ import { pbkdf2Sha256 } from "./password.ts";
 /**
  * The manager's `encryption` option: one AES-GCM 256 key; several for rotation (the first
  * encrypts, any decrypts); a passphrase; or `true` for a key generated once per namespace and
- * kept, non-extractable, in IndexedDB (browsers only).
+ * kept, non-extractable, in IndexedDB (browsers only). A record stored without encryption is
+ * refused like a tampered one (`DecryptionError`, read as absent) unless an object form says
+ * `allowPlaintext: true`; `true` never reads plaintext.
  * @example
  * const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"])
  * new SessionManager({ backend: "indexedDB", encryption: { key } })
  */
 export type EncryptionOptions =
   | true
-  | { readonly key: CryptoKey; readonly keys?: never; readonly passphrase?: never }
-  | { readonly keys: readonly EncryptionKey[]; readonly key?: never; readonly passphrase?: never }
-  | { readonly passphrase: string; readonly key?: never; readonly keys?: never };
+  | {
+      readonly key: CryptoKey;
+      readonly keys?: never;
+      readonly passphrase?: never;
+      /**
+       * Reads records stored without encryption as they are (each is sealed when next
+       * written), to migrate sessions stored before encryption was turned on. Default `false`:
+       * such a record is refused like a tampered one, since anyone who can write the store
+       * could have put it there.
+       */
+      readonly allowPlaintext?: boolean;
+    }
+  | {
+      readonly keys: readonly EncryptionKey[];
+      readonly key?: never;
+      readonly passphrase?: never;
+      /** As in `{ key }`: reads records stored without encryption. Default `false`. */
+      readonly allowPlaintext?: boolean;
+    }
+  | {
+      readonly passphrase: string;
+      readonly key?: never;
+      readonly keys?: never;
+      /** As in `{ key }`: reads records stored without encryption. Default `false`. */
+      readonly allowPlaintext?: boolean;
+    };
 
 /**
  * Where the passphrase salt is kept: beside the namespace's records, so that every tab and
@@ -71,6 +96,12 @@ export async function resolveKeys(
   if (option === true) return [{ id: DEVICE_KEY_ID, key: await deviceKey(context) }];
   if (typeof option !== "object" || option === null || Array.isArray(option)) {
     throw new InvalidDataError(`${ONE_OF}, got ${describe(option)}`);
+  }
+  const { allowPlaintext }: { allowPlaintext?: unknown } = option;
+  if (allowPlaintext !== undefined && typeof allowPlaintext !== "boolean") {
+    throw new InvalidDataError(
+      `encryption.allowPlaintext must be a boolean, got ${describe(allowPlaintext)}`,
+    );
   }
   const given = (["key", "keys", "passphrase"] as const).filter(
     (name) => option[name] !== undefined,
