@@ -2,11 +2,31 @@ import type { Redis, RedisOptions } from "ioredis";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { driverClass, driverError } from "./driver.ts";
-import { decodeRecord, encodeRecord, RECORD_FORMAT } from "./record.ts";
+import { decodeRecord, encodeRecord } from "./record.ts";
+import { keysOf, type Space } from "./redis/keys.ts";
+import {
+  DELETE,
+  evalScript,
+  PRUNE,
+  REGISTER,
+  SET,
+  SETTLE,
+  SWEEP,
+  type SweepResult,
+} from "./redis/scripts.ts";
 import { lazy } from "./shared/lazy.ts";
+import { partitionPrefix } from "./shared/partition.ts";
 import { pageOfIds } from "./shared/range.ts";
 import { reporter } from "./shared/report.ts";
-import type { SessionRecord, SessionStore, StoreContext } from "./types.ts";
+import type {
+  ListRequest,
+  Page,
+  SessionPartition,
+  SessionRecord,
+  SessionStore,
+  StoreContext,
+  WriteCondition,
+} from "./types.ts";
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -16,7 +36,10 @@ export interface RedisStoreOptions {
   host?: string;
   /** Used when there is no `url`. Default `6379`. */
   port?: number;
-  /** Keys are `<prefix>:<namespace>:<id>`; keys of other namespaces are never touched. */
+  /**
+   * Keys are `<prefix>:{<namespace>}:…` (see `redisStore`); keys of other namespaces are never
+   * touched, whatever characters the names hold.
+   */
   namespace?: string;
   /** The first part of every key. Default `sessionmanager`. */
   prefix?: string;
@@ -46,121 +69,147 @@ export interface RedisClient {
   get(key: string): Promise<string | null>;
   mget(keys: string[]): Promise<(string | null)[]>;
   zrange(key: string, start: number, stop: number): Promise<string[]>;
+  zrangebyscore(key: string, min: number | string, max: number | string): Promise<string[]>;
   evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Records are deleted, listed and fetched this many at a time. */
 const BATCH = 500;
-/** How every record of this format begins (`encodeRecord` writes `v` first). */
-const MARKER = `{"v":${RECORD_FORMAT},`;
-
-// Whether the record at `key` is of this format and at `version`. cjson parses it; a value that
-// is not JSON (another format's) never matches.
-const MATCHES = `
-local function matches(key, version)
-  local value = redis.call('GET', key)
-  if not value then return false end
-  local ok, record = pcall(cjson.decode, value)
-  return ok and type(record) == 'table' and record.v == ${RECORD_FORMAT} and record.version == tonumber(version)
-end
-`;
-
-/** KEYS: record, index. ARGV: value, expiresAt, pxat, id, condition ('' | 'absent' | 'version'), version. */
-const SET = `${MATCHES}
-if ARGV[5] == 'absent' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if ARGV[5] == 'version' and not matches(KEYS[1], ARGV[6]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-return 1`;
-
-/** KEYS: record, index. ARGV: id, version (or ''). */
-const DELETE = `${MATCHES}
-if ARGV[2] ~= '' and not matches(KEYS[1], ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('UNLINK', KEYS[1])`;
-
+/** Owners swept at once by the root's `clear` and `purgeExpired`. */
+const OWNERS_AT_ONCE = 16;
 /**
- * KEYS: index. ARGV: key prefix, highest expiresAt, offset, count, collect ('1' | '').
- * Deletes a batch of the records in the index up to that expiry, of this format only (others
- * stay, counted in `kept`, so the caller skips them next time); drops index entries whose record
- * Redis has already expired. Returns { entries seen, kept, deleted values }.
+ * How long (ms) after an owner's last write a sweep leaves its entry in the registry as it is:
+ * far longer than a write takes from registering to landing in the index.
  */
-const SWEEP = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
-local kept, deleted = 0, {}
-for _, id in ipairs(ids) do
-  local key = ARGV[1] .. id
-  local value = redis.call('GET', key)
-  if not value then
-    redis.call('ZREM', KEYS[1], id)
-  elseif string.sub(value, 1, ${MARKER.length}) == '${MARKER}' then
-    redis.call('UNLINK', key)
-    redis.call('ZREM', KEYS[1], id)
-    if ARGV[5] == '1' then deleted[#deleted + 1] = value end
-  else
-    kept = kept + 1
-  end
-end
-return { #ids, kept, deleted }`;
+const SETTLE_MARGIN = 5 * 60_000;
 
-/** KEYS: index. ARGV: key prefix, ids… Drops the ids whose record Redis has expired. */
-const PRUNE = `
-for i = 2, #ARGV do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then redis.call('ZREM', KEYS[1], ARGV[i]) end
-end
-return 0`;
+/** The records of one space (the root's, or one owner's), as one of the store's parts. */
+interface Records {
+  get(id: string): Promise<SessionRecord | undefined>;
+  set(record: SessionRecord, condition?: WriteCondition): Promise<boolean>;
+  delete(id: string, condition?: { readonly ifVersion: number }): Promise<boolean>;
+  ids(): Promise<string[]>;
+  fetch(ids: string[]): Promise<SessionRecord[]>;
+  page(request: ListRequest): Promise<Page>;
+  /** Deletes the records up to `upTo` (expiresAt); returns them, and the lowest expiresAt left. */
+  sweep(upTo: string, collect: boolean): Promise<{ deleted: SessionRecord[]; next: string }>;
+}
 
 /**
- * Sessions in Redis, shared by every process that points at it. Each record is a string key
- * `<prefix>:<namespace>:<id>` that Redis expires by itself (`PXAT`, `grace` after `expiresAt`);
- * a sorted set `<prefix>:<namespace>` (score `expiresAt`) indexes the namespace, so `list`,
- * `clear` and `purgeExpired` touch this namespace's keys only, without `SCAN` or `FLUSHDB`.
- * Conditional writes are Lua scripts, atomic across processes. Standalone Redis 6.2 or later
- * (not Cluster: the scripts touch keys they cannot declare). Needs the `ioredis` package.
+ * Sessions in Redis, shared by every process that points at it. Each record is a string key that
+ * Redis expires by itself (`PXAT`, `grace` after `expiresAt`); a sorted set (score `expiresAt`)
+ * indexes a set of records, so that listing, clearing and purging touch those keys only, without
+ * `SCAN` or `FLUSHDB`. Conditional writes are Lua scripts, atomic across processes. Standalone
+ * Redis 6.2 or later. Needs the `ioredis` package.
+ *
+ * Keys (`keysOf` in src/stores/redis/keys.ts): the namespace's own records (a manager's) are
+ * `<prefix>:{<namespace>}:s:<id>`, indexed by `<prefix>:{<namespace>}:i`; an owner's (the
+ * server's `partition(owner)`) are `<prefix>:{<namespace>:<owner>}:s:<id>` with an index of their
+ * own, so no request of one owner costs work in proportion to another's sessions. `%`, `{` and `}`
+ * are percent-encoded in the prefix, and `:` too in the namespace and the owner: no namespace or
+ * owner reaches another's keys, whatever characters the names hold. Each script touches one hash
+ * tag (`{…}`), which Redis Cluster would keep on one slot. The owners with records are listed in
+ * `<prefix>:{<namespace>}:o` (with when each is next due for a sweep), so that the root's `clear`
+ * and `purgeExpired` reach every owner, the latter only those with something due.
  * @example
  * new SessionManager({ backend: redisStore({ url: process.env.REDIS_URL, namespace: "myapp" }) })
  */
 export function redisStore(options: RedisStoreOptions = {}): SessionStore {
-  const base = `${options.prefix ?? "sessionmanager"}:${options.namespace ?? DEFAULT_NAMESPACE}`;
-  // Record keys end with `:`; the index does not, so no id can name it.
-  const prefix = `${base}:`;
-  const index = base;
+  const keys = keysOf(options.prefix ?? "sessionmanager", options.namespace ?? DEFAULT_NAMESPACE);
   const grace = options.grace ?? 60_000;
   const report = reporter();
   const redis = lazy(() => createClient(options));
-  const decode = (value: string | null, id: string): SessionRecord | undefined =>
-    value === null
-      ? undefined
-      : report.skip(() => decodeRecord(value, `redis ${prefix}${shortId(id)}`));
-  /** The records of `ids`; ids whose record Redis expired are dropped from the index. */
-  const fetch = async (r: RedisClient, ids: string[]): Promise<SessionRecord[]> => {
-    const found: SessionRecord[] = [];
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      const values = await r.mget(batch.map((id) => prefix + id));
-      const gone = batch.filter((_, j) => values[j] === null);
-      if (gone.length > 0) await evalScript(r, PRUNE, [index], [prefix, ...gone]);
-      batch.forEach((id, j) => {
-        const record = decode(values[j] ?? null, id);
-        if (record) found.push(record);
+  const registry = [keys.owners, keys.writes];
+
+  /** The records of `space`; `register` runs before each write (an owner's registration). */
+  const records = (space: Space, register?: (record: SessionRecord) => Promise<unknown>) => {
+    const { recordPrefix, index } = space;
+    const decode = (value: string | null, id: string): SessionRecord | undefined =>
+      value === null
+        ? undefined
+        : report.skip(() => decodeRecord(value, `redis ${recordPrefix}${shortId(id)}`));
+    const part: Records = {
+      get: async (id) => decode(await (await redis()).get(recordPrefix + id), id),
+      async set(record, condition) {
+        const r = await redis();
+        await register?.(record);
+        const mode = !condition ? "" : "ifAbsent" in condition ? "absent" : "version";
+        const version = condition && "ifVersion" in condition ? condition.ifVersion : "";
+        const pxat = Math.ceil(record.expiresAt + grace);
+        const args = [encodeRecord(record), record.expiresAt, pxat, record.id, mode, version];
+        return (await evalScript(r, SET, [recordPrefix + record.id, index], args)) === 1;
+      },
+      async delete(id, condition) {
+        const args = [id, condition?.ifVersion ?? ""];
+        return (await evalScript(await redis(), DELETE, [recordPrefix + id, index], args)) === 1;
+      },
+      ids: async () => (await redis()).zrange(index, 0, -1),
+      /** The records of `ids`; ids whose record Redis expired are dropped from the index. */
+      async fetch(ids) {
+        const r = await redis();
+        const found: SessionRecord[] = [];
+        for (let i = 0; i < ids.length; i += BATCH) {
+          const batch = ids.slice(i, i + BATCH);
+          const values = await r.mget(batch.map((id) => recordPrefix + id));
+          const gone = batch.filter((_, j) => values[j] === null);
+          if (gone.length > 0) await evalScript(r, PRUNE, [index], [recordPrefix, ...gone]);
+          batch.forEach((id, j) => {
+            const record = decode(values[j] ?? null, id);
+            if (record) found.push(record);
+          });
+        }
+        return found;
+      },
+      // The index is ordered by expiry, not by id: only the page's records are read.
+      page: async (request) => pageOfIds(await part.ids(), request, part.fetch),
+      async sweep(upTo, collect) {
+        const r = await redis();
+        const deleted: SessionRecord[] = [];
+        for (let skip = 0; ; ) {
+          const args = [recordPrefix, upTo, skip, BATCH, collect ? "1" : ""];
+          const [seen, kept, values, next] = (await evalScript(
+            r,
+            SWEEP,
+            [index],
+            args,
+          )) as SweepResult;
+          skip += kept;
+          for (const value of values) {
+            const record = decode(value, "");
+            if (record) deleted.push(record);
+          }
+          if (seen < BATCH) return { deleted, next };
+        }
+      },
+    };
+    return part;
+  };
+
+  const root = records(keys.root);
+  /** An owner's records: each write registers the owner first (see REGISTER). */
+  const ownerRecords = (owner: string) =>
+    records(keys.owner(owner), async (record) =>
+      evalScript(await redis(), REGISTER, registry, [owner, record.expiresAt]),
+    );
+  /** Sweeps the owner's records up to `upTo`, then moves (or drops) its entry in the registry. */
+  const sweepOwner = async (owner: string, upTo: string, collect: boolean) => {
+    const { deleted, next } = await ownerRecords(owner).sweep(upTo, collect);
+    await evalScript(await redis(), SETTLE, registry, [owner, next, SETTLE_MARGIN]);
+    return deleted;
+  };
+  /** Sweeps `owners`, a few at a time; the records deleted carry `partitionPrefix(owner) + id`. */
+  const sweepOwners = async (owners: string[], upTo: string, collect: boolean) => {
+    const deleted: SessionRecord[] = [];
+    for (let i = 0; i < owners.length; i += OWNERS_AT_ONCE) {
+      const batch = owners.slice(i, i + OWNERS_AT_ONCE);
+      const swept = await Promise.all(batch.map((owner) => sweepOwner(owner, upTo, collect)));
+      swept.forEach((records, j) => {
+        const prefix = partitionPrefix(batch[j] as string);
+        for (const r of records) deleted.push(Object.freeze({ ...r, id: prefix + r.id }));
       });
     }
-    return found;
-  };
-  const sweep = async (upTo: string, collect: boolean): Promise<SessionRecord[]> => {
-    const r = await redis();
-    const deleted: SessionRecord[] = [];
-    for (let skip = 0; ; ) {
-      const args = [prefix, upTo, skip, BATCH, collect ? "1" : ""];
-      const [seen, kept, values] = (await evalScript(r, SWEEP, [index], args)) as SweepResult;
-      skip += kept;
-      for (const value of values) {
-        const record = decode(value, "");
-        if (record) deleted.push(record);
-      }
-      if (seen < BATCH) return deleted;
-    }
+    return deleted;
   };
 
   return {
@@ -171,39 +220,36 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const r = await redis();
       if (r.status === "wait") await r.connect();
     },
-    get: async (id) => decode(await (await redis()).get(prefix + id), id),
-    async set(record, condition) {
-      const mode = !condition ? "" : "ifAbsent" in condition ? "absent" : "version";
-      const version = condition && "ifVersion" in condition ? condition.ifVersion : "";
-      const pxat = Math.ceil(record.expiresAt + grace);
-      const args = [encodeRecord(record), record.expiresAt, pxat, record.id, mode, version];
-      return (await evalScript(await redis(), SET, [prefix + record.id, index], args)) === 1;
-    },
-    async delete(id, condition) {
-      const args = [id, condition?.ifVersion ?? ""];
-      return (await evalScript(await redis(), DELETE, [prefix + id, index], args)) === 1;
-    },
-    async list() {
-      const r = await redis();
-      return fetch(r, await r.zrange(index, 0, -1));
-    },
-    async listPrefix(start) {
-      // The index is ordered by expiry, not by id: filtering its ids costs no record reads.
-      const r = await redis();
-      return fetch(
-        r,
-        (await r.zrange(index, 0, -1)).filter((id) => id.startsWith(start)),
-      );
-    },
-    async listPage(request) {
-      // The index is ordered by expiry, not by id: only the page's records are read.
-      const r = await redis();
-      return pageOfIds(await r.zrange(index, 0, -1), request, (ids) => fetch(r, ids));
+    get: root.get,
+    set: root.set,
+    delete: root.delete,
+    list: async () => root.fetch(await root.ids()),
+    // The index is ordered by expiry, not by id: filtering its ids costs no record reads.
+    listPrefix: async (start) =>
+      root.fetch((await root.ids()).filter((id) => id.startsWith(start))),
+    listPage: root.page,
+    partition(owner): SessionPartition {
+      const own = ownerRecords(owner);
+      return {
+        owner,
+        get: own.get,
+        set: (record, condition) => own.set(record, condition),
+        delete: (id, condition) => own.delete(id, condition),
+        list: own.page,
+        clear: () => sweepOwner(owner, "+inf", true),
+      };
     },
     async clear() {
-      await sweep("+inf", false);
+      await root.sweep("+inf", false);
+      await sweepOwners(await (await redis()).zrange(keys.owners, 0, -1), "+inf", false);
     },
-    purgeExpired: (now) => sweep(String(now), true),
+    async purgeExpired(now) {
+      const upTo = String(now);
+      const { deleted } = await root.sweep(upTo, true);
+      // Only the owners whose earliest expiry may have come.
+      const due = await (await redis()).zrangebyscore(keys.owners, "-inf", upTo);
+      return [...deleted, ...(await sweepOwners(due, upTo, true))];
+    },
     async close() {
       // A client this store made, not one handed in: an ioredis `Redis`.
       const old = await redis.reset();
@@ -213,8 +259,6 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     },
   };
 }
-
-type SweepResult = [number, number, string[]];
 
 async function createClient(options: RedisStoreOptions): Promise<RedisClient> {
   if (options.client) return options.client;
@@ -245,32 +289,4 @@ async function loadIoredis() {
   } catch (error) {
     throw driverError("redis", "ioredis", error);
   }
-}
-
-const hashes = new Map<string, string>();
-
-/**
- * Runs a script by its SHA1 (`EVALSHA`), sending its text only when Redis does not know it yet
- * (after a restart or `SCRIPT FLUSH`). Not ioredis `defineCommand`: a shared client is not ours
- * to add commands to.
- */
-async function evalScript(
-  redis: RedisClient,
-  script: string,
-  keys: string[],
-  args: (string | number)[],
-): Promise<unknown> {
-  const sha = hashes.get(script) ?? (await sha1(script));
-  hashes.set(script, sha);
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
-}
-
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
+import { partitionOf } from "../../src/stores/shared/partition.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { expectManagerOutage, expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";
@@ -43,6 +44,27 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Runs `action` and resolves to the key arguments (those under this run's prefix) of every
+ * command that Redis saw meanwhile whose arguments mention `namespace`, through MONITOR.
+ */
+async function keysTouched(namespace: string, action: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await new Redis({ host, port }).monitor();
+  const seen: string[] = [];
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    if (args.some((arg) => arg.includes(namespace))) {
+      seen.push(...args.slice(1).filter((arg) => arg.startsWith(prefix)));
+    }
+  });
+  await sleep(50);
+  await action();
+  await sleep(150);
+  monitor.disconnect();
+  return seen;
+}
+/** The key of a record of the namespace's root (a manager's), and of the root's index. */
+const keyOf = (namespace: string, id: string) => `${prefix}:{${namespace}}:s:${id}`;
+const indexOf = (namespace: string) => `${prefix}:{${namespace}}:i`;
 
 describe.skipIf(!up)("redis", () => {
   // Each store of the suite, and its twin, on a connection of its own.
@@ -53,22 +75,22 @@ describe.skipIf(!up)("redis", () => {
     const store = await open({ grace: 5000 });
     const expiresAt = Date.now() + 10_000;
     await store.set(rec("a", { expiresAt }));
-    const pttl = await raw.pttl(`${prefix}:n${sequence}:a`);
+    const pttl = await raw.pttl(keyOf(`n${sequence}`, "a"));
     expect(pttl).toBeGreaterThan(13_000);
     expect(pttl).toBeLessThanOrEqual(expiresAt + 5000 - Date.now() + 5);
   });
 
   it("lets Redis expire records by itself, and drops them from the index", async () => {
     const store = await open({ grace: 0 });
-    const ns = `${prefix}:n${sequence}`;
+    const ns = `n${sequence}`;
     await store.set(rec("short", { expiresAt: Date.now() + 150 }));
     await store.set(rec("long"));
-    expect(await raw.zcard(ns)).toBe(2);
+    expect(await raw.zcard(indexOf(ns))).toBe(2);
     await sleep(400);
-    expect(await raw.exists(`${ns}:short`)).toBe(0);
+    expect(await raw.exists(keyOf(ns, "short"))).toBe(0);
     expect(await store.get("short")).toBeUndefined();
     expect((await store.list()).map((r) => r.id)).toEqual(["long"]);
-    expect(await raw.zrange(ns, 0, -1)).toEqual(["long"]);
+    expect(await raw.zrange(indexOf(ns), 0, -1)).toEqual(["long"]);
   });
 
   it("purges by its index before Redis expires anything", async () => {
@@ -76,9 +98,9 @@ describe.skipIf(!up)("redis", () => {
     const now = Date.now();
     await store.set(rec("due", { expiresAt: now - 10 }));
     await store.set(rec("later", { expiresAt: now + 60_000 }));
-    expect(await raw.exists(`${prefix}:n${sequence}:due`)).toBe(1);
+    expect(await raw.exists(keyOf(`n${sequence}`, "due"))).toBe(1);
     expect((await store.purgeExpired(now)).map((r) => r.id)).toEqual(["due"]);
-    expect(await raw.exists(`${prefix}:n${sequence}:due`)).toBe(0);
+    expect(await raw.exists(keyOf(`n${sequence}`, "due"))).toBe(0);
   });
 
   it("clears its namespace only: not another one, not a glob look-alike, not other keys", async () => {
@@ -87,13 +109,13 @@ describe.skipIf(!up)("redis", () => {
     const other = await open({ namespace: "a" });
     for (const store of [star, ab, other]) await store.set(rec("x"));
     await raw.set(`${prefix}:unrelated`, "keep");
-    await raw.set(`${prefix}:a*:not-a-session`, "keep");
+    await raw.set(`${prefix}:{a*}:not-a-session`, "keep");
     await star.clear();
     expect(await star.list()).toEqual([]);
     expect((await ab.get("x"))?.id).toBe("x");
     expect((await other.get("x"))?.id).toBe("x");
     expect(await raw.get(`${prefix}:unrelated`)).toBe("keep");
-    expect(await raw.get(`${prefix}:a*:not-a-session`)).toBe("keep");
+    expect(await raw.get(`${prefix}:{a*}:not-a-session`)).toBe("keep");
   });
 
   it("clears and purges in batches", async () => {
@@ -106,19 +128,19 @@ describe.skipIf(!up)("redis", () => {
     expect(await store.purgeExpired(now)).toHaveLength(601);
     expect(await store.list()).toHaveLength(602);
     await store.clear();
-    expect(await raw.zcard(`${prefix}:n${sequence}`)).toBe(0);
+    expect(await raw.zcard(indexOf(`n${sequence}`))).toBe(0);
     expect(await store.list()).toEqual([]);
   });
 
   it("skips a value of another format with a report, and never deletes or overwrites it", async () => {
     const store = await open();
-    const ns = `${prefix}:n${sequence}`;
+    const ns = `n${sequence}`;
     const future = JSON.stringify({ v: 99, id: "future", version: 1 });
-    await raw.set(`${ns}:future`, future);
-    await raw.zadd(ns, 0, "future");
+    await raw.set(keyOf(ns, "future"), future);
+    await raw.zadd(indexOf(ns), 0, "future");
     await expectFutureRecordKept(store, reported);
-    expect(await raw.get(`${ns}:future`)).toBe(future);
-    await raw.unlink(`${ns}:future`);
+    expect(await raw.get(keyOf(ns, "future"))).toBe(future);
+    await raw.unlink(keyOf(ns, "future"));
   });
 
   it("loads its scripts again after SCRIPT FLUSH (or a restart)", async () => {
@@ -184,7 +206,7 @@ describe.skipIf(!up)("redis", () => {
     sm.onExpired((session) => expired.push(session.id));
     await sm.add("brief", { ttl: 200 });
     await eventually(async () => expect(expired).toEqual(["brief"]), 3000);
-    expect(await raw.exists(`${prefix}:grace:brief`)).toBe(0); // and the sweep deleted it
+    expect(await raw.exists(keyOf("grace", "brief"))).toBe(0); // and the sweep deleted it
     await sm.close();
   });
 
@@ -192,5 +214,111 @@ describe.skipIf(!up)("redis", () => {
     const outage = await proxy(host, port);
     const backend = redisStore({ port: outage.port, prefix, namespace: "down", timeout: 2000 });
     await expectManagerOutage(new SessionManager({ backend }), outage);
+  });
+  it("keeps namespaces that extend each other with ':' apart: shop and shop:eu, X and X:x", async () => {
+    const shop = await open({ namespace: "shop" });
+    const eu = await open({ namespace: "shop:eu" });
+    await eu.set(rec("alice", { data: "eu" }));
+    expect(await shop.get("eu:alice")).toBeUndefined();
+    expect(await shop.list()).toEqual([]);
+    await shop.set(rec("eu:alice", { data: "shop" }));
+    expect((await eu.get("alice"))?.data).toBe("eu");
+    expect((await shop.list()).map((r) => [r.id, r.data])).toEqual([["eu:alice", "shop"]]);
+    expect((await eu.list()).map((r) => [r.id, r.data])).toEqual([["alice", "eu"]]);
+    // Nor does an owner "eu" of shop reach the namespace shop:eu.
+    await partitionOf(shop, "eu").set(rec("alice", { data: "owner eu" }));
+    expect((await eu.get("alice"))?.data).toBe("eu");
+    await shop.clear();
+    expect((await eu.get("alice"))?.data).toBe("eu");
+    expect((await eu.list()).map((r) => r.id)).toEqual(["alice"]);
+    // Once, X's record "x" was X:x's index key: WRONGTYPE on every call of X for it.
+    const make = (namespace: string) =>
+      new SessionManager({ backend: redisStore({ host, port, prefix, namespace }) });
+    const xx = make("X:x");
+    const x = make("X");
+    await xx.add("a", { ttl: "1m" });
+    await x.add("x", { ttl: "1m" });
+    expect((await x.get("x"))?.id).toBe("x");
+    expect((await xx.list()).map((s) => s.id)).toEqual(["a"]);
+    expect((await x.list()).map((s) => s.id)).toEqual(["x"]);
+    for (const sm of [x, xx]) {
+      await sm.clear();
+      await sm.close();
+    }
+  });
+
+  it("keeps namespaces with braces and percent signs apart, and their keys on a tag of their own", async () => {
+    const names = ["a%3Ab", "a:b", "{a}", "%7Ba%7D", "a}", "a{"];
+    const stores = await Promise.all(names.map((namespace) => open({ namespace })));
+    for (const [i, store] of stores.entries()) await store.set(rec("id", { data: names[i] }));
+    for (const [i, store] of stores.entries()) {
+      expect((await store.list()).map((r) => r.data)).toEqual([names[i]]);
+    }
+    expect(await raw.exists(`${prefix}:{a%3Ab}:s:id`, `${prefix}:{%7Ba%7D}:s:id`)).toBe(2);
+    expect(await raw.exists(`${prefix}:{a%253Ab}:s:id`, `${prefix}:{%257Ba%257D}:s:id`)).toBe(2);
+  });
+
+  it("lists an owner from its own keys only, under a hash tag of its own", async () => {
+    const store = await open();
+    const ns = `n${sequence}`;
+    const alice = partitionOf(store, "alice");
+    const bob = partitionOf(store, "bob");
+    await Promise.all(Array.from({ length: 300 }, (_, i) => alice.set(rec(`a${i}`))));
+    await bob.set(rec("only"));
+    expect(await raw.zcard(`${prefix}:{${ns}:alice}:i`)).toBe(300);
+    expect(await raw.exists(`${prefix}:{${ns}:bob}:s:only`)).toBe(1);
+    let listed: string[] = [];
+    const touched = await keysTouched(ns, async () => {
+      listed = (await bob.list({ limit: 1000 })).records.map((r) => r.id);
+    });
+    expect(listed).toEqual(["only"]);
+    expect(touched.length).toBeGreaterThan(0);
+    expect(touched.filter((key) => !key.startsWith(`${prefix}:{${ns}:bob}:`))).toEqual([]);
+  });
+
+  it("clears and purges every owner from the root, visiting only owners with something due", async () => {
+    const store = await open();
+    const ns = `n${sequence}`;
+    const now = Date.now();
+    await partitionOf(store, "alice").set(rec("due", { expiresAt: now - 10 }));
+    await partitionOf(store, "alice").set(rec("kept"));
+    await partitionOf(store, "bob").set(rec("later", { expiresAt: now + 3_600_000 }));
+    let purged: string[] = [];
+    const touched = await keysTouched(ns, async () => {
+      purged = (await store.purgeExpired(now)).map((r) => r.id);
+    });
+    expect(purged).toEqual(["alice/due"]);
+    expect(touched.some((key) => key.includes(`{${ns}:alice}`))).toBe(true);
+    expect(touched.some((key) => key.includes(`{${ns}:bob}`))).toBe(false);
+    expect(
+      (await partitionOf(store, "alice").list({ limit: 10 })).records.map((r) => r.id),
+    ).toEqual(["kept"]);
+    await store.clear();
+    for (const owner of ["alice", "bob"]) {
+      expect((await partitionOf(store, owner).list({ limit: 10 })).records).toEqual([]);
+    }
+    expect(await raw.zcard(`${prefix}:{${ns}:bob}:i`)).toBe(0);
+  });
+
+  it("lists every one of 1,000 writes at once over three connections, by many owners", async () => {
+    const namespace = `n${++sequence}`;
+    const stores = await Promise.all([0, 1, 2].map(() => open({ namespace })));
+    const owners = ["alice", "bob", "carol:x", "d{e}"];
+    const writes = Array.from({ length: 1000 }, (_, i) => ({
+      store: stores[i % 3] as SessionStore,
+      owner: owners[i % 4] as string,
+      id: `s${i}`,
+    }));
+    const done = await Promise.all(
+      writes.map(({ store, owner, id }) =>
+        partitionOf(store, owner).set(rec(id), { ifAbsent: true }),
+      ),
+    );
+    expect(done.every(Boolean)).toBe(true);
+    for (const owner of owners) {
+      const expected = writes.filter((w) => w.owner === owner).map((w) => w.id);
+      const { records } = await partitionOf(stores[1] as SessionStore, owner).list({ limit: 1000 });
+      expect(records.map((r) => r.id).sort()).toEqual(expected.sort());
+    }
   });
 });
