@@ -24,6 +24,13 @@ export const MAX_TIMER_MS: number = 2 ** 31 - 1;
 export const MAX_ID_LENGTH = 256;
 
 /**
+ * The deepest session data may nest, in objects and arrays (`[[1]]` is 2): deeper data is
+ * `InvalidDataError` in the SDK and `400 INVALID_DATA` from the server, and a stored record with
+ * deeper data is unreadable, so that nothing walks data far enough to overflow the stack.
+ */
+export const MAX_DATA_DEPTH = 64;
+
+/**
  * The id of a record the library keeps beside the sessions (the passphrase salt, the sync
  * outbox): longer than any session id may be, so it never collides with one, and
  * `isReservedId` keeps it out of the sessions a manager lists.

@@ -1,7 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { toJsonData } from "../src/data.ts";
-import { InvalidDataError } from "../src/index.ts";
+import { MAX_DATA_DEPTH } from "../src/constants.ts";
+import { deepFreeze, parseFrozen, toJsonData } from "../src/data.ts";
+import { BackendError, InvalidDataError } from "../src/index.ts";
+
+/** `levels` arrays in one another, `[[…[leaf]…]]`, built without recursion. */
+function nested(levels: number, leaf: unknown = 1): unknown {
+  let value = leaf;
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
 
 describe("session data", () => {
   it("equals what a JSON round trip gives, for any JSON value", () => {
@@ -83,5 +91,64 @@ describe("session data", () => {
     const node: Record<string, unknown> = { child: {} };
     (node.child as Record<string, unknown>).parent = node;
     expect(() => toJsonData(node)).toThrow("got a circular reference at data.child.parent");
+  });
+});
+
+describe("session data depth (issue 11, finding 4)", () => {
+  it(`takes data ${MAX_DATA_DEPTH} levels deep, objects and arrays alike`, () => {
+    expect(MAX_DATA_DEPTH).toBe(64);
+    expect(toJsonData(nested(MAX_DATA_DEPTH))).toEqual(nested(MAX_DATA_DEPTH));
+    let object: unknown = "leaf";
+    for (let i = 0; i < MAX_DATA_DEPTH; i++) object = { a: object };
+    expect(toJsonData(object)).toEqual(object);
+  });
+
+  it.each([MAX_DATA_DEPTH + 1, 1_900, 100_000])(
+    "refuses data %i levels deep with InvalidDataError, not a stack overflow",
+    (levels) => {
+      const deep = { list: nested(levels - 1) };
+      let thrown: unknown;
+      try {
+        toJsonData(deep);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(InvalidDataError);
+      expect((thrown as Error).message).toMatch(
+        /^data must be JSON-serialisable, got more than 64 levels of objects and arrays at data\.list(\[0\]){63}$/,
+      );
+    },
+  );
+
+  it("calls toJSON once per value, as JSON does, so a toJSON that returns itself ends", () => {
+    // JSON.stringify would write it as { a: 1 }; the SDK refuses it for its function, as any.
+    const self = {
+      a: 1,
+      toJSON() {
+        return this;
+      },
+    };
+    expect(() => toJsonData(self)).toThrow("got a function at data.toJSON");
+    // A toJSON that returns ever deeper objects ends at the depth limit.
+    const growing = { toJSON: (): unknown => ({ next: growing }) };
+    expect(() => toJsonData(growing)).toThrow(InvalidDataError);
+  });
+
+  it("reads stored data nested deeper than the SDK writes as unreadable (BackendError)", () => {
+    // A record around its data: one level more.
+    const ok = JSON.stringify({ data: nested(MAX_DATA_DEPTH) });
+    expect(parseFrozen(ok)).toEqual({ data: nested(MAX_DATA_DEPTH) });
+    for (const levels of [MAX_DATA_DEPTH + 1, 10_000, 100_000]) {
+      const text = `{"data":{"x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}}`;
+      expect(() => parseFrozen(text)).toThrow(BackendError);
+      expect(() => parseFrozen(text)).toThrow(
+        `its data nests deeper than ${MAX_DATA_DEPTH} levels`,
+      );
+    }
+    expect(Object.isFrozen(deepFreeze(nested(MAX_DATA_DEPTH)))).toBe(true);
+    expect(() => deepFreeze(nested(MAX_DATA_DEPTH + 1))).toThrow(BackendError);
+    expect(() => deepFreeze(nested(100_000))).toThrow(BackendError);
+    const frozen = parseFrozen(ok) as { data: unknown[] };
+    expect(Object.isFrozen(frozen) && Object.isFrozen(frozen.data[0])).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { parseFrozen } from "../data.ts";
+import { deepFreeze, parseFrozen } from "../data.ts";
 import { BackendError } from "../errors.ts";
 import type { SessionRecord } from "./types.ts";
 
@@ -60,14 +60,8 @@ export function readRecord(stored: unknown, where: string): SessionRecord {
   return Object.freeze(encrypted === true ? { ...record, encrypted } : record);
 }
 
-/** Freezes `value` and everything in it, as the manager's own data is. */
-export function deepFreeze(value: unknown): unknown {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
-}
+/** Freezes `value` and everything in it, as the manager's own data is (lives in data.ts). */
+export { deepFreeze };
 
 function unreadable(where: string, why: string, cause?: unknown): BackendError {
   return new BackendError(`skipped the stored record ${where}: ${why}`, { cause });

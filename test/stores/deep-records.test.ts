@@ -1,0 +1,82 @@
+// Issue 11, finding 4: data nested deeper than MAX_DATA_DEPTH, planted in a store behind the
+// library's back, is an unreadable record (skipped with a BackendError on `error`), never a
+// stack overflow that fails every read.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { BackendError, SessionManager } from "../../src/index.ts";
+import { fileStore } from "../../src/stores/file/index.ts";
+import { RECORD_FORMAT } from "../../src/stores/record.ts";
+import { sqliteStore } from "../../src/stores/sqlite.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
+import { errorsOf } from "../helpers/events.ts";
+import { rec } from "../helpers/records.ts";
+import { client, setup } from "../helpers/server.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const root = await tempDir("sessionmanager-deep-");
+let files = 0;
+const file = (ext: string) => join(root, `case${++files}.${ext}`);
+
+/** JSON text of `levels` arrays in one another, built without recursion. */
+const nestedJson = (levels: number) => `${"[".repeat(levels)}1${"]".repeat(levels)}`;
+
+/** A row the SDK wrote ("good"), and one beside it whose data is `levels` deep ("deep"). */
+async function plantedSqlite(levels: number, prefix = ""): Promise<string> {
+  const path = file("db");
+  const store = sqliteStore({ path });
+  await store.open?.({ report: () => {} });
+  await store.set(rec(`${prefix}good`));
+  await store.set(rec(`${prefix}deep`));
+  await store.close?.();
+  const db = new Database(path);
+  db.prepare("UPDATE sessionmanager_sessions SET data = ? WHERE id = ?").run(
+    nestedJson(levels),
+    `${prefix}deep`,
+  );
+  db.close();
+  return path;
+}
+
+async function expectSkipped(backend: SessionStore): Promise<void> {
+  const sm = new SessionManager({ backend });
+  const errors = errorsOf(sm);
+  await sm.ready;
+  expect(sm.status).toBe("ready");
+  expect(await sm.get("deep")).toBeUndefined();
+  expect((await sm.list()).map((s) => s.id)).toEqual(["good"]);
+  expect(errors.length).toBeGreaterThan(0);
+  for (const error of errors) {
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.message).toMatch(/nests deeper than 64 levels/);
+  }
+  // The manager goes on working.
+  await sm.add("new", { data: { ok: true } });
+  expect((await sm.get("new"))?.data).toEqual({ ok: true });
+  await sm.close();
+}
+
+describe("stored data deeper than the limit", () => {
+  it.each([65, 5_000, 100_000])("sqlite: data %i levels deep is skipped", async (levels) => {
+    await expectSkipped(sqliteStore({ path: await plantedSqlite(levels) }));
+  });
+
+  it.each([65, 2_000])("file (json): data %i levels deep is skipped", async (levels) => {
+    const path = file("json");
+    const entry = (id: string) => JSON.stringify({ v: RECORD_FORMAT, ...rec(id) });
+    const deep = entry("deep").replace('{"n":1}', nestedJson(levels));
+    await writeFile(path, `{"namespaces":{"sessionmanager":[${entry("good")},${deep}]}}`);
+    await expectSkipped(fileStore({ path }));
+  });
+
+  it("the server answers a planted deep record as absent (404), never 500", async () => {
+    const path = await plantedSqlite(100_000, "alice/");
+    const { server } = setup({ backend: sqliteStore({ path }) });
+    const alice = client(server, "alice");
+    expect((await alice.get("/v1/sessions/deep")).status).toBe(404);
+    const list = await alice.get("/v1/sessions");
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.body)).not.toMatch(/deep/);
+  });
+});
