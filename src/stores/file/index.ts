@@ -8,8 +8,9 @@ import { holds } from "../shared/condition.ts";
 import { pageOf } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
-import { formats, type Kept, shelf, where } from "./format.ts";
+import { type Contents, formats, type Kept, shelf, where } from "./format.ts";
 import { canonical } from "./io.ts";
+import { hold, letGo } from "./lock.ts";
 import { type Change, enqueue, release, slotOf } from "./queue.ts";
 
 /** Options of the file store. */
@@ -29,11 +30,14 @@ export interface FileStoreOptions {
  * Sessions in one file, which holds the records of every namespace. A change writes a new file
  * beside it and renames it over the old, so the file is never half-written. Calls on the same
  * file are queued one at a time across every store of this process, so two managers on one file
- * never lose each other's writes; changes queued together share one write. The file is parsed
+ * never lose each other's writes; changes queued together share one write. One process at a
+ * time uses a file: opening takes a lock file beside it (`<path>.lock`, naming the process), and
+ * another process's store fails with `BackendError` saying which process holds it (use the
+ * SQLite store to share sessions between processes). The lock of a process that died is taken
+ * over, and the temporary files of writes it never finished are removed. The file is parsed
  * once and read again only when its identity (inode, size, times) changes, so a change made by
- * something else is noticed; separate processes are not coordinated (use the SQLite store for
- * that). The file is created readable by its owner only. A file that cannot be parsed is never
- * overwritten: calls reject until it is repaired.
+ * something else is noticed. The file is created readable by its owner only. A file that cannot
+ * be parsed is never overwritten: calls reject until it is repaired.
  * @example
  * new SessionManager({ backend: fileStore({ path: "data/sessions.json", namespace: "myapp" }) })
  */
@@ -60,17 +64,39 @@ export function fileStore(options: FileStoreOptions): SessionStore {
       report(error);
     }
   };
-  /** Waits for the calls queued on the file, then lets its contents go if no store is left. */
+  let attaching: Promise<void> | undefined;
+  /** Takes the file's lock (shared by this process's stores on it) and keeps its contents. */
+  const attach = () =>
+    (attaching ??= (async () => {
+      path = await canonical(path);
+      await hold(path);
+      // The file's contents are kept for the stores attached to it, until the last one closes.
+      slotOf(path).stores++;
+      attached = true;
+    })().finally(() => {
+      attaching = undefined;
+    }));
+  /** Waits for the calls queued on the file, then lets its contents and lock go if no store is left. */
   const detach = async () => {
     await enqueue(path, format, "wait", () => [undefined, false]);
     const slot = slotOf(path);
+    const was = attached;
     if (attached) slot.stores--;
     attached = false;
     release(path, slot);
+    if (was) await letGo(path);
   };
+  /**
+   * Queues `task` on the file; a store not attached (its open failed: another process holds the
+   * file) tries to attach first, so that it never touches the file without the lock.
+   */
+  const queue = <T>(kind: "read" | "change", task: (contents: Contents) => Change<T>) =>
+    attached
+      ? enqueue(path, format, kind, task)
+      : attach().then(() => enqueue(path, format, kind, task));
   /** Runs `task` in the file's queue on this namespace's records as the file holds them now. */
   const view = <T>(task: (records: ReadonlyMap<string, SessionRecord>) => T) =>
-    enqueue(path, format, "read", (contents) => {
+    queue("read", (contents) => {
       notice(contents.kept);
       return [task(contents.records.get(namespace) ?? EMPTY), false];
     });
@@ -78,7 +104,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
   const change = <T>(
     task: (records: Map<string, SessionRecord>, kept: readonly Kept[]) => Change<T>,
   ) =>
-    enqueue(path, format, "change", (contents) => {
+    queue("change", (contents) => {
       notice(contents.kept);
       return task(shelf(contents, namespace), contents.kept);
     });
@@ -87,10 +113,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     name: "file",
     async open(context: StoreContext) {
       report.to(context);
-      path = await canonical(path);
-      // The file's contents are kept for the stores attached to it, until the last one closes.
-      if (!attached) slotOf(path).stores++;
-      attached = true;
+      if (!attached) await attach();
       await view(() => {}).catch(async (error: unknown) => {
         await detach();
         throw error;

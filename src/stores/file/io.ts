@@ -73,6 +73,14 @@ export async function canonical(file: string): Promise<string> {
   return realpath(full).catch(() => full);
 }
 
+/** Whether `name` (in `file`'s folder) is one of the temporary files `writeAtomically` makes for `file`. */
+export function isTempOf(file: string, name: string): boolean {
+  const stem = `.${basename(file)}.`;
+  return name.startsWith(stem) && TEMP.test(name.slice(stem.length));
+}
+
+const TEMP = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
 /**
  * Writes `text` to a new file beside `file`, then renames it over `file`: all or nothing.
  * Returns the identity of the file it wrote, as it is after the rename.
