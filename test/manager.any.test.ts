@@ -348,3 +348,59 @@ describe("ready and status", () => {
     expect(store.get("kept")).toBeUndefined();
   });
 });
+
+describe("ids every store can hold, and data depth (issue 11, findings 4 and 5)", () => {
+  const unstorable = [
+    ["a NUL", "a\u0000b"],
+    ["only a NUL", "\u0000"],
+    ["a lone high surrogate", "user\uD83D"],
+    ["a lone low surrogate", "\uDE00user"],
+    ["surrogates in the wrong order", "\uDE00\uD83D"],
+  ];
+  it.each(unstorable)(
+    "refuses an id with %s, in every method, and writes nothing",
+    async (_, id) => {
+      const { sm, store } = manager();
+      for (const call of [
+        () => sm.add(id),
+        () => sm.get(id),
+        () => sm.has(id),
+        () => sm.touch(id),
+        () => sm.update(id, 1),
+        () => sm.remove(id),
+      ]) {
+        await expect(call()).rejects.toThrow(
+          new InvalidSessionIdError(
+            "id must be a non-empty string of at most 256 characters, without NUL or lone surrogates, got a string with a NUL or a lone surrogate",
+          ),
+        );
+      }
+      expect(store.list()).toEqual([]);
+    },
+  );
+
+  it("takes ids with astral characters (surrogate pairs) and other control characters", async () => {
+    const { sm } = manager();
+    for (const id of ["😀", "a\u0001b", "\uFFFF", `${"😀".repeat(128)}`]) {
+      await sm.add(id);
+      expect(await sm.has(id)).toBe(true);
+    }
+    await expect(sm.add(`${"😀".repeat(128)}x`)).rejects.toThrow("got a string of 257 characters");
+  });
+
+  it("refuses data deeper than 64 levels at add and update with InvalidDataError, not RangeError", async () => {
+    const { sm, store } = manager();
+    const nested = (levels: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = { a: value };
+      return value;
+    };
+    await expect(sm.add("a", { data: nested(1_900) })).rejects.toBeInstanceOf(InvalidDataError);
+    await expect(sm.add("a", { data: nested(65) })).rejects.toThrow("more than 64 levels");
+    expect(store.list()).toEqual([]);
+    const kept = await sm.add("a", { data: nested(64) });
+    await expect(sm.update("a", nested(100_000))).rejects.toBeInstanceOf(InvalidDataError);
+    await expect(sm.update("a", () => nested(65))).rejects.toBeInstanceOf(InvalidDataError);
+    expect(await sm.get("a")).toBe(kept);
+  });
+});

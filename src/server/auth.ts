@@ -1,5 +1,7 @@
 import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwtVerify } from "jose";
+import { MAX_ID_LENGTH } from "../constants.ts";
 import { AuthError } from "../errors.ts";
+import { isId } from "../session.ts";
 import { HttpError } from "./errors.ts";
 import type { SessionServerAuth } from "./options.ts";
 
@@ -11,7 +13,6 @@ export const WWW_AUTHENTICATE = 'Bearer realm="sessionmanager"';
 
 // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
 const MIN_SECRET_BYTES = 32;
-const MAX_SUB_CHARS = 256;
 const MAX_VERIFIED_TOKENS = 10_000;
 const HMAC = ["HS256", "HS384", "HS512"];
 const PUBLIC_KEY = [
@@ -131,9 +132,12 @@ function pinnedAlgorithms(auth: SessionServerAuth): string[] {
   return algorithms;
 }
 
+/** The token's `sub`, which must be what an id may be (every store holds owner and id alike). */
 function owner(sub: unknown): string {
-  if (typeof sub === "string" && sub.length > 0 && sub.length <= MAX_SUB_CHARS) return sub;
-  throw new AuthError(`the token's sub must be a string of 1 to ${MAX_SUB_CHARS} characters`);
+  if (isId(sub)) return sub;
+  throw new AuthError(
+    `the token's sub must be a string of 1 to ${MAX_ID_LENGTH} characters, without NUL or lone surrogates`,
+  );
 }
 
 /**
