@@ -75,11 +75,16 @@ describe("hashPassword and verifyPassword", () => {
     expect(
       await verifyPassword(password, await hashPassword(password, { iterations: 2_345 })),
     ).toBe(true);
-    // A 64-byte key and an 8-byte salt, as another PBKDF2 library might have stored them.
-    const salt = randomBytes(8);
+    // A 64-byte key and a 64-byte salt, as another PBKDF2 library might have stored them.
+    const salt = randomBytes(64);
     const hash = phc(1_500, salt, pbkdf2Sync(password, salt, 1_500, 64, "sha256"));
+    expect(hash.length).toBe(195);
     expect(await verifyPassword(password, hash)).toBe(true);
     expect(await verifyPassword("wrong", hash)).toBe(false);
+    // The shortest salt and key it takes: 16 bytes each.
+    const short = randomBytes(16);
+    const shortest = phc(1_000, short, pbkdf2Sync(password, short, 1_000, 16, "sha256"));
+    expect(await verifyPassword(password, shortest)).toBe(true);
   });
 
   it("matches the PBKDF2-HMAC-SHA256 known-answer vectors", async () => {
@@ -88,10 +93,12 @@ describe("hashPassword and verifyPassword", () => {
     expect(Buffer.from(key).toString("hex")).toBe(
       "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b",
     );
-    // The same vector set at c = 4096, through the public parser.
-    const hash = "$pbkdf2-sha256$i=4096$c2FsdA$xeR41ZKIyEGqUw22hFxMjZYok6ABzk4RpJY4c6qYE0o";
-    expect(await verifyPassword("password", hash)).toBe(true);
-    expect(await verifyPassword("passwore", hash)).toBe(false);
+    // The vector with a 36-byte salt and a 40-byte key at c = 4096, through the public parser
+    // (whose salts are at least 16 bytes: not the 4-byte "salt" above).
+    const hash =
+      "$pbkdf2-sha256$i=4096$c2FsdFNBTFRzYWx0U0FMVHNhbHRTQUxUc2FsdFNBTFRzYWx0$NIyJ28vTKy8y2BS4EW6EzysXNH68GAAYHE4qH7jdU+HGNVGMfaxH6Q";
+    expect(await verifyPassword("passwordPASSWORDpassword", hash)).toBe(true);
+    expect(await verifyPassword("passwordPASSWORDpassworc", hash)).toBe(false);
   });
 
   it("agrees with node:crypto pbkdf2Sync for random passwords and salts", async () => {
@@ -158,6 +165,10 @@ describe("refused input", () => {
     ["a non-canonical last character", valid.replace(/k$/, "l")],
     ["an impossible base64 length", valid.replace(salt, `${salt}AAA`)],
     ["a salt over 64 bytes", valid.replace(salt, "A".repeat(88))],
+    // Issue 11, finding 11: salts under 16 bytes (NIST SP 800-132) are refused.
+    ["a 1-byte salt", valid.replace(salt, "AA")],
+    ["a 4-byte salt", valid.replace(salt, "c2FsdA")],
+    ["a 15-byte salt", valid.replace(salt, "A".repeat(20))],
     ["a hash under 16 bytes", valid.replace(key, "AAAAAAAAAAAAAAAAAAAA")],
     ["a hash over 64 bytes", valid.replace(key, "A".repeat(88))],
   ];
@@ -173,6 +184,23 @@ describe("refused input", () => {
     expect(error.message).not.toContain(salt);
     expect(error.message).not.toContain(key);
     if (hash.length > 20) expect(error.message).not.toContain(hash);
+  });
+
+  it("refuses a 10 MB string by its length, before splitting or decoding it", async () => {
+    const atob = vi.spyOn(globalThis, "atob");
+    const split = vi.spyOn(String.prototype, "split");
+    const huge = `$pbkdf2-sha256$i=1000$${"A".repeat(10_000_000)}$${key}`;
+    const error = await rejection(verifyPassword(password, huge));
+    expect(error.message).toBe(
+      `hash must be a "$pbkdf2-sha256$i=…$salt$hash" string of at most 199 characters, got ${huge.length}`,
+    );
+    expect(atob).not.toHaveBeenCalled();
+    expect(split.mock.contexts).not.toContain(huge);
+    // One character over the longest valid hash (64-byte salt and key) is refused the same way.
+    const longest = `$pbkdf2-sha256$i=1000$${"A".repeat(86)}$${"A".repeat(86)}`;
+    expect(longest.length).toBe(195);
+    await rejection(verifyPassword(password, `${longest}${"A".repeat(5)}`));
+    expect(atob).not.toHaveBeenCalled();
   });
 
   it.each([undefined, null, 42, {}])("rejects a hash that is %s", async (hash) => {
