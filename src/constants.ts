@@ -6,9 +6,11 @@ export const DEFAULT_NAMESPACE = "sessionmanager";
 /**
  * What the names a namespace shares between tabs start with: the tabs' channel and sweep lock,
  * the replica's outbox lock, the IndexedDB database, the web storage keys (`<scope>:<id>`).
+ * `%` and `:` in the namespace are percent-encoded, so a scope has no `:` after
+ * `sessionmanager:` and no namespace's names start with another's (`shop` and `shop:eu`).
  */
 export function scope(namespace: string = DEFAULT_NAMESPACE): string {
-  return `sessionmanager:${namespace}`;
+  return `sessionmanager:${namespace.replace(/[%:]/g, (c) => (c === ":" ? "%3A" : "%25"))}`;
 }
 
 /** The latest time a `Date` can hold (epoch ms): the expiry of records that never expire. */

@@ -6,7 +6,10 @@ import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "
 
 /** Options of the localStorage and sessionStorage stores. */
 export interface WebStorageStoreOptions {
-  /** Keys are `sessionmanager:<namespace>:<id>`; other keys are never read or touched. */
+  /**
+   * Keys are `sessionmanager:<namespace>:<id>`, with `%` and `:` in the namespace written `%25`
+   * and `%3A` (so `shop` never reaches `shop:eu`); other keys are never read or touched.
+   */
   namespace?: string;
   /** The `Storage` to use instead of the page's (tests, or a polyfill). */
   storage?: Storage;

@@ -54,3 +54,25 @@ describe("web storage in a browser", () => {
     expect((await sm.get("user123"))?.data).toEqual(data);
   });
 });
+
+// Issue 11, finding 9: `shop`'s keys (`sessionmanager:shop:<id>`) were a prefix of `shop:eu`'s.
+describe("web storage namespaces in a browser", () => {
+  it("that extend each other with ':' never see, list or clear each other's sessions", async () => {
+    for (const backend of ["localStorage", "sessionStorage"] as const) {
+      const shop = manager({ backend, namespace: `${run}-shop` });
+      const eu = manager({ backend, namespace: `${run}-shop:eu` });
+      const alice = await eu.add("alice", { data: { eu: true } });
+      const bob = await shop.add("bob");
+      expect(await shop.get("eu:alice")).toBeUndefined();
+      expect(await shop.list()).toEqual([bob]);
+      expect(await eu.list()).toEqual([alice]);
+      await shop.clear();
+      expect(await eu.list()).toEqual([alice]);
+      await shop.add("eu:alice");
+      await eu.clear();
+      expect((await shop.list()).map((s) => s.id)).toEqual(["eu:alice"]);
+      const storage = backend === "localStorage" ? localStorage : sessionStorage;
+      expect(storage.getItem(`sessionmanager:${run}-shop:eu:alice`)).not.toBeNull();
+    }
+  });
+});

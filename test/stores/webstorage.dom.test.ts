@@ -1,8 +1,10 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
 import { localStorageStore, sessionStorageStore } from "../../src/stores/webstorage.ts";
 import { errorsOf } from "../helpers/events.ts";
+import { rec } from "../helpers/records.ts";
 import { testStore } from "./conformance.ts";
 
 // A store's twin is another store object on the same Storage, as a second manager of the page.
@@ -167,5 +169,62 @@ describe("web storage stores", () => {
       email: "ada@example.com",
       card: "4242 4242",
     });
+  });
+});
+
+// Issue 11, finding 9: `shop`'s keys (`sessionmanager:shop:<id>`) were a prefix of `shop:eu`'s.
+describe("web storage namespaces", () => {
+  it("that extend each other with ':' never see, list or clear each other's sessions", async () => {
+    const shop = new SessionManager({ backend: "localStorage", namespace: "shop" });
+    const eu = new SessionManager({ backend: "localStorage", namespace: "shop:eu" });
+    const alice = await eu.add("alice", { data: { eu: true } });
+    const bob = await shop.add("bob");
+    expect(await shop.get("eu:alice")).toBeUndefined();
+    expect(await shop.has("eu:alice")).toBe(false);
+    expect(await shop.list()).toEqual([bob]);
+    expect(await eu.list()).toEqual([alice]);
+    await shop.clear();
+    expect(await eu.get("alice")).toEqual(alice);
+    await eu.clear();
+    expect(await shop.list()).toEqual([]);
+    await eu.add("alice");
+    await shop.add("eu:alice");
+    await eu.clear();
+    expect((await shop.list()).map((s) => s.id)).toEqual(["eu:alice"]);
+    await shop.close();
+    await eu.close();
+  });
+
+  it("percent-encode '%' and ':' in the namespace part of their keys", async () => {
+    const sm = new SessionManager({ backend: "localStorage", namespace: "shop:eu%" });
+    await sm.add("x:y");
+    expect(Object.keys(localStorage)).toEqual(["sessionmanager:shop%3Aeu%25:x:y"]);
+    await sm.close();
+  });
+
+  it("keep any two namespaces apart, whatever characters they hold", async () => {
+    const unit = fc.constantFrom("a", ":", "%", "3", "A");
+    const name = fc.string({ unit, maxLength: 5 });
+    const id = fc.string({ unit, minLength: 1, maxLength: 5 });
+    await fc.assert(
+      fc.asyncProperty(name, name, id, id, async (one, two, id1, id2) => {
+        fc.pre(one !== two);
+        localStorage.clear();
+        const a = localStorageStore({ namespace: one });
+        const b = localStorageStore({ namespace: two });
+        for (const store of [a, b]) await store.open?.({ report: () => {} });
+        await a.set(rec(id1));
+        await b.set(rec(id2));
+        expect((await a.list()).map((r) => r.id)).toEqual([id1]);
+        expect((await b.list()).map((r) => r.id)).toEqual([id2]);
+        // The id that spelt `b`'s key from `a`'s prefix when `two` extended `one` with ":".
+        const reach = `${two.slice(one.length + 1)}:${id2}`;
+        if (reach !== id1) expect(await a.get(reach)).toBeUndefined();
+        await a.clear();
+        expect(await a.purgeExpired(Number.MAX_SAFE_INTEGER)).toEqual([]);
+        expect((await b.list()).map((r) => r.id)).toEqual([id2]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
