@@ -11,8 +11,10 @@ import {
   InvalidDataError,
   InvalidSessionIdError,
   InvalidTtlError,
+  QuotaError,
 } from "../errors.ts";
 import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../protocol.ts";
+import { checkId } from "../session.ts";
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
 import { sameData } from "./changes.ts";
 import { fromWire, type Incoming, ServerClock } from "./clock.ts";
@@ -57,7 +59,18 @@ const REFUSALS: Record<string, new (message: string) => Error> = {
   INVALID_TTL: InvalidTtlError,
   INVALID_DATA: InvalidDataError,
   CONFLICT: ConflictError,
+  QUOTA_EXCEEDED: QuotaError,
 };
+
+// A `since` that no change comes after (the year 5138): a changes answer with only its cursor.
+const NO_CHANGES = 1e14;
+
+/** What `GET /v1/changes` answered (`snapshot`: the same, from every page of the sessions). */
+export interface Changes {
+  readonly cursor: number;
+  readonly changed: Incoming[];
+  readonly live: string[];
+}
 
 /** A store's write condition as a `Base`. */
 export function baseOf(condition: WriteCondition | undefined): Base {
@@ -102,7 +115,7 @@ export class RemoteClient {
   /** The server's copy of a live session, or `undefined`. */
   async get(id: string): Promise<Incoming | undefined> {
     const { status, body } = await this.request("get", sessionPath(id));
-    return status === 404 ? undefined : fromWire(body.session, this.clock);
+    return status === 404 ? undefined : this.session(body.session, id);
   }
 
   /**
@@ -118,8 +131,8 @@ export class RemoteClient {
     const written = reply.status < 300;
     // The server's copy: in the answer, in a 412's body, else read (a 409's, or after a retry).
     const session = written
-      ? fromWire(reply.body.session, this.clock)
-      : (this.copy(reply) ??
+      ? this.session(reply.body.session, id)
+      : (this.copy(reply, id) ??
         (reply.status === 409 || reply.retried ? await this.get(id) : undefined));
     if (!session) return { ok: false, session };
     const { wire } = session;
@@ -138,7 +151,7 @@ export class RemoteClient {
   /** DELETE, with `If-Match` at version `base`. */
   async delete(id: string, base?: Base): Promise<DeleteOutcome> {
     const reply = await this.request("delete", sessionPath(id), base);
-    const session = this.copy(reply);
+    const session = this.copy(reply, id);
     // A retried delete that finds nothing most likely deleted it the first time.
     return reply.status < 300 || (session ? { session } : reply.retried);
   }
@@ -149,17 +162,40 @@ export class RemoteClient {
   }
 
   /**
-   * What changed since `cursor`, and which ids are live; without a cursor, every live session
-   * (the remote store's list).
+   * What changed since `cursor`, and which ids are live. A session under an id that no session
+   * may have (the outbox's, the salt's: records a server should never hold) is left out.
    */
-  async changes(since?: number): Promise<{ cursor: number; changed: Incoming[]; live: string[] }> {
-    // ky leaves out a search parameter that is `undefined`.
+  async changes(since: number): Promise<Changes> {
     const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
     const { cursor, changed, live } = body;
     if (!isFiniteNumber(cursor) || !Array.isArray(changed) || !Array.isArray(live)) {
       throw new BackendError("the session server sent a malformed list of changes");
     }
-    return { cursor, changed: changed.map((w) => fromWire(w, this.clock)), live };
+    return { cursor, changed: this.sessions(changed), live: live.filter(isSessionId) };
+  }
+
+  /**
+   * Every live session, read a page of `GET /v1/sessions` at a time, with a cursor of
+   * `GET /v1/changes` asked for first: what changes while the pages are read comes again in
+   * the next `changes(cursor)` (twice at worst; clients keep the higher version).
+   */
+  async snapshot(): Promise<Changes> {
+    const { cursor } = await this.changes(NO_CHANGES);
+    const byId = new Map<string, Incoming>();
+    let next: string | undefined;
+    do {
+      const sent = next;
+      // ky leaves out a search parameter that is `undefined`.
+      const { body } = await this.request("get", "sessions", undefined, { searchParams: { next } });
+      const { sessions } = body;
+      next = body.next as string | undefined;
+      if (!Array.isArray(sessions) || !(next === undefined || (isText(next) && next !== sent))) {
+        throw new BackendError("the session server sent a malformed page of sessions");
+      }
+      for (const session of this.sessions(sessions)) byId.set(session.record.id, session);
+    } while (next !== undefined);
+    const changed = [...byId.values()];
+    return { cursor, changed, live: [...byId.keys()] };
   }
 
   /** Cancels what is in flight and whatever comes later (they reject). */
@@ -169,8 +205,25 @@ export class RemoteClient {
   }
 
   /** The server's copy in a 412's body, if it sent one. */
-  private copy({ status, body }: Reply): Incoming | undefined {
-    return status === 412 && body.session ? fromWire(body.session, this.clock) : undefined;
+  private copy({ status, body }: Reply, id: string): Incoming | undefined {
+    return status === 412 && body.session ? this.session(body.session, id) : undefined;
+  }
+
+  /** The session an answer about `id` carries: `BackendError` if it is not one, or another's. */
+  private session(wire: unknown, id: string): Incoming {
+    const session = fromWire(wire, this.clock);
+    if (session.record.id === id) return session;
+    throw new BackendError("the session server answered with another session than asked for");
+  }
+
+  /** The sessions of a list, less any under an id that no session may have. */
+  private sessions(list: unknown[]): Incoming[] {
+    const found: Incoming[] = [];
+    for (const wire of list) {
+      const session = fromWire(wire, this.clock);
+      if (isSessionId(session.record.id)) found.push(session);
+    }
+    return found;
   }
 
   /**
@@ -246,6 +299,23 @@ export class RemoteClient {
 
 function isFiniteNumber(value: unknown): value is number {
   return Number.isFinite(value);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === "string" && value !== "";
+}
+
+/**
+ * Whether a server may have sent `id` as a session's: an id a client could have written (no
+ * reserved id of the library's own records, which are longer).
+ */
+function isSessionId(id: unknown): id is string {
+  try {
+    checkId(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sessionPath(id: string): string {

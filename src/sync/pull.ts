@@ -6,9 +6,15 @@ import { differs, EXPIRY_MARGIN_MS } from "./changes.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";
 
-/** Asks the server what changed and follows it locally, except where writes are queued. */
+/**
+ * Asks the server what changed and follows it locally, except where writes are queued. The
+ * first pull (no cursor yet) reads every session, a page at a time. The client leaves out
+ * whatever the server sends under an id no session may have: a record planted under the
+ * outbox's id, say, never reaches the local store.
+ */
 export async function pull(r: SyncParts): Promise<void> {
-  const changes = await r.client.changes((await r.outbox.read()).cursor);
+  const { cursor } = await r.outbox.read();
+  const changes = await (cursor === undefined ? r.client.snapshot() : r.client.changes(cursor));
   await r.exclusive(async () => {
     const pending = new Set((await r.outbox.read()).ops.map(idOf));
     if (pending.has(undefined)) return; // a queued clear goes out first

@@ -1,8 +1,9 @@
 // The pusher: sends the outbox's writes to the server in order, a few sessions at a time, and
 // settles each answer locally. A write the server took leaves the queue; a write that lost
 // leaves it with every later write of its session, the server's copy replaces the local one,
-// and the loss is reported as a `ConflictError`.
-import { ConflictError, SessionError } from "../errors.ts";
+// and the loss is reported as a `ConflictError`. A write the server refuses for good (400, 403,
+// 413: its content, the owner's quota) is lost the same way, reported as the server's error.
+import { BackendError, ConflictError, SessionError } from "../errors.ts";
 import type { SessionRecord } from "../stores/types.ts";
 import { idOf, type Op, runnable } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";
@@ -45,8 +46,34 @@ export async function push(r: SyncParts): Promise<void> {
   }
 }
 
+// Answers that refuse a write for what it is (400 a bad request, 403 over the owner's quota,
+// 413 too large): sending it again can only get the same answer.
+const FOR_GOOD = new Set([400, 403, 413]);
+
 /** One queued write to the server, and what came of it. */
-async function send({ client }: SyncParts, op: Op): Promise<Outcome> {
+async function send(r: SyncParts, op: Op): Promise<Outcome> {
+  try {
+    return await attempt(r, op);
+  } catch (error) {
+    // Not the server's copy but the write itself (its data, ttl or id, the owner's quota): the
+    // server will never take it, and its copy stands. A clear is not refused for what it is.
+    const id = "clear" in op ? undefined : "del" in op ? op.del : op.put.id;
+    if (id === undefined || !refusedForGood(error)) throw error;
+    return { id, server: (await r.client.get(id))?.record, error: error as Error };
+  }
+}
+
+/** Whether the server refused a write in a way that sending it again cannot change. */
+function refusedForGood(error: unknown): boolean {
+  if (error instanceof BackendError) return FOR_GOOD.has(error.status ?? 0);
+  return (
+    error instanceof SessionError &&
+    (error.code.startsWith("INVALID_") || error.code === "QUOTA_EXCEEDED")
+  );
+}
+
+/** Sends one queued write; a refusal for good rejects. */
+async function attempt({ client }: SyncParts, op: Op): Promise<Outcome> {
   if ("clear" in op) return void (await client.clear());
   if ("del" in op) {
     const outcome = await client.delete(op.del, op.if);
@@ -59,18 +86,11 @@ async function send({ client }: SyncParts, op: Op): Promise<Outcome> {
   // A new session (version 1) goes as a create: whatever this client replaced locally (a session
   // it saw expire, say) the server may have dropped already, and a live one there wins.
   const base = record.version === 1 && op.if ? 0 : op.if;
-  try {
-    // Sent before, maybe, by a push whose answer never came: its own write counts as taken.
-    const { ok, session } = await client.put(record, base, true);
-    // A create refused for a live copy that expired before it could be read: again.
-    if (ok) return undefined;
-    return base === 0 && !session ? "again" : { id: record.id, server: session?.record };
-  } catch (error) {
-    // Not the server's copy but the write's own content (its data, ttl or id): the server
-    // will never take it, and its copy stands.
-    if (!(error instanceof SessionError && error.code.startsWith("INVALID_"))) throw error;
-    return { id: record.id, server: (await client.get(record.id))?.record, error };
-  }
+  // Sent before, maybe, by a push whose answer never came: its own write counts as taken.
+  const { ok, session } = await client.put(record, base, true);
+  // A create refused for a live copy that expired before it could be read: again.
+  if (ok) return undefined;
+  return base === 0 && !session ? "again" : { id: record.id, server: session?.record };
 }
 
 /**

@@ -38,6 +38,8 @@ class RemoteStore implements SessionStore {
   // Pulls start once the manager has listed the sessions: before, every one would be news.
   private listed = false;
   private stopPulling: (() => void) | undefined;
+  // Where the next pull asks for changes from (`GET /v1/changes?since=`): set by every list.
+  private cursor: number | undefined;
 
   constructor(
     private readonly client: RemoteClient,
@@ -83,8 +85,11 @@ class RemoteStore implements SessionStore {
     return outcome || (!!expired && (!condition || expired.version === condition.ifVersion));
   }
 
+  /** Every live session, a page at a time (`GET /v1/sessions`, following `next`). */
   async list(): Promise<SessionRecord[]> {
-    const records = (await this.client.changes()).changed.map((s) => this.remember(s));
+    const { cursor, changed } = await this.client.snapshot();
+    this.cursor = cursor;
+    const records = changed.map((s) => this.remember(s));
     this.listed = true;
     const listed = new Set(records.map((r) => r.id));
     // Deleting from a Map while iterating it is safe: the loop goes on with the next key.
@@ -116,14 +121,19 @@ class RemoteStore implements SessionStore {
   }
 
   /**
-   * Asks the server for its sessions and tells the manager what changed since this store last
-   * saw them: added, touched, updated or removed by another client. What this store wrote
+   * Asks the server what changed since the last list or pull and tells the manager what changed
+   * since this store last saw it: added, touched, updated or removed by another client. What this store wrote
    * while the answer was on its way is left as it is: its own copy is newer.
    */
   private async pull(): Promise<void> {
     if (!this.listed || !this.context?.changed) return;
     const before = new Map(this.known);
-    const { changed, live } = await this.client.changes();
+    const { cursor } = this;
+    const answer = await (cursor === undefined
+      ? this.client.snapshot()
+      : this.client.changes(cursor));
+    const { changed, live } = answer;
+    this.cursor = answer.cursor;
     const keep = Date.now() + EXPIRY_MARGIN_MS;
     for (const incoming of changed) {
       const { record, wire } = incoming;

@@ -108,6 +108,36 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
   );
 
   it.skipIf(!up)(
+    "pages lists past 100 sessions to the remote store and the replica, and holds the quota",
+    async () => {
+      const server = await new ListeningServer({
+        ...backend(),
+        namespace: `sync${run}`,
+        maxSessionsPerOwner: 230,
+      }).start();
+      closing.push(() => server.stop());
+      const token = await tokenFor(`${name}-paged-${run}`);
+      const writer = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+      closing.push(() => writer.close());
+      const ids = Array.from({ length: 230 }, (_, i) => `p${String(i).padStart(3, "0")}`);
+      for (let i = 0; i < ids.length; i += 10) {
+        await Promise.all(ids.slice(i, i + 10).map((id) => writer.add(id, { data: id })));
+      }
+      await expect(writer.add("one-more", { data: 0 })).rejects.toMatchObject({
+        code: "QUOTA_EXCEEDED",
+      });
+      const reader = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+      closing.push(() => reader.close());
+      expect((await reader.list()).map((s) => s.id).sort()).toEqual(ids);
+      const replica = client(server.url, token);
+      expect(await replica.store.sync()).toBe(true);
+      expect((await replica.sm.list()).length).toBe(230);
+      await writer.clear();
+    },
+    60_000,
+  );
+
+  it.skipIf(!up)(
     "refuses wrong and expired tokens, and hides other owners' sessions",
     async () => {
       const server = await new ListeningServer({ ...backend(), namespace: `sync${run}` }).start();
