@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { type FileStoreOptions, fileStore } from "../../src/stores/file/index.ts";
 import { RECORD_FORMAT } from "../../src/stores/record.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import { partitionOf } from "../../src/stores/shared/partition.ts";
+import type { SessionPartition, SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { errorsOf } from "../helpers/events.ts";
 import { rec } from "../helpers/records.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -325,6 +326,26 @@ describe.each(["json", "csv"] as const)("file store (%s) reading and writing", (
     const { store: again } = await opened({ path, format, namespace: "app" });
     expect(await again.list()).toHaveLength(51);
     expect((await again.get("race"))?.data).toBe(1);
+  });
+
+  it("clears an owner's partition in one write, whatever its size (issue 11, finding 3)", async () => {
+    const { path, store } = await fresh();
+    const owners = ["ada", "ada/x", "bob"].map((owner) => partitionOf(store, owner));
+    await Promise.all(owners.map((p) => Promise.all([1, 2, 3].map((i) => p.set(rec(`s${i}`))))));
+    const [ada, adaX, bob] = owners as [SessionPartition, SessionPartition, SessionPartition];
+    await Promise.all(Array.from({ length: 97 }, (_, i) => ada.set(rec(`more${i}`))));
+    await store.set(rec("root"));
+    const before = renames(path);
+    const removed = await ada.clear();
+    expect(renames(path) - before).toBe(1);
+    expect(removed).toHaveLength(100);
+    expect(removed.map((r) => r.id)).toContain("s1");
+    expect((await ada.list({ limit: 10 })).records).toEqual([]);
+    for (const other of [adaX, bob])
+      expect((await other.list({ limit: 10 })).records).toHaveLength(3);
+    expect(await store.get("root")).toBeDefined();
+    expect(await ada.clear()).toEqual([]);
+    expect(renames(path) - before).toBe(1);
   });
 
   it("rejects every change of a write that fails, and forgets them", async () => {

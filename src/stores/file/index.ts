@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { DEFAULT_NAMESPACE } from "../../constants.ts";
 import { BackendError } from "../../errors.ts";
 import { holds } from "../shared/condition.ts";
+import { partitionPrefix, prefixPartition } from "../shared/partition.ts";
 import { pageOf } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
@@ -109,7 +110,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
       return task(shelf(contents, namespace), contents.kept);
     });
 
-  return {
+  const store: SessionStore = {
     name: "file",
     async open(context: StoreContext) {
       report.to(context);
@@ -157,9 +158,27 @@ export function fileStore(options: FileStoreOptions): SessionStore {
         for (const record of removed) records.delete(record.id);
         return [removed, removed.length > 0];
       }),
+    // An owner's records stay under `partitionPrefix(owner)` in the namespace (the layout of
+    // every store without partitions of its own); only `clear` differs: one write, where
+    // deleting each record would rewrite the whole file once per few records.
+    partition(owner) {
+      const prefix = partitionPrefix(owner);
+      const clear = () =>
+        change((records) => {
+          const removed: SessionRecord[] = [];
+          for (const record of records.values()) {
+            if (!record.id.startsWith(prefix)) continue;
+            records.delete(record.id);
+            removed.push(Object.freeze({ ...record, id: record.id.slice(prefix.length) }));
+          }
+          return [removed, removed.length > 0];
+        });
+      return { ...prefixPartition(store, owner), clear };
+    },
     // Resolves once this process's queued calls on the file are done.
     close: () => detach(),
   };
+  return store;
 }
 
 const EMPTY: ReadonlyMap<string, SessionRecord> = new Map();
