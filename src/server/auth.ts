@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwksCache, jwtVerify } from "jose";
 import { MAX_ID_LENGTH } from "../constants.ts";
+import { parseDuration } from "../duration.ts";
 import { AuthError } from "../errors.ts";
 import { isId } from "../session.ts";
 import { HttpError } from "./errors.ts";
@@ -31,62 +32,121 @@ const PUBLIC_KEY = [
 // jose's codes for a JWKS it could not get: the issuer is down, not the token bad.
 const JWKS_UNAVAILABLE = new Set(["ERR_JWKS_TIMEOUT", "ERR_JOSE_GENERIC", "ERR_JWKS_INVALID"]);
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+// jose's own default: how long it uses a fetched key set before it fetches it again.
+const JWKS_MAX_AGE_MS = 600_000;
+// Where a JWKS may be fetched over plain http: this machine, which no network can tamper with.
+const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 /**
  * A token checker for `auth`: the algorithms are pinned (HS256 for a secret, public-key ones for
- * a JWKS), and `sub` is required. Throws a `TypeError` at once for a weak secret or an algorithm
- * that does not fit the key.
+ * a JWKS), and `sub` is required. Throws a `TypeError` at once for a weak secret, an algorithm
+ * that does not fit the key, a JWKS over plain http off this machine or without an audience.
  */
 export function createVerifier(auth: SessionServerAuth): VerifyToken {
-  const remote = "jwks" in auth;
-  const key = remote ? createRemoteJWKSet(new URL(auth.jwks)) : hmacKeys(secretKey(auth.secret));
   const options: JWTVerifyOptions = {
     algorithms: pinnedAlgorithms(auth),
     requiredClaims: ["sub", "exp"],
   };
   if (auth.issuer !== undefined) options.issuer = auth.issuer;
   if (auth.audience !== undefined) options.audience = auth.audience;
+  const maxAge =
+    auth.maxTokenAge === undefined ? Infinity : parseDuration(auth.maxTokenAge, "auth.maxTokenAge");
+  // jose takes seconds; it then requires `iat`.
+  if (maxAge !== Infinity) options.maxTokenAge = maxAge / 1000;
+  const { key, keySet } = "jwks" in auth ? remoteKeys(auth) : localKeys(auth.secret);
   const verified = new VerifiedTokens();
   return async (authorization) => {
     const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
     if (!token) throw new AuthError("missing bearer token");
-    const known = verified.get(token);
+    const checkedWith = keySet();
+    const known = verified.get(token, checkedWith);
     if (known !== undefined) return known;
     try {
       const { payload } = await jwtVerify(token, key, options);
       const sub = owner(payload.sub);
-      // jose checked that `exp` is there (requiredClaims); without one, nothing is kept.
-      verified.add(token, sub, (payload.exp ?? 0) * 1000);
+      // jose checked that `exp` is there (requiredClaims), and `iat` with a maxTokenAge.
+      const until = Math.min((payload.exp ?? 0) * 1000, (payload.iat ?? 0) * 1000 + maxAge);
+      // Not when the key set changed meanwhile: the token may have been checked with the old one.
+      if (checkedWith !== undefined && checkedWith === keySet()) {
+        verified.add(token, sub, until, checkedWith);
+      }
       return sub;
     } catch (error) {
-      throw refusal(error, remote);
+      throw refusal(error, "jwks" in auth);
     }
   };
 }
 
+/** How a verifier gets its keys, and which key set it holds now (`undefined`: none yet, or stale). */
+interface Keys {
+  key: Parameters<typeof jwtVerify>[1];
+  keySet: () => number | undefined;
+}
+
+function localKeys(secret: string | Uint8Array): Keys {
+  // A secret never changes under a running server.
+  return { key: hmacKeys(secretKey(secret)), keySet: () => 0 };
+}
+
 /**
- * Tokens this verifier accepted, until they expire: a client sends the same token with every
- * request, and checking its signature again is most of a request's cost (jose imports the key
- * on every call). Issuer and audience are fixed per verifier, so a hit is as good as a check.
+ * The issuer's keys through jose, which fetches the set again after 10 minutes (or when a token
+ * names a key it lacks). The set in use is named by when jose fetched it (its `jwksCache`), so
+ * that a token is remembered only as long as that set is the one jose would check it with: a key
+ * the issuer removed stops working at the next fetch, not when its tokens expire.
+ */
+function remoteKeys(auth: SessionServerAuth & { jwks: string }): Keys {
+  if (auth.audience === undefined && auth.anyAudience !== true) {
+    throw new TypeError(
+      "auth.audience is required with auth.jwks: an identity provider signs tokens for every app it serves, and the audience tells this API's apart; set auth.anyAudience: true if its tokens carry none",
+    );
+  }
+  const fetched: { uat?: number } = {};
+  const key = createRemoteJWKSet(jwksUrl(auth.jwks), {
+    cacheMaxAge: JWKS_MAX_AGE_MS,
+    [jwksCache]: fetched as Record<string, never>,
+  });
+  const keySet = () => {
+    const at = fetched.uat;
+    return at !== undefined && Date.now() < at + JWKS_MAX_AGE_MS ? at : undefined;
+  };
+  return { key, keySet };
+}
+
+/** The JWKS URL: https, or http to this machine (a proxy or a test issuer). */
+function jwksUrl(jwks: string): URL {
+  const url = URL.canParse(jwks) ? new URL(jwks) : undefined;
+  const http = url?.protocol === "http:" && LOOPBACK.has(url.hostname);
+  if (url && (url.protocol === "https:" || http)) return url;
+  const given = url ? `${url.protocol}//${url.host}` : JSON.stringify(jwks);
+  throw new TypeError(
+    `auth.jwks must be an https URL (http only to 127.0.0.1, ::1 or localhost), got ${given}`,
+  );
+}
+
+/**
+ * Tokens this verifier accepted, until they expire (or pass `maxTokenAge`) and while the key set
+ * they were checked with is the one in use: a client sends the same token with every request,
+ * and checking its signature again is most of a request's cost (jose imports the key on every
+ * call). Issuer and audience are fixed per verifier, so a hit is as good as a check.
  */
 class VerifiedTokens {
-  private readonly tokens = new Map<string, { sub: string; expires: number }>();
+  private readonly tokens = new Map<string, { sub: string; expires: number; keySet: number }>();
 
-  get(token: string): string | undefined {
+  get(token: string, keySet: number | undefined): string | undefined {
     const hit = this.tokens.get(token);
     if (hit === undefined) return undefined;
-    if (hit.expires > Date.now()) return hit.sub;
+    if (hit.expires > Date.now() && hit.keySet === keySet) return hit.sub;
     this.tokens.delete(token);
     return undefined;
   }
 
-  add(token: string, sub: string, expires: number): void {
+  add(token: string, sub: string, expires: number, keySet: number): void {
     // Bounded: the oldest entry (first in the Map's order) makes room.
     if (this.tokens.size >= MAX_VERIFIED_TOKENS) {
       const oldest = this.tokens.keys().next();
       if (!oldest.done) this.tokens.delete(oldest.value);
     }
-    this.tokens.set(token, { sub, expires });
+    this.tokens.set(token, { sub, expires, keySet });
   }
 }
 
@@ -157,7 +217,11 @@ function refusal(error: unknown, remote: boolean): Error {
     );
   }
   if (!isJose) return error instanceof Error ? error : new Error(String(error));
-  if (error instanceof errors.JWTExpired) return new AuthError("token expired", { cause: error });
+  if (error instanceof errors.JWTExpired) {
+    // jose says JWTExpired for an `iat` past maxTokenAge too.
+    const what = error.claim === "iat" ? "token too old" : "token expired";
+    return new AuthError(what, { cause: error });
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     return new AuthError(`token refused: ${error.message}`, { cause: error });
   }

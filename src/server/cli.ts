@@ -40,7 +40,9 @@ serve options:
                         better (arguments show in the process list)
   --jwks <url>          check tokens against the issuer's JSON Web Key Set instead
   --issuer <iss>        required token issuer
-  --audience <aud>      required token audience
+  --audience <aud>      required token audience (required with --jwks)
+  --any-audience        with --jwks: accept any audience (issuers whose tokens carry none)
+  --max-token-age <dur> refuse tokens issued (iat) longer ago than this
   --cors <origins>      comma-separated origins that pages may call from
   --base-path <path>    mount the API under this path (default none)
   --default-ttl <dur>   ttl of sessions created without one (default 30m)
@@ -89,6 +91,8 @@ const serveFlags = {
   port: { type: "string" },
   host: { type: "string" },
   jwks: { type: "string" },
+  "any-audience": { type: "boolean" },
+  "max-token-age": { type: "string" },
   cors: { type: "string" },
   "base-path": { type: "string" },
   "default-ttl": { type: "string" },
@@ -190,7 +194,14 @@ async function tokenCommand(args: string[], io: CliIo): Promise<ExitCode> {
 }
 
 function serveAuth(
-  values: { secret?: string; jwks?: string; issuer?: string; audience?: string },
+  values: {
+    secret?: string;
+    jwks?: string;
+    issuer?: string;
+    audience?: string;
+    "any-audience"?: boolean;
+    "max-token-age"?: string;
+  },
   env: CliIo["env"],
 ): SessionServerAuth {
   const secret = values.secret ?? env?.[SECRET_ENV];
@@ -200,6 +211,8 @@ function serveAuth(
   const claims = {
     ...optional("issuer", values.issuer),
     ...optional("audience", values.audience),
+    ...optional("anyAudience", values["any-audience"]),
+    ...optional("maxTokenAge", duration(values["max-token-age"], "--max-token-age")),
   };
   if (values.jwks !== undefined) return { jwks: values.jwks, ...claims };
   if (secret) return { secret, ...claims };

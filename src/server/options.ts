@@ -13,14 +13,25 @@ export type SessionServerAuth = (
       secret: string | Uint8Array;
     }
   | {
-      /** URL of the issuer's JSON Web Key Set, fetched and cached by jose. */
+      /**
+       * URL of the issuer's JSON Web Key Set, fetched and cached by jose (10 minutes; a
+       * token is checked again when the set is fetched again). `https`, or `http` on
+       * 127.0.0.1, ::1 or localhost only. Needs `audience` (or `anyAudience: true`).
+       */
       jwks: string;
     }
 ) & {
   /** Required `iss` claim. */
   issuer?: string;
-  /** Required `aud` claim (one of them). */
+  /**
+   * Required `aud` claim (one of them). Required with `jwks`: an identity provider signs
+   * tokens for every app it serves, and this is what tells the ones for this API apart.
+   */
   audience?: string | string[];
+  /** With `jwks` and no `audience`: accept tokens whatever their `aud` (issuers that set none). */
+  anyAudience?: boolean;
+  /** Refuse tokens issued (`iat`) longer ago than this, and tokens without `iat`. Default: no limit. */
+  maxTokenAge?: Duration;
   /**
    * Accepted `alg` values. Default `["HS256"]` with `secret`; RS, PS, ES and EdDSA ones with
    * `jwks`. Never `"none"`, and never HMAC with `jwks` or a public-key algorithm with `secret`.

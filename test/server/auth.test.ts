@@ -116,7 +116,9 @@ describe("bearer tokens", () => {
     expect(make({ secret: SECRET, algorithms: ["none"] })).toThrow(TypeError);
     expect(make({ secret: SECRET, algorithms: ["RS256"] })).toThrow(/HS256/);
     expect(make({ secret: SECRET, algorithms: [] })).toThrow(TypeError);
-    expect(make({ jwks: "https://id.example/jwks.json", algorithms: ["HS256"] })).toThrow(/RS256/);
+    expect(
+      make({ jwks: "https://id.example/jwks.json", audience: "a", algorithms: ["HS256"] }),
+    ).toThrow(/RS256/);
   });
 });
 
@@ -141,11 +143,12 @@ describe("JWKS", () => {
   const es256 = (sub: string) =>
     new SignJWT({ sub })
       .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setAudience("sessions")
       .setExpirationTime("1h")
       .sign(privateKey);
 
   it("accepts a token signed by a key of the set, and refuses an HS256 one", async () => {
-    const { server } = setup({ auth: { jwks: jwksUrl } });
+    const { server } = setup({ auth: { jwks: jwksUrl, audience: "sessions" } });
     const ok = await call(server, null, "PUT", "/v1/sessions/a", { token: await es256("alice") });
     expect(ok.status).toBe(201);
     const hs = await call(server, null, "GET", "/v1/sessions", { token: await token("alice") });
@@ -153,7 +156,9 @@ describe("JWKS", () => {
   });
 
   it("503 (not 401) when the key set cannot be fetched", async () => {
-    const { server } = setup({ auth: { jwks: "http://127.0.0.1:1/jwks.json" } });
+    const { server } = setup({
+      auth: { jwks: "http://127.0.0.1:1/jwks.json", audience: "sessions" },
+    });
     const reply = await call(server, null, "GET", "/v1/sessions", { token: await es256("alice") });
     expect(reply.status).toBe(503);
     expect(reply.body.error.code).toBe("BACKEND_UNAVAILABLE");
