@@ -6,12 +6,14 @@ import memjs from "memjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, SessionManager } from "../../src/index.ts";
 import { type MemcachedStoreOptions, memcachedStore } from "../../src/stores/memcached/index.ts";
+import { partitionOf } from "../../src/stores/shared/partition.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { expectStoreOutage } from "../helpers/outage.ts";
 import { rec } from "../helpers/records.ts";
 import { eventually, proxy, requireService, runId, services } from "../helpers/services.ts";
 import { expectFutureRecordKept } from "../helpers/unreadable.ts";
 import { testStore } from "./conformance.ts";
+import { walk } from "./shared/partition-contract.ts";
 
 const DAY = 86_400_000;
 
@@ -215,5 +217,105 @@ describe.skipIf(!up)("memcached", () => {
     await a.close();
     await b.close();
     await outage.stop();
+  });
+  it("keeps an owner's sessions listed and clearable while another owner fills an index past the item limit", async () => {
+    const store = await open();
+    const bob = partitionOf(store, "bob");
+    await bob.set(rec("b1"));
+    await bob.set(rec("b2"));
+    // 4,400 ids of 250 characters at once: more than one 1 MB item can list.
+    const alice = partitionOf(store, "alice");
+    const ids = Array.from({ length: 4400 }, (_, i) => `${i}:${"a".repeat(250)}`.slice(0, 250));
+    const results = await Promise.allSettled(
+      ids.map((id) => alice.set(rec(id), { ifAbsent: true })),
+    );
+    const written = ids.filter((_, i) => results[i]?.status === "fulfilled");
+    const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(written.length).toBeGreaterThan(3000);
+    for (const error of refused) {
+      expect(error).toBeInstanceOf(BackendError);
+      expect(String(error.message)).toMatch(/item size limit/);
+    }
+    // The refused writes were undone; every acknowledged one is listed.
+    const gone = ids.find((_, i) => results[i]?.status === "rejected") as string;
+    expect(await alice.get(gone)).toBeUndefined();
+    const listed = (await walk(alice, 1000)).ids;
+    expect(listed.sort()).toEqual([...written].sort());
+    expect((await bob.list({ limit: 10 })).records.map((r) => r.id).sort()).toEqual(["b1", "b2"]);
+    expect((await bob.clear()).map((r) => r.id).sort()).toEqual(["b1", "b2"]);
+    expect(await bob.get("b1")).toBeUndefined();
+    expect(await alice.clear()).toHaveLength(written.length);
+  }, 60_000);
+
+  it("refuses a write its namespace's index cannot list, with BackendError, and changes nothing else", async () => {
+    const store = await open({ itemSize: 64 * 1024 });
+    const sm = new SessionManager({ backend: store });
+    await sm.add("kept", { ttl: "10m" });
+    const long = (i: number) => `${i}:${"k".repeat(250)}`.slice(0, 250);
+    let error: unknown;
+    for (let i = 0; i < 400 && error === undefined; i++) {
+      error = await sm.add(long(i), { ttl: "10m" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    }
+    expect(error).toBeInstanceOf(BackendError);
+    const ids = (await sm.list()).map((s) => s.id);
+    expect(ids).toContain("kept");
+    expect(ids.length).toBeGreaterThan(200);
+    expect(await sm.has(long(ids.length - 1))).toBe(false);
+    await sm.clear();
+    expect(await store.list()).toEqual([]);
+    await sm.close();
+  });
+
+  it("refuses a record over the item size limit before sending it, and keeps the one it would replace", async () => {
+    const store = await open();
+    await store.set(rec("s", { data: "small" }));
+    const big = store.set(rec("s", { data: "x".repeat(1_100_000), version: 2 }));
+    await expect(big).rejects.toBeInstanceOf(BackendError);
+    expect((await store.get("s"))?.data).toBe("small");
+    expect((await store.list()).map((r) => r.id)).toEqual(["s"]);
+  });
+
+  it("lists every one of 1,000 writes at once over three connections, for one owner and the root", async () => {
+    const namespace = `n${++sequence}`;
+    const stores = await Promise.all([0, 1, 2].map(() => open({ namespace })));
+    const ids = Array.from({ length: 1000 }, (_, i) => `s${i}`);
+    const done = await Promise.all(
+      ids.map((id, i) => {
+        const store = stores[i % 3] as SessionStore;
+        const target = i % 2 ? partitionOf(store, "alice") : store;
+        return target.set(rec(id), { ifAbsent: true });
+      }),
+    );
+    expect(done.every(Boolean)).toBe(true);
+    const alice = (await partitionOf(stores[0] as SessionStore, "alice").list({ limit: 1000 }))
+      .records;
+    expect(alice.map((r) => r.id).sort()).toEqual(ids.filter((_, i) => i % 2).sort());
+    const root = await (stores[1] as SessionStore).list();
+    expect(root.map((r) => r.id).sort()).toEqual(ids.filter((_, i) => i % 2 === 0).sort());
+    expect(reported).toEqual([]);
+  }, 30_000);
+
+  it("keeps namespaces that extend each other with ':' apart: shop and shop:eu, X and X:x", async () => {
+    for (const [short, long] of [
+      ["shop", "shop:eu"],
+      ["X", "X:x"],
+    ] as const) {
+      const a = await open({ namespace: short });
+      const b = await open({ namespace: long });
+      await b.set(rec("alice", { data: long }));
+      await b.set(rec("x", { data: long }));
+      expect(await a.get("eu:alice")).toBeUndefined();
+      expect(await a.get("x")).toBeUndefined();
+      await a.set(rec("x", { data: short }));
+      expect((await a.list()).map((r) => [r.id, r.data])).toEqual([["x", short]]);
+      expect((await b.list()).map((r) => r.data)).toEqual([long, long]);
+      await a.clear();
+      expect((await b.list()).map((r) => r.id).sort()).toEqual(["alice", "x"]);
+      await b.clear();
+    }
   });
 });

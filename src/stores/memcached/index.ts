@@ -3,10 +3,19 @@ import { shortId } from "../../log.ts";
 import { decodeRecord, encodeRecord } from "../record.ts";
 import { holds } from "../shared/condition.ts";
 import { lazy } from "../shared/lazy.ts";
+import { partitionPrefix } from "../shared/partition.ts";
 import { pageOfIds } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
-import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
-import { index, readIndex, unindex } from "./ids.ts";
+import type {
+  ListRequest,
+  Page,
+  SessionPartition,
+  SessionRecord,
+  SessionStore,
+  StoreContext,
+  WriteCondition,
+} from "../types.ts";
+import { indexer, readIndex, readOwners, register } from "./ids.ts";
 import {
   ADD,
   type Connection,
@@ -15,6 +24,7 @@ import {
   type MemcachedClient,
   memcachedExptime,
   SET,
+  type Space,
 } from "./protocol.ts";
 
 export type { MemcachedClient, MemcachedResponse } from "./protocol.ts";
@@ -41,13 +51,24 @@ export interface MemcachedStoreOptions {
   grace?: number;
   /** How long (ms) connecting or one request may take before the call rejects. Default 2000. */
   timeout?: number;
+  /**
+   * The largest item (bytes) the server stores: memcached's `-I`. Default 1 MiB (memcached's
+   * default). A record or an index that would be larger is refused with `BackendError` before it
+   * is sent: memcached drops the item that a too-large write would have replaced.
+   */
+  itemSize?: number;
 }
 
 /**
  * Sessions in Memcached, shared by every process that points at it, expired by Memcached itself
  * (its exptime, rounded up to whole seconds). Keys hold a SHA-256 of the id (ids may be long and
- * hold spaces), the record holds the id. An index key per namespace lists its ids, updated with
- * CAS, so `list` and `clear` never flush the server. Needs the `memjs` package.
+ * hold spaces), the record holds the id. An index item lists the ids of the namespace's own
+ * records (a manager's), and one per owner those of each owner (the server's `partition(owner)`),
+ * so `list` and `clear` never flush the server and no owner's list reads another's ids. Indexes
+ * are updated with CAS, batched per connection; a registry of owners (64 items) lets the root's
+ * `clear` and `purgeExpired` reach every owner. A write is acknowledged only once it is indexed:
+ * one that cannot be (the index would pass the item size limit) fails with `BackendError` and is
+ * undone, and nothing else changes. Needs the `memjs` package.
  *
  * What Memcached cannot guarantee, unlike Redis or PostgreSQL:
  * - It is a cache: under memory pressure it evicts items before they expire, so a live session
@@ -57,8 +78,10 @@ export interface MemcachedStoreOptions {
  * - The record and its index entry are two writes: a process that dies between them leaves a
  *   record that `list` does not show (it still reads, and expires) or an index entry without a
  *   record (dropped on the next `list`). The index is best effort; `get` is exact.
- * - The index is one item: by default at most 1 MB (`-I` raises it), some 20,000 ids of 40
- *   characters; beyond that, adding ids fails. Busy namespaces contend on its CAS.
+ * - An index is one item: by default at most 1 MB (`-I` raises it, and `itemSize` tells the
+ *   store), some 20,000 ids of 40 characters per owner (or in the namespace's own records);
+ *   beyond that, writes of new ids fail with `BackendError`. The registry of owners holds some
+ *   20,000 owner names of 40 characters per item, over 64 items.
  * - Expiry is in whole seconds, and lifetimes over 30 days are sent as unix times, which assume
  *   the server's clock agrees with this one.
  * - With several servers, keys are spread by a hash of the key: a server that goes away takes
@@ -69,108 +92,184 @@ export interface MemcachedStoreOptions {
 export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStore {
   const grace = options.grace ?? 60_000;
   const report = reporter();
-  const connect = lazy(() => createConnection(options));
+  const connect = lazy(async () => {
+    const c = await createConnection(options);
+    return { c, index: indexer(c) };
+  });
+  /** Owners this store has listed in the registry (which never forgets one). */
+  const registered = new Set<string>();
   const read = (got: Got | undefined, id: string, quiet = false): SessionRecord | undefined => {
     if (!got) return undefined;
     const record = report.skip(() => decodeRecord(got.value, `memcached ${shortId(id)}`), quiet);
     // Another id with the same SHA-256 (never seen yet) reads as absent, not as this one.
     return record?.id === id ? record : undefined;
   };
-  /** The records of `ids` (all the index names), with their CAS; ids of records gone are dropped. */
-  const entries = async (c: Connection, listed?: string[]) => {
-    const ids = listed ?? (await readIndex(c));
-    const found: { record: SessionRecord; got: Got }[] = [];
-    const gone: string[] = [];
-    for (let i = 0; i < ids.length; i += 100) {
-      const batch = ids.slice(i, i + 100);
-      const gots = await Promise.all(batch.map(async (id) => c.gets(await c.key(id))));
-      batch.forEach((id, j) => {
-        const got = gots[j];
-        const record = read(got, id);
-        if (got && record) found.push({ record, got });
-        else if (!got) gone.push(id);
-      });
-    }
-    if (gone.length > 0) await unindex(c, gone);
-    return found;
-  };
-  /** Deletes the records `pick` picks, each only as it was read; returns those deleted. */
-  const sweep = async (pick: (record: SessionRecord) => boolean) => {
-    const c = await connect();
-    const picked = (await entries(c)).filter(({ record }) => pick(record));
-    const done = await Promise.all(
-      picked.map(async ({ record, got }) => c.remove(await c.key(record.id), got.cas)),
-    );
-    const deleted = picked.filter((_, i) => done[i]).map(({ record }) => record);
-    if (deleted.length > 0)
-      await unindex(
-        c,
-        deleted.map(({ id }) => id),
-      );
-    return deleted;
-  };
   const reportIndex = (error: unknown) =>
     report(new BackendError(`memcached could not update its index: ${error}`, { cause: error }));
+  /** The records of the space `pick` gives (the root's, or `owner`'s). */
+  const records = (pick: (c: Connection) => Space, owner?: string) => {
+    /** The records of `ids` (all the index lists), with their CAS; ids of records gone are pruned. */
+    const entries = async (listed?: string[]) => {
+      const { c, index } = await connect();
+      const space = pick(c);
+      const ids = listed ?? (await readIndex(c, space));
+      const found: { record: SessionRecord; got: Got }[] = [];
+      const gone: string[] = [];
+      for (let i = 0; i < ids.length; i += 100) {
+        const batch = ids.slice(i, i + 100);
+        const gots = await Promise.all(batch.map((id) => c.gets(space.key(id))));
+        batch.forEach((id, j) => {
+          const got = gots[j];
+          const record = read(got, id);
+          if (got && record) found.push({ record, got });
+          else if (!got) gone.push(id);
+        });
+      }
+      await index.prune(space, gone);
+      return found;
+    };
+    /** Puts back what a write replaced (`before`), or deletes it, if it is still the last write. */
+    const undo = async (c: Connection, key: string, cas: Uint8Array, before?: Got) => {
+      if (!before) return c.remove(key, cas);
+      const previous = report.skip(() => decodeRecord(before.value, "memcached"), true);
+      const until = (previous?.expiresAt ?? Date.now()) + grace;
+      return c.store(SET, key, before.value, memcachedExptime(until, Date.now()), cas);
+    };
+    return {
+      async get(id: string) {
+        const { c } = await connect();
+        return read(await c.gets(pick(c).key(id)), id);
+      },
+      async set(record: SessionRecord, condition?: WriteCondition): Promise<boolean> {
+        const { c, index } = await connect();
+        const space = pick(c);
+        const key = space.key(record.id);
+        const value = encodeRecord(record);
+        if (!c.fits(key, Buffer.byteLength(value))) {
+          throw new BackendError(
+            `memcached cannot store session ${shortId(record.id)}: it is over the server's item size limit`,
+          );
+        }
+        const exptime = memcachedExptime(record.expiresAt + grace, Date.now());
+        if (condition && "ifVersion" in condition) {
+          const current = await c.gets(key);
+          if (!holds(read(current, record.id, true), condition)) return false;
+          // An existing record is listed already (its writer listed it before it answered).
+          return (await c.store(SET, key, value, exptime, current?.cas)) !== false;
+        }
+        if (owner !== undefined && !registered.has(owner)) {
+          await register(c, owner);
+          if (registered.size > 10_000) registered.clear();
+          registered.add(owner);
+        }
+        const before = condition ? undefined : await c.gets(key);
+        const cas = await c.store(condition ? ADD : SET, key, value, exptime);
+        if (!cas) return false;
+        try {
+          await index.add(space, record.id);
+        } catch (error) {
+          // Not acknowledged while not listed: undone, so that it fails as a whole.
+          await undo(c, key, cas, before).catch(() => {});
+          throw error;
+        }
+        return true;
+      },
+      async delete(id: string, condition?: { readonly ifVersion: number }) {
+        const { c, index } = await connect();
+        const space = pick(c);
+        const key = space.key(id);
+        let cas: Uint8Array | undefined;
+        if (condition) {
+          const current = await c.gets(key);
+          if (!holds(read(current, id, true), condition)) return false;
+          cas = current?.cas;
+        }
+        if (!(await c.remove(key, cas))) return false;
+        // A listed id without a record is pruned by the next list.
+        await index.prune(space, [id]).catch(reportIndex);
+        return true;
+      },
+      list: async () => (await entries()).map(({ record }) => record),
+      async page(request: ListRequest): Promise<Page> {
+        const { c } = await connect();
+        const ids = await readIndex(c, pick(c));
+        return pageOfIds(ids, request, async (page) => (await entries(page)).map((e) => e.record));
+      },
+      async listPrefix(prefix: string) {
+        const { c } = await connect();
+        const ids = (await readIndex(c, pick(c))).filter((id) => id.startsWith(prefix));
+        return (await entries(ids)).map(({ record }) => record);
+      },
+      /** Deletes the records `choose` picks, each only as it was read; returns those deleted. */
+      async sweep(choose: (record: SessionRecord) => boolean) {
+        const { c, index } = await connect();
+        const space = pick(c);
+        const picked = (await entries()).filter(({ record }) => choose(record));
+        const done = await Promise.all(
+          picked.map(({ record, got }) => c.remove(space.key(record.id), got.cas)),
+        );
+        const deleted = picked.filter((_, i) => done[i]).map(({ record }) => record);
+        await index.prune(
+          space,
+          deleted.map(({ id }) => id),
+        );
+        return deleted;
+      },
+    };
+  };
+  const root = records((c) => c.root);
+  const partition = (owner: string) => records((c) => c.owner(owner), owner);
+  /** Sweeps every owner's records with `choose`: the records deleted, with the owner's prefix. */
+  const sweepOwners = async (choose: (record: SessionRecord) => boolean) => {
+    const { c } = await connect();
+    const owners = await readOwners(c);
+    const deleted: SessionRecord[] = [];
+    for (let i = 0; i < owners.length; i += 8) {
+      const batch = owners.slice(i, i + 8);
+      const swept = await Promise.all(batch.map((owner) => partition(owner).sweep(choose)));
+      swept.forEach((records, j) => {
+        const prefix = partitionPrefix(batch[j] as string);
+        for (const r of records) deleted.push(Object.freeze({ ...r, id: prefix + r.id }));
+      });
+    }
+    return deleted;
+  };
 
   return {
     name: "memcached",
     capabilities: { nativeTtl: true },
     async open(context: StoreContext) {
       report.to(context);
-      const c = await connect();
-      await readIndex(c);
+      const { c } = await connect();
+      await readIndex(c, c.root);
     },
-    async get(id) {
-      const c = await connect();
-      return read(await c.gets(await c.key(id)), id);
-    },
-    async set(record, condition) {
-      const c = await connect();
-      const key = await c.key(record.id);
-      const value = encodeRecord(record);
-      const exptime = memcachedExptime(record.expiresAt + grace, Date.now());
-      if (condition && "ifVersion" in condition) {
-        const current = await c.gets(key);
-        if (!holds(read(current, record.id, true), condition)) return false;
-        // An existing record is in the index already.
-        return c.store(SET, key, value, exptime, current?.cas);
-      }
-      if (!(await c.store(condition ? ADD : SET, key, value, exptime))) return false;
-      // The record is written, which is what counts: an index that could not be updated is
-      // reported, not thrown (the next `list` would not show the record; `get` does).
-      await index(c, record.id).catch(reportIndex);
-      return true;
-    },
-    async delete(id, condition) {
-      const c = await connect();
-      const key = await c.key(id);
-      let cas: Uint8Array | undefined;
-      if (condition) {
-        const current = await c.gets(key);
-        if (!holds(read(current, id, true), condition)) return false;
-        cas = current?.cas;
-      }
-      if (!(await c.remove(key, cas))) return false;
-      await unindex(c, [id]).catch(reportIndex);
-      return true;
-    },
-    list: async () => (await entries(await connect())).map(({ record }) => record),
-    async listPrefix(prefix) {
-      const c = await connect();
-      const ids = (await readIndex(c)).filter((id) => id.startsWith(prefix));
-      return (await entries(c, ids)).map(({ record }) => record);
-    },
-    async listPage(request) {
-      const c = await connect();
-      const records = async (ids: string[]) => (await entries(c, ids)).map(({ record }) => record);
-      return pageOfIds(await readIndex(c), request, records);
+    get: root.get,
+    set: root.set,
+    delete: root.delete,
+    list: root.list,
+    listPrefix: root.listPrefix,
+    listPage: root.page,
+    partition(owner): SessionPartition {
+      const own = partition(owner);
+      return {
+        owner,
+        get: own.get,
+        set: (record, condition) => own.set(record, condition),
+        delete: (id, condition) => own.delete(id, condition),
+        list: own.page,
+        clear: () => own.sweep(() => true),
+      };
     },
     async clear() {
-      await sweep(() => true);
+      await root.sweep(() => true);
+      await sweepOwners(() => true);
     },
-    purgeExpired: (now) => sweep((record) => record.expiresAt <= now),
+    async purgeExpired(now) {
+      const expired = (record: SessionRecord) => record.expiresAt <= now;
+      return [...(await root.sweep(expired)), ...(await sweepOwners(expired))];
+    },
     async close() {
-      (await connect.reset())?.quit();
+      (await connect.reset())?.c.quit();
     },
   };
 }

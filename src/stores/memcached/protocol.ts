@@ -1,5 +1,6 @@
 // Memcached's binary protocol as the store speaks it through a memjs client (memjs 1 has no CAS
 // calls of its own): one connection's requests, and the key names of a namespace.
+import { createHash } from "node:crypto";
 import { DEFAULT_NAMESPACE } from "../../constants.ts";
 import { BackendError } from "../../errors.ts";
 import { driverClass, driverError } from "../driver.ts";
@@ -36,6 +37,10 @@ const DELETE = 0x04;
 const NOT_FOUND = 1;
 const EXISTS = 2;
 const NOT_STORED = 5;
+/** What an item costs memcached beyond its key and value (header, CAS, suffix), with room to spare. */
+const ITEM_OVERHEAD = 512;
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /** Where and how to connect: the store's options that concern the connection. */
 export interface ConnectionOptions {
   url?: string | undefined;
@@ -45,23 +50,42 @@ export interface ConnectionOptions {
   prefix?: string | undefined;
   namespace?: string | undefined;
   client?: MemcachedClient | undefined;
+  itemSize?: number | undefined;
+}
+
+/** The keys of one set of records: the namespace's own (the root's), or one owner's. */
+export interface Space {
+  /** The item that lists the ids of the records. */
+  readonly index: string;
+  /** The item of the record `id`. */
+  key(id: string): string;
 }
 
 /** One namespace's requests on a memjs client. */
 export interface Connection {
   quit(): void;
-  /** The key of the namespace's index of ids. */
-  readonly indexKey: string;
-  key(id: string): Promise<string>;
+  /** The namespace's own records. */
+  readonly root: Space;
+  /** The records of `owner`. */
+  owner(owner: string): Space;
+  /** The item of the registry of owners that lists `owner`. */
+  registry(owner: string): string;
+  /** Every item of the registry of owners. */
+  readonly registries: string[];
+  /** Whether the server stores an item of this key and value (see `itemSize`). */
+  fits(key: string, bytes: number): boolean;
   gets(key: string): Promise<Got | undefined>;
-  /** SET or ADD, with a CAS for SET; `false` when the key exists (ADD) or changed (CAS). */
+  /**
+   * SET or ADD, with a CAS for SET: the new item's CAS, or `false` when the key exists (ADD) or
+   * changed (CAS).
+   */
   store(
     opcode: number,
     key: string,
     value: string,
     exptime: number,
     cas?: Uint8Array,
-  ): Promise<boolean>;
+  ): Promise<Uint8Array | false>;
   remove(key: string, cas?: Uint8Array): Promise<boolean>;
 }
 
@@ -74,13 +98,21 @@ export async function createConnection(options: ConnectionOptions): Promise<Conn
     client = own;
     quit = () => own.quit();
   }
-  const base = `${await segment(options.prefix ?? "sessionmanager")}:${await segment(options.namespace ?? DEFAULT_NAMESPACE)}:`;
-  const request = send.bind(null, client);
+  const base = `${segment(options.prefix ?? "sessionmanager")}:${segment(options.namespace ?? DEFAULT_NAMESPACE)}:`;
+  const request = send.bind(null, client, options.timeout ?? 2000);
+  const itemSize = options.itemSize ?? 1024 * 1024;
+  // `#` and `@` are not in base64url: no record key is an index, a registry or an owner's.
+  const space = (head: string): Space => ({
+    index: `${head}#index`,
+    key: (id) => head + sha256(id),
+  });
   return {
     quit,
-    /** `#` is not in base64url: no record key can be the index key. */
-    indexKey: `${base}#index`,
-    key: async (id: string) => base + (await sha256(id)),
+    root: space(base),
+    owner: (owner) => space(`${base}@${sha256(owner)}:`),
+    registry: (owner) => `${base}#owners:${sha256(owner).charAt(0)}`,
+    registries: Array.from(BASE64URL, (char) => `${base}#owners:${char}`),
+    fits: (key, bytes) => Buffer.byteLength(key) + bytes + ITEM_OVERHEAD <= itemSize,
     async gets(key: string): Promise<Got | undefined> {
       const { header, val } = await request(GET, key, "", "");
       if (header.status === NOT_FOUND) return undefined;
@@ -94,7 +126,7 @@ export async function createConnection(options: ConnectionOptions): Promise<Conn
       const { header } = await request(opcode, key, extras, value, cas);
       if ([EXISTS, NOT_FOUND, NOT_STORED].includes(header.status)) return false;
       check(header.status, "write");
-      return true;
+      return header.cas;
     },
     async remove(key: string, cas?: Uint8Array) {
       const { header } = await request(DELETE, key, "", "", cas);
@@ -132,9 +164,14 @@ async function loadMemjs() {
 
 const utf8 = new TextDecoder();
 
-/** One request of the binary protocol, through memjs (which keeps the connection and retries). */
+/**
+ * One request of the binary protocol, through memjs (which keeps the connection and retries),
+ * rejected after `deadline` ms without an answer: memjs loses a request written to a socket that
+ * is being cut (its close handler drops the socket's timer, so it neither answers nor times out).
+ */
 function send(
   client: MemcachedClient,
+  deadline: number,
   opcode: number,
   key: string,
   extras: Buffer | string,
@@ -147,9 +184,16 @@ function send(
     const request = makeRequest(opcode, key, extras, value, seq);
     // The header's CAS field (bytes 16-23): a write with it only succeeds on that version.
     if (cas) request.set(cas, 16);
-    client.perform(key, request, seq, (error, response) =>
-      error || !response ? reject(error ?? new Error("no response")) : resolve(response),
+    const timer = setTimeout(
+      () => reject(new Error(`memcached did not answer within ${deadline} ms`)),
+      deadline,
     );
+    timer.unref?.();
+    client.perform(key, request, seq, (error, response) => {
+      clearTimeout(timer);
+      if (error || !response) reject(error ?? new Error("no response"));
+      else resolve(response);
+    });
   });
 }
 
@@ -184,14 +228,16 @@ function check(status: number, what: string): void {
   throw new BackendError(`memcached ${what} failed: ${why}`);
 }
 
-/** A key part as it is when it is short printable ASCII without `:`, else its hash. */
-async function segment(text: string): Promise<string> {
-  return /^[!-~]{1,64}$/.test(text) && !text.includes(":") ? text : `~${await sha256(text)}`;
+/**
+ * A key part as it is when it is short printable ASCII without `:` (nor a leading `~`), else `~`
+ * and its hash: so no part is the hash of another.
+ */
+function segment(text: string): string {
+  return /^[!-9;-}][!-9;-~]{0,63}$/.test(text) ? text : `~${sha256(text)}`;
 }
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Buffer.from(digest).toString("base64url");
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
 }
 
 /** Above this many seconds, Memcached reads an exptime as a unix time, not as seconds from now. */
