@@ -6,12 +6,12 @@ import { DEFAULT_NAMESPACE } from "../../constants.ts";
 import { BackendError } from "../../errors.ts";
 import { holds } from "../shared/condition.ts";
 import { partitionPrefix, prefixPartition } from "../shared/partition.ts";
-import { pageOf } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
 import { type Contents, formats, type Kept, shelf, where } from "./format.ts";
 import { canonical } from "./io.ts";
 import { hold, letGo } from "./lock.ts";
+import { firstPage } from "./page.ts";
 import { type Change, enqueue, release, slotOf } from "./queue.ts";
 
 /** Options of the file store. */
@@ -145,7 +145,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     list: () => view((records) => [...records.values()]),
     listPrefix: (prefix) =>
       view((records) => [...records.values()].filter((r) => r.id.startsWith(prefix))),
-    listPage: (request) => view((records) => pageOf(records.values(), request)),
+    listPage: (request) => view((records) => firstPage(records.values(), request)),
     clear: () =>
       change((records) => {
         const changed = records.size > 0;
