@@ -59,6 +59,34 @@ describe("errors", () => {
     expect(isSessionError(foreign)).toBe(true);
   });
 
+  it("a full web storage is a BackendError with the browser's QuotaExceededError as cause, not a QuotaError", async () => {
+    const { localStorageStore } = await import("../src/stores/webstorage.ts");
+    const { SessionManager } = await import("../src/index.ts");
+    const items = new Map<string, string>();
+    let full = false;
+    const storage = {
+      get length() {
+        return items.size;
+      },
+      key: (i: number) => [...items.keys()][i] ?? null,
+      getItem: (key: string) => items.get(key) ?? null,
+      setItem(key: string, value: string) {
+        if (full) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+        items.set(key, value);
+      },
+      removeItem: (key: string) => void items.delete(key),
+      clear: () => items.clear(),
+    } as Storage;
+    const sm = new SessionManager({ backend: localStorageStore({ storage }) });
+    await sm.add("kept");
+    full = true;
+    const error = await sm.add("new").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).not.toBeInstanceOf(QuotaError);
+    expect((error as BackendError).cause).toMatchObject({ name: "QuotaExceededError" });
+    await sm.close();
+  });
+
   it("keeps decryption failures generic", () => {
     expect(new DecryptionError().message).toBe("decryption operation failed");
   });
