@@ -83,6 +83,8 @@ const OWNERS_AT_ONCE = 16;
  * far longer than a write takes from registering to landing in the index.
  */
 const SETTLE_MARGIN = 5 * 60_000;
+/** How long (ms) a store counts on its registration of an owner (well within SETTLE_MARGIN). */
+const REGISTER_AGAIN = 60_000;
 
 /** The records of one space (the root's, or one owner's), as one of the store's parts. */
 interface Records {
@@ -187,11 +189,25 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   };
 
   const root = records(keys.root);
-  /** An owner's records: each write registers the owner first (see REGISTER). */
+  /** The owners this store registered lately: when, and with which expiresAt. */
+  const registered = new Map<string, { at: number; expiresAt: number }>();
+  /**
+   * Registers `owner` before a write of `record` (see REGISTER), unless this store did within
+   * `REGISTER_AGAIN` ms for an expiresAt no later: then the registry's due time is no later
+   * either (a sweep moves it only for owners whose last write is older than `SETTLE_MARGIN`),
+   * and the write time it holds is recent enough for the margin.
+   */
+  const register = async (owner: string, record: SessionRecord) => {
+    const now = Date.now();
+    const last = registered.get(owner);
+    if (last && now - last.at < REGISTER_AGAIN && last.expiresAt <= record.expiresAt) return;
+    await evalScript(await redis(), REGISTER, registry, [owner, record.expiresAt]);
+    if (registered.size >= 10_000) registered.clear();
+    registered.set(owner, { at: now, expiresAt: record.expiresAt });
+  };
+  /** An owner's records: each write registers the owner first. */
   const ownerRecords = (owner: string) =>
-    records(keys.owner(owner), async (record) =>
-      evalScript(await redis(), REGISTER, registry, [owner, record.expiresAt]),
-    );
+    records(keys.owner(owner), (record) => register(owner, record));
   /** Sweeps the owner's records up to `upTo`, then moves (or drops) its entry in the registry. */
   const sweepOwner = async (owner: string, upTo: string, collect: boolean) => {
     const { deleted, next } = await ownerRecords(owner).sweep(upTo, collect);
