@@ -88,6 +88,23 @@ describe.each(["json", "csv"] as const)("file store (%s)", (format) => {
     expect(await store.list()).toHaveLength(202);
   });
 
+  it("keeps namespaces that extend each other apart (shop, shop:eu), whatever they hold", async () => {
+    const path = join(folder(), `sessions.${format}`);
+    const names = ["shop", "shop:eu", 'shop,"eu"\r\n', "shop%3Aeu"];
+    const stores = await Promise.all(
+      names.map(async (namespace) => (await opened({ path, format, namespace })).store),
+    );
+    for (const [i, store] of stores.entries()) await store.set(rec(i === 0 ? "eu:alice" : "alice"));
+    const [shop, eu] = stores as [SessionStore, SessionStore];
+    await shop.clear();
+    for (const store of stores.slice(1))
+      expect((await store.list()).map((r) => r.id)).toEqual(["alice"]);
+    await eu.clear();
+    const again = (await opened({ path, format, namespace: "shop%3Aeu" })).store;
+    expect((await again.list()).map((r) => r.id)).toEqual(["alice"]);
+    expect(await shop.get("eu:alice")).toBeUndefined();
+  });
+
   it("keeps sessions across a restart (a new manager on the same file)", async () => {
     const path = join(folder(), `sessions.${format}`);
     const first = new SessionManager({ backend: fileStore({ path, format, namespace: "app" }) });
