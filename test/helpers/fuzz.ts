@@ -25,6 +25,8 @@ export interface ModelSession {
   expiresAt: number;
   ttl: number;
   version: number;
+  /** `data` is a JWE the client sealed. */
+  encrypted?: true;
 }
 
 /**
@@ -36,7 +38,20 @@ export interface Model {
   readonly quota: number;
   readonly sessions: Map<string, Map<string, ModelSession>>;
   readonly cursors: Map<string, number>;
+  /** Per owner, the ids whose record expired and is still stored (runs never sweep). */
+  readonly expired: Map<string, Set<string>>;
+  /** Known bugs whose inputs this run leaves out. */
+  readonly avoid: readonly KnownBug[];
 }
+
+/**
+ * Bugs the fuzz found that are not fixed yet (each with an `it.fails` reproduction beside the
+ * fuzz, and in the fuzz notes): runs leave their inputs out, unless FUZZ_KNOWN_BUGS=1.
+ * - B1: on Redis, a session whose data holds a lone surrogate can never be written again.
+ * - B3: create-only PUTs racing over an expired record (not swept yet) can all be 201, each
+ *   overwriting the other (the new record is version 1 again, as the expired one was).
+ */
+export type KnownBug = "B1" | "B3";
 
 /** One answer of the server. */
 interface Reply {
@@ -179,13 +194,25 @@ function expectSession(reply: Reply, status: number, session: ModelSession): voi
 // ---------------------------------------------------------------------------------------------
 // The model
 
-export function emptyModel(owners: readonly string[], quota: number): Model {
+export function emptyModel(
+  owners: readonly string[],
+  quota: number,
+  avoid: readonly KnownBug[] = [],
+): Model {
   return {
     owners,
     quota,
+    avoid,
+    expired: new Map(owners.map((owner) => [owner, new Set()])),
     sessions: new Map(owners.map((owner) => [owner, new Map()])),
     cursors: new Map(),
   };
+}
+
+function expiredOf(model: Readonly<Model>, owner: string): Set<string> {
+  const expired = model.expired.get(owner);
+  if (!expired) throw new Error(`no owner ${owner} in the model`);
+  return expired;
 }
 
 function sessionsOf(model: Model, owner: string): Map<string, ModelSession> {
@@ -430,7 +457,13 @@ const trickyUnit = (loneSurrogates: boolean) =>
 type Payload =
   | { kind: "data"; data: unknown }
   | { kind: "absent" }
-  | { kind: "deep"; depth: number };
+  | { kind: "deep"; depth: number }
+  | { kind: "big"; chars: number }
+  | { kind: "jwe"; jwe: string };
+
+// A compact JWE as the SDK seals (dir + A256GCM: an empty key part); the server cannot open it.
+const JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXYtaXYtaXYtaXY.Y2lwaGVy.dGFndGFndGFndGFn";
+const BODY_LIMIT = 64 * 1024;
 
 const payloadArb = (loneSurrogates: boolean): fc.Arbitrary<Payload> =>
   fc.oneof(
@@ -447,6 +480,17 @@ const payloadArb = (loneSurrogates: boolean): fc.Arbitrary<Payload> =>
       weight: 2,
     },
     { arbitrary: fc.constant<Payload>({ kind: "absent" }), weight: 1 },
+    {
+      arbitrary: fc
+        .constantFrom(JWE, JWE, "not.a.jwe", `${JWE}.`)
+        .map((jwe): Payload => ({ kind: "jwe", jwe })),
+      weight: 1,
+    },
+    // Over the data limit (16 KiB), and over the body limit (64 KiB).
+    {
+      arbitrary: fc.constantFrom(17_000, 70_000).map((chars): Payload => ({ kind: "big", chars })),
+      weight: 1,
+    },
     // As deep as data may be: every store must give it back.
     { arbitrary: fc.constant<Payload>({ kind: "data", data: nested(MAX_DEPTH) }), weight: 1 },
     {
@@ -496,6 +540,9 @@ class Put implements Command {
     const body: Record<string, unknown> = {};
     if (this.payload.kind === "data") body.data = this.payload.data;
     if (this.payload.kind === "deep") body.data = nested(this.payload.depth);
+    if (this.payload.kind === "big") body.data = "x".repeat(this.payload.chars);
+    if (this.payload.kind === "jwe")
+      Object.assign(body, { data: this.payload.jwe, encrypted: true });
     const now = Date.now();
     if (this.expiry.kind === "ttl") body.ttl = this.expiry.ttl;
     if (this.expiry.kind === "expiresAt") body.expiresAt = now + this.expiry.inMs;
@@ -509,8 +556,16 @@ class Put implements Command {
     // The server checks the condition's form, then the body, then the condition against the store.
     if (outcome === "malformed") return void expectConditionRefusal(outcome, reply, current);
     // Bad data and a bad ttl at once: either may be reported.
+    // A body over the limit (64 KiB) is refused before it is read.
+    if (this.payload.kind === "big" && this.payload.chars > BODY_LIMIT) {
+      return expectError(reply, 413, "PAYLOAD_TOO_LARGE");
+    }
+    const badData =
+      this.payload.kind === "deep" ||
+      this.payload.kind === "big" ||
+      (this.payload.kind === "jwe" && this.payload.jwe !== JWE);
     const bad = [
-      ...(this.payload.kind === "deep" ? ["INVALID_DATA"] : []),
+      ...(badData ? ["INVALID_DATA"] : []),
       ...(this.expiry.kind === "bad" ? ["INVALID_TTL"] : []),
     ];
     if (bad.length > 0) {
@@ -526,16 +581,23 @@ class Put implements Command {
     expect(session.updatedAt).toBeLessThanOrEqual(after);
     const expected: ModelSession = {
       id: this.id,
-      data: this.payload.kind === "data" ? asJson(this.payload.data) : null,
+      data:
+        this.payload.kind === "data"
+          ? asJson(this.payload.data)
+          : this.payload.kind === "jwe"
+            ? this.payload.jwe
+            : null,
       createdAt: current ? current.createdAt : session.updatedAt,
       updatedAt: session.updatedAt,
       expiresAt:
         this.expiry.kind === "expiresAt" ? (body.expiresAt as number) : session.updatedAt + ttl,
       ttl,
       version: current ? current.version + 1 : 1,
+      ...(this.payload.kind === "jwe" ? { encrypted: true as const } : {}),
     };
     expectSession(reply, current ? 200 : 201, expected);
     sessionsOf(model, owner).set(this.id, expected);
+    expiredOf(model, owner).delete(this.id);
   }
 
   toString(): string {
@@ -709,7 +771,7 @@ class OddPage implements Command {
 class Changes implements Command {
   constructor(
     readonly who: number,
-    readonly since: "none" | "last" | "zero",
+    readonly since: "none" | "last" | "zero" | { bad: string },
   ) {}
 
   check = () => true;
@@ -717,6 +779,10 @@ class Changes implements Command {
   async run(model: Model, real: Real): Promise<void> {
     const owner = ownerOf(model, this.who);
     const last = model.cursors.get(owner);
+    if (typeof this.since === "object") {
+      const bad = `/v1/changes?since=${encodeURIComponent(this.since.bad)}`;
+      return expectError(await send(real, owner, "GET", bad), 400, "BAD_REQUEST");
+    }
     const since = this.since === "zero" ? 0 : this.since === "last" ? last : undefined;
     const query = since === undefined ? "" : `?since=${since}`;
     const reply = await send(real, owner, "GET", `/v1/changes${query}`);
@@ -732,7 +798,7 @@ class Changes implements Command {
   }
 
   toString(): string {
-    return `changes(owner ${this.who}, since ${this.since})`;
+    return `changes(owner ${this.who}, since ${show(this.since)})`;
   }
 }
 
@@ -748,10 +814,70 @@ class Clear implements Command {
     expect(reply.status, show(reply.body)).toBe(200);
     expect(reply.body).toEqual({ removed: live });
     sessionsOf(model, owner).clear();
+    expiredOf(model, owner).clear();
   }
 
   toString(): string {
     return `clear(owner ${this.who})`;
+  }
+}
+
+/**
+ * Writes of one session at once: create-only PUTs (one wins, the others are 409 SESSION_EXISTS),
+ * or touches (each lands once: versions one apart, none lost; a write that keeps losing the race
+ * may be 409 CONFLICT, "try again").
+ */
+class Race implements Command {
+  constructor(
+    readonly who: number,
+    readonly id: string,
+    readonly kind: "create" | "touch",
+    readonly n: number,
+  ) {}
+
+  check(model: Readonly<Model>): boolean {
+    if (this.kind !== "create" || !model.avoid.includes("B3")) return true;
+    return !expiredOf(model, ownerOf(model, this.who)).has(this.id);
+  }
+
+  async run(model: Model, real: Real): Promise<void> {
+    const owner = ownerOf(model, this.who);
+    const current = liveOf(model, owner, this.id);
+    const path = sessionPath(this.id);
+    const replies = await Promise.all(
+      Array.from({ length: this.n }, (_, i) =>
+        this.kind === "create"
+          ? send(real, owner, "PUT", path, {
+              body: { data: { racer: i } },
+              headers: { "if-none-match": "*" },
+            })
+          : send(real, owner, "POST", `${path}/touch`),
+      ),
+    );
+    const statuses = replies.map((reply) => reply.status);
+    if (this.kind === "create") {
+      if (current) return expect(statuses).toEqual(replies.map(() => 409));
+      if (overQuota(model, owner)) return expect(statuses).toEqual(replies.map(() => 403));
+      const won = replies.filter((reply) => reply.status === 201);
+      expect(won.length, show(statuses)).toBe(1);
+      for (const reply of replies)
+        if (reply.status !== 201) expectError(reply, 409, "SESSION_EXISTS");
+      const session = won[0]?.body.session as ModelSession;
+      expect(session.version).toBe(1);
+      sessionsOf(model, owner).set(this.id, session);
+      return void expiredOf(model, owner).delete(this.id);
+    }
+    if (!current) return expect(statuses).toEqual(replies.map(() => 404));
+    const landed = replies.filter((reply) => reply.status === 200);
+    for (const reply of replies) if (reply.status !== 200) expectError(reply, 409, "CONFLICT");
+    const versions = landed.map((reply) => reply.body.session.version).sort((a, b) => a - b);
+    expect(versions).toEqual(landed.map((_, i) => current.version + 1 + i));
+    const last = landed.find((reply) => reply.body.session.version === versions.at(-1));
+    if (last) sessionsOf(model, owner).set(this.id, last.body.session);
+  }
+
+  toString(): string {
+    return `race(owner ${this.who}, ${show(this.id)}, ${this.n} x ${this.kind})`;
   }
 }
 
@@ -776,6 +902,7 @@ class Expire implements Command {
     expect(reply.body.session.version).toBe(current ? current.version + 1 : 1);
     while (Date.now() <= expiresAt) await new Promise((resolve) => setTimeout(resolve, 1));
     sessionsOf(model, owner).delete(this.id);
+    expiredOf(model, owner).add(this.id);
   }
 
   toString(): string {
@@ -837,9 +964,26 @@ const oddPage = fc
   )
   .map(([who, query]) => new OddPage(who, query));
 const changes = fc
-  .tuple(ownerArb, fc.constantFrom("none" as const, "last" as const, "zero" as const))
+  .tuple(
+    ownerArb,
+    fc.oneof(
+      { arbitrary: fc.constantFrom("none" as const, "last" as const, "zero" as const), weight: 8 },
+      {
+        arbitrary: fc.constantFrom("x", "-1", "1.5", "1".repeat(16), "").map((bad) => ({ bad })),
+        weight: 1,
+      },
+    ),
+  )
   .map(([who, since]) => new Changes(who, since));
 const clear = ownerArb.map((who) => new Clear(who));
+const race = fc
+  .tuple(
+    ownerArb,
+    fc.constantFrom(...VALID_IDS.slice(0, 3)),
+    fc.constantFrom("create" as const, "touch" as const),
+    fc.integer({ min: 2, max: 4 }),
+  )
+  .map(([who, id, kind, n]) => new Race(who, id, kind, n));
 const expire = fc
   .tuple(ownerArb, fc.constantFrom(...VALID_IDS.slice(0, 3)))
   .map(([who, id]) => new Expire(who, id));
@@ -853,11 +997,11 @@ const badToken = fc
 /**
  * The commands, one weighted choice: mostly writes (so that sessions pile up and meet each
  * other's conditions), reads that check them, now and then a clear, an expiry or a bad token.
- * `loneSurrogates: false` leaves lone surrogates out of data (for a backend with a known bug).
+ * Avoiding B1 leaves lone surrogates out of data.
  */
-export const commandArb = ({ loneSurrogates = true } = {}): fc.Arbitrary<Command> =>
+export const commandArb = (avoid: readonly KnownBug[] = []): fc.Arbitrary<Command> =>
   fc.oneof(
-    { arbitrary: put(loneSurrogates), weight: 16 },
+    { arbitrary: put(!avoid.includes("B1")), weight: 16 },
     { arbitrary: touch, weight: 8 },
     { arbitrary: remove, weight: 3 },
     { arbitrary: get, weight: 5 },
@@ -865,6 +1009,7 @@ export const commandArb = ({ loneSurrogates = true } = {}): fc.Arbitrary<Command
     { arbitrary: changes, weight: 4 },
     { arbitrary: oddPage, weight: 1 },
     { arbitrary: clear, weight: 1 },
+    { arbitrary: race, weight: 2 },
     { arbitrary: expire, weight: 1 },
     { arbitrary: badToken, weight: 1 },
   );
@@ -880,8 +1025,8 @@ export interface FuzzTarget {
 export interface FuzzOptions {
   /** A new server over an empty namespace (or file) with this `maxSessionsPerOwner`. */
   open: (quota: number) => Promise<FuzzTarget>;
-  /** Lone surrogates in data strings (default true). */
-  loneSurrogates?: boolean;
+  /** Known bugs of this backend whose inputs are left out (unless FUZZ_KNOWN_BUGS=1). */
+  avoid?: readonly KnownBug[];
   /** Runs when FUZZ_RUNS is not set. */
   runs: number;
   /** Commands per run, at most. */
@@ -916,8 +1061,9 @@ const STATS = process.env.FUZZ_STATS ? new Map<string, number>() : undefined;
 /** Runs the fuzz against the servers `options.open` makes; rejects with fast-check's report. */
 export async function fuzzServer(options: FuzzOptions): Promise<void> {
   const runs = Number(process.env.FUZZ_RUNS ?? options.runs);
+  const avoid = process.env.FUZZ_KNOWN_BUGS === "1" ? [] : (options.avoid ?? []);
   const owners = fc.uniqueArray(fc.constantFrom(...OWNERS), { minLength: 2, maxLength: 3 });
-  const commands = fc.commands([commandArb(options)], {
+  const commands = fc.commands([commandArb(avoid)], {
     maxCommands: options.maxCommands ?? 60,
     size: "max",
     ...(process.env.FUZZ_PATH ? { replayPath: process.env.FUZZ_PATH } : {}),
@@ -930,7 +1076,7 @@ export async function fuzzServer(options: FuzzOptions): Promise<void> {
     for (const owner of names) tokens.set(owner, await token(owner));
     for (const sub of BAD_SUBS) tokens.set(`bad:${sub}`, await token(sub));
     const real: Real = { server: target.server, tokens, errors: target.errors };
-    const model = emptyModel(names, quota);
+    const model = emptyModel(names, quota, avoid);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
       // Whatever the commands were, each owner ends with exactly what the model says.

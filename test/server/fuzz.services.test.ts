@@ -1,24 +1,24 @@
 // The model-based fuzz of the HTTP API (test/helpers/fuzz.ts) on the backends that need a
 // service: PostgreSQL, Redis and Memcached, each run in a namespace of its own (emptied at its
 // end). A missing service skips its backend with a warning (REQUIRE_SERVICES=1: it fails).
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SessionServerOptions } from "../../src/server/index.ts";
 import { fuzzServer, fuzzTarget } from "../helpers/fuzz.ts";
+import { token } from "../helpers/server.ts";
 import { requireServices, services } from "../helpers/services.ts";
 
 const up = await requireServices();
 const TIMEOUT_MS = 120_000;
 
 type Backend = Pick<SessionServerOptions, "backend" | "url">;
+const redis: Backend = {
+  backend: "redis",
+  url: `redis://${services.redis.host}:${services.redis.port}`,
+};
 // Runs per backend: each takes some 5-10 s alone on 2 cores (a PostgreSQL write some 20 ms).
 const backends: [string, number, boolean, Backend][] = [
   ["postgres", 30, up.postgres, { backend: "postgres", url: services.postgres.url }],
-  [
-    "redis",
-    60,
-    up.redis,
-    { backend: "redis", url: `redis://${services.redis.host}:${services.redis.port}` },
-  ],
+  ["redis", 60, up.redis, redis],
   [
     "memcached",
     60,
@@ -29,29 +29,44 @@ const backends: [string, number, boolean, Backend][] = [
 
 for (const [name, runs, up, backend] of backends) {
   describe.skipIf(!up)(`the HTTP API against its model on ${name}`, () => {
-    const open = async (quota: number) => fuzzTarget(backend, quota);
-    if (name !== "redis") {
-      it(
-        "answers every sequence of requests by several owners as the model does: no 5xx, no leak",
-        () => fuzzServer({ open, runs }),
-        TIMEOUT_MS,
-      );
-      return;
-    }
-    // Known bug (B1 in the fuzz notes): on Redis, a session whose data holds a lone surrogate
-    // can never be written again (its scripts read the version with Lua cjson, which refuses the
-    // `\ud800` escape): 409 CONFLICT on every replace, touch and DELETE. The whole property is
-    // expected to fail there until that is fixed (then drop the `fails`); the run without lone
-    // surrogates in data checks everything else meanwhile.
-    it.fails(
-      "answers every sequence as the model does (fails: B1, data with a lone surrogate)",
-      () => fuzzServer({ open, runs }),
-      TIMEOUT_MS,
-    );
     it(
-      "answers every sequence without lone surrogates in data as the model does",
-      () => fuzzServer({ open, runs, loneSurrogates: false }),
+      "answers every sequence of requests by several owners as the model does: no 5xx, no leak",
+      () =>
+        fuzzServer({
+          open: async (quota) => fuzzTarget(backend, quota),
+          runs,
+          // B1 and B3: known bugs (test/helpers/fuzz.ts), reproduced in fuzz.test.ts and below.
+          avoid: name === "redis" ? ["B1", "B3"] : ["B3"],
+        }),
       TIMEOUT_MS,
     );
   });
 }
+
+// Known bug (B1 in the fuzz notes), found by the fuzz: on Redis, a session whose data holds a
+// lone surrogate can never be written again. The store's scripts read the stored version with
+// Lua cjson, which refuses the `\ud800` escape JSON.stringify writes, so no condition ever
+// matches: every replace, touch and DELETE is 409 CONFLICT after the server's retries. When this
+// passes, drop the `fails` and the fuzz's "B1".
+describe.skipIf(!up.redis)("redis", () => {
+  it.fails("B1: a session whose data holds a lone surrogate can be touched and replaced", async () => {
+    const target = fuzzTarget(redis, 1000);
+    const send = async (method: string, path: string, body?: unknown) => {
+      const headers = {
+        authorization: `Bearer ${await token("alice")}`,
+        "content-type": "application/json",
+      };
+      const init: RequestInit = { method, headers };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      return target.server.fetch(new Request(`http://fuzz.test${path}`, init));
+    };
+    try {
+      expect((await send("PUT", "/v1/sessions/s1", { data: { text: "\uD800" } })).status).toBe(201);
+      expect((await send("POST", "/v1/sessions/s1/touch")).status).toBe(200);
+      expect((await send("PUT", "/v1/sessions/s1", { data: "plain" })).status).toBe(200);
+    } finally {
+      await send("DELETE", "/v1/sessions");
+      await target.close();
+    }
+  });
+});

@@ -2,9 +2,13 @@
 // service for: memory, a JSON file and SQLite, each run on a store of its own (a new namespace,
 // file or database). fuzz.services.test.ts runs the same on PostgreSQL, Redis and Memcached.
 import { join } from "node:path";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SessionServerOptions } from "../../src/server/index.ts";
+import { checkId } from "../../src/session.ts";
+import { memoryStore } from "../../src/stores/memory.ts";
+import type { SessionStore } from "../../src/stores/types.ts";
 import { fuzzServer, fuzzTarget } from "../helpers/fuzz.ts";
+import { call, setup } from "../helpers/server.ts";
 import { runId } from "../helpers/services.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -22,7 +26,79 @@ const backends: [string, number, (name: string) => Backend][] = [
 describe.each(backends)("the HTTP API against its model on %s", (_name, runs, backend) => {
   it(
     "answers every sequence of requests by several owners as the model does: no 5xx, no leak",
-    () => fuzzServer({ open: async (quota) => fuzzTarget(backend(runId()), quota), runs }),
+    () =>
+      fuzzServer({
+        open: async (quota) => fuzzTarget(backend(runId()), quota),
+        runs,
+        avoid: ["B3"],
+      }),
     TIMEOUT_MS,
   );
+});
+
+// Known bug (B2 in the fuzz notes), found writing the fuzz's id pool: "." and ".." pass checkId,
+// but no client can reach them over HTTP: a URL parser removes dot segments, "%2E" included
+// (WHATWG URL), so `PUT /v1/sessions/.` arrives as `PUT /v1/sessions/` (404 NOT_FOUND) and the
+// remote store's add(".") is a BackendError. Either such ids are refused everywhere (then
+// checkId throws and this passes) or they travel some other way; then drop the `fails`.
+it.fails("an id is refused by checkId or reachable over HTTP ('.' and '..': B2)", async () => {
+  const { server, close } = fuzzTarget({ backend: "memory" }, 1000);
+  try {
+    for (const id of [".", ".."]) {
+      try {
+        checkId(id);
+      } catch {
+        continue;
+      }
+      const path = `/v1/sessions/${encodeURIComponent(id)}`;
+      expect((await call(server, "alice", "PUT", path, { body: { data: 1 } })).status).toBe(201);
+      const read = await call(server, "alice", "GET", path);
+      expect(read.status).toBe(200);
+      expect(read.body.session.id).toBe(id);
+    }
+  } finally {
+    await close();
+  }
+});
+
+// Known bug (B3 in the fuzz notes), found by the fuzz on every backend: create-only PUTs racing
+// over an expired record that is still stored (before a sweep) can all be answered 201, each
+// overwriting the one before: every one reads the expired record at version n and writes a new
+// record at version 1 on condition of version n, so after the first lands at version 1 the next
+// still meets the condition when n is 1. An acknowledged create is lost. Here both requests read
+// the expired record before either writes (a store whose reads wait for each other); when this
+// passes, drop the `fails` and the fuzz's `avoid: ["B3"]`.
+it.fails("B3: of create-only PUTs racing over an expired record, one wins", async () => {
+  const inner = memoryStore();
+  // Without its own partitions, so that the server reads through `get` below.
+  const { partition: _partition, ...plain } = inner;
+  let racing = false;
+  const waiting: (() => void)[] = [];
+  const store: SessionStore = {
+    ...plain,
+    get: async (id) => {
+      const found = await inner.get(id);
+      if (racing) {
+        // Both reads are done before either request decides and writes.
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          if (waiting.length === 2) for (const release of waiting.splice(0)) release();
+        });
+      }
+      return found;
+    },
+  };
+  const { alice } = setup({ sweepInterval: 0 }, store);
+  expect((await alice.put("/v1/sessions/s1", { data: "old", ttl: 1 })).status).toBe(201);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  racing = true;
+  const create = (data: string) =>
+    alice.put("/v1/sessions/s1", { data }, { headers: { "if-none-match": "*" } });
+  const replies = await Promise.all([create("a"), create("b")]);
+  racing = false;
+  const read = await alice.get("/v1/sessions/s1");
+  // One create won, and its session is the one stored.
+  expect(replies.map((reply) => reply.status).sort()).toEqual([201, 409]);
+  const won = replies.find((reply) => reply.status === 201);
+  expect(read.body.session).toEqual(won?.body.session);
 });
