@@ -4,7 +4,14 @@
 // the body checks) stay out so they can change without a major.
 
 // The wire types, for code that talks to the API without the SDK.
-export type { ChangesBody, ErrorBody, PutBody, TouchBody, WireSession } from "../protocol.ts";
+export type {
+  ChangesBody,
+  ErrorBody,
+  ListBody,
+  PutBody,
+  TouchBody,
+  WireSession,
+} from "../protocol.ts";
 export type {
   ServerBackendName,
   SessionServerAuth,
