@@ -15,13 +15,12 @@ import {
   type SweepResult,
 } from "./redis/scripts.ts";
 import { lazy } from "./shared/lazy.ts";
-import { partitionPrefix } from "./shared/partition.ts";
+import { ownerPartition, sweepOwners } from "./shared/owners.ts";
 import { pageOfIds } from "./shared/range.ts";
 import { reporter } from "./shared/report.ts";
 import type {
   ListRequest,
   Page,
-  SessionPartition,
   SessionRecord,
   SessionStore,
   StoreContext,
@@ -214,19 +213,8 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     await evalScript(await redis(), SETTLE, registry, [owner, next, SETTLE_MARGIN]);
     return deleted;
   };
-  /** Sweeps `owners`, a few at a time; the records deleted carry `partitionPrefix(owner) + id`. */
-  const sweepOwners = async (owners: string[], upTo: string, collect: boolean) => {
-    const deleted: SessionRecord[] = [];
-    for (let i = 0; i < owners.length; i += OWNERS_AT_ONCE) {
-      const batch = owners.slice(i, i + OWNERS_AT_ONCE);
-      const swept = await Promise.all(batch.map((owner) => sweepOwner(owner, upTo, collect)));
-      swept.forEach((records, j) => {
-        const prefix = partitionPrefix(batch[j] as string);
-        for (const r of records) deleted.push(Object.freeze({ ...r, id: prefix + r.id }));
-      });
-    }
-    return deleted;
-  };
+  const sweepAll = (owners: string[], upTo: string, collect: boolean) =>
+    sweepOwners(owners, OWNERS_AT_ONCE, (owner) => sweepOwner(owner, upTo, collect));
 
   return {
     name: "redis",
@@ -244,27 +232,21 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     listPrefix: async (start) =>
       root.fetch((await root.ids()).filter((id) => id.startsWith(start))),
     listPage: root.page,
-    partition(owner): SessionPartition {
-      const own = ownerRecords(owner);
-      return {
-        owner,
-        get: own.get,
-        set: (record, condition) => own.set(record, condition),
-        delete: (id, condition) => own.delete(id, condition),
-        list: own.page,
+    partition: (owner) =>
+      ownerPartition(owner, {
+        ...ownerRecords(owner),
         clear: () => sweepOwner(owner, "+inf", true),
-      };
-    },
+      }),
     async clear() {
       await root.sweep("+inf", false);
-      await sweepOwners(await (await redis()).zrange(keys.owners, 0, -1), "+inf", false);
+      await sweepAll(await (await redis()).zrange(keys.owners, 0, -1), "+inf", false);
     },
     async purgeExpired(now) {
       const upTo = String(now);
       const { deleted } = await root.sweep(upTo, true);
       // Only the owners whose earliest expiry may have come.
       const due = await (await redis()).zrangebyscore(keys.owners, "-inf", upTo);
-      return [...deleted, ...(await sweepOwners(due, upTo, true))];
+      return [...deleted, ...(await sweepAll(due, upTo, true))];
     },
     async close() {
       // A client this store made, not one handed in: an ioredis `Redis`.

@@ -3,13 +3,12 @@ import { shortId } from "../../log.ts";
 import { decodeRecord, encodeRecord } from "../record.ts";
 import { holds } from "../shared/condition.ts";
 import { lazy } from "../shared/lazy.ts";
-import { partitionPrefix } from "../shared/partition.ts";
+import { ownerPartition, sweepOwners } from "../shared/owners.ts";
 import { pageOfIds } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
 import type {
   ListRequest,
   Page,
-  SessionPartition,
   SessionRecord,
   SessionStore,
   StoreContext,
@@ -220,19 +219,9 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
   const root = records((c) => c.root);
   const partition = (owner: string) => records((c) => c.owner(owner), owner);
   /** Sweeps every owner's records with `choose`: the records deleted, with the owner's prefix. */
-  const sweepOwners = async (choose: (record: SessionRecord) => boolean) => {
+  const sweepAll = async (choose: (record: SessionRecord) => boolean) => {
     const { c } = await connect();
-    const owners = await readOwners(c);
-    const deleted: SessionRecord[] = [];
-    for (let i = 0; i < owners.length; i += 8) {
-      const batch = owners.slice(i, i + 8);
-      const swept = await Promise.all(batch.map((owner) => partition(owner).sweep(choose)));
-      swept.forEach((records, j) => {
-        const prefix = partitionPrefix(batch[j] as string);
-        for (const r of records) deleted.push(Object.freeze({ ...r, id: prefix + r.id }));
-      });
-    }
-    return deleted;
+    return sweepOwners(await readOwners(c), 8, (owner) => partition(owner).sweep(choose));
   };
 
   return {
@@ -249,24 +238,17 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
     list: root.list,
     listPrefix: root.listPrefix,
     listPage: root.page,
-    partition(owner): SessionPartition {
+    partition(owner) {
       const own = partition(owner);
-      return {
-        owner,
-        get: own.get,
-        set: (record, condition) => own.set(record, condition),
-        delete: (id, condition) => own.delete(id, condition),
-        list: own.page,
-        clear: () => own.sweep(() => true),
-      };
+      return ownerPartition(owner, { ...own, clear: () => own.sweep(() => true) });
     },
     async clear() {
       await root.sweep(() => true);
-      await sweepOwners(() => true);
+      await sweepAll(() => true);
     },
     async purgeExpired(now) {
       const expired = (record: SessionRecord) => record.expiresAt <= now;
-      return [...(await root.sweep(expired)), ...(await sweepOwners(expired))];
+      return [...(await root.sweep(expired)), ...(await sweepAll(expired))];
     },
     async close() {
       (await connect.reset())?.c.quit();
