@@ -172,24 +172,28 @@ export class RemoteClient {
   }
 
   /**
-   * Every live session, read a page of `GET /v1/sessions` at a time, with a cursor of
-   * `GET /v1/changes` asked for first: what changes while the pages are read comes again in
-   * the next `changes(cursor)` (twice at worst; clients keep the higher version).
+   * Every live session, read a page of `GET /v1/sessions` at a time, and a cursor of
+   * `GET /v1/changes` asked for beside the first page: it trails the server's clock by seconds,
+   * so what changes while the pages are read comes again in the next `changes(cursor)` (twice
+   * at worst; clients keep the higher version).
    */
   async snapshot(): Promise<Changes> {
-    const { cursor } = await this.changes(NO_CHANGES);
+    // ky leaves out a search parameter that is `undefined`.
+    const page = (next?: string) =>
+      this.request("get", "sessions", undefined, { searchParams: { next } });
+    const [{ cursor }, first] = await Promise.all([this.changes(NO_CHANGES), page()]);
     const byId = new Map<string, Incoming>();
-    let next: string | undefined;
-    do {
-      // ky leaves out a search parameter that is `undefined`.
-      const { body } = await this.request("get", "sessions", undefined, { searchParams: { next } });
-      const { sessions } = body;
-      const sent = next;
-      next = body.next === undefined ? undefined : String(body.next);
+    let { body } = first;
+    let sent: unknown;
+    for (;;) {
+      const { sessions, next } = body;
       // The same `next` again would never end.
       if (!Array.isArray(sessions) || (next !== undefined && next === sent)) throw malformed();
       for (const session of this.sessions(sessions)) byId.set(session.record.id, session);
-    } while (next !== undefined);
+      if (next === undefined) break;
+      sent = next;
+      ({ body } = await page(String(next)));
+    }
     return { cursor, changed: [...byId.values()], live: [...byId.keys()] };
   }
 
