@@ -153,11 +153,12 @@ export class OwnerSessions {
     let live = 0;
     let cursor: string | undefined;
     do {
-      const page = await partition.list({ cursor, limit: PAGE });
+      // No more than could still reach the limit: an owner far below it reads all it has anyway.
+      const page = await partition.list({ cursor, limit: Math.min(PAGE, quota - live) });
       for (const record of page.records) if (record.expiresAt > now) live++;
       if (live >= quota) {
         throw new QuotaError(
-          `the owner has ${live} live sessions, the most this server allows is ${quota}: remove one to create another`,
+          `the owner has the most live sessions this server allows (${quota}): remove one to create another`,
         );
       }
       cursor = page.next;
