@@ -297,6 +297,12 @@ describe.skipIf(!up)("memcached", () => {
     const root = await (stores[1] as SessionStore).list();
     expect(root.map((r) => r.id).sort()).toEqual(ids.filter((_, i) => i % 2 === 0).sort());
     expect(reported).toEqual([]);
+    // The root's clear reaches every owner (through the registry of owners).
+    await (stores[2] as SessionStore).clear();
+    expect(
+      (await partitionOf(stores[0] as SessionStore, "alice").list({ limit: 10 })).records,
+    ).toEqual([]);
+    expect(await (stores[0] as SessionStore).list()).toEqual([]);
   }, 30_000);
 
   it("keeps namespaces that extend each other with ':' apart: shop and shop:eu, X and X:x", async () => {

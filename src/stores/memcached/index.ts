@@ -95,8 +95,23 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
     const c = await createConnection(options);
     return { c, index: indexer(c) };
   });
-  /** Owners this store has listed in the registry (which never forgets one). */
-  const registered = new Set<string>();
+  /**
+   * Owners this store has listed in the registry (which never forgets one), or is listing: the
+   * writes of one owner at once wait for one registration.
+   */
+  const registered = new Map<string, Promise<void>>();
+  const listOwner = (c: Connection, owner: string) => {
+    let done = registered.get(owner);
+    if (!done) {
+      if (registered.size >= 10_000) registered.clear();
+      done = register(c, owner).catch((error: unknown) => {
+        registered.delete(owner);
+        throw error;
+      });
+      registered.set(owner, done);
+    }
+    return done;
+  };
   const read = (got: Got | undefined, id: string, quiet = false): SessionRecord | undefined => {
     if (!got) return undefined;
     const record = report.skip(() => decodeRecord(got.value, `memcached ${shortId(id)}`), quiet);
@@ -156,11 +171,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
           // An existing record is listed already (its writer listed it before it answered).
           return (await c.store(SET, key, value, exptime, current?.cas)) !== false;
         }
-        if (owner !== undefined && !registered.has(owner)) {
-          await register(c, owner);
-          if (registered.size > 10_000) registered.clear();
-          registered.add(owner);
-        }
+        if (owner !== undefined) await listOwner(c, owner);
         const before = condition ? undefined : await c.gets(key);
         const cas = await c.store(condition ? ADD : SET, key, value, exptime);
         if (!cas) return false;
