@@ -77,6 +77,20 @@ describe("maxSessionsPerOwner", () => {
     expect(read).toBe(1);
   });
 
+  it("lets creates racing at the limit overshoot it (documented), then refuses the next", async () => {
+    const { alice } = setup({ maxSessionsPerOwner: 5 });
+    for (const id of ["a", "b", "c", "d"]) await alice.put(`/v1/sessions/${id}`);
+    const raced = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => alice.put(`/v1/sessions/race${i}`)),
+    );
+    const statuses = raced.map((reply) => reply.status);
+    expect(statuses.every((status) => status === 201 || status === 403)).toBe(true);
+    const created = statuses.filter((status) => status === 201).length;
+    expect(created).toBeGreaterThanOrEqual(1);
+    expect((await alice.get("/v1/sessions")).body.sessions).toHaveLength(4 + created);
+    expect((await alice.put("/v1/sessions/after")).status).toBe(403);
+  });
+
   it("refuses a limit that is not a positive whole number at once", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() =>
