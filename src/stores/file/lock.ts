@@ -137,9 +137,13 @@ async function create(path: string, text: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(text);
-  } finally {
+  } catch (error) {
+    // A full disk, say: no half-written lock is left behind.
     await handle.close();
+    await rm(path, { force: true });
+    throw error;
   }
+  await handle.close();
   return true;
 }
 
@@ -216,7 +220,8 @@ async function sweep(file: string): Promise<void> {
   const dir = dirname(file);
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    if (isTempOf(file, name)) await rm(join(dir, name), { force: true });
+    // One that cannot be removed is left: it is only a copy.
+    if (isTempOf(file, name)) await rm(join(dir, name), { force: true }).catch(() => {});
   }
 }
 
