@@ -98,7 +98,8 @@ function storageEvents(name: string, receive: (batch: unknown) => void): Transpo
     return undefined; // blocked: no other tab can hear this one either
   }
   if (!storage || typeof page.addEventListener !== "function") return undefined;
-  const key = `${name}:message`;
+  // Not `<name>:message`: the localStorage store keeps the session "message" there.
+  const key = `${name}\u0000message`;
   const listener = (event: StorageEvent) => {
     if (event.key !== key || !event.newValue) return;
     try {

@@ -228,3 +228,25 @@ describe("web storage namespaces", () => {
     );
   });
 });
+
+describe("web storage and the tabs' localStorage messages", () => {
+  it("a tab message (browsers without BroadcastChannel) never overwrites a session's key", async () => {
+    const { BroadcastChannel: channel } = globalThis;
+    // Safari before 15.4: the tabs talk through a localStorage key instead.
+    Reflect.deleteProperty(globalThis, "BroadcastChannel");
+    try {
+      const sm = new SessionManager({ backend: "localStorage", namespace: "app" });
+      const message = await sm.add("message", { data: { keep: true } });
+      await sm.add("other"); // tells the other tabs, at the end of the task
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(await sm.get("message")).toEqual(message);
+      expect(Object.keys(localStorage).sort()).toEqual([
+        "sessionmanager:app:message",
+        "sessionmanager:app:other",
+      ]);
+      await sm.close();
+    } finally {
+      globalThis.BroadcastChannel = channel;
+    }
+  });
+});
