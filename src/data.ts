@@ -59,7 +59,7 @@ function copy(
   }
   if (ancestors.includes(value)) throw refuse("a circular reference", keys);
   if (ancestors.length >= MAX_DATA_DEPTH) {
-    throw refuse(`more than ${MAX_DATA_DEPTH} levels of objects and arrays`, keys);
+    throw refuse(`more than ${MAX_DATA_DEPTH} levels of nesting`, keys);
   }
   ancestors.push(value);
   let out: unknown[] | Record<string, unknown>;

@@ -35,28 +35,22 @@ export function live(id: string, current: SessionRecord | undefined, now: number
 // Not String.prototype.isWellFormed: ES2024, after the browsers the bundle targets.
 const UNSTORABLE = /[\0\uD800-\uDFFF]/u;
 
-/** Whether `id` is a session id (or a token's `sub`): 1 to 256 characters, all storable. */
-export function isId(id: unknown): id is string {
-  return (
-    typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH && !UNSTORABLE.test(id)
-  );
-}
-
 /**
  * Throws `InvalidSessionIdError` unless `id` is a string of 1 to 256 characters, well-formed
  * UTF-16 (no lone surrogate) and without U+0000.
  */
 export function checkId(id: unknown): asserts id is string {
-  if (isId(id)) return;
   const given =
     typeof id !== "string"
       ? typeof id
-      : id === ""
-        ? "an empty string"
-        : id.length > MAX_ID_LENGTH
-          ? `a string of ${id.length} characters`
-          : "a string with a NUL or a lone surrogate";
-  throw new InvalidSessionIdError(
-    `id must be a non-empty string of at most 256 characters, without NUL or lone surrogates, got ${given}`,
-  );
+      : UNSTORABLE.test(id)
+        ? "a NUL or lone surrogate"
+        : id.length > 0 && id.length <= MAX_ID_LENGTH
+          ? ""
+          : `${id.length} characters`;
+  if (given) {
+    throw new InvalidSessionIdError(
+      `id must be 1 to 256 characters, no NUL or lone surrogate, got ${given}`,
+    );
+  }
 }

@@ -115,7 +115,7 @@ describe("session data depth (issue 11, finding 4)", () => {
       }
       expect(thrown).toBeInstanceOf(InvalidDataError);
       expect((thrown as Error).message).toMatch(
-        /^data must be JSON-serialisable, got more than 64 levels of objects and arrays at data\.list(\[0\]){63}$/,
+        /^data must be JSON-serialisable, got more than 64 levels of nesting at data\.list(\[0\]){63}$/,
       );
     },
   );

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwksCache, jwtVerify
 import { MAX_ID_LENGTH } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
 import { AuthError } from "../errors.ts";
-import { isId } from "../session.ts";
+import { checkId } from "../session.ts";
 import { HttpError } from "./errors.ts";
 import type { SessionServerAuth } from "./options.ts";
 
@@ -194,10 +194,14 @@ function pinnedAlgorithms(auth: SessionServerAuth): string[] {
 
 /** The token's `sub`, which must be what an id may be (every store holds owner and id alike). */
 function owner(sub: unknown): string {
-  if (isId(sub)) return sub;
-  throw new AuthError(
-    `the token's sub must be a string of 1 to ${MAX_ID_LENGTH} characters, without NUL or lone surrogates`,
-  );
+  try {
+    checkId(sub);
+    return sub;
+  } catch {
+    throw new AuthError(
+      `the token's sub must be a string of 1 to ${MAX_ID_LENGTH} characters, without NUL or lone surrogates`,
+    );
+  }
 }
 
 /**

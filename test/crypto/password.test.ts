@@ -201,6 +201,11 @@ describe("refused input", () => {
     expect(longest.length).toBe(195);
     await rejection(verifyPassword(password, `${longest}${"A".repeat(5)}`));
     expect(atob).not.toHaveBeenCalled();
+    // The longest string that may be a hash (i=10000000, 64-byte salt and key) is parsed.
+    const widest = `$pbkdf2-sha256$i=10000000$${"A".repeat(86)}$${"A".repeat(85)}!`;
+    expect(widest.length).toBe(199);
+    const parsed = await rejection(verifyPassword(password, widest));
+    expect(parsed.message).toMatch(/got a hash that is not 16 to 64 bytes/);
   });
 
   it.each([undefined, null, 42, {}])("rejects a hash that is %s", async (hash) => {
