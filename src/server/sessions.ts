@@ -76,7 +76,11 @@ export class OwnerSessions {
     let created = false;
     const written = await this.write(owner, id, async (current, now) => {
       check(id, current, pre);
-      if (!current) await this.withinQuota(owner, quota, now);
+      // Created meanwhile by a racing write: a create-only put is answered as it would be after
+      // it; any other is decided again over that session once its write fails its condition.
+      if (!current && (await this.withinQuota(owner, id, quota, now)) && pre.ifNoneMatch) {
+        throw new SessionExistsError(id);
+      }
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
       const expiresAt = input.expiresAt ?? now + ttl;
@@ -146,23 +150,42 @@ export class OwnerSessions {
    * Throws `QuotaError` when the owner has `quota` live sessions or more: counted a page of the
    * owner's partition at a time, stopping at the limit, so the work is the owner's own records
    * (at most `quota` live ones, and the expired ones not swept yet), never other owners'.
+   * Resolves to `true` when the count found `id` live: a racing write created it after it was
+   * read as absent, so this put is not a create after all (and not refused for the quota).
    */
-  private async withinQuota(owner: string, quota: number, now: number): Promise<void> {
-    if (quota === Number.POSITIVE_INFINITY) return;
+  private async withinQuota(
+    owner: string,
+    id: string,
+    quota: number,
+    now: number,
+  ): Promise<boolean> {
+    if (quota === Number.POSITIVE_INFINITY) return false;
     const partition = this.of(owner);
     let live = 0;
+    let raced = false;
     let cursor: string | undefined;
     do {
       // No more than could still reach the limit: an owner far below it reads all it has anyway.
       const page = await partition.list({ cursor, limit: Math.min(PAGE, quota - live) });
-      for (const record of page.records) if (record.expiresAt > now) live++;
+      for (const record of page.records) {
+        if (record.expiresAt <= now) continue;
+        live++;
+        raced ||= record.id === id;
+      }
       if (live >= quota) {
+        if (raced || (await this.isLive(partition, id, now))) return true;
         throw new QuotaError(
           `the owner has the most live sessions this server allows (${quota}): remove one to create another`,
         );
       }
       cursor = page.next;
     } while (cursor !== undefined);
+    return raced;
+  }
+
+  private async isLive(partition: SessionPartition, id: string, now: number): Promise<boolean> {
+    const found = await partition.get(id);
+    return !!found && found.expiresAt > now;
   }
 
   /** The owner's partition of the store. */

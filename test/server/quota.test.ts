@@ -91,6 +91,21 @@ describe("maxSessionsPerOwner", () => {
     expect((await alice.put("/v1/sessions/after")).status).toBe(403);
   });
 
+  it.each([
+    ["a create-only PUT that lost the race is 409, not 403", { "if-none-match": "*" }, [201, 409]],
+    ["a plain PUT that lost the race replaces the winner's session", {}, [200, 201]],
+  ])(
+    "when the winner of two creates of one id filled the quota, %s",
+    async (_, headers, statuses) => {
+      const { store, race } = racingStore();
+      const { alice } = setup({ maxSessionsPerOwner: 2 }, store);
+      expect((await alice.put("/v1/sessions/other")).status).toBe(201);
+      const replies = await race(() => alice.put("/v1/sessions/s1", { data: 1 }, { headers }));
+      expect(replies.map((reply) => reply.status).sort()).toEqual(statuses);
+      expect((await alice.get("/v1/sessions")).body.sessions).toHaveLength(2);
+    },
+  );
+
   it("refuses a limit that is not a positive whole number at once", () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() =>
@@ -152,6 +167,52 @@ describe("sessionmanager serve --max-sessions-per-owner", () => {
     }
   });
 });
+
+/**
+ * A memory store in which two racing requests both read their id as absent before either
+ * writes, and the second one's count of the owner's sessions comes after the first one's write.
+ */
+function racingStore() {
+  const inner = memoryStore();
+  let racing = false;
+  const reads: (() => void)[] = [];
+  let counts = 0;
+  let written = () => {};
+  const firstWrite = new Promise<void>((resolve) => {
+    written = resolve;
+  });
+  const store: SessionStore = {
+    ...inner,
+    get: async (id) => {
+      const found = await inner.get(id);
+      if (racing && reads.length < 2) {
+        await new Promise<void>((resolve) => {
+          reads.push(resolve);
+          if (reads.length === 2) for (const release of reads) release();
+        });
+      }
+      return found;
+    },
+    listPrefix: async (prefix) => {
+      if (racing && ++counts === 2) await firstWrite;
+      return (await inner.listPrefix?.(prefix)) ?? [];
+    },
+    set: async (record, condition) => {
+      const done = await inner.set(record, condition);
+      if (racing) written();
+      return done;
+    },
+  };
+  const race = async <T>(request: () => Promise<T>): Promise<T[]> => {
+    racing = true;
+    try {
+      return await Promise.all([request(), request()]);
+    } finally {
+      racing = false;
+    }
+  };
+  return { store, race };
+}
 
 function record(id: string): SessionRecord {
   const expiresAt = Date.now() + 60 * MINUTE;
