@@ -14,6 +14,7 @@ import {
   createSessionServer,
   type SessionServer,
   type SessionServerOptions,
+  serve,
 } from "../../src/server/index.ts";
 import { SECRET, token } from "./server.ts";
 import { runId } from "./services.ts";
@@ -1062,6 +1063,40 @@ export function fuzzTarget(backend: Partial<SessionServerOptions>, quota: number
     maxSessionsPerOwner: quota,
   });
   return { server, errors, close: () => server.close() };
+}
+
+/**
+ * `fuzzTarget` listening on 127.0.0.1 (a free port), reached with `fetch` over a socket: the Node
+ * adapter's parsing of paths, headers and bodies in the loop.
+ */
+export async function listeningTarget(
+  backend: Partial<SessionServerOptions>,
+  quota: number,
+): Promise<FuzzTarget> {
+  const errors: string[] = [];
+  const log = (message: string) => void errors.push(message);
+  const running = await serve({
+    backend: "memory",
+    ...backend,
+    namespace: runId(),
+    auth: { secret: SECRET },
+    sweepInterval: 0,
+    logger: { debug() {}, info() {}, warn: log, error: log },
+    logLevel: "warn",
+    maxSessionsPerOwner: quota,
+    port: 0,
+  });
+  const server: SessionServer = {
+    fetch: async (request) => {
+      const { pathname, search } = new URL(request.url);
+      const body = request.body ? await request.text() : undefined;
+      const init: RequestInit = { method: request.method, headers: request.headers };
+      if (body !== undefined) init.body = body;
+      return fetch(`${running.url}${pathname}${search}`, init);
+    },
+    close: () => running.close(),
+  };
+  return { server, errors, close: () => running.close() };
 }
 
 // FUZZ_STATS=1: how often each route answered each status, printed after the runs.

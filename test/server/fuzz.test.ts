@@ -7,7 +7,7 @@ import type { SessionServerOptions } from "../../src/server/index.ts";
 import { checkId } from "../../src/session.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
-import { fuzzServer, fuzzTarget } from "../helpers/fuzz.ts";
+import { fuzzServer, fuzzTarget, listeningTarget } from "../helpers/fuzz.ts";
 import { call, setup } from "../helpers/server.ts";
 import { runId } from "../helpers/services.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -22,6 +22,18 @@ const backends: [string, number, (name: string) => Backend][] = [
   ["file", 60, (name) => ({ backend: "file", path: join(dir, `${name}.json`) })],
   ["sqlite", 80, (name) => ({ backend: "sqlite", path: join(dir, `${name}.db`) })],
 ];
+
+// The same over a socket: a real HTTP server (the Node adapter) on a free port.
+it(
+  "answers as the model does over HTTP on a port (memory)",
+  () =>
+    fuzzServer({
+      open: (quota) => listeningTarget({ backend: "memory" }, quota),
+      runs: 40,
+      avoid: ["B3", "B4"],
+    }),
+  TIMEOUT_MS,
+);
 
 describe.each(backends)("the HTTP API against its model on %s", (_name, runs, backend) => {
   it(
