@@ -195,7 +195,24 @@ for (const backend of backends.filter((b) => !only || only.includes(b.name))) {
       await Promise.resolve(store.clear()).catch(() => {});
       await store.close?.();
     }
+    if (backend.name === "redis") await unlinkRun().catch(() => {});
   }
+}
+
+/**
+ * Deletes what `clear` leaves of this run on Redis: the registry of owners keeps the owners that
+ * wrote in the last minutes (so that a write landing meanwhile is not lost to a sweep).
+ */
+async function unlinkRun() {
+  const { Redis } = await import("ioredis");
+  const raw = new Redis(redis);
+  let cursor = "0";
+  do {
+    const [next, keys] = await raw.scan(cursor, "MATCH", `${run}:*`, "COUNT", 1000);
+    if (keys.length > 0) await raw.unlink(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  raw.disconnect();
 }
 
 console.log(
