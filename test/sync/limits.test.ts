@@ -111,7 +111,13 @@ describe("paged lists", () => {
   it("the remote store lists every session, 100 at a time", async () => {
     const { store, net } = server();
     await plant(store, "alice", many(250));
-    const { store: remoteOne } = await remote(net.fetch);
+    // The store alone: a manager would list it too when it opens.
+    const remoteOne = remoteStore({
+      url: IN_PROCESS_URL,
+      token: await tokenFor("alice"),
+      fetch: net.fetch,
+    });
+    closing.push(async () => remoteOne.close?.());
     const listed = await remoteOne.list();
     expect(listed.map((r) => r.id)).toEqual(many(250).map((r) => r.id));
     expect(net.largest).toBe(100);
