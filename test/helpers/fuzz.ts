@@ -1033,8 +1033,8 @@ export interface FuzzTarget {
 }
 
 export interface FuzzOptions {
-  /** A new server over an empty namespace (or file) with this `maxSessionsPerOwner`. */
-  open: (quota: number) => Promise<FuzzTarget>;
+  /** A new server over an empty namespace (or file), with these settings. */
+  open: (settings: RunSettings) => Promise<FuzzTarget>;
   /** Known bugs of this backend whose inputs are left out (unless FUZZ_KNOWN_BUGS=1). */
   avoid?: readonly KnownBug[];
   /** Runs when FUZZ_RUNS is not set. */
@@ -1049,20 +1049,51 @@ export interface FuzzOptions {
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20_261_104);
 
 /** A server for one run: its own namespace (and file), errors logged into `errors`. */
-export function fuzzTarget(backend: Partial<SessionServerOptions>, quota: number): FuzzTarget {
+export function fuzzTarget(
+  backend: Partial<SessionServerOptions>,
+  settings: RunSettings,
+  twins = false,
+): FuzzTarget {
   const errors: string[] = [];
+  const namespace = runId();
+  const one = () => createSessionServer(serverOptions(backend, settings, namespace, errors));
+  if (!twins) {
+    const server = one();
+    return { server, errors, close: () => server.close() };
+  }
+  // Two servers on one namespace, taking requests in turn: neither may keep what the other needs.
+  const [a, b] = [one(), one()];
+  let turn = 0;
+  const server: SessionServer = {
+    fetch: (request) => (turn++ % 2 ? b : a).fetch(request),
+    close: async () => void (await Promise.all([a.close(), b.close()])),
+  };
+  return { server, errors, close: () => server.close() };
+}
+
+/** What a run's server is given: its quota, and how often it sweeps (0: never). */
+export interface RunSettings {
+  quota: number;
+  sweepMs: number;
+}
+
+function serverOptions(
+  backend: Partial<SessionServerOptions>,
+  settings: RunSettings,
+  namespace: string,
+  errors: string[],
+): SessionServerOptions {
   const log = (message: string) => void errors.push(message);
-  const server = createSessionServer({
+  return {
     backend: "memory",
     ...backend,
-    namespace: runId(),
+    namespace,
     auth: { secret: SECRET },
-    sweepInterval: 0,
+    sweepInterval: settings.sweepMs,
     logger: { debug() {}, info() {}, warn: log, error: log },
     logLevel: "warn",
-    maxSessionsPerOwner: quota,
-  });
-  return { server, errors, close: () => server.close() };
+    maxSessionsPerOwner: settings.quota,
+  };
 }
 
 /**
@@ -1071,21 +1102,11 @@ export function fuzzTarget(backend: Partial<SessionServerOptions>, quota: number
  */
 export async function listeningTarget(
   backend: Partial<SessionServerOptions>,
-  quota: number,
+  settings: RunSettings,
 ): Promise<FuzzTarget> {
   const errors: string[] = [];
-  const log = (message: string) => void errors.push(message);
-  const running = await serve({
-    backend: "memory",
-    ...backend,
-    namespace: runId(),
-    auth: { secret: SECRET },
-    sweepInterval: 0,
-    logger: { debug() {}, info() {}, warn: log, error: log },
-    logLevel: "warn",
-    maxSessionsPerOwner: quota,
-    port: 0,
-  });
+  const options = serverOptions(backend, settings, runId(), errors);
+  const running = await serve({ ...options, port: 0 });
   const server: SessionServer = {
     fetch: async (request) => {
       const { pathname, search } = new URL(request.url);
@@ -1113,9 +1134,15 @@ export async function fuzzServer(options: FuzzOptions): Promise<void> {
     ...(process.env.FUZZ_PATH ? { replayPath: process.env.FUZZ_PATH } : {}),
   });
   // A quota some runs reach (the id pool holds 16), or the default one.
-  const quotas = fc.constantFrom(4, 1000);
-  const property = fc.asyncProperty(owners, quotas, commands, async (names, quota, cmds) => {
-    const target = await options.open(quota);
+  // A quota some runs reach (the id pool holds 17), or the default one; a sweep every 10 ms
+  // (deleting what expired under the requests' feet) in some runs.
+  const settings = fc.record({
+    quota: fc.constantFrom(4, 1000),
+    sweepMs: fc.constantFrom(0, 0, 10),
+  });
+  const property = fc.asyncProperty(owners, settings, commands, async (names, run, cmds) => {
+    const { quota } = run;
+    const target = await options.open(run);
     const tokens = new Map<string, string>();
     for (const owner of names) tokens.set(owner, await token(owner));
     for (const sub of BAD_SUBS) tokens.set(`bad:${sub}`, await token(sub));
@@ -1125,6 +1152,8 @@ export async function fuzzServer(options: FuzzOptions): Promise<void> {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
       // Whatever the commands were, each owner ends with exactly what the model says.
       for (const owner of names) await expectList(model, real, owner);
+      // And the server logged no warning or error (a failed sweep, a store error).
+      expect(target.errors).toEqual([]);
     } finally {
       await Promise.allSettled(names.map((owner) => send(real, owner, "DELETE", "/v1/sessions")));
       await target.close();

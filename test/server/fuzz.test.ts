@@ -28,7 +28,7 @@ it(
   "answers as the model does over HTTP on a port (memory)",
   () =>
     fuzzServer({
-      open: (quota) => listeningTarget({ backend: "memory" }, quota),
+      open: (settings) => listeningTarget({ backend: "memory" }, settings),
       runs: 40,
       avoid: ["B3", "B4"],
     }),
@@ -40,7 +40,7 @@ describe.each(backends)("the HTTP API against its model on %s", (_name, runs, ba
     "answers every sequence of requests by several owners as the model does: no 5xx, no leak",
     () =>
       fuzzServer({
-        open: async (quota) => fuzzTarget(backend(runId()), quota),
+        open: async (settings) => fuzzTarget(backend(runId()), settings),
         runs,
         avoid: ["B3", "B4"],
       }),
@@ -54,7 +54,7 @@ describe.each(backends)("the HTTP API against its model on %s", (_name, runs, ba
 // remote store's add(".") is a BackendError. Either such ids are refused everywhere (then
 // checkId throws and this passes) or they travel some other way; then drop the `fails`.
 it.fails("an id is refused by checkId or reachable over HTTP ('.' and '..': B2)", async () => {
-  const { server, close } = fuzzTarget({ backend: "memory" }, 1000);
+  const { server, close } = fuzzTarget({ backend: "memory" }, { quota: 1000, sweepMs: 0 });
   try {
     for (const id of [".", ".."]) {
       try {
