@@ -37,7 +37,8 @@ const UNSTORABLE = /[\0\uD800-\uDFFF]/u;
 
 /**
  * Throws `InvalidSessionIdError` unless `id` is a string of 1 to 256 characters, well-formed
- * UTF-16 (no lone surrogate) and without U+0000.
+ * UTF-16 (no lone surrogate), without U+0000, and not "." or ".." (URLs drop those path segments,
+ * so no HTTP client could reach such a session).
  */
 export function checkId(id: unknown): asserts id is string {
   const given =
@@ -45,9 +46,11 @@ export function checkId(id: unknown): asserts id is string {
       ? typeof id
       : UNSTORABLE.test(id)
         ? "a NUL or lone surrogate"
-        : id.length > 0 && id.length <= MAX_ID_LENGTH
-          ? ""
-          : `${id.length} characters`;
+        : id === "." || id === ".."
+          ? `"${id}", which no URL can carry as a path segment`
+          : id.length > 0 && id.length <= MAX_ID_LENGTH
+            ? ""
+            : `${id.length} characters`;
   if (given) {
     throw new InvalidSessionIdError(
       `id must be 1 to 256 characters, no NUL or lone surrogate, got ${given}`,
