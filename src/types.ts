@@ -10,6 +10,8 @@ export interface Session<Data = unknown> {
   readonly ttl: number;
   /** 1 when added; grows by one on every change (touch, update). */
   readonly version: number;
+  /** `add`'s cap on the whole lifetime, in ms: never alive past `createdAt + maxAge`. Absent: none. */
+  readonly maxAge?: number;
 }
 
 /** A change to a session that other tabs and other clients hear about. */
@@ -30,6 +32,8 @@ export interface SessionRecord {
   readonly expiresAt: number;
   readonly ttl: number;
   readonly version: number;
+  /** The lifetime cap in ms: `expiresAt` never passes `createdAt + maxAge`. Absent: no cap. */
+  readonly maxAge?: number;
   /** `data` is a compact JWE (encryption at rest); absent when it is plain JSON. */
   readonly encrypted?: true;
 }

@@ -48,9 +48,11 @@ type Row = {
   expires_at: number;
   ttl: number;
   version: string;
+  max_age: number | null;
 };
 
-const COLUMNS = "id, format, data, encrypted, created_at, updated_at, expires_at, ttl, version";
+const COLUMNS =
+  "id, format, data, encrypted, created_at, updated_at, expires_at, ttl, version, max_age";
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
@@ -162,7 +164,9 @@ async function loadPg() {
 /**
  * The table and its index, created under an advisory lock: two processes running
  * `CREATE TABLE IF NOT EXISTS` at once can otherwise both try to create it (and one fails on
- * `pg_type`'s unique index). One simple-protocol query, so one implicit transaction holds the lock.
+ * `pg_type`'s unique index). One simple-protocol query, so one implicit transaction holds the
+ * lock. A table made before `max_age` (null: no cap) gets the column, and only such a table:
+ * even `ADD COLUMN IF NOT EXISTS` waits for an exclusive lock on the table.
  */
 function createTableSql(name: string, table: string): string {
   const index = `"${name.split(".").pop()}_expires_at"`;
@@ -178,24 +182,31 @@ CREATE TABLE IF NOT EXISTS ${table} (
   expires_at double precision NOT NULL,
   ttl double precision NOT NULL,
   version bigint NOT NULL,
+  max_age double precision,
   PRIMARY KEY (namespace, id)
 );
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
+      AND attname = 'max_age' AND NOT attisdropped) THEN
+    ALTER TABLE ${table} ADD COLUMN max_age double precision;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS ${index} ON ${table} (namespace, expires_at);`;
 }
 
 type Statements = ReturnType<typeof statements>;
 
 function statements(table: string) {
-  const insert = `INSERT INTO ${table} (namespace, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+  const insert = `INSERT INTO ${table} (namespace, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
   const assign =
-    "format = $3, data = $4, encrypted = $5, created_at = $6, updated_at = $7, expires_at = $8, ttl = $9, version = $10";
+    "format = $3, data = $4, encrypted = $5, created_at = $6, updated_at = $7, expires_at = $8, ttl = $9, version = $10, max_age = $11";
   const select = `SELECT ${COLUMNS} FROM ${table} WHERE namespace = $1`;
   return {
     get: `${select} AND id = $2`,
     insert: `${insert} ON CONFLICT (namespace, id) DO NOTHING`,
     upsert: `${insert} ON CONFLICT (namespace, id) DO UPDATE SET ${assign}`,
     // A row of another format is never overwritten, whatever its version says.
-    update: `UPDATE ${table} SET ${assign} WHERE namespace = $1 AND id = $2 AND version = $11 AND format = $3`,
+    update: `UPDATE ${table} SET ${assign} WHERE namespace = $1 AND id = $2 AND version = $12 AND format = $3`,
     delete: `DELETE FROM ${table} WHERE namespace = $1 AND id = $2`,
     deleteVersion: `DELETE FROM ${table} WHERE namespace = $1 AND id = $2 AND version = $3 AND format = $4`,
     list: `${select} ORDER BY id`,
@@ -222,7 +233,7 @@ function quoteTable(name: string): string {
 }
 
 function toRow(namespace: string, record: SessionRecord): unknown[] {
-  const { id, data, encrypted, createdAt, updatedAt, expiresAt, ttl, version } = record;
+  const { id, data, encrypted, createdAt, updatedAt, expiresAt, ttl, version, maxAge } = record;
   const json = JSON.stringify(data ?? null);
   return [
     namespace,
@@ -235,6 +246,7 @@ function toRow(namespace: string, record: SessionRecord): unknown[] {
     expiresAt,
     ttl,
     version,
+    maxAge ?? null,
   ];
 }
 
@@ -251,6 +263,7 @@ function fromRow(row: Row, table: string): SessionRecord {
     ttl: row.ttl,
     // bigint arrives as a string: pg does not round what a JS number cannot hold.
     version: Number(row.version),
+    ...(row.max_age !== null && { maxAge: row.max_age }),
     ...(row.encrypted ? { encrypted: true } : {}),
   };
   return readRecord(stored, where);

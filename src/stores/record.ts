@@ -30,9 +30,11 @@ export function decodeRecord(text: string, where: string): SessionRecord {
 
 /** A record as an object (`{ v: 1, id, … }`), for stores that keep objects (IndexedDB). */
 export function toStoredObject(record: SessionRecord): StoredObject {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, maxAge, encrypted } = record;
   const stored = { v: RECORD_FORMAT, id, data, createdAt, updatedAt, expiresAt, ttl, version };
-  return encrypted ? { ...stored, encrypted } : stored;
+  // Optional within format 1: a record without it (as every one before it) has no cap.
+  const capped = maxAge === undefined ? stored : { ...stored, maxAge };
+  return encrypted ? { ...capped, encrypted } : capped;
 }
 
 /** What `toStoredObject` makes: a record with its format version. */
@@ -55,9 +57,14 @@ export function readRecord(stored: unknown, where: string): SessionRecord {
   if (typeof r.id !== "string" || !("data" in r) || !numbers.every(Number.isFinite)) {
     throw unreadable(where, "a field is missing or of the wrong type");
   }
+  const { maxAge } = r;
+  if (maxAge !== undefined && !(Number.isFinite(maxAge) && (maxAge as number) > 0)) {
+    throw unreadable(where, `its maxAge is ${JSON.stringify(maxAge)}, not a positive number`);
+  }
   const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = r as SessionRecord;
   const record = { id, data: deepFreeze(data), createdAt, updatedAt, expiresAt, ttl, version };
-  return Object.freeze(encrypted === true ? { ...record, encrypted } : record);
+  const capped = maxAge === undefined ? record : { ...record, maxAge };
+  return Object.freeze(encrypted === true ? { ...capped, encrypted } : capped);
 }
 
 /** Freezes `value` and everything in it, as the manager's own data is (lives in data.ts). */

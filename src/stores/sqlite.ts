@@ -173,6 +173,8 @@ interface Row {
   version: number;
   encrypted: number;
   format: number;
+  /** Null: no cap (and every row of a table made before the column). */
+  max_age: number | null;
 }
 
 /** better-sqlite3, on first use: the name written out inside `try` (see driverError). */
@@ -224,6 +226,7 @@ const COLUMNS = [
   "version",
   "encrypted",
   "format",
+  "max_age",
 ] as const;
 
 // Rows this version cannot read (another format, data that is not JSON) are never changed or
@@ -237,7 +240,12 @@ function prepare(db: BetterSqlite3.Database, table: string) {
     namespace TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
     ttl INTEGER NOT NULL, version INTEGER NOT NULL, encrypted INTEGER NOT NULL, format INTEGER NOT NULL,
-    PRIMARY KEY (namespace, id))`);
+    max_age INTEGER, PRIMARY KEY (namespace, id))`);
+  // A table made before max_age gets the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+  const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${t})`).all();
+  if (!columns.some((c) => c.name === "max_age")) {
+    db.exec(`ALTER TABLE ${t} ADD COLUMN max_age INTEGER`);
+  }
   db.exec(`CREATE INDEX IF NOT EXISTS "${table}_expires" ON ${t} (namespace, expires_at)`);
   const insert = `INSERT INTO ${t} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`;
   const assign = COLUMNS.slice(2)
@@ -286,6 +294,7 @@ function toRow(namespace: string, record: SessionRecord): Row {
     version: record.version,
     encrypted: record.encrypted ? 1 : 0,
     format: RECORD_FORMAT,
+    max_age: record.maxAge ?? null,
   };
 }
 
@@ -307,6 +316,7 @@ function toRecord(row: Row, where: string): SessionRecord {
       ttl: row.ttl,
       version: row.version,
       encrypted: row.encrypted === 1,
+      ...(row.max_age !== null && { maxAge: row.max_age }),
     },
     where,
   );

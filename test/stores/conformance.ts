@@ -116,6 +116,34 @@ function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions)
       expect((await store.list()).find((r) => r.id === "sealed")?.encrypted).toBe(true);
     });
 
+    it("keeps a record's maxAge through writes and lists, and its absence too", async () => {
+      const store = await open();
+      const capped = rec("capped", { maxAge: 3_600_000 });
+      const plain = rec("plain");
+      expect(await store.set(capped, { ifAbsent: true })).toBe(true);
+      expect(await store.set(plain, { ifAbsent: true })).toBe(true);
+      const maxAges = async () =>
+        (await store.list()).map((r) => [r.id, "maxAge" in r ? r.maxAge : "none"]).sort();
+      expect(await maxAges()).toEqual([
+        ["capped", 3_600_000],
+        ["plain", "none"],
+      ]);
+      if (!serverAssigned) expect(await store.get("capped")).toEqual(capped);
+      const version = (await store.get("capped"))?.version ?? 0;
+      const next = { ...capped, data: "changed", version: version + 1 };
+      expect(await store.set(next, { ifVersion: version })).toBe(true);
+      expect((await store.get("capped"))?.maxAge).toBe(3_600_000);
+      // A write without it takes the cap away (the record is written whole).
+      const { maxAge: _, ...uncapped } = next;
+      expect(
+        await store.set({ ...uncapped, version: version + 2 }, { ifVersion: version + 1 }),
+      ).toBe(true);
+      expect(await maxAges()).toEqual([
+        ["capped", "none"],
+        ["plain", "none"],
+      ]);
+    });
+
     it("keeps ids that are awkward for keys and files", async () => {
       const store = await open();
       const ids = ["a b", "a/b\\c", "ünï", "x".repeat(256), "a,b;c\"'", "🎉"];

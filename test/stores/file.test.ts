@@ -233,6 +233,30 @@ describe("file store (csv)", () => {
     expect(await readFile(path, "utf8")).toBe(`${[header, ...rows].join("\r\n")}\r\n`);
   });
 
+  it("adds a maxAge column only while a session has one; files without it still read", async () => {
+    const path = join(folder(), "sessions.csv");
+    const old = `app,before,{},1,2,${Date.now() + 60_000},4,5,,${RECORD_FORMAT}`;
+    await mkdir(join(path, ".."), { recursive: true });
+    await writeFile(path, `${header}\r\n${old}\r\n`);
+    const { store, reports } = await opened({ path, format: "csv", namespace: "app" });
+    const capped = rec("capped", { createdAt: 1, updatedAt: 2, expiresAt: 3, ttl: 4, maxAge: 5 });
+    await store.set(capped);
+    const lines = (await readFile(path, "utf8")).split("\r\n");
+    expect(lines).toEqual([
+      `${header},maxAge`,
+      `${old},`,
+      `app,capped,"{""n"":1}",1,2,3,4,1,,${RECORD_FORMAT},5`,
+      "",
+    ]);
+    const { store: again } = await opened({ path, format: "csv", namespace: "app" });
+    expect(await again.get("capped")).toEqual(capped);
+    expect(await again.get("before")).not.toHaveProperty("maxAge");
+    // Without a capped session the file is as versions before maxAge wrote it.
+    await again.delete("capped");
+    expect(await readFile(path, "utf8")).toBe(`${header}\r\n${old}\r\n`);
+    expect(reports).toEqual([]);
+  });
+
   it("refuses a file whose header is not its own", async () => {
     const path = join(folder(), "sessions.csv");
     await mkdir(join(path, ".."), { recursive: true });

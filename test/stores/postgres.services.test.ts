@@ -89,6 +89,35 @@ describe.skipIf(!up)("postgres", () => {
     expect(await store.set(rec("a"))).toBe(true);
   });
 
+  it("adds max_age to a table made before it, and reads its old rows as uncapped", async () => {
+    const old = `sm_${run}_old`;
+    tables.add(old);
+    // The table as versions before maxAge made it, with one of their rows.
+    await admin.query(`CREATE TABLE "${old}" (namespace text NOT NULL, id text COLLATE "C" NOT NULL,
+      format smallint NOT NULL, data text NOT NULL, encrypted boolean NOT NULL DEFAULT false,
+      created_at double precision NOT NULL, updated_at double precision NOT NULL,
+      expires_at double precision NOT NULL, ttl double precision NOT NULL,
+      version bigint NOT NULL, PRIMARY KEY (namespace, id))`);
+    const later = Date.now() + 60_000;
+    await admin.query(
+      `INSERT INTO "${old}" (namespace, id, format, data, created_at, updated_at, expires_at, ttl, version)
+       VALUES ($1, 'before', 1, '{"n":1}', 1, 1, $2, 1000, 3)`,
+      [run, later],
+    );
+    const store = await open({ table: old, namespace: run });
+    const before = await store.get("before");
+    expect(before).toMatchObject({ id: "before", data: { n: 1 }, expiresAt: later, version: 3 });
+    expect(before && "maxAge" in before).toBe(false);
+    expect(await store.set(rec("capped", { maxAge: 5000 }), { ifAbsent: true })).toBe(true);
+    expect((await store.get("capped"))?.maxAge).toBe(5000);
+    // A second open (another process) finds the column there and changes nothing.
+    const again = await open({ table: old, namespace: run });
+    expect((await again.list()).map((r) => [r.id, r.maxAge])).toEqual([
+      ["before", undefined],
+      ["capped", 5000],
+    ]);
+  });
+
   it("lists by prefix with a range, so % and _ are plain characters", async () => {
     const store = await open();
     const ids = ["a%/1", "a%/2", "a_/1", "ab/1", "a/1", "é/1", "éa", "f", "\u{10ffff}x"];

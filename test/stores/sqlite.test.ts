@@ -100,6 +100,33 @@ describe("sqlite store", () => {
     expect(row).toEqual({ namespace: "app", id: "a", data: '{"x":1}' });
   });
 
+  it("adds max_age to a table made before it, and reads its old rows as uncapped", async () => {
+    const path = file();
+    const db = connect(path);
+    // The table as versions before maxAge made it, with one of their rows.
+    db.exec(`CREATE TABLE sessionmanager_sessions (
+      namespace TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+      ttl INTEGER NOT NULL, version INTEGER NOT NULL, encrypted INTEGER NOT NULL, format INTEGER NOT NULL,
+      PRIMARY KEY (namespace, id))`);
+    const later = Date.now() + 60_000;
+    db.prepare(
+      "INSERT INTO sessionmanager_sessions VALUES ('app', 'before', '{\"n\":1}', 1, 1, ?, 1000, 3, 0, 1)",
+    ).run(later);
+    const { store, reports } = await opened({ path, namespace: "app" });
+    const before = await store.get("before");
+    expect(before).toMatchObject({ id: "before", data: { n: 1 }, expiresAt: later, version: 3 });
+    expect(before && "maxAge" in before).toBe(false);
+    expect(await store.set(rec("capped", { maxAge: 5000 }), { ifAbsent: true })).toBe(true);
+    // Another connection (another process) finds the column there and adds nothing.
+    const { store: again } = await opened({ path, namespace: "app" });
+    expect((await again.list()).map((r) => [r.id, r.maxAge]).sort()).toEqual([
+      ["before", undefined],
+      ["capped", 5000],
+    ]);
+    expect(reports).toEqual([]);
+  });
+
   it("refuses calls before open, and opens again for a call after close", async () => {
     const path = file();
     const store = sqliteStore({ path });
@@ -143,7 +170,8 @@ describe("sqlite store", () => {
     const db = connect(path);
     const { store, reports } = await opened({ path, namespace: "app" });
     const insert = db.prepare(
-      "INSERT INTO sessionmanager_sessions VALUES ('app', ?, ?, 1, 2, 3, 4, 1, 0, ?)",
+      `INSERT INTO sessionmanager_sessions (namespace, id, data, created_at, updated_at, expires_at,
+       ttl, version, encrypted, format) VALUES ('app', ?, ?, 1, 2, 3, 4, 1, 0, ?)`,
     );
     insert.run("future", '{"from":"a newer version"}', RECORD_FORMAT + 1);
     insert.run("broken", "{oops", RECORD_FORMAT);

@@ -113,28 +113,37 @@ const COLUMNS = [
   "version",
   "encrypted",
   "format",
+  "maxAge",
 ] as const;
-const HEADER = COLUMNS.join(",");
+// The maxAge column is written only when a session has one: a file without capped sessions keeps
+// the header of the versions before it, which can still read it. Both are read.
+const HEADER = COLUMNS.slice(0, -1).join(",");
+const WIDE_HEADER = COLUMNS.join(",");
 
 const csv: Format = {
   parse(text, file) {
     const contents: Contents = { records: new Map(), kept: [] };
     if (text === "") return contents;
     const [header, ...rows] = csvRows(text, file);
-    if (header?.fields.join(",") !== HEADER) {
+    const found = header?.fields.join(",");
+    if (found !== HEADER && found !== WIDE_HEADER) {
       throw unreadableFile(file, `its first row is not the header ${HEADER}`);
     }
+    const width = header?.fields.length ?? 0;
     for (const { fields, raw } of rows) {
       if (raw === "") continue; // a blank line
       const [ns = "", id] = fields;
-      accept(contents, ns, id, raw, () => fromRow(fields, where(file, ns, id)));
+      accept(contents, ns, id, raw, () => fromRow(fields, width, where(file, ns, id)));
     }
     return contents;
   },
   stringify({ records, kept }) {
-    const lines: string[] = [HEADER];
+    let wide = false;
+    for (const shelf of records.values())
+      for (const record of shelf.values()) wide ||= record.maxAge !== undefined;
+    const lines: string[] = [wide ? WIDE_HEADER : HEADER];
     for (const [ns, shelf] of records)
-      for (const record of shelf.values()) lines.push(toRow(ns, record));
+      for (const record of shelf.values()) lines.push(toRow(ns, record, wide));
     for (const { raw } of kept) lines.push(raw as string);
     return `${lines.join("\r\n")}\r\n`;
   },
@@ -175,8 +184,8 @@ function csvRows(text: string, file: string): CsvRow[] {
   return rows;
 }
 
-function toRow(namespace: string, record: SessionRecord): string {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
+function toRow(namespace: string, record: SessionRecord, wide: boolean): string {
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted, maxAge } = record;
   const fields = [
     namespace,
     id,
@@ -186,7 +195,8 @@ function toRow(namespace: string, record: SessionRecord): string {
     expiresAt,
     ttl,
   ];
-  return [...fields, version, encrypted ? "true" : "", RECORD_FORMAT].map(csvField).join(",");
+  const tail = [version, encrypted ? "true" : "", RECORD_FORMAT, ...(wide ? [maxAge ?? ""] : [])];
+  return [...fields, ...tail].map(csvField).join(",");
 }
 
 function csvField(value: string | number): string {
@@ -194,13 +204,14 @@ function csvField(value: string | number): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function fromRow(fields: string[], at: string): SessionRecord {
-  if (fields.length !== COLUMNS.length) {
+/** The record in a row of a file whose header has `width` columns. */
+function fromRow(fields: string[], width: number, at: string): SessionRecord {
+  if (fields.length !== width) {
     throw new BackendError(
-      `skipped the stored record ${at}: it has ${fields.length} fields, not ${COLUMNS.length}`,
+      `skipped the stored record ${at}: it has ${fields.length} fields, not ${width}`,
     );
   }
-  const [, id, text, createdAt, updatedAt, expiresAt, ttl, version, encrypted, v] = fields;
+  const [, id, text, createdAt, updatedAt, expiresAt, ttl, version, encrypted, v, maxAge] = fields;
   let data: unknown;
   try {
     data = JSON.parse(text as string);
@@ -219,6 +230,8 @@ function fromRow(fields: string[], at: string): SessionRecord {
       ttl: number(ttl),
       version: number(version),
       encrypted: encrypted === "true",
+      // Empty (or absent, in a file without the column): no cap.
+      ...(maxAge && { maxAge: Number(maxAge) }),
     },
     at,
   );
