@@ -59,8 +59,8 @@ export function createVerifier(auth: SessionServerAuth): VerifyToken {
     const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
     if (!token) throw new AuthError("missing bearer token");
     const checkedWith = keySet();
-    const known = verified.get(token, checkedWith);
-    if (known !== undefined) return known;
+    const known = verified.get(token);
+    if (known !== undefined && known.keySet === checkedWith) return known.sub;
     try {
       const { payload } = await jwtVerify(token, key, options);
       const sub = owner(payload.sub);
@@ -72,7 +72,14 @@ export function createVerifier(auth: SessionServerAuth): VerifyToken {
       }
       return sub;
     } catch (error) {
-      throw refusal(error, "jwks" in auth);
+      const refused = refusal(error, "jwks" in auth);
+      // The JWKS could not be fetched again (503): a token checked with the last set stands
+      // until it can be, so an issuer's outage does not sign everyone out. A set that was
+      // fetched and lacks the token's key is a 401 (never this branch).
+      if (refused instanceof HttpError) {
+        if (known !== undefined) return known.sub;
+      } else verified.delete(token);
+      throw refused;
     }
   };
 }
@@ -132,12 +139,16 @@ function jwksUrl(jwks: string): URL {
 class VerifiedTokens {
   private readonly tokens = new Map<string, { sub: string; expires: number; keySet: number }>();
 
-  get(token: string, keySet: number | undefined): string | undefined {
+  /** The token's entry until it expires, whichever key set it was checked with. */
+  get(token: string): { sub: string; keySet: number } | undefined {
     const hit = this.tokens.get(token);
-    if (hit === undefined) return undefined;
-    if (hit.expires > Date.now() && hit.keySet === keySet) return hit.sub;
+    if (hit === undefined || hit.expires > Date.now()) return hit;
     this.tokens.delete(token);
     return undefined;
+  }
+
+  delete(token: string): void {
+    this.tokens.delete(token);
   }
 
   add(token: string, sub: string, expires: number, keySet: number): void {

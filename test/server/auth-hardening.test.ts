@@ -62,6 +62,7 @@ describe("tokens remembered no longer than the key set they were checked with", 
   let jwksUrl: string;
   let published: JWK[] = [];
   let fetches = 0;
+  let down = false;
   const keys: Record<string, CryptoKey> = {};
 
   beforeAll(async () => {
@@ -72,6 +73,7 @@ describe("tokens remembered no longer than the key set they were checked with", 
     }
     issuer = createServer((_, res) => {
       fetches++;
+      if (down) return void res.writeHead(502).end();
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ keys: published }));
     });
@@ -124,6 +126,30 @@ describe("tokens remembered no longer than the key set they were checked with", 
     vi.setSystemTime(Date.now() + 31_000);
     expect(await status(server, await signed("k2"))).toBe(200);
     expect(await status(server, old)).toBe(401);
+    published = all;
+  });
+
+  it("stand while the key set cannot be fetched, until a fetched set lacks their key", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const { server } = setup({ auth: { jwks: jwksUrl, audience: "api" } });
+    const seen = await signed("k1");
+    expect(await status(server, seen)).toBe(200);
+    expect(await status(server, seen)).toBe(200);
+    down = true;
+    vi.setSystemTime(Date.now() + 10 * 60_000 + 1_000);
+    // The set is stale and cannot be fetched: a token checked with it stands, a new one cannot be checked.
+    expect(await status(server, seen)).toBe(200);
+    expect(await status(server, await signed("k1", "bob"))).toBe(503);
+    // The issuer is back without k1: refused, and not taken again in the next outage.
+    down = false;
+    const all = published;
+    published = all.filter((k) => k.kid !== "k1");
+    expect(await status(server, seen)).toBe(401);
+    down = true;
+    vi.setSystemTime(Date.now() + 10 * 60_000 + 1_000);
+    // Forgotten when refused: now it cannot be checked (503), and is not taken on trust.
+    expect(await status(server, seen)).toBe(503);
+    down = false;
     published = all;
   });
 });
