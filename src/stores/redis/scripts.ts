@@ -13,14 +13,18 @@ export interface ScriptClient {
 /** How every record of this format begins (`encodeRecord` writes `v` first). */
 const MARKER = `{"v":${RECORD_FORMAT},`;
 
-// Whether the record at `key` is of this format and at `version`. cjson parses it; a value that
-// is not JSON (another format's) never matches.
+// Whether the record at `key` is of this format and at `version`, read from the text without
+// decoding it: Lua cjson refuses the \ud800 escape JSON.stringify writes for a lone surrogate
+// in data, so a decoded record with one never matched and could never be written again (B1).
+// A record is `{"v":1,"id":…,"data":…,"createdAt":…,…,"version":N` then only numbers or
+// `true` (maxAge, encrypted): the last `,"version":` followed by digits is the field, as a
+// string can hold `"version":` only with its quotes escaped and only data (before it) can
+// hold object keys. The greedy `.*` finds that last one.
 const MATCHES = `
 local function matches(key, version)
   local value = redis.call('GET', key)
-  if not value then return false end
-  local ok, record = pcall(cjson.decode, value)
-  return ok and type(record) == 'table' and record.v == ${RECORD_FORMAT} and record.version == tonumber(version)
+  if not value or string.sub(value, 1, ${MARKER.length}) ~= '${MARKER}' then return false end
+  return string.match(value, '^.*,"version":(%d+)[,}]') == version
 end
 `;
 
