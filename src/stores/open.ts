@@ -2,7 +2,7 @@ import { isThenable } from "../awaitable.ts";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError, SessionError } from "../errors.ts";
 import { memoryStore } from "./memory.ts";
-import type { Awaitable, SessionPartition, SessionStore, StoreContext } from "./types.ts";
+import type { Awaitable, SessionStore, StoreContext } from "./types.ts";
 
 /**
  * Opens the store that `makeStore` makes. A browser store that cannot work is replaced by the
@@ -46,17 +46,15 @@ export function unavailableStore(error: unknown): SessionStore {
 }
 
 /**
- * Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`; the
- * partitions it gives (`partition`) are wrapped the same way.
+ * Wraps a store so that whatever it throws or rejects with surfaces as `BackendError`. The
+ * partitions a store gives are wrapped where they are taken (`partitionOf`, the server's), so
+ * that no page carries that code.
  */
 export function guard(store: SessionStore): SessionStore {
-  const wrap = (error: unknown): never => {
-    if (error instanceof SessionError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError(`${store.name} store failed: ${reason}`, { cause: error });
-  };
-  const target = { name: store.name, capabilities: store.capabilities };
-  return guardMethods(store, target, wrap) as unknown as SessionStore;
+  return guardMethods(store, store.name, {
+    name: store.name,
+    capabilities: store.capabilities,
+  }) as unknown as SessionStore;
 }
 
 // The methods of a store and of a partition: what an object lacks stays undefined.
@@ -76,12 +74,20 @@ const METHODS = [
   "close",
 ] as const;
 
-/** `target` with the methods of `object`, each wrapped so that what it throws goes to `wrap`. */
-function guardMethods(
+/**
+ * `target` with the methods of `object` (a store, or a partition of the store called `name`),
+ * each wrapped so that what it throws or rejects with surfaces as `BackendError`.
+ */
+export function guardMethods(
   object: object,
+  name: string,
   target: Record<string, unknown>,
-  wrap: (error: unknown) => never,
 ): Record<string, unknown> {
+  const wrap = (error: unknown): never => {
+    if (error instanceof SessionError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackendError(`${name} store failed: ${reason}`, { cause: error });
+  };
   for (const method of METHODS) {
     const fn = (object as Record<string, unknown>)[method] as
       | ((a?: unknown, b?: unknown, c?: unknown) => Awaitable<unknown>)
@@ -92,10 +98,6 @@ function guardMethods(
       ((a?: unknown, b?: unknown, c?: unknown) => {
         try {
           const result = fn.call(object, a, b, c);
-          if (method === "partition") {
-            const partition = result as SessionPartition;
-            return guardMethods(partition, { owner: partition.owner }, wrap);
-          }
           return isThenable(result) ? Promise.resolve(result).then(undefined, wrap) : result;
         } catch (error) {
           return wrap(error);

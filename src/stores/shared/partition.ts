@@ -1,6 +1,7 @@
 // Partitions (owners) of a store: the store's own, or its records under a prefix per owner.
 import { settle } from "../../awaitable.ts";
 import { ConflictError } from "../../errors.ts";
+import { guardMethods } from "../open.ts";
 import type {
   Awaitable,
   Page,
@@ -25,9 +26,16 @@ export function partitionPrefix(owner: string): string {
   return `${encodeURIComponent(owner)}/`;
 }
 
-/** The owner's partition of `store`: its own, or `prefixPartition`. */
+/**
+ * The owner's partition of `store`: its own (guarded: what it throws or rejects with surfaces as
+ * `BackendError`, as the store's own calls do), or `prefixPartition`.
+ */
 export function partitionOf(store: SessionStore, owner: string): SessionPartition {
-  return store.partition ? store.partition(owner) : prefixPartition(store, owner);
+  if (!store.partition) return prefixPartition(store, owner);
+  const partition = store.partition(owner);
+  return guardMethods(partition, store.name, {
+    owner: partition.owner,
+  }) as unknown as SessionPartition;
 }
 
 /**
