@@ -31,7 +31,7 @@ export interface Expiry {
 
 /** The expiry of the sessions in `parts`, warning `warnBefore` ms ahead. */
 export function createExpiry(parts: Parts, warnBefore: number): Expiry {
-  const { events } = parts;
+  const { emitter: events } = parts;
   const scheduler = createScheduler((id, deadline, now) => {
     // The store failed (it is down, say): report it and try this session again later.
     const retry = (error: unknown) => {
@@ -63,13 +63,13 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
     tellTabs = true,
     deadline: number | undefined = scheduler.get(session.id),
   ): void => {
-    const { cache } = parts;
+    const { tabCache: cache } = parts;
     scheduler.cancel(session.id);
     // Another tab's `expired` came first, and this tab's storage still held the session.
     if (cache?.ended(session)) return;
     cache?.remember(session, true);
     warnOwed(session, deadline, now);
-    parts.log.debug?.(`expired ${shortId(session.id)}`);
+    parts.logs.debug?.(`expired ${shortId(session.id)}`);
     events.emit("expired", session);
     if (tellTabs) parts.tabs?.post("expired", [session]);
   };
@@ -80,7 +80,7 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
    * `expired`, however late the timer woke up.
    */
   function due(id: string, deadline: number, now: number): unknown {
-    const { store, tabs } = parts;
+    const { vault: store, tabs } = parts;
     // `settle` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
     return settle(store.get(id), (session) => {

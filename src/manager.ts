@@ -25,10 +25,6 @@ type Decide<D extends Decision> = (current: SessionRecord | undefined, now: numb
 // Conditional writes that keep failing mean another writer changes the same session non-stop.
 const ATTEMPTS = 5;
 
-/** Records as the caller's session type: one shape, `data` typed by the manager's `Data`. */
-const asSessions = <Data>(records: SessionRecord[]) => records as Session<Data>[];
-const asSession = <Data>(record: SessionRecord) => record as Session<Data>;
-
 /**
  * Keeps sessions with a time to live in a store, and tells listeners before and when they expire.
  * @example
@@ -41,27 +37,25 @@ export class SessionManager<Data = unknown> {
   readonly ready: Promise<void>;
   private state: SessionManagerStatus = "loading";
   private closed = false;
-  private readonly ttl: number;
+  private readonly ttlMs: number;
   private readonly parts: Parts;
   private readonly expiry: Expiry;
 
   constructor(options: CoreSessionManagerOptions = {}) {
-    this.ttl = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
+    this.ttlMs = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
     const warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     const log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
     const fail = (error: unknown) => this.fail(error);
     const plan = this.plan(options);
     this.parts = {
       // Replaced by the opened store before any call reaches it (calls wait for `ready`).
-      store: new Vault(fail),
-      cache: undefined,
-      tabs: undefined,
-      events: safeEvents((error, event) => this.fail(error, event)),
-      log,
+      vault: new Vault(fail),
+      emitter: safeEvents((error, event) => this.fail(error, event)),
+      logs: log,
       fail,
     };
     this.expiry = createExpiry(this.parts, warnBefore);
-    this.ready = this.load(plan, options.namespace ?? DEFAULT_NAMESPACE);
+    this.ready = this.loadParts(plan, options.namespace ?? DEFAULT_NAMESPACE);
   }
 
   /**
@@ -79,10 +73,10 @@ export class SessionManager<Data = unknown> {
 
   /** Adds a session; rejects with `SessionExistsError` while a live one has this id. */
   async add(id: string, ...[options]: AddArgs<Data>): Promise<Session<Data>> {
-    const ttl = options?.ttl === undefined ? this.ttl : parseDuration(options.ttl);
+    const ttl = options?.ttl === undefined ? this.ttlMs : parseDuration(options.ttl);
     const data = toJsonData(options?.data);
     let existing: SessionRecord | undefined;
-    const session = await this.write("add", id, (current, now) => {
+    const session = await this.writeSession("add", id, (current, now) => {
       if (current && current.expiresAt > now) throw new SessionExistsError(id);
       existing = current;
       return record(id, data, now, now, expiresAfter(now, ttl), ttl, 1);
@@ -91,28 +85,28 @@ export class SessionManager<Data = unknown> {
     // one, which may share its createdAt to the millisecond, stays what the cache knows).
     if (existing) {
       this.expiry.expire(existing, session.createdAt);
-      this.parts.cache?.remember(session);
+      this.parts.tabCache?.remember(session);
     }
     this.expiry.schedule(session);
-    return this.emit("added", session);
+    return this.publish("added", session);
   }
 
   /** The live session with this id, or `undefined` (an expired session counts as absent). */
   async get(id: string): Promise<Session<Data> | undefined> {
-    this.open();
+    this.checkOpen();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    const { store, cache, log } = this.parts;
+    const { vault: store, tabCache: cache, logs: log } = this.parts;
     log.debug?.(`get ${shortId(id)}`);
-    const cached = cache?.get(id);
-    if (cached !== undefined) {
-      return cached && cached.expiresAt > Date.now() ? asSession(cached) : undefined;
+    let found = cache?.get(id);
+    if (found === undefined) {
+      const stored = store.get(id);
+      // The memory store answers synchronously: awaiting only real promises saves a tick per read.
+      found = isThenable(stored) ? await stored : stored;
+      if (found) cache?.remember(found);
     }
-    const stored = store.get(id);
-    // The memory store answers synchronously: awaiting only real promises saves a tick per read.
-    const found = isThenable(stored) ? await stored : stored;
-    if (found) cache?.remember(found);
-    return found && found.expiresAt > Date.now() ? asSession(found) : undefined;
+    // Records are sessions of any `Data`: this manager's callers get its own.
+    return found && found.expiresAt > Date.now() ? (found as Session<Data>) : undefined;
   }
 
   /** Like `get`, but rejects with `SessionNotFoundError` instead of returning `undefined`. */
@@ -129,13 +123,13 @@ export class SessionManager<Data = unknown> {
   /** Extends a session: `expiresAt = now + (ttl ?? session.ttl)`. `session.ttl` is kept. */
   async touch(id: string, ttl?: Duration): Promise<Session<Data>> {
     const extend = ttl === undefined ? undefined : parseDuration(ttl);
-    const session = await this.write("touch", id, (current, now) => {
+    const session = await this.writeSession("touch", id, (current, now) => {
       const c = live(id, current, now);
       const expiresAt = expiresAfter(now, extend ?? c.ttl);
       return record(id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1);
     });
     this.expiry.schedule(session);
-    return this.emit("touched", session);
+    return this.publish("touched", session);
   }
 
   /**
@@ -148,59 +142,59 @@ export class SessionManager<Data = unknown> {
     const updater = typeof next === "function" ? (next as (old: Data) => Data) : undefined;
     const data = updater ? undefined : toJsonData(next);
     let previous: SessionRecord | undefined;
-    const session = await this.write("update", id, (current, now) => {
+    const session = await this.writeSession("update", id, (current, now) => {
       const c = live(id, current, now);
       previous = c;
       const value = updater ? toJsonData(updater(c.data as Data)) : data;
       return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1);
     });
-    return this.emit("updated", session, previous);
+    return this.publish("updated", session, previous);
   }
 
   /** Ends a session; `false` if there was no live one. */
   async remove(id: string): Promise<boolean> {
     // An expired session is absent: left to the sweep, which removes it and fires `expired`.
     let removed: SessionRecord | undefined;
-    const deleted = await this.write("remove", id, (current, now) => {
+    const deleted = await this.writeSession("remove", id, (current, now) => {
       removed = current;
       return current && current.expiresAt > now ? null : undefined;
     });
     if (deleted === undefined || !removed) return false;
     this.expiry.cancel(id);
-    this.emit("removed", removed);
+    this.publish("removed", removed);
     return true;
   }
 
   /** Every live session. */
   async list(): Promise<Session<Data>[]> {
-    this.open();
+    this.checkOpen();
     if (this.state === "loading") await this.ready;
-    const { store, cache, log } = this.parts;
+    const { vault: store, tabCache: cache, logs: log } = this.parts;
     const stored = await store.list();
     const all = cache ? cache.merge(stored) : stored;
     const now = Date.now();
     log.debug?.(`list ${all.length}`);
-    return asSessions(all.filter((s) => s.expiresAt > now));
+    return all.filter((s) => s.expiresAt > now) as Session<Data>[];
   }
 
   /** Removes every session of this namespace; `removed` fires for each live one. */
   async clear(): Promise<void> {
-    this.open();
+    this.checkOpen();
     if (this.state === "loading") await this.ready;
-    const { store, cache, events, tabs, log } = this.parts;
+    const { vault: store, tabCache: cache, emitter: events, tabs, logs: log } = this.parts;
     const live = events.has("removed") || tabs ? await this.list() : [];
     await store.clear();
     this.expiry.clear();
     cache?.forgetAll();
     log.debug?.("clear");
-    for (const session of live) this.emit("removed", session);
+    for (const session of live) this.publish("removed", session);
   }
 
   /** Removes expired sessions from the store now, firing `expired` for each; returns how many. */
   async purgeExpired(): Promise<number> {
-    this.open();
+    this.checkOpen();
     if (this.state === "loading") await this.ready;
-    const { store, log } = this.parts;
+    const { vault: store, logs: log } = this.parts;
     const now = Date.now();
     const { count, sessions } = await store.purgeExpired(now);
     for (const session of sessions) this.expiry.expire(session, now);
@@ -216,7 +210,7 @@ export class SessionManager<Data = unknown> {
    */
   on<E extends keyof SessionEvents<Data>>(event: E, listener: SessionEvents<Data>[E]): () => void {
     // Events carry records, which are sessions of any `Data`: this manager's listeners take its own.
-    return this.parts.events.on(event, listener as SessionEvents[E]);
+    return this.parts.emitter.on(event, listener as SessionEvents[E]);
   }
 
   /** Calls `listener(session, msLeft)` once per expiry, `warnBefore` ahead of it. */
@@ -234,19 +228,19 @@ export class SessionManager<Data = unknown> {
     if (this.closed) return;
     this.closed = true;
     this.expiry.stop();
-    this.parts.events.clear();
+    this.parts.emitter.clear();
     await this.ready; // the store may still be opening
     this.parts.tabs?.close();
-    await this.parts.store.close();
+    await this.parts.vault.close();
   }
 
-  private async load(plan: StorePlan, namespace: string): Promise<void> {
+  private async loadParts(plan: StorePlan, namespace: string): Promise<void> {
     await openParts(this.parts, plan, namespace, {
       heard: (event, records) => this.heard(event, records),
-      degraded: (reason) => {
+      fellBack: (reason) => {
         this.state = "degraded";
-        this.parts.log.warn?.(`${reason.message}; keeping sessions in memory`);
-        this.parts.events.emit("degraded", reason);
+        this.parts.logs.warn?.(`${reason.message}; keeping sessions in memory`);
+        this.parts.emitter.emit("degraded", reason);
       },
       loaded: (session) => this.expiry.schedule(session),
       closed: () => this.closed,
@@ -259,11 +253,15 @@ export class SessionManager<Data = unknown> {
    * to leave it) under the version it read, again if another writer came between. Resolves to
    * what `decide` returned the last time.
    */
-  private async write<D extends Decision>(op: string, id: string, decide: Decide<D>): Promise<D> {
-    this.open();
+  private async writeSession<D extends Decision>(
+    op: string,
+    id: string,
+    decide: Decide<D>,
+  ): Promise<D> {
+    this.checkOpen();
     checkId(id);
     if (this.state === "loading") await this.ready;
-    const { store, cache, log } = this.parts;
+    const { vault: store, tabCache: cache, logs: log } = this.parts;
     let current: SessionRecord | undefined;
     const next = await conditionalWrite({
       store,
@@ -293,15 +291,15 @@ export class SessionManager<Data = unknown> {
   }
 
   /** Emits a change here and tells the other tabs, which emit it there. */
-  private emit(event: Change, session: SessionRecord, previous?: SessionRecord): Session<Data> {
+  private publish(event: Change, session: SessionRecord, previous?: SessionRecord): Session<Data> {
     this.notify(event, session, previous);
     this.parts.tabs?.post(event, previous ? [session, previous] : [session]);
-    return asSession(session);
+    return session as Session<Data>;
   }
 
   /** Fires a change to this manager's listeners (`updated` also carries the previous copy). */
   private notify(event: Change, session: SessionRecord, previous = session): void {
-    const { events } = this.parts;
+    const { emitter: events } = this.parts;
     if (event === "updated") events.emit(event, session, previous);
     else events.emit(event, session);
   }
@@ -309,7 +307,7 @@ export class SessionManager<Data = unknown> {
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
   private heard(event: Change, [session, previous]: SessionRecord[]): void {
     if (this.closed || !session) return;
-    const { cache } = this.parts;
+    const { tabCache: cache } = this.parts;
     const gone = event === "removed" || event === "expired";
     // Already ended here: this tab swept it too, from storage that had not caught up yet.
     if (gone && cache?.ended(session)) return;
@@ -323,14 +321,14 @@ export class SessionManager<Data = unknown> {
     this.notify(event, session, previous);
   }
 
-  private open(): void {
+  private checkOpen(): void {
     if (this.closed) throw new SessionError("CLOSED", "session manager is closed");
   }
 
   /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
   private fail(cause: unknown, event?: string): void {
     const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
-    const { events, log } = this.parts;
+    const { emitter: events, logs: log } = this.parts;
     if (event === "error" || !events.has("error")) {
       log.error?.(`${event ? `a ${event} listener failed` : "error"}: ${error.message}`);
     } else events.emit("error", error);

@@ -26,17 +26,17 @@ export interface Parts {
    * The store, with encryption at rest on the way in and out: the manager only holds plain
    * records. Attached by `openParts`, which every call waits for while the manager is loading.
    */
-  readonly store: Vault;
+  readonly vault: Vault;
   /**
    * Browser stores only: what this tab knows, so reads skip the store and other tabs' messages
    * win over storage that has not caught up. (Server stores are shared by processes that send no
    * messages, so a cache there would go stale.)
    */
-  cache: SessionCache | undefined;
+  tabCache?: SessionCache;
   /** Other tabs of this namespace, when the store is shared between them (localStorage, IndexedDB). */
-  tabs: TabChannel | undefined;
-  readonly events: SafeEvents<SessionEvents>;
-  readonly log: LogFns;
+  tabs?: TabChannel | undefined;
+  readonly emitter: SafeEvents<SessionEvents>;
+  readonly logs: LogFns;
   /** Reports an error on `error`. */
   fail(error: unknown): void;
 }
@@ -46,7 +46,7 @@ export interface OpenHooks {
   /** A change made elsewhere (another tab, the server), to follow and emit here. */
   heard(event: Change, records: SessionRecord[]): void;
   /** A browser store could not work: sessions are kept in memory instead. */
-  degraded(reason: Error): void;
+  fellBack(reason: Error): void;
   /** A stored session, loaded at start. */
   loaded(session: SessionRecord): void;
   /** Whether the manager was closed meanwhile. */
@@ -60,7 +60,7 @@ export interface OpenHooks {
 export function corePlan(options: CoreSessionManagerOptions): StorePlan {
   const { backend, remote, encryption, namespace = DEFAULT_NAMESPACE } = options;
   // Names and plain options are the root entry's: say what the core takes instead.
-  const check = (ok: unknown, option: string, takes: string) => {
+  const check = (ok: unknown, option: string, takes = `what ${option}() returns`) => {
     if (!ok) throw new BackendError(`${option} in sessionmanager-js/core takes ${takes}`);
   };
   check(
@@ -69,11 +69,7 @@ export function corePlan(options: CoreSessionManagerOptions): StorePlan {
     "a SessionStore such as indexedDBStore()",
   );
   check(!remote || typeof remote.replicate === "function", "remote", "what sync() returns");
-  check(
-    !encryption || typeof encryption.open === "function",
-    "encryption",
-    "what encryption() returns",
-  );
+  check(!encryption || typeof encryption.open === "function", "encryption");
   const local = backend ?? memoryStore({ namespace });
   const store = guard(remote ? remote.replicate(local, namespace) : local);
   return { store: async () => store, encryption: encryption || undefined };
@@ -89,7 +85,7 @@ export async function openParts(
   namespace: string,
   hooks: OpenHooks,
 ): Promise<void> {
-  const { store: vault, fail } = parts;
+  const { vault, fail } = parts;
   const context: StoreContext = {
     // A sync conflict carries both copies as stored: sealed ones are opened for listeners.
     report: (error) => {
@@ -105,7 +101,7 @@ export async function openParts(
         parts.tabs?.post(event, open);
       }, fail);
     },
-    synced: () => parts.events.emit("synced"),
+    synced: () => parts.emitter.emit("synced"),
   };
   const { store, degraded } = await openStore(makeStore, context, namespace);
   vault.attach(store);
@@ -118,12 +114,12 @@ export async function openParts(
       vault.attach(unavailableStore(error));
     }
   }
-  if (degraded) hooks.degraded(degraded);
+  if (degraded) hooks.fellBack(degraded);
   const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
-  if (fallback) parts.cache = new (await import("./cache.ts")).SessionCache();
+  if (fallback) parts.tabCache = new (await import("./cache.ts")).SessionCache();
   try {
     const stored = await vault.list();
-    parts.cache?.merge(stored);
+    parts.tabCache?.merge(stored);
     for (const session of stored) hooks.loaded(session);
   } catch (error) {
     fail(error);
