@@ -117,8 +117,18 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
         : select("range", [namespace, prefix, end]);
     },
     async listPage({ prefix = "", cursor, limit }) {
-      const values = [namespace, prefix, cursor ?? null, prefixEnd(prefix) ?? null, limit + 1];
-      return pageFrom(await select("page", values), limit);
+      const end = prefixEnd(prefix);
+      const after = cursor === undefined ? [] : [cursor];
+      const values = [namespace, prefix, ...after, ...(end === undefined ? [] : [end]), limit + 1];
+      const statement =
+        cursor === undefined
+          ? end === undefined
+            ? "page"
+            : "pageBefore"
+          : end === undefined
+            ? "pageAfter"
+            : "pageBetween";
+      return pageFrom(await select(statement, values), limit);
     },
     async clear() {
       // Rows of another format (a newer SDK's) are left alone, as every store leaves them.
@@ -214,8 +224,14 @@ function statements(table: string) {
     // `%` and `_` escaped and, under a language collation, could not use the index.
     range: `${select} AND id >= $2 AND id < $3 ORDER BY id`,
     from: `${select} AND id >= $2 ORDER BY id`,
-    // A page of a range: from the prefix, after the cursor (if any), before its end (if any).
-    page: `${select} AND id >= $2 AND ($3::text IS NULL OR id > $3) AND ($4::text IS NULL OR id < $4) ORDER BY id LIMIT $5`,
+    // A page of a range: from the prefix, after the cursor (if any), before its end (if any). A
+    // statement for each, not optional bounds (`$3 IS NULL OR id > $3`): a generic plan (after
+    // five runs of a prepared statement, or plan_cache_mode) filters on those rather than bound
+    // the index scan, and a page reads every id after its prefix.
+    page: `${select} AND id >= $2 ORDER BY id LIMIT $3`,
+    pageBefore: `${select} AND id >= $2 AND id < $3 ORDER BY id LIMIT $4`,
+    pageAfter: `${select} AND id >= $2 AND id > $3 ORDER BY id LIMIT $4`,
+    pageBetween: `${select} AND id >= $2 AND id > $3 AND id < $4 ORDER BY id LIMIT $5`,
     clear: `DELETE FROM ${table} WHERE namespace = $1 AND format = $2`,
     purge: `DELETE FROM ${table} WHERE namespace = $1 AND expires_at <= $2 AND format = $3 RETURNING ${COLUMNS}`,
   };
