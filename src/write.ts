@@ -36,14 +36,23 @@ export async function conditionalWrite<D extends Decision>(steps: WriteSteps<D>)
     const read = steps.read(attempt);
     const stored = isThenable(read) ? await read : read;
     const decided = steps.decide(stored);
-    const next = isThenable(decided) ? await decided : decided;
+    let next = isThenable(decided) ? await decided : decided;
     if (next === undefined) return next;
+    // A record made over a stored one at or above its version (a create over an expired record
+    // not swept yet, made at version 1) takes the version after it: a (key, version) pair is never
+    // reused, or a writer that read the old record would still meet its condition and overwrite.
+    if (next && stored && next.version <= stored.version) {
+      next = Object.freeze({ ...next, version: stored.version + 1 }) as D;
+    }
     let written: Awaitable<boolean>;
     if (next === null) {
       if (!stored) return next; // deleting what is not there is done already
       written = store.delete(stored.id, { ifVersion: stored.version });
     } else {
-      written = store.set(next, stored ? { ifVersion: stored.version } : IF_ABSENT);
+      written = store.set(
+        next as SessionRecord,
+        stored ? { ifVersion: stored.version } : IF_ABSENT,
+      );
     }
     if (isThenable(written) ? await written : written) return next;
   }

@@ -1,0 +1,111 @@
+// Writes racing over an expired record that is still stored (not swept yet), across managers
+// sharing one store (processes sharing a database, tabs sharing storage): B3 in the fuzz notes.
+// A create over such a record used to be version 1 again, as the expired record often was, so a
+// writer that had read the expired record still met its condition ("version 1") and overwrote
+// or deleted the new session. Now it takes the version after the expired one.
+import { afterEach, expect, it } from "vitest";
+import { SessionExistsError, SessionManager } from "../src/index.ts";
+import { memoryStore } from "../src/stores/memory.ts";
+import type { SessionStore } from "../src/stores/types.ts";
+import type { SessionRecord } from "../src/types.ts";
+
+const managers: SessionManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((sm) => sm.close()));
+});
+
+/** A store whose reads of `id`, while `hold` is set, wait until `n` of them are under way. */
+function racingStore() {
+  const inner = memoryStore();
+  const { partition: _partition, ...plain } = inner;
+  const race = { waiting: [] as (() => void)[], n: 0 };
+  const store: SessionStore = {
+    ...plain,
+    get: async (id) => {
+      const found = await inner.get(id);
+      if (race.n > 0) {
+        await new Promise<void>((resolve) => {
+          race.waiting.push(resolve);
+          if (race.waiting.length === race.n) {
+            race.n = 0;
+            for (const release of race.waiting.splice(0)) release();
+          }
+        });
+      }
+      return found;
+    },
+  };
+  return { store, inner, race };
+}
+
+const expiredRecord = (id: string): SessionRecord =>
+  Object.freeze({
+    id,
+    data: "old",
+    createdAt: Date.now() - 2000,
+    updatedAt: Date.now() - 2000,
+    expiresAt: Date.now() - 1000,
+    ttl: 1000,
+    version: 1,
+  });
+
+const open = (store: SessionStore) => {
+  const sm = new SessionManager({ backend: store });
+  managers.push(sm);
+  return sm;
+};
+
+it("of two managers adding one id over an expired record at once, exactly one wins", async () => {
+  const { store, inner, race } = racingStore();
+  const [a, b] = [open(store), open(store)];
+  await Promise.all([a.list(), b.list()]);
+  await inner.set(expiredRecord("s"), { ifAbsent: true });
+  // Both read the expired record before either writes.
+  race.n = 2;
+  const results = await Promise.allSettled([a.add("s", { data: "a" }), b.add("s", { data: "b" })]);
+  const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  expect(won).toHaveLength(1);
+  expect(lost).toHaveLength(1);
+  expect(lost[0]).toBeInstanceOf(SessionExistsError);
+  // The winner's session is what is stored, at the version after the expired one.
+  const stored = await inner.get("s");
+  expect(stored).toEqual(won[0]);
+  expect(stored?.version).toBe(2);
+});
+
+it("an add over an expired record is not deleted by a sweep that read that record", async () => {
+  const inner = memoryStore();
+  const { partition: _partition, ...plain } = inner;
+  // The sweeper's reads of "s" wait, once expired, until the other manager has added it again.
+  let entered = () => {};
+  const reading = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const gated: SessionStore = {
+    ...plain,
+    get: async (id) => {
+      const found = await inner.get(id);
+      if (found && found.expiresAt <= Date.now()) {
+        entered();
+        await released;
+      }
+      return found;
+    },
+  };
+  const sweeper = open(gated);
+  const adder = open({ ...plain });
+  await Promise.all([sweeper.list(), adder.list()]);
+  await sweeper.add("s", { data: "old", ttl: 20 });
+  await reading; // the sweeper's timer came due and read the expired record
+  const added = await adder.add("s", { data: "new" });
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // The sweeper's delete, on condition of the version it read, missed the new session.
+  expect(await inner.get("s")).toEqual(added);
+  expect(await adder.get("s")).toEqual(added);
+});
