@@ -124,6 +124,24 @@ describe("paged lists", () => {
     expect(net.pages).toBe(3);
   });
 
+  it("refuses a server that sends the same next again (a list that would never end)", async () => {
+    const { net } = server();
+    const looping = (async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).pathname.endsWith("/v1/sessions")) {
+        return Response.json({ sessions: [], next: "again" });
+      }
+      return net.fetch(request);
+    }) as typeof globalThis.fetch;
+    const store = remoteStore({
+      url: IN_PROCESS_URL,
+      token: await tokenFor("alice"),
+      fetch: looping,
+    });
+    closing.push(async () => store.close?.());
+    await expect(store.list()).rejects.toThrow(/malformed list/);
+  });
+
   it("the replica's first pull takes every session, 100 at a time", async () => {
     const { store, net } = server();
     await plant(store, "alice", many(250));
