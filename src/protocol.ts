@@ -5,7 +5,7 @@
 // Every route is under `${basePath}/v1` and needs `Authorization: Bearer <JWT>`; the JWT's `sub`
 // owns the sessions, and a request never sees another owner's sessions (their ids included).
 //
-//   GET    /v1/sessions?limit=&next=      -> 200 ListBody                 a page of the owner's live sessions
+//   GET    /v1/sessions?limit=&next=      -> 200 ListBody: a page of the owner's live sessions
 //   DELETE /v1/sessions                   -> 200 { removed: number }              clear
 //   GET    /v1/sessions/:id               -> 200 { session }  | 404
 //   PUT    /v1/sessions/:id  PutBody      -> 201 { session } (created) | 200 { session } (replaced)
@@ -22,8 +22,8 @@
 // clients measure their offset. Errors are `{ error: { code, message } }` with the SDK's codes:
 // 400 INVALID_ID | INVALID_TTL | INVALID_DATA | BAD_REQUEST, 401 UNAUTHORIZED, 403 QUOTA_EXCEEDED,
 // 404 SESSION_NOT_FOUND, 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE,
-// 503 BACKEND_UNAVAILABLE; also 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing to other writers, so try
-// again) and 500 INTERNAL (a server bug).
+// 503 BACKEND_UNAVAILABLE; also 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing
+// to other writers, so try again) and 500 INTERNAL (a server bug).
 import type { Duration } from "./duration.ts";
 import type { Session } from "./types.ts";
 
@@ -44,6 +44,18 @@ export interface PutBody {
   expiresAt?: number;
   /** `data` is a compact JWE string sealed by the client (encryption at rest end to end). */
   encrypted?: true;
+  /**
+   * The cap on the session's whole lifetime, ms or a Duration: the server never sets `expiresAt`
+   * (on this put or any touch) past `createdAt + maxAge`. A replace keeps the stored cap when
+   * this is absent, and can lower it but never lift it.
+   */
+  maxAge?: Duration;
+  /**
+   * On a create, when the session began (epoch ms, the server's clock; a later one counts as
+   * now): a rotated session keeps its `createdAt`, so its `maxAge` still counts from it. Ignored
+   * on a replace, which keeps the stored one.
+   */
+  createdAt?: number;
 }
 
 /** Body of `POST /v1/sessions/:id/touch`. `ttl` in ms or a Duration (default: the session's own). */

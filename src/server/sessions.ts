@@ -1,6 +1,12 @@
-import { ConflictError, QuotaError, SessionExistsError, SessionNotFoundError } from "../errors.ts";
+import {
+  ConflictError,
+  InvalidTtlError,
+  QuotaError,
+  SessionExistsError,
+  SessionNotFoundError,
+} from "../errors.ts";
 import type { ChangesBody, WireSession } from "../protocol.ts";
-import { record } from "../session.ts";
+import { capped, record } from "../session.ts";
 import { partitionOf } from "../stores/shared/partition.ts";
 import type {
   PageRequest,
@@ -83,10 +89,15 @@ export class OwnerSessions {
       }
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
-      const expiresAt = input.expiresAt ?? now + ttl;
-      const createdAt = current ? current.createdAt : now;
+      const createdAt = current ? current.createdAt : (input.createdAt ?? now);
+      // A replace keeps the stored cap, and may lower it but never lift it.
+      const maxAge = lower(input.maxAge, current?.maxAge);
+      const expiresAt = capped(input.expiresAt ?? now + ttl, { createdAt, maxAge });
+      if (expiresAt <= now) {
+        throw new InvalidTtlError(`maxAge of ${maxAge} ms from createdAt ${createdAt} has passed`);
+      }
       const version = current ? current.version + 1 : 1;
-      const made = record(id, input.data, createdAt, now, expiresAt, ttl, version);
+      const made = record(id, input.data, createdAt, now, expiresAt, ttl, version, maxAge);
       return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
     });
     return { session: toWire(written), created };
@@ -101,7 +112,8 @@ export class OwnerSessions {
   ): Promise<WireSession> {
     const record = await this.write(owner, id, (current, now) => {
       const live = check(id, current, pre, true);
-      const expiresAt = now + (ttl ?? live.ttl);
+      // Never past the end of its whole lifetime (`createdAt + maxAge`).
+      const expiresAt = capped(now + (ttl ?? live.ttl), live);
       return Object.freeze({ ...live, updatedAt: now, expiresAt, version: live.version + 1 });
     });
     return toWire(record);
@@ -174,9 +186,8 @@ export class OwnerSessions {
       }
       if (live >= quota) {
         if (raced || (await this.isLive(partition, id, now))) return true;
-        throw new QuotaError(
-          `the owner has the most live sessions this server allows (${quota}): remove one to create another`,
-        );
+        const most = `the owner has the most live sessions this server allows (${quota})`;
+        throw new QuotaError(`${most}: remove one to create another`);
       }
       cursor = page.next;
     } while (cursor !== undefined);
@@ -234,9 +245,15 @@ export class OwnerSessions {
 
 /** A stored record as the API sends it. */
 export function toWire(record: SessionRecord): WireSession {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = record;
+  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, maxAge, encrypted } = record;
   const session = { id, data, createdAt, updatedAt, expiresAt, ttl, version };
-  return encrypted ? { ...session, encrypted } : session;
+  const capped = maxAge === undefined ? session : { ...session, maxAge };
+  return encrypted ? { ...capped, encrypted } : capped;
+}
+
+/** The lower of two caps, either of which may be absent (no cap). */
+function lower(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
 /**

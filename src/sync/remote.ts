@@ -122,8 +122,8 @@ class RemoteStore implements SessionStore {
 
   /**
    * Asks the server what changed since the last list or pull and tells the manager what changed
-   * since this store last saw it: added, touched, updated or removed by another client. What this store wrote
-   * while the answer was on its way is left as it is: its own copy is newer.
+   * since this store last saw it: added, touched, updated or removed by another client. What
+   * this store wrote while the answer was on its way is left as it is: its own copy is newer.
    */
   private async pull(): Promise<void> {
     if (!this.listed || !this.context?.changed) return;
