@@ -66,7 +66,7 @@ export function corePlan(options: CoreSessionManagerOptions): StorePlan {
   check(
     backend === undefined || (typeof backend === "object" && backend),
     `backend ${JSON.stringify(backend)}`,
-    "a SessionStore such as indexedDBStore()",
+    "a SessionStore",
   );
   check(!remote || typeof remote.replicate === "function", "remote", "what sync() returns");
   check(!encryption || typeof encryption.open === "function", "encryption");
