@@ -11,8 +11,22 @@ export function record(
   expiresAt: number,
   ttl: number,
   version: number,
+  maxAge?: number,
 ): SessionRecord {
-  return Object.freeze({ id, data, createdAt, updatedAt, expiresAt, ttl, version });
+  return Object.freeze(
+    maxAge === undefined
+      ? { id, data, createdAt, updatedAt, expiresAt, ttl, version }
+      : { id, data, createdAt, updatedAt, expiresAt, ttl, version, maxAge },
+  );
+}
+
+/** `at`, or the end of the session's whole lifetime (`createdAt + maxAge`) if that comes first. */
+export function capped(
+  at: number,
+  session: { readonly createdAt: number; readonly maxAge?: number | undefined },
+): number {
+  const { createdAt, maxAge } = session;
+  return maxAge === undefined ? at : Math.min(at, createdAt + maxAge);
 }
 
 /** `now + ttl`, or `InvalidTtlError` if that is past the latest time a `Date` can hold. */

@@ -17,6 +17,10 @@ export interface PutInput {
   /** In the future and within `maxTtl`; `undefined`: now + ttl. */
   readonly expiresAt: number | undefined;
   readonly encrypted: boolean;
+  /** The cap on the whole lifetime, ms; `undefined`: none given. */
+  readonly maxAge: number | undefined;
+  /** When a create says the session began, at most now; `undefined`: now. */
+  readonly createdAt: number | undefined;
 }
 
 /** The conditional headers of a write: `If-None-Match: *` or `If-Match: "<version>"` / `*`. */
@@ -31,6 +35,8 @@ const ttlSchema = v.union(
   [v.number(), v.string()],
   (issue) => `ttl must be a number of milliseconds or a Duration string, got ${received(issue)}`,
 );
+const epochMs = (issue: v.BaseIssue<unknown>) =>
+  `createdAt must be epoch milliseconds, got ${received(issue)}`;
 const objectMessage = (issue: v.BaseIssue<unknown>) =>
   `body must be a JSON object, got ${received(issue)}`;
 const putSchema = v.object(
@@ -43,6 +49,14 @@ const putSchema = v.object(
     encrypted: v.optional(
       v.literal(true, (issue) => `encrypted must be true when given, got ${received(issue)}`),
     ),
+    maxAge: v.optional(
+      v.union(
+        [v.number(), v.string()],
+        (issue) =>
+          `maxAge must be a number of milliseconds or a Duration string, got ${received(issue)}`,
+      ),
+    ),
+    createdAt: v.optional(v.pipe(v.number(epochMs), v.finite(epochMs), v.minValue(0, epochMs))),
   },
   objectMessage,
 );
@@ -107,12 +121,21 @@ export async function readJson(request: Request, limit: number): Promise<unknown
 
 /** The body of a `PUT`, checked against the schema and the limits. */
 export function putInput(body: unknown, limits: ResolvedLimits): PutInput {
-  const { data, ttl, expiresAt, encrypted = false } = parse(putSchema, object(body));
+  const {
+    data,
+    ttl,
+    expiresAt,
+    encrypted = false,
+    maxAge,
+    createdAt,
+  } = parse(putSchema, object(body));
   return {
     data: encrypted ? checkJwe(data, limits.data) : checkData(data, limits.data),
     ttl: checkTtl(ttl, limits),
     expiresAt: checkExpiresAt(expiresAt, limits),
     encrypted,
+    maxAge: maxAge === undefined ? undefined : parseDuration(maxAge, "maxAge"),
+    createdAt: createdAt === undefined ? undefined : Math.min(createdAt, Date.now()),
   };
 }
 
@@ -208,7 +231,9 @@ function parse<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOut
   if (result.success) return result.output;
   const [issue] = result.issues;
   const path = v.getDotPath(issue);
-  if (path === "ttl" || path === "expiresAt") throw new InvalidTtlError(issue.message);
+  if (path === "ttl" || path === "expiresAt" || path === "maxAge") {
+    throw new InvalidTtlError(issue.message);
+  }
   throw new HttpError(400, "BAD_REQUEST", issue.message);
 }
 

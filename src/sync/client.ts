@@ -127,6 +127,12 @@ export class RemoteClient {
     const expiresAt = this.clock.toServer(record.expiresAt);
     const sent: PutBody = { data, ttl, expiresAt };
     if (record.encrypted) sent.encrypted = true;
+    // A capped session tells when it began: a rotation (a create) keeps its lifetime's end.
+    const { maxAge } = record;
+    if (maxAge !== undefined) {
+      sent.maxAge = maxAge;
+      sent.createdAt = this.clock.toServer(record.createdAt);
+    }
     const reply = await this.request("put", sessionPath(id), base, { json: sent });
     const written = reply.status < 300;
     // The server's copy: in the answer, in a 412's body, else read (a 409's, or after a retry).
@@ -144,7 +150,10 @@ export class RemoteClient {
       sameData(wire.data ?? null, data ?? null);
     // `echoed`: the server kept the write exactly as sent.
     const echoed =
-      wire.version === record.version && wire.ttl === ttl && wire.expiresAt === expiresAt;
+      wire.version === record.version &&
+      wire.ttl === ttl &&
+      wire.expiresAt === expiresAt &&
+      wire.maxAge === maxAge;
     return written || own ? { ok: true, session, echoed } : { ok: false, session };
   }
 

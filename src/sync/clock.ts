@@ -66,8 +66,8 @@ export function fromWire(wire: unknown, clock: ServerClock): Incoming {
   if (!isWireSession(wire)) {
     throw new BackendError("the session server sent a session that is not one");
   }
-  const { id, createdAt, updatedAt, expiresAt, ttl, version } = wire;
-  const record = {
+  const { id, createdAt, updatedAt, expiresAt, ttl, version, maxAge } = wire;
+  const times = {
     id,
     data: deepFreeze(wire.data ?? null),
     createdAt: clock.toLocal(createdAt),
@@ -76,6 +76,8 @@ export function fromWire(wire: unknown, clock: ServerClock): Incoming {
     ttl,
     version,
   };
+  // maxAge is a duration: the same in either clock.
+  const record = maxAge === undefined ? times : { ...times, maxAge };
   return {
     record: Object.freeze(wire.encrypted === true ? { ...record, encrypted: true } : record),
     wire,
@@ -85,8 +87,10 @@ export function fromWire(wire: unknown, clock: ServerClock): Incoming {
 /** Whether `wire` has a session's id and times (its data is whatever JSON it holds). */
 function isWireSession(wire: unknown): wire is WireSession {
   if (!isRecord(wire)) return false;
-  const { id, createdAt, updatedAt, expiresAt, ttl, version } = wire;
+  const { id, createdAt, updatedAt, expiresAt, ttl, version, maxAge } = wire;
   return (
-    typeof id === "string" && [createdAt, updatedAt, expiresAt, ttl, version].every(Number.isFinite)
+    typeof id === "string" &&
+    [createdAt, updatedAt, expiresAt, ttl, version].every(Number.isFinite) &&
+    (maxAge === undefined || (Number.isFinite(maxAge) && (maxAge as number) > 0))
   );
 }

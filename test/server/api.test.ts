@@ -271,6 +271,94 @@ describe("GET, touch, DELETE of one session", () => {
   });
 });
 
+describe("maxAge: the cap on a session's whole lifetime", () => {
+  it("PUT carries maxAge (ms or a Duration) on the wire and caps expiresAt at createdAt + maxAge", async () => {
+    const { alice } = setup();
+    const made = await alice.put("/v1/sessions/a", { ttl: 10 * MINUTE, maxAge: "25m" });
+    expect(made.status).toBe(201);
+    expect(made.body.session).toMatchObject({ createdAt: T0, expiresAt: T0 + 10 * MINUTE });
+    expect(made.body.session.maxAge).toBe(25 * MINUTE);
+    expect((await alice.get("/v1/sessions/a")).body.session.maxAge).toBe(25 * MINUTE);
+    expect((await alice.get("/v1/sessions")).body.sessions[0].maxAge).toBe(25 * MINUTE);
+    const short = await alice.put("/v1/sessions/b", { ttl: 10 * MINUTE, maxAge: 4 * MINUTE });
+    expect(short.body.session.expiresAt).toBe(T0 + 4 * MINUTE);
+    // Without maxAge the wire is as it was: no field at all.
+    const plain = await alice.put("/v1/sessions/c");
+    expect("maxAge" in plain.body.session).toBe(false);
+  });
+
+  it("no touch moves expiresAt past createdAt + maxAge; at the cap the session still ends", async () => {
+    const { alice } = setup();
+    await alice.put("/v1/sessions/a", { ttl: 10 * MINUTE, maxAge: 25 * MINUTE });
+    later(8 * MINUTE);
+    const first = await alice.post("/v1/sessions/a/touch");
+    expect(first.body.session.expiresAt).toBe(T0 + 18 * MINUTE);
+    later(8 * MINUTE);
+    const capped = await alice.post("/v1/sessions/a/touch", { ttl: 60 * MINUTE });
+    expect(capped.body.session).toMatchObject({ expiresAt: T0 + 25 * MINUTE, version: 3 });
+    later(8 * MINUTE);
+    expect((await alice.post("/v1/sessions/a/touch")).body.session.expiresAt).toBe(
+      T0 + 25 * MINUTE,
+    );
+    later(MINUTE);
+    expect((await alice.post("/v1/sessions/a/touch")).status).toBe(404);
+    expect((await alice.get("/v1/sessions/a")).status).toBe(404);
+  });
+
+  it("a replace keeps the stored cap without maxAge, may lower it, never lifts it", async () => {
+    const { alice } = setup();
+    await alice.put("/v1/sessions/a", { ttl: 10 * MINUTE, maxAge: 20 * MINUTE });
+    later(5 * MINUTE);
+    const kept = await alice.put("/v1/sessions/a", { data: 2, ttl: 60 * MINUTE });
+    expect(kept.body.session).toMatchObject({ maxAge: 20 * MINUTE, expiresAt: T0 + 20 * MINUTE });
+    const lifted = await alice.put("/v1/sessions/a", { data: 3, maxAge: "1d" });
+    expect(lifted.body.session).toMatchObject({ maxAge: 20 * MINUTE, expiresAt: T0 + 20 * MINUTE });
+    const lowered = await alice.put("/v1/sessions/a", { data: 4, maxAge: 10 * MINUTE });
+    expect(lowered.body.session).toMatchObject({
+      maxAge: 10 * MINUTE,
+      expiresAt: T0 + 10 * MINUTE,
+    });
+  });
+
+  it("a create may say when the session began (a rotation), never later than now", async () => {
+    const { alice } = setup();
+    const rotated = await alice.put(
+      "/v1/sessions/new",
+      { ttl: 10 * MINUTE, maxAge: 20 * MINUTE, createdAt: T0 - 15 * MINUTE },
+      { headers: { "if-none-match": "*" } },
+    );
+    expect(rotated.body.session).toMatchObject({
+      createdAt: T0 - 15 * MINUTE,
+      expiresAt: T0 + 5 * MINUTE,
+    });
+    const future = await alice.put("/v1/sessions/f", {
+      maxAge: 20 * MINUTE,
+      createdAt: T0 + MINUTE,
+    });
+    expect(future.body.session.createdAt).toBe(T0);
+    // A lifetime that has already ended makes no session.
+    const over = await alice.put("/v1/sessions/g", { maxAge: MINUTE, createdAt: T0 - 2 * MINUTE });
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe("INVALID_TTL");
+  });
+
+  it("400 INVALID_TTL for a maxAge that is not a positive duration, 400 for a bad createdAt; nothing stored", async () => {
+    const { alice, store } = setup();
+    for (const maxAge of [0, -1, "soon", true, 9e15]) {
+      const reply = await alice.put("/v1/sessions/a", { maxAge });
+      expect(reply.status, String(maxAge)).toBe(400);
+      expect(reply.body.error.code).toBe("INVALID_TTL");
+      expect(reply.body.error.message).toMatch(/^maxAge must be/);
+    }
+    for (const createdAt of [-1, "yesterday"]) {
+      const reply = await alice.put("/v1/sessions/a", { maxAge: MINUTE, createdAt });
+      expect(reply.status, String(createdAt)).toBe(400);
+      expect(reply.body.error.message).toMatch(/^createdAt must be epoch milliseconds/);
+    }
+    expect(await store.list()).toEqual([]);
+  });
+});
+
 describe("expiry", () => {
   it("an expired session reads as absent everywhere and can be created again", async () => {
     const { alice, store } = setup();
@@ -289,7 +377,8 @@ describe("expiry", () => {
       { headers: { "if-none-match": "*" } },
     );
     expect(again.status).toBe(201);
-    expect(again.body.session).toMatchObject({ data: "new", version: 1, createdAt: T0 + MINUTE });
+    // The version after the expired record's, not 1 again: a (key, version) pair is never reused.
+    expect(again.body.session).toMatchObject({ data: "new", version: 2, createdAt: T0 + MINUTE });
   });
 });
 
