@@ -37,3 +37,12 @@ it("a token whose sub is '.' or '..' is refused", async () => {
     expect(reply.status, sub).toBe(401);
   }
 });
+
+it("a DELETE of a dot segment never reaches the owner's clear (DELETE /v1/sessions)", async () => {
+  const { alice } = setup();
+  await alice.put("/v1/sessions/keep", { data: 1 });
+  for (const path of ["/v1/sessions/.", "/v1/sessions/%2e", "/v1/sessions/x/..", "/v1/sessions/"]) {
+    expect((await alice.delete(path)).status, path).toBe(404);
+  }
+  expect((await alice.get("/v1/sessions")).body.sessions).toHaveLength(1);
+});
