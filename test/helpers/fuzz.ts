@@ -6,8 +6,8 @@
 // session. Bad input (ids, ttls, data too deep or too big, preconditions, page cursors, tokens)
 // must be a 4xx that changes nothing. fast-check's `fc.commands` draws the sequences,
 // `fc.asyncModelRun` plays them and shrinks a failure to a short one, printed with its seed and
-// path. Environment: FUZZ_SEED and FUZZ_PATH replay a run, FUZZ_RUNS widens it, FUZZ_KNOWN_BUGS=1
-// puts back the inputs of known bugs (`KnownBug`), FUZZ_STATS=1 prints the statuses seen.
+// path. Environment: FUZZ_SEED and FUZZ_PATH replay a run, FUZZ_RUNS widens it, FUZZ_STATS=1
+// prints the statuses seen. What it found (B1-B4, all fixed) is reproduced in the fuzz's tests.
 import fc from "fast-check";
 import { expect } from "vitest";
 import {
@@ -45,20 +45,7 @@ export interface Model {
   readonly expired: Map<string, Map<string, number>>;
   /** Whether the server sweeps (then an expired record may be gone, or not yet). */
   readonly sweeps: boolean;
-  /** Known bugs whose inputs this run leaves out. */
-  readonly avoid: readonly KnownBug[];
 }
-
-/**
- * Bugs the fuzz found that are not fixed yet (each with an `it.fails` reproduction beside the
- * fuzz, and in the fuzz notes): runs leave their inputs out, unless FUZZ_KNOWN_BUGS=1.
- * - B3: create-only PUTs racing over an expired record (not swept yet) can all be 201, each
- *   overwriting the other (the new record is version 1 again, as the expired one was).
- *   Until it is fixed, a create over an expired record may be version 1 again.
- * (B2 and B4 are fixed: "." and ".." ids are refused; a create-only PUT that lost a race for its
- * id as the quota filled is 409, not 403.)
- */
-export type KnownBug = "B3";
 
 /** One answer of the server. */
 interface Reply {
@@ -209,16 +196,10 @@ function expectSession(reply: Reply, status: number, session: ModelSession): voi
 // ---------------------------------------------------------------------------------------------
 // The model
 
-export function emptyModel(
-  owners: readonly string[],
-  quota: number,
-  avoid: readonly KnownBug[] = [],
-  sweeps = false,
-): Model {
+export function emptyModel(owners: readonly string[], quota: number, sweeps = false): Model {
   return {
     owners,
     quota,
-    avoid,
     sweeps,
     expired: new Map(owners.map((owner) => [owner, new Map()])),
     sessions: new Map(owners.map((owner) => [owner, new Map()])),
@@ -253,12 +234,11 @@ function liveOf(model: Model, owner: string, id: string): ModelSession | undefin
  * Checks the version of a session `id` just created and returns it: 1, or the version after an
  * expired record still stored under the id (a version is never used twice for an id, so that
  * writes conditioned on the expired one cannot land twice: B3); when the server sweeps, that
- * record may be gone already (1), and while B3 is not fixed the version may be 1 again.
+ * record may be gone already (1).
  */
 function expectCreatedVersion(model: Model, owner: string, id: string, version: number): number {
   const expired = expiredOf(model, owner).get(id);
-  const gone = model.sweeps || model.avoid.includes("B3");
-  const allowed = expired === undefined ? [1] : gone ? [expired + 1, 1] : [expired + 1];
+  const allowed = expired === undefined ? [1] : model.sweeps ? [expired + 1, 1] : [expired + 1];
   expect(allowed, `the version of a new session ${show(id)}`).toContain(version);
   return version;
 }
@@ -858,11 +838,7 @@ class Race implements Command {
     readonly n: number,
   ) {}
 
-  check(model: Readonly<Model>): boolean {
-    if (this.kind !== "create") return true;
-    const owner = ownerOf(model, this.who);
-    return !(model.avoid.includes("B3") && expiredOf(model, owner).has(this.id));
-  }
+  check = () => true;
 
   async run(model: Model, real: Real): Promise<void> {
     const owner = ownerOf(model, this.who);
@@ -1049,8 +1025,6 @@ export interface FuzzTarget {
 export interface FuzzOptions {
   /** A new server over an empty namespace (or file), with these settings. */
   open: (settings: RunSettings) => Promise<FuzzTarget>;
-  /** Known bugs of this backend whose inputs are left out (unless FUZZ_KNOWN_BUGS=1). */
-  avoid?: readonly KnownBug[];
   /** Runs when FUZZ_RUNS is not set. */
   runs: number;
   /** Commands per run, at most. */
@@ -1140,7 +1114,6 @@ const STATS = process.env.FUZZ_STATS ? new Map<string, number>() : undefined;
 /** Runs the fuzz against the servers `options.open` makes; rejects with fast-check's report. */
 export async function fuzzServer(options: FuzzOptions): Promise<void> {
   const runs = Number(process.env.FUZZ_RUNS ?? options.runs);
-  const avoid = process.env.FUZZ_KNOWN_BUGS === "1" ? [] : (options.avoid ?? []);
   const owners = fc.uniqueArray(fc.constantFrom(...OWNERS), { minLength: 2, maxLength: 3 });
   const commands = fc.commands([commandArb], {
     maxCommands: options.maxCommands ?? 60,
@@ -1161,7 +1134,7 @@ export async function fuzzServer(options: FuzzOptions): Promise<void> {
     for (const owner of names) tokens.set(owner, await token(owner));
     for (const sub of BAD_SUBS) tokens.set(`bad:${sub}`, await token(sub));
     const real: Real = { server: target.server, tokens, errors: target.errors };
-    const model = emptyModel(names, quota, avoid, run.sweepMs > 0);
+    const model = emptyModel(names, quota, run.sweepMs > 0);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
       // Whatever the commands were, each owner ends with exactly what the model says.

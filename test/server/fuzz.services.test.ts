@@ -35,8 +35,6 @@ for (const [name, runs, up, backend] of backends) {
         fuzzServer({
           open: async (settings) => fuzzTarget(backend, settings, true),
           runs,
-          // Known bugs (test/helpers/fuzz.ts), reproduced in fuzz.test.ts and below.
-          avoid: ["B3"],
         }),
       TIMEOUT_MS,
     );
