@@ -95,16 +95,6 @@ function refuse(what: string, keys: (string | number)[]): InvalidDataError {
 }
 
 /**
- * `JSON.parse` of a stored record, with every object and array in it frozen (see `deepFreeze`):
- * the record is one level above its data.
- */
-export function parseFrozen(text: string): unknown {
-  // Not a freezing reviver: V8 revives recursively (a stack overflow at ~10,000 levels, where
-  // JSON.parse alone has none), and calling into JS for every value is 3x slower.
-  return deepFreeze(JSON.parse(text), -1);
-}
-
-/**
  * Freezes `value` and everything in it, as the manager's own data is. Stored data that nests
  * deeper than `MAX_DATA_DEPTH` (which this SDK never writes) is `BackendError`, not a stack
  * overflow: the record is unreadable. `depth`: how many objects are above `value`.
@@ -112,7 +102,7 @@ export function parseFrozen(text: string): unknown {
 export function deepFreeze(value: unknown, depth = 0): unknown {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     if (depth >= MAX_DATA_DEPTH) {
-      throw new BackendError(`its data nests deeper than ${MAX_DATA_DEPTH} levels`);
+      throw new BackendError(`data nests deeper than ${MAX_DATA_DEPTH} levels`);
     }
     for (const item of Object.values(value)) deepFreeze(item, depth + 1);
     Object.freeze(value);

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_DATA_DEPTH } from "../src/constants.ts";
-import { deepFreeze, parseFrozen, toJsonData } from "../src/data.ts";
+import { deepFreeze, toJsonData } from "../src/data.ts";
 import { BackendError, InvalidDataError } from "../src/index.ts";
+import { decodeRecord, RECORD_FORMAT, readRecord } from "../src/stores/record.ts";
 
 /** `levels` arrays in one another, `[[…[leaf]…]]`, built without recursion. */
 function nested(levels: number, leaf: unknown = 1): unknown {
@@ -135,20 +136,25 @@ describe("session data depth (issue 11, finding 4)", () => {
   });
 
   it("reads stored data nested deeper than the SDK writes as unreadable (BackendError)", () => {
-    // A record around its data: one level more.
-    const ok = JSON.stringify({ data: nested(MAX_DATA_DEPTH) });
-    expect(parseFrozen(ok)).toEqual({ data: nested(MAX_DATA_DEPTH) });
+    const record = (data: string) =>
+      `{"v":${RECORD_FORMAT},"id":"a","data":${data},"createdAt":1,"updatedAt":1,"expiresAt":2,"ttl":1,"version":1}`;
+    const ok = decodeRecord(record(JSON.stringify(nested(MAX_DATA_DEPTH))), "here");
+    expect(ok.data).toEqual(nested(MAX_DATA_DEPTH));
+    expect(Object.isFrozen(ok) && Object.isFrozen((ok.data as unknown[])[0])).toBe(true);
     for (const levels of [MAX_DATA_DEPTH + 1, 10_000, 100_000]) {
-      const text = `{"data":{"x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}}`;
-      expect(() => parseFrozen(text)).toThrow(BackendError);
-      expect(() => parseFrozen(text)).toThrow(
-        `its data nests deeper than ${MAX_DATA_DEPTH} levels`,
+      const text = record(`${"[".repeat(levels)}${"]".repeat(levels)}`);
+      expect(() => decodeRecord(text, "here")).toThrow(BackendError);
+      expect(() => decodeRecord(text, "here")).toThrow(
+        `skipped the stored record here: its data nests deeper than ${MAX_DATA_DEPTH} levels`,
+      );
+      expect(() => readRecord(JSON.parse(text), "there")).toThrow(
+        `skipped the stored record there: its data nests deeper than ${MAX_DATA_DEPTH} levels`,
       );
     }
     expect(Object.isFrozen(deepFreeze(nested(MAX_DATA_DEPTH)))).toBe(true);
-    expect(() => deepFreeze(nested(MAX_DATA_DEPTH + 1))).toThrow(BackendError);
+    expect(() => deepFreeze(nested(MAX_DATA_DEPTH + 1))).toThrow(
+      new BackendError(`data nests deeper than ${MAX_DATA_DEPTH} levels`),
+    );
     expect(() => deepFreeze(nested(100_000))).toThrow(BackendError);
-    const frozen = parseFrozen(ok) as { data: unknown[] };
-    expect(Object.isFrozen(frozen) && Object.isFrozen(frozen.data[0])).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
-import { deepFreeze, parseFrozen } from "../data.ts";
+import { MAX_DATA_DEPTH } from "../constants.ts";
+import { deepFreeze } from "../data.ts";
 import { BackendError } from "../errors.ts";
 import type { SessionRecord } from "./types.ts";
 
@@ -21,7 +22,8 @@ export function encodeRecord(record: SessionRecord): string {
 export function decodeRecord(text: string, where: string): SessionRecord {
   let parsed: unknown;
   try {
-    parsed = parseFrozen(text);
+    // Not frozen here: readRecord makes a new frozen record and freezes its data.
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw unreadable(where, "it is not JSON", cause);
   }
@@ -61,8 +63,15 @@ export function readRecord(stored: unknown, where: string): SessionRecord {
   if (maxAge !== undefined && !(Number.isFinite(maxAge) && (maxAge as number) > 0)) {
     throw unreadable(where, `its maxAge is ${JSON.stringify(maxAge)}, not a positive number`);
   }
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = r as SessionRecord;
-  const record = { id, data: deepFreeze(data), createdAt, updatedAt, expiresAt, ttl, version };
+  const { id, createdAt, updatedAt, expiresAt, ttl, version, encrypted } = r as SessionRecord;
+  let data: unknown;
+  try {
+    data = deepFreeze(r.data);
+  } catch (cause) {
+    // Deeper than MAX_DATA_DEPTH: written behind this SDK's back (it never writes such data).
+    throw unreadable(where, `its data nests deeper than ${MAX_DATA_DEPTH} levels`, cause);
+  }
+  const record = { id, data, createdAt, updatedAt, expiresAt, ttl, version };
   const capped = maxAge === undefined ? record : { ...record, maxAge };
   return Object.freeze(encrypted === true ? { ...capped, encrypted } : capped);
 }
