@@ -3,11 +3,17 @@
 // A create over such a record used to be version 1 again, as the expired record often was, so a
 // writer that had read the expired record still met its condition ("version 1") and overwrote
 // or deleted the new session. Now it takes the version after the expired one.
+
+import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { SessionExistsError, SessionManager } from "../src/index.ts";
 import { memoryStore } from "../src/stores/memory.ts";
+import { sqliteStore } from "../src/stores/sqlite.ts";
 import type { SessionStore } from "../src/stores/types.ts";
 import type { SessionRecord } from "../src/types.ts";
+import { tempDir } from "./helpers/temp.ts";
+
+const dir = await tempDir("sm-expired-race-");
 
 const managers: SessionManager[] = [];
 afterEach(async () => {
@@ -72,6 +78,42 @@ it("of two managers adding one id over an expired record at once, exactly one wi
   const stored = await inner.get("s");
   expect(stored).toEqual(won[0]);
   expect(stored?.version).toBe(2);
+});
+
+it("two managers on one SQLite file (two connections) add over an expired record: one wins", async () => {
+  const path = join(dir, "race.db");
+  // Each manager on a connection of its own; both reads of "s" wait for each other once.
+  const waiting: (() => void)[] = [];
+  let racing = false;
+  const gate = (inner: SessionStore): SessionStore => {
+    const { partition: _partition, ...plain } = inner;
+    return {
+      ...plain,
+      get: async (id) => {
+        const found = await inner.get(id);
+        if (racing && found) {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length < 2) return;
+            racing = false;
+            for (const release of waiting.splice(0)) release();
+          });
+        }
+        return found;
+      },
+    };
+  };
+  const first = sqliteStore({ path });
+  const [a, b] = [open(gate(first)), open(gate(sqliteStore({ path })))];
+  await Promise.all([a.list(), b.list()]);
+  expect(await first.set(expiredRecord("s"), { ifAbsent: true })).toBe(true);
+  racing = true;
+  const results = await Promise.allSettled([a.add("s", { data: "a" }), b.add("s", { data: "b" })]);
+  const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  expect(won).toHaveLength(1);
+  expect(lost[0]).toBeInstanceOf(SessionExistsError);
+  expect(await first.get("s")).toEqual(won[0]);
 });
 
 it("an add over an expired record is not deleted by a sweep that read that record", async () => {
