@@ -149,6 +149,8 @@ export function cachedStore(store: SessionStore, options: CachedStoreOptions): S
           },
         }
       : {}),
+    // Counts pass through to the store, which every write through this cache reaches.
+    ...(store.count ? { count: store.count.bind(store) } : {}),
     // A store's own partitions keep their records apart from its root ids: they pass through
     // uncached (a store without them is partitioned through this cache, by `partitionOf`).
     ...(store.partition ? { partition: store.partition.bind(store) } : {}),

@@ -1,5 +1,6 @@
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { holds } from "./shared/condition.ts";
+import { liveCount } from "./shared/count.ts";
 import type { SessionRecord, SessionStore } from "./types.ts";
 
 /** Options of the memory store. */
@@ -61,6 +62,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
     list: () => [...records.values()],
     listPrefix: (prefix) => [...records.values()].filter((r) => r.id.startsWith(prefix)),
+    count: (request) => liveCount(records.values(), request),
     clear: () => records.clear(),
     purgeExpired(now) {
       const removed: SessionRecord[] = [];

@@ -67,6 +67,7 @@ const METHODS = [
   "listPrefix",
   "listPage",
   "partition",
+  "count",
   "changes",
   "watch",
   "clear",

@@ -130,6 +130,12 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
             : "pageBetween";
       return pageFrom(await select(statement, values), limit);
     },
+    async count({ prefix = "", now, upTo }) {
+      const end = prefixEnd(prefix);
+      const values = [namespace, prefix, ...(end === undefined ? [] : [end]), now, upTo ?? null];
+      const { rows } = await query(end === undefined ? "countFrom" : "count", values);
+      return Number((rows[0] as { n: string | number }).n);
+    },
     async clear() {
       // Rows of another format (a newer SDK's) are left alone, as every store leaves them.
       await run("clear", [namespace, RECORD_FORMAT]);
@@ -232,6 +238,10 @@ function statements(table: string) {
     pageBefore: `${select} AND id >= $2 AND id < $3 ORDER BY id LIMIT $4`,
     pageAfter: `${select} AND id >= $2 AND id > $3 ORDER BY id LIMIT $4`,
     pageBetween: `${select} AND id >= $2 AND id > $3 AND id < $4 ORDER BY id LIMIT $5`,
+    // Live rows of a range, no more than the last parameter (NULL: all), from the primary key's
+    // index; a row of another format counts too (a newer SDK's session is a session all the same).
+    count: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE namespace = $1 AND id >= $2 AND id < $3 AND expires_at > $4 LIMIT $5) AS live`,
+    countFrom: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE namespace = $1 AND id >= $2 AND expires_at > $3 LIMIT $4) AS live`,
     clear: `DELETE FROM ${table} WHERE namespace = $1 AND format = $2`,
     purge: `DELETE FROM ${table} WHERE namespace = $1 AND expires_at <= $2 AND format = $3 RETURNING ${COLUMNS}`,
   };

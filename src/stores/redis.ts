@@ -19,6 +19,7 @@ import { ownerPartition, sweepOwners } from "./shared/owners.ts";
 import { pageOfIds } from "./shared/range.ts";
 import { reporter } from "./shared/report.ts";
 import type {
+  CountRequest,
   ListRequest,
   Page,
   SessionRecord,
@@ -69,6 +70,8 @@ export interface RedisClient {
   mget(keys: string[]): Promise<(string | null)[]>;
   zrange(key: string, start: number, stop: number): Promise<string[]>;
   zrangebyscore(key: string, min: number | string, max: number | string): Promise<string[]>;
+  /** Optional (an ioredis `Redis` has it): without it, `count` reads the ids it counts. */
+  zcount?(key: string, min: number | string, max: number | string): Promise<number>;
   evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
@@ -93,6 +96,8 @@ interface Records {
   ids(): Promise<string[]>;
   fetch(ids: string[]): Promise<SessionRecord[]>;
   page(request: ListRequest): Promise<Page>;
+  /** The live records: the index entries scored (expiresAt) after `now`, one `ZCOUNT`. */
+  count(request: CountRequest): Promise<number>;
   /** Deletes the records up to `upTo` (expiresAt); returns them, and the lowest expiresAt left. */
   sweep(upTo: string, collect: boolean): Promise<{ deleted: SessionRecord[]; next: string }>;
 }
@@ -164,6 +169,14 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       },
       // The index is ordered by expiry, not by id: only the page's records are read.
       page: async (request) => pageOfIds(await part.ids(), request, part.fetch),
+      async count({ now, upTo = Number.POSITIVE_INFINITY }) {
+        const r = await redis();
+        const after = `(${now}`;
+        const live = r.zcount
+          ? await r.zcount(index, after, "+inf")
+          : (await r.zrangebyscore(index, after, "+inf")).length;
+        return Math.min(live, upTo);
+      },
       async sweep(upTo, collect) {
         const r = await redis();
         const deleted: SessionRecord[] = [];
@@ -232,6 +245,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     listPrefix: async (start) =>
       root.fetch((await root.ids()).filter((id) => id.startsWith(start))),
     listPage: root.page,
+    // Partitions count with ZCOUNT; the root (a manager's, listed whole) has no count.
     partition: (owner) =>
       ownerPartition(owner, {
         ...ownerRecords(owner),

@@ -139,6 +139,13 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SessionStore {
       const rows = statements().page.all({ namespace, prefix, cursor: cursor ?? null, end, limit });
       return pageFrom(readAll(rows), limit);
     },
+    count({ prefix = "", now, upTo }) {
+      const { count, countFrom } = statements();
+      const end = prefixEnd(prefix);
+      // A negative LIMIT is none in SQLite.
+      const params = { namespace, prefix, end: end ?? null, now, upTo: upTo ?? -1 };
+      return ((end === undefined ? countFrom : count).get(params) as { n: number }).n;
+    },
     clear() {
       statements().clear.run(namespace);
     },
@@ -159,6 +166,15 @@ interface PageParams {
   cursor: string | null;
   end: string | null;
   limit: number;
+}
+
+/** The parameters of a count's statement (`end` unused by `countFrom`). */
+interface CountParams {
+  namespace: string;
+  prefix: string;
+  end: string | null;
+  now: number;
+  upTo: number;
 }
 
 /** A row as stored: the record's fields, `data` as JSON text, and the record format. */
@@ -274,6 +290,14 @@ function prepare(db: BetterSqlite3.Database, table: string) {
     // one row more than asked for tells that more follow.
     page: rows<[PageParams]>(
       `SELECT * FROM ${t} WHERE namespace = @namespace AND id >= @prefix AND (@cursor IS NULL OR id > @cursor) AND (@end IS NULL OR id < @end) ORDER BY id LIMIT @limit + 1`,
+    ),
+    // Live rows of a range, no more than @upTo of them, read from the primary key's index (every
+    // row counts, one of a format this version cannot read too: it is a session all the same).
+    count: db.prepare<[CountParams], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${t} WHERE namespace = @namespace AND id >= @prefix AND id < @end AND expires_at > @now LIMIT @upTo)`,
+    ),
+    countFrom: db.prepare<[CountParams], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${t} WHERE namespace = @namespace AND id >= @prefix AND expires_at > @now LIMIT @upTo)`,
     ),
     clear: db.prepare<[string]>(`DELETE FROM ${t} WHERE namespace = ? AND ${READABLE}`),
     purge: rows<[string, number]>(

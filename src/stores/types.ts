@@ -86,6 +86,13 @@ export interface SessionStore {
    * the inner store's `partition`, which does not go through the new `set`.
    */
   partition?(owner: string): SessionPartition;
+  /**
+   * How many live records (`expiresAt > request.now`) have an id that starts with
+   * `request.prefix` (all, without it), counting no further than `request.upTo`: optional, for
+   * stores that count without reading records (an index, `count(*)`). The partitions
+   * `partitionOf` makes from a store without `partition` count with it.
+   */
+  count?(request: PrefixCountRequest): Awaitable<number>;
   /** Deletes every record of this store's namespace and nothing else. */
   clear(): Awaitable<void>;
   /** Deletes the records with `expiresAt <= now` and returns them. */
@@ -107,6 +114,22 @@ export interface PageRequest {
 
 /** A `PageRequest` of the root of a store, limited to the ids that start with `prefix`. */
 export interface ListRequest extends PageRequest {
+  readonly prefix?: string | undefined;
+}
+
+/** What `SessionPartition.count` counts: the records live at `now` (`expiresAt > now`). */
+export interface CountRequest {
+  /** The instant (epoch ms) a record must outlive to count. */
+  readonly now: number;
+  /**
+   * Stop at this many (a whole number from 1): the answer is then `min(live, upTo)`, and a
+   * store that reads records to count reads no more than it takes. Absent: count them all.
+   */
+  readonly upTo?: number | undefined;
+}
+
+/** A `CountRequest` of the root of a store, limited to the ids that start with `prefix`. */
+export interface PrefixCountRequest extends CountRequest {
   readonly prefix?: string | undefined;
 }
 
@@ -142,6 +165,12 @@ export interface SessionPartition {
   ): Awaitable<boolean>;
   /** One page of the owner's records, expired ones included. */
   list(request: PageRequest): Awaitable<Page>;
+  /**
+   * How many of the owner's records are live at `request.now`, at most `request.upTo`: optional,
+   * for stores that count without reading every record; `countLive` pages `list` for a partition
+   * without it. A record written or deleted meanwhile may or may not be counted.
+   */
+  count?(request: CountRequest): Awaitable<number>;
   /**
    * Deletes every record of the owner, each at the version it had (another writer's newer one
    * is deleted too), and returns the records deleted, expired ones included.

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { DEFAULT_NAMESPACE } from "../../constants.ts";
 import { BackendError } from "../../errors.ts";
 import { holds } from "../shared/condition.ts";
+import { liveCount } from "../shared/count.ts";
 import { partitionPrefix, prefixPartition } from "../shared/partition.ts";
 import { reporter } from "../shared/report.ts";
 import type { SessionRecord, SessionStore, StoreContext } from "../types.ts";
@@ -146,6 +147,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     listPrefix: (prefix) =>
       view((records) => [...records.values()].filter((r) => r.id.startsWith(prefix))),
     listPage: (request) => view((records) => firstPage(records.values(), request)),
+    count: (request) => view((records) => liveCount(records.values(), request)),
     clear: () =>
       change((records) => {
         const changed = records.size > 0;

@@ -7,6 +7,7 @@ import { ownerPartition, sweepOwners } from "../shared/owners.ts";
 import { pageOfIds } from "../shared/range.ts";
 import { reporter } from "../shared/report.ts";
 import type {
+  CountRequest,
   ListRequest,
   Page,
   SessionRecord,
@@ -204,6 +205,25 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
         const { c } = await connect();
         const ids = await readIndex(c, pick(c));
         return pageOfIds(ids, request, async (page) => (await entries(page)).map((e) => e.record));
+      },
+      /**
+       * The live records among those the index lists, at most `upTo`: the index keeps no
+       * expiry (and may list ids whose record is gone), so each record is read, 100 at a time,
+       * stopping at the bound.
+       */
+      async count({ now, upTo = Number.POSITIVE_INFINITY }: CountRequest) {
+        const { c } = await connect();
+        const space = pick(c);
+        const ids = await readIndex(c, space);
+        let live = 0;
+        for (let i = 0; i < ids.length && live < upTo; i += 100) {
+          const batch = ids.slice(i, i + 100);
+          const gots = await Promise.all(batch.map((id) => c.gets(space.key(id))));
+          batch.forEach((id, j) => {
+            if ((read(gots[j], id, true)?.expiresAt ?? now) > now) live++;
+          });
+        }
+        return Math.min(live, upTo);
       },
       async listPrefix(prefix: string) {
         const { c } = await connect();

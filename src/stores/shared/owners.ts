@@ -1,6 +1,7 @@
 // What the stores with partitions of their own (Redis, Memcached) share: a partition made of a
 // store's parts, and the root's sweep over every owner.
 import type {
+  CountRequest,
   ListRequest,
   Page,
   SessionPartition,
@@ -15,6 +16,7 @@ export interface OwnerParts {
   set(record: SessionRecord, condition?: WriteCondition): Promise<boolean>;
   delete(id: string, condition?: { readonly ifVersion: number }): Promise<boolean>;
   page(request: ListRequest): Promise<Page>;
+  count?(request: CountRequest): Promise<number>;
   clear(): Promise<SessionRecord[]>;
 }
 
@@ -26,6 +28,7 @@ export function ownerPartition(owner: string, parts: OwnerParts): SessionPartiti
     set: (record, condition) => parts.set(record, condition),
     delete: (id, condition) => parts.delete(id, condition),
     list: parts.page,
+    ...(parts.count && { count: parts.count }),
     clear: parts.clear,
   };
 }

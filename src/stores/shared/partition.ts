@@ -65,6 +65,8 @@ export function prefixPartition(store: SessionStore, owner: string): SessionPart
       >,
     set: (record, condition) => store.set(inner(record), condition),
     delete: (id, condition) => store.delete(prefix + id, condition),
+    // The store's count of the prefix, where it has one (`countLive` pages `list` otherwise).
+    ...(store.count && { count: (request) => store.count?.({ ...request, prefix }) ?? 0 }),
     async list(request) {
       const { records, next } = await page(request);
       return next === undefined ? { records: own(records) } : { records: own(records), next };

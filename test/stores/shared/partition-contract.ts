@@ -1,6 +1,7 @@
 // The contract of paged lists and partitions (src/stores/types.ts: listPage, partition), run on
 // each backend through `partitionOf`, as the server uses them.
 import { afterAll, describe, expect, it } from "vitest";
+import { countLive } from "../../../src/stores/shared/count.ts";
 import { partitionOf, partitionPrefix } from "../../../src/stores/shared/partition.ts";
 import type { SessionPartition, SessionStore } from "../../../src/stores/types.ts";
 import { rec } from "../../helpers/records.ts";
@@ -22,10 +23,14 @@ export async function walk(partition: SessionPartition, limit: number) {
   return { ids, pages };
 }
 
-/** The contract on `create`'s stores (fresh and empty for each namespace). */
+/**
+ * The contract on `create`'s stores (fresh and empty for each namespace). `counts`: the store's
+ * partitions have a `count` of their own (else `countLive` pages them).
+ */
 export function testPartitions(
   name: string,
   create: (namespace: string) => SessionStore | Promise<SessionStore>,
+  { counts = false } = {},
 ): void {
   describe(`partitions: ${name}`, () => {
     const opened: SessionStore[] = [];
@@ -107,6 +112,45 @@ export function testPartitions(
       expect(removed.map((r) => r.id).sort()).toEqual(["a", "old"]);
       expect((await alice.list({ limit: 10 })).records).toEqual([]);
       expect(await partitionOf(store, "alice2").get("a")).toBeDefined();
+    });
+
+    it(`counts the owner's live records only${counts ? ", with a count of its own" : ""}`, async () => {
+      const store = await open();
+      const now = Date.now();
+      const alice = partitionOf(store, "alice");
+      expect(typeof alice.count).toBe(counts ? "function" : "undefined");
+      for (const id of ["a", "b", "c"]) await alice.set(rec(id));
+      await alice.set(rec("next", { expiresAt: now + 1 }));
+      await alice.set(rec("ended", { expiresAt: now }));
+      await alice.set(rec("old", { expiresAt: now - 1000 }));
+      // Owners whose names alice's starts or is in, and alice in another namespace.
+      for (const owner of ["alice2", "a", "alice/"]) await partitionOf(store, owner).set(rec("a"));
+      await partitionOf(await open(), "alice").set(rec("d"));
+      expect(await countLive(alice, { now })).toBe(4);
+      if (alice.count) expect(await alice.count({ now })).toBe(4);
+      expect(await countLive(alice, { now: now + 1 })).toBe(3);
+      expect(await countLive(alice, { now: now + 120_000 })).toBe(0);
+      expect(await countLive(partitionOf(store, "alice2"), { now })).toBe(1);
+      expect(await countLive(partitionOf(store, "nobody"), { now })).toBe(0);
+    });
+
+    it("counts no further than the bound, which counts live records only", async () => {
+      const store = await open();
+      const now = Date.now();
+      const alice = partitionOf(store, "alice");
+      // Expired ones first in id order (a store that reads to count must not stop at them).
+      for (const id of ["a0", "a1"]) await alice.set(rec(id, { expiresAt: now - 1000 }));
+      for (const id of ["b0", "b1", "b2"]) await alice.set(rec(id));
+      for (const [upTo, expected] of [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 3],
+        [1000, 3],
+      ]) {
+        expect(await countLive(alice, { now, upTo })).toBe(expected);
+        if (alice.count) expect(await alice.count({ now, upTo })).toBe(expected);
+      }
     });
 
     it("is swept by the root: purgeExpired covers every owner", async () => {

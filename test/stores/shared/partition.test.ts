@@ -22,18 +22,23 @@ const dir = await tempDir("sessionmanager-partitions-");
 const idb = new IDBFactory();
 const space = memorySpace();
 
-testPartitions("memory", () => memoryStore());
-testPartitions("memory (one space)", (namespace) => memoryStore({ space, namespace }));
-testPartitions("file", (namespace) => fileStore({ path: join(dir, "sessions.json"), namespace }));
-testPartitions("sqlite", (namespace) => sqliteStore({ namespace }));
+const counts = { counts: true };
+testPartitions("memory", () => memoryStore(), counts);
+testPartitions("memory (one space)", (namespace) => memoryStore({ space, namespace }), counts);
+testPartitions(
+  "file",
+  (namespace) => fileStore({ path: join(dir, "sessions.json"), namespace }),
+  counts,
+);
+testPartitions("sqlite", (namespace) => sqliteStore({ namespace }), counts);
 testPartitions("indexedDB (fake-indexeddb)", (namespace) =>
   indexedDBStore({ namespace, indexedDB: idb }),
 );
-testPartitions("cached memory", () => cachedStore(memoryStore(), { max: 10 }));
-testPartitions("guarded memory", () => guard(memoryStore()));
+testPartitions("cached memory", () => cachedStore(memoryStore(), { max: 10 }), counts);
+testPartitions("guarded memory", () => guard(memoryStore()), counts);
 // A store with neither listPage nor listPrefix, as custom stores written before them are.
 testPartitions("a store with list only", () => {
-  const { listPage: _, listPrefix: __, ...plain } = memoryStore();
+  const { listPage: _, listPrefix: __, count: ___, ...plain } = memoryStore();
   return plain as SessionStore;
 });
 
