@@ -7,6 +7,7 @@ import {
 } from "../errors.ts";
 import type { ChangesBody, WireSession } from "../protocol.ts";
 import { capped, record } from "../session.ts";
+import { countLive } from "../stores/shared/count.ts";
 import { partitionOf } from "../stores/shared/partition.ts";
 import type {
   PageRequest,
@@ -159,11 +160,13 @@ export class OwnerSessions {
   }
 
   /**
-   * Throws `QuotaError` when the owner has `quota` live sessions or more: counted a page of the
-   * owner's partition at a time, stopping at the limit, so the work is the owner's own records
-   * (at most `quota` live ones, and the expired ones not swept yet), never other owners'.
-   * Resolves to `true` when the count found `id` live: a racing write created it after it was
-   * read as absent, so this put is not a create after all (and not refused for the quota).
+   * Throws `QuotaError` when the owner has `quota` live sessions or more: counted in the owner's
+   * partition only, stopping at the limit (`countLive`: one `count(*)` on SQLite and PostgreSQL,
+   * one `ZCOUNT` on Redis, the owner's pages where a store cannot count), never other owners'.
+   * Resolves to `true` when the owner is at the limit but `id` is live: a racing write created it
+   * after it was read as absent, so this put is not a create after all (and not refused for the
+   * quota). Below the limit such a put goes on: its write fails its condition and is decided
+   * again over that session.
    */
   private async withinQuota(
     owner: string,
@@ -173,25 +176,10 @@ export class OwnerSessions {
   ): Promise<boolean> {
     if (quota === Number.POSITIVE_INFINITY) return false;
     const partition = this.of(owner);
-    let live = 0;
-    let raced = false;
-    let cursor: string | undefined;
-    do {
-      // No more than could still reach the limit: an owner far below it reads all it has anyway.
-      const page = await partition.list({ cursor, limit: Math.min(PAGE, quota - live) });
-      for (const record of page.records) {
-        if (record.expiresAt <= now) continue;
-        live++;
-        raced ||= record.id === id;
-      }
-      if (live >= quota) {
-        if (raced || (await this.isLive(partition, id, now))) return true;
-        const most = `the owner has the most live sessions this server allows (${quota})`;
-        throw new QuotaError(`${most}: remove one to create another`);
-      }
-      cursor = page.next;
-    } while (cursor !== undefined);
-    return raced;
+    if ((await countLive(partition, { now, upTo: quota })) < quota) return false;
+    if (await this.isLive(partition, id, now)) return true;
+    const most = `the owner has the most live sessions this server allows (${quota})`;
+    throw new QuotaError(`${most}: remove one to create another`);
   }
 
   private async isLive(partition: SessionPartition, id: string, now: number): Promise<boolean> {

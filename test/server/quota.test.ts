@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main, USAGE } from "../../src/server/cli.ts";
 import { createSessionServer } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
-import type { SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import type { PrefixCountRequest, SessionRecord, SessionStore } from "../../src/stores/types.ts";
 import { SECRET, setup, token } from "../helpers/server.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -54,8 +54,33 @@ describe("maxSessionsPerOwner", () => {
     expect((await alice.put("/v1/sessions/e")).status).toBe(403);
   });
 
-  it("counts each owner apart, reading only the owner's own records", async () => {
+  it("asks a store that counts for the owner's live sessions up to the limit, reading no record to count", async () => {
     const inner = memoryStore();
+    const asked: PrefixCountRequest[] = [];
+    let listed = 0;
+    const store: SessionStore = {
+      ...inner,
+      count: (request) => {
+        asked.push(request);
+        return inner.count?.(request) ?? 0;
+      },
+      listPrefix: (prefix) => {
+        listed++;
+        return inner.listPrefix?.(prefix) ?? [];
+      },
+    };
+    const { alice, bob } = setup({ maxSessionsPerOwner: 3 }, store);
+    for (const id of ["a", "b", "c"]) await alice.put(`/v1/sessions/${id}`);
+    expect((await alice.put("/v1/sessions/d")).status).toBe(403);
+    expect((await bob.put("/v1/sessions/a")).status).toBe(201);
+    expect(listed).toBe(0);
+    expect(asked).toHaveLength(5);
+    expect(asked.at(-2)).toEqual({ now: T0, upTo: 3, prefix: "alice/" });
+    expect(asked.at(-1)).toEqual({ now: T0, upTo: 3, prefix: "bob/" });
+  });
+
+  it("counts each owner apart, reading only the owner's own records, in a store that cannot count", async () => {
+    const { count: _, ...inner } = memoryStore();
     let read = 0;
     // The memory store lists a partition by prefix: count the records those lists hand out.
     const store: SessionStore = {
@@ -193,9 +218,9 @@ function racingStore() {
       }
       return found;
     },
-    listPrefix: async (prefix) => {
+    count: async (request) => {
       if (racing && ++counts === 2) await firstWrite;
-      return (await inner.listPrefix?.(prefix)) ?? [];
+      return (await inner.count?.(request)) ?? 0;
     },
     set: async (record, condition) => {
       const done = await inner.set(record, condition);
