@@ -18,6 +18,8 @@ export interface Expiry {
   schedule(session: SessionRecord): void;
   /** Forgets the deadlines of a session that ended. */
   cancel(id: string): void;
+  /** Moves the deadline of `from` to `session` (rotated to a new id): warned once, as it was. */
+  move(from: string, session: SessionRecord): void;
   /** Forgets every deadline (after `clear`). */
   clear(): void;
   stop(): void;
@@ -121,6 +123,12 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
   return {
     schedule,
     cancel: scheduler.cancel,
+    move(from, session) {
+      const deadline = scheduler.get(from);
+      scheduler.cancel(from);
+      if (deadline === undefined) schedule(session);
+      else scheduler.schedule(session.id, deadline);
+    },
     clear: scheduler.clear,
     stop() {
       scheduler.stop();

@@ -13,7 +13,8 @@ import type {
   SessionEvents,
   SessionManagerStatus,
 } from "./options.ts";
-import { checkId, expiresAfter, live, record } from "./session.ts";
+import { rotateRecord } from "./rotate.ts";
+import { capped, checkId, expiresAfter, live, record } from "./session.ts";
 import type { Change, Session, SessionRecord } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { conditionalWrite, type Decision } from "./write.ts";
@@ -74,12 +75,15 @@ export class SessionManager<Data = unknown> {
   /** Adds a session; rejects with `SessionExistsError` while a live one has this id. */
   async add(id: string, ...[options]: AddArgs<Data>): Promise<Session<Data>> {
     const ttl = options?.ttl === undefined ? this.ttlMs : parseDuration(options.ttl);
+    const cap = options?.maxAge;
+    const maxAge = cap === undefined ? cap : parseDuration(cap, "maxAge");
     const data = toJsonData(options?.data);
     let existing: SessionRecord | undefined;
     const session = await this.writeSession("add", id, (current, now) => {
       if (current && current.expiresAt > now) throw new SessionExistsError(id);
       existing = current;
-      return record(id, data, now, now, expiresAfter(now, ttl), ttl, 1);
+      const expiresAt = capped(expiresAfter(now, ttl), { createdAt: now, maxAge });
+      return record(id, data, now, now, expiresAt, ttl, 1, maxAge);
     });
     // The id held a session that had expired without being swept: it ends first (and the new
     // one, which may share its createdAt to the millisecond, stays what the cache knows).
@@ -125,8 +129,8 @@ export class SessionManager<Data = unknown> {
     const extend = ttl === undefined ? undefined : parseDuration(ttl);
     const session = await this.writeSession("touch", id, (current, now) => {
       const c = live(id, current, now);
-      const expiresAt = expiresAfter(now, extend ?? c.ttl);
-      return record(id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1);
+      const expiresAt = capped(expiresAfter(now, extend ?? c.ttl), c);
+      return record(id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
     });
     this.expiry.schedule(session);
     return this.publish("touched", session);
@@ -146,9 +150,22 @@ export class SessionManager<Data = unknown> {
       const c = live(id, current, now);
       previous = c;
       const value = updater ? toJsonData(updater(c.data as Data)) : data;
-      return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1);
+      return record(id, value, c.createdAt, now, c.expiresAt, c.ttl, c.version + 1, c.maxAge);
     });
     return this.publish("updated", session, previous);
+  }
+
+  /**
+   * Moves a live session to a fresh `createSessionId()` (same data and expiry; the old id stops
+   * working), for the moment a user signs in or gains rights; `rotated` fires with the old id.
+   */
+  async rotate(id: string): Promise<Session<Data>> {
+    this.checkOpen();
+    checkId(id);
+    if (this.state === "loading") await this.ready;
+    const [session, previous] = await rotateRecord(this.parts.vault, id);
+    this.moved(session, previous);
+    return this.publish("rotated", session, previous);
   }
 
   /** Ends a session; `false` if there was no live one. */
@@ -301,7 +318,16 @@ export class SessionManager<Data = unknown> {
   private notify(event: Change, session: SessionRecord, previous = session): void {
     const { emitter: events } = this.parts;
     if (event === "updated") events.emit(event, session, previous);
+    else if (event === "rotated") events.emit(event, session, previous.id);
     else events.emit(event, session);
+  }
+
+  /** A session rotated, here or in another tab: the old id ended, the new one has its deadline. */
+  private moved(session: SessionRecord, previous: SessionRecord): void {
+    const { tabCache: cache } = this.parts;
+    cache?.remember(previous, true);
+    cache?.remember(session);
+    this.expiry.move(previous.id, session);
   }
 
   /** A change made in another tab: follow it here, and emit it to this tab's listeners. */
@@ -313,6 +339,11 @@ export class SessionManager<Data = unknown> {
     if (gone && cache?.ended(session)) return;
     if (event === "expired") {
       this.expiry.expire(session, Date.now(), false);
+      return;
+    }
+    if (event === "rotated" && previous) {
+      this.moved(session, previous);
+      this.notify(event, session, previous);
       return;
     }
     cache?.remember(session, gone);

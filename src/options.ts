@@ -104,9 +104,14 @@ export interface CacheOptions {
 }
 
 /** Options of `add`: `data` may be left out only when `Data` admits `null`. */
-export type AddOptions<Data> = null extends Data
-  ? { data?: Data; ttl?: Duration }
-  : { data: Data; ttl?: Duration };
+export type AddOptions<Data> = (null extends Data ? { data?: Data } : { data: Data }) & {
+  ttl?: Duration;
+  /**
+   * The cap on the session's whole lifetime (OWASP's absolute timeout): no `touch`, update or
+   * activity keeps it alive past `createdAt + maxAge`. Default: no cap.
+   */
+  maxAge?: Duration;
+};
 
 /** Every event and the arguments its listeners get. */
 export type SessionEvents<Data = unknown> = {
@@ -114,6 +119,8 @@ export type SessionEvents<Data = unknown> = {
   updated: (session: Session<Data>, previous: Session<Data>) => void;
   touched: (session: Session<Data>) => void;
   removed: (session: Session<Data>) => void;
+  /** `rotate` moved the session to a new id (here or in another tab); `previousId` is gone. */
+  rotated: (session: Session<Data>, previousId: string) => void;
   expiringSoon: (session: Session<Data>, msLeft: number) => void;
   expired: (session: Session<Data>) => void;
   synced: () => void;

@@ -14,11 +14,22 @@ export interface Session<Data = unknown> {
   readonly maxAge?: number;
 }
 
-/** A change to a session that other tabs and other clients hear about. */
-export type Change = "added" | "updated" | "touched" | "removed" | "expired";
+/**
+ * A change to a session that other tabs and other clients hear about. `rotated` (the session
+ * under its new id, then the record of the old id) goes between tabs: other devices and
+ * processes see a rotation as the new id added and the old one removed.
+ */
+export type Change = "added" | "updated" | "touched" | "removed" | "expired" | "rotated";
 
 /** Every `Change`, for checking messages from elsewhere. */
-export const CHANGES: readonly string[] = ["added", "updated", "touched", "removed", "expired"];
+export const CHANGES: readonly string[] = [
+  "added",
+  "updated",
+  "touched",
+  "removed",
+  "expired",
+  "rotated",
+];
 
 /**
  * What a store keeps for one session. The manager hands stores frozen records and never

@@ -120,6 +120,42 @@ describe("tabs in step", () => {
     expect(await b.has("s")).toBe(true);
   });
 
+  it("a rotation in one tab is one rotated in the other, which follows the new id and never expires the old", async () => {
+    const { a, b } = await twoTabs({ warnBefore: 100 });
+    const log: string[] = [];
+    for (const [name, sm] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      for (const event of ["added", "removed", "expiringSoon", "expired"] as const) {
+        sm.on(event, (s: { id: string }) => log.push(`${name} ${event} ${s.id}`));
+      }
+      sm.on("rotated", (s, previousId) => log.push(`${name} rotated ${previousId} to ${s.id}`));
+    }
+    await a.add("anon", { ttl: 300, data: { cart: 1 } });
+    await until(() => log.includes("b added anon"));
+    const rotated = new Promise<[unknown, string]>((resolve) =>
+      b.on("rotated", (...args) => resolve(args)),
+    );
+    const moved = await a.rotate("anon");
+    const [seen, previousId] = await rotated;
+    expect(seen).toEqual(moved);
+    expect(previousId).toBe("anon");
+    expect(await b.get("anon")).toBeUndefined();
+    expect(await b.get(moved.id)).toEqual(moved);
+    await Promise.all([next(a, "expired"), next(b, "expired")]);
+    await new Promise((r) => setTimeout(r, 50)); // any late event of the old id would show now
+    const id = moved.id;
+    for (const tab of ["a", "b"]) {
+      expect(log.filter((l) => l.startsWith(`${tab} `))).toEqual([
+        `${tab} added anon`,
+        `${tab} rotated anon to ${id}`,
+        `${tab} expiringSoon ${id}`,
+        `${tab} expired ${id}`,
+      ]);
+    }
+  });
+
   it("each tab warns once and hears expired once, while only one deletes from the store", async () => {
     const { a, b, inner, deletes } = await twoTabs({ warnBefore: 100 });
     const log: string[] = [];
