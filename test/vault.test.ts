@@ -12,6 +12,29 @@ const aesKey = () =>
   crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt", "decrypt"]);
 
 describe("encryption at rest", () => {
+  it("re-seals a rotated session under its new id, and the old ciphertext cannot pass for it", async () => {
+    const store = memoryStore();
+    const key = await aesKey();
+    const sm = new SessionManager({ backend: store, encryption: { key } });
+    const data = { user: "ada" };
+    await sm.add("anon", { data });
+    const old = store.get("anon") as SessionRecord;
+    const moved = await sm.rotate("anon");
+    expect(moved.data).toEqual(data);
+    const raw = store.get(moved.id) as SessionRecord;
+    expect(raw.encrypted).toBe(true);
+    const { protectedHeader } = await compactDecrypt(raw.data as string, key);
+    expect(protectedHeader.sid).toBe(moved.id);
+    expect(store.get("anon")).toBeUndefined();
+    const reopened = new SessionManager({ backend: store, encryption: { key } });
+    expect(await reopened.get(moved.id)).toEqual(moved);
+    // The old id's ciphertext copied under the new id is refused (bound to "anon").
+    const errors = errorsOf(reopened);
+    store.set({ ...raw, data: old.data, version: 2 });
+    expect(await reopened.get(moved.id)).toBeUndefined();
+    expect(errors.map((e) => e.name)).toEqual(["DecryptionError"]);
+  });
+
   it("stores the data as a JWE jose can read, bound to the session id, and reads it back", async () => {
     const store = memoryStore();
     const key = await aesKey();

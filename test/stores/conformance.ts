@@ -306,6 +306,26 @@ function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions)
       await sm.close();
     });
 
+    it("serves a SessionManager: rotate moves a session to a fresh id, maxAge caps its touches", async () => {
+      const store = await open();
+      const sm = new SessionManager<{ user: string }>({ backend: store, warnBefore: 0 });
+      const added = await sm.add("anon", { data: { user: "ada" }, ttl: "10m", maxAge: "15m" });
+      const moved = await sm.rotate("anon");
+      expect(moved).toMatchObject({ data: { user: "ada" }, ttl: 600_000, maxAge: 900_000 });
+      expect(moved.id).not.toBe("anon");
+      expect(Math.abs(moved.expiresAt - added.expiresAt)).toBeLessThan(serverAssigned ? 1000 : 1);
+      expect(await store.get("anon")).toBeUndefined();
+      expect((await store.get(moved.id))?.data).toEqual({ user: "ada" });
+      expect((await store.list()).map((r) => r.id)).toEqual([moved.id]);
+      // Its lifetime still counts from when it was added: a touch for a day ends at the cap.
+      const touched = await sm.touch(moved.id, "1d");
+      expect(Math.abs(touched.expiresAt - (added.createdAt + 900_000))).toBeLessThan(
+        serverAssigned ? 1000 : 1,
+      );
+      expect((await store.get(moved.id))?.maxAge).toBe(900_000);
+      await sm.close();
+    });
+
     if (twin) {
       // 800 conditional writes: through a server (the remote store checks a signed token on each)
       // on two loaded cores they take seconds, hence the longer timeout.
