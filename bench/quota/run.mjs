@@ -1,7 +1,9 @@
 // What the per-owner quota (issue 11, finding 3) costs a create: the server counts the owner's
-// live sessions in its partition, a page of 1,000 at a time, stopping at `maxSessionsPerOwner`.
-// Side by side in one run, on the memory store, SQLite and (when it is up) PostgreSQL: a create
-// (and its remove, so the count stays put) by an owner with no sessions in an empty namespace
+// live sessions in its partition up to `maxSessionsPerOwner` (the store's count: count(*) on
+// SQLite and PostgreSQL, ZCOUNT on Redis; Memcached reads the records its index lists).
+// Side by side in one run, on the memory store, SQLite and (when they are up) PostgreSQL, Redis
+// and Memcached: a create (and its remove, so the count stays put) by an owner with no sessions
+// in an empty namespace
 // (the baseline), by the same owner beside another owner's 999 sessions (must cost the same),
 // by an owner with 999 sessions (reads them), and a refused create at the limit. A page of
 // `GET /v1/sessions` (100) against the same 999 sessions, for scale.
@@ -25,6 +27,9 @@ const run = `bench-quota-${process.pid}-${Date.now().toString(36)}`;
 const pgUrl =
   env.DATABASE_URL ??
   `postgres://${env.POSTGRES_USER ?? "postgres"}@${env.POSTGRES_HOST ?? "127.0.0.1"}:${env.POSTGRES_PORT ?? 5432}/${env.POSTGRES_DB ?? "test"}`;
+
+const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const memcachedUrl = env.MEMCACHED_URL ?? "127.0.0.1:11211";
 
 const { createSessionServer } = await fromDist("server.js");
 const dir = await mkdtemp(join(tmpdir(), "sm-bench-quota-"));
@@ -62,6 +67,9 @@ const backends = [
   { name: "memory", options: () => ({ backend: "memory" }) },
   { name: "sqlite", options: (n) => ({ backend: "sqlite", path: join(dir, `${n}.db`) }) },
   { name: "postgres", options: () => ({ backend: "postgres", url: pgUrl }) },
+  // Keys under a prefix of this run's own (what a clear leaves of the owners' registry is tiny).
+  { name: "redis", options: () => ({ backend: "redis", url: redisUrl, prefix: run }) },
+  { name: "memcached", options: () => ({ backend: "memcached", url: memcachedUrl, prefix: run }) },
 ];
 
 const rows = [];
