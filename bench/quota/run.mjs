@@ -5,7 +5,7 @@
 // and Memcached: a create (and its remove, so the count stays put) by an owner with no sessions
 // in an empty namespace
 // (the baseline), by the same owner beside another owner's 999 sessions (must cost the same),
-// by an owner with 999 sessions (reads them), and a refused create at the limit. A page of
+// by an owner with 999 sessions (counts them), and a refused create at the limit. A page of
 // `GET /v1/sessions` (100) against the same 999 sessions, for scale.
 //
 // Run: `npm run build && node bench/quota/run.mjs` (RUNS=<n>, default 200; DATA=<bytes> of data
