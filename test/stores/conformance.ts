@@ -228,6 +228,22 @@ function suite({ name, create, serverAssigned = false, twin }: StoreTestOptions)
       expect(await byPrefix("nobody/")).toEqual([]);
     });
 
+    it("counts the live records of a prefix, up to a bound, when it can (count)", async () => {
+      const store = await open();
+      if (!store.count) return;
+      const now = Date.now();
+      for (const id of ["alice/1", "alice/2", "alice/3", "alice2/1", "alic", "alice%2F/1"]) {
+        await store.set(rec(id));
+      }
+      await store.set(rec("alice/old", { expiresAt: now }));
+      await (await open()).set(rec("alice/4"));
+      expect(await store.count({ prefix: "alice/", now })).toBe(3);
+      expect(await store.count({ prefix: "alice/", now, upTo: 2 })).toBe(2);
+      expect(await store.count({ prefix: "alice/", now: now - 1 })).toBe(4);
+      expect(await store.count({ prefix: "nobody/", now })).toBe(0);
+      expect(await store.count({ now })).toBe(6);
+    });
+
     it("purges exactly the records that expired by the given time", async () => {
       const store = await open();
       const now = Date.now();
