@@ -72,4 +72,33 @@ describe("tabs in a browser", () => {
     );
     expect(sweeps.length).toBeGreaterThanOrEqual(1);
   });
+
+  it("a rotation in one tab is one rotated in the other, on localStorage, with encryption", async () => {
+    const namespace = `${run}-rotate`;
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const [a, b] = [0, 1].map(() => {
+      const sm = new SessionManager({ backend: "localStorage", namespace, encryption: { key } });
+      managers.push(sm);
+      return sm;
+    }) as [SessionManager, SessionManager];
+    await Promise.all([a.ready, b.ready]);
+    const log: string[] = [];
+    b.on("added", (s) => log.push(`added ${s.id}`));
+    b.on("removed", (s) => log.push(`removed ${s.id}`));
+    const rotated = new Promise<[unknown, string]>((resolve) =>
+      b.on("rotated", (...args) => resolve(args)),
+    );
+    await a.add("anon", { data: { cart: 1 } });
+    const moved = await a.rotate("anon");
+    const [seen, previousId] = await rotated;
+    expect(seen).toEqual(moved);
+    expect(previousId).toBe("anon");
+    expect(log).toEqual(["added anon"]);
+    expect(localStorage.getItem(`sessionmanager:${namespace}:anon`)).toBeNull();
+    expect(await b.get("anon")).toBeUndefined();
+    expect(await b.get(moved.id)).toEqual(moved);
+  });
 });
