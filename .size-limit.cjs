@@ -7,9 +7,11 @@
 // build does not meet yet is named beside it (see CHANGELOG). Files are named through the list of
 // entries (scripts/entries.mjs), so that a renamed entry fails here rather than measuring nothing.
 // The manager bundles grew by about 590 B gzip in 0.1.0's architecture work (the manager in
-// modules, encryption as the store's view, partitions in the store guard), and their budgets
-// were raised to match: see CHANGELOG, "Known issues"; the next step is to win that back, not to
-// raise them again.
+// modules, encryption as the store's view, partitions in the store guard); shortened internal
+// names won back ~290 B of it, and the hardening of issue 11 (id and data limits, escaped
+// namespaces, the paged sync client, rotate() and maxAge, counts) added ~700 B more. The
+// budgets were raised to match, by cause in CHANGELOG, "Known issues"; the next step is to win
+// that back, not to raise them again.
 const { dist } = require("./scripts/entries.mjs");
 
 /** Leaves out what loads with import(), except the modules whose path matches `keep`. */
@@ -39,7 +41,7 @@ module.exports = [
     path: dist("index"),
     import: "{ SessionManager }",
     gzip: true,
-    limit: "7.15 kB",
+    limit: "7.55 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -49,7 +51,7 @@ module.exports = [
       [dist("stores/webstorage")]: "{ localStorageStore }",
     },
     gzip: true,
-    limit: "8.8 kB",
+    limit: "9.3 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -59,7 +61,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "10.8 kB",
+    limit: "11.3 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -69,7 +71,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "13.65 kB",
+    limit: "14.05 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
@@ -81,7 +83,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "10.2 kB",
+    limit: "10.65 kB",
   },
   {
     // The same page on the root entry: its by-name loaders pull every browser feature into one file.
@@ -91,14 +93,14 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "23.9 kB",
+    limit: "24.45 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
     path: dist("core"),
     import: "{ SessionManager }",
     gzip: true,
-    limit: "6.6 kB",
+    limit: "7.05 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -113,14 +115,14 @@ module.exports = [
     path: dist("stores/webstorage"),
     import: "{ localStorageStore }",
     gzip: true,
-    limit: "1.45 kB",
+    limit: "1.65 kB",
   },
   {
     name: "IndexedDB store alone, with idb (+1.1 kB; add to the manager's size)",
     path: dist("stores/indexeddb"),
     import: "{ indexedDBStore }",
     gzip: true,
-    limit: "3.55 kB",
+    limit: "3.75 kB",
   },
   {
     name: "password helpers alone",
@@ -134,6 +136,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: dist("sessionmanager"),
     gzip: true,
-    limit: "24.4 kB",
+    limit: "25 kB",
   },
 ];
