@@ -54,11 +54,20 @@ export async function readSession(url, token, id) {
 
 /** The ids of the token owner's live sessions. */
 export async function listIds(url, token) {
-  const response = await fetch(`${url}/v1/sessions`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  if (response.status !== 200) throw new Error(`GET /v1/sessions via ${url}: ${response.status}`);
-  return (await response.json()).sessions.map((session) => session.id);
+  const ids = [];
+  let next;
+  do {
+    // Paged since the quota work: follow `next` (a server before it answers all in one page).
+    const query = `?limit=1000${next === undefined ? "" : `&next=${encodeURIComponent(next)}`}`;
+    const response = await fetch(`${url}/v1/sessions${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (response.status !== 200) throw new Error(`GET /v1/sessions via ${url}: ${response.status}`);
+    const body = await response.json();
+    ids.push(...body.sessions.map((session) => session.id));
+    next = body.next;
+  } while (next !== undefined);
+  return ids;
 }
 
 /** Deletes every session of the token's owner (leaves shared databases as they were). */
