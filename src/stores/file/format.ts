@@ -16,8 +16,8 @@ export interface Contents {
 export interface Kept {
   namespace: string;
   id: string | undefined;
-  /** The entry as found: a parsed JSON value, or a CSV row's text. */
-  raw: unknown;
+  /** The entry's text as found: its JSON, or a CSV row. */
+  raw: string;
   error: Error;
 }
 
@@ -40,14 +40,14 @@ function accept(
   contents: Contents,
   namespace: string,
   id: string | undefined,
-  raw: unknown,
+  raw: () => string,
   decode: () => SessionRecord,
 ): void {
   try {
     const record = decode();
     shelf(contents, namespace).set(record.id, record);
   } catch (error) {
-    contents.kept.push({ namespace, id, raw, error: error as Error });
+    contents.kept.push({ namespace, id, raw: raw(), error: error as Error });
   }
 }
 
@@ -81,7 +81,8 @@ const json: Format = {
       if (!Array.isArray(entries)) throw unreadableFile(file, `namespace ${ns} is not a list`);
       for (const entry of entries) {
         const id: unknown = entry?.id;
-        accept(contents, ns, typeof id === "string" ? id : undefined, entry, () =>
+        const text = () => jsonText(entry);
+        accept(contents, ns, typeof id === "string" ? id : undefined, text, () =>
           readRecord(entry, where(file, ns, id)),
         );
       }
@@ -89,18 +90,59 @@ const json: Format = {
     return contents;
   },
   stringify({ records, kept }) {
-    const namespaces = new Map<string, unknown[]>();
-    const add = (ns: string, entry: unknown) => {
+    // Each entry's text, then the file's around them: the text JSON.stringify would write.
+    const namespaces = new Map<string, string[]>();
+    const add = (ns: string, entry: string) => {
       const entries = namespaces.get(ns);
       entries ? entries.push(entry) : namespaces.set(ns, [entry]);
     };
     for (const [ns, shelf] of records)
-      for (const record of shelf.values()) add(ns, toStoredObject(record));
+      for (const record of shelf.values()) add(ns, JSON.stringify(toStoredObject(record)));
     for (const { namespace, raw } of kept) add(namespace, raw);
+    // In the order of an object's keys (JSON.stringify's: integer-like names first).
     // Object.fromEntries defines "__proto__" as a key; an assignment would set the prototype.
-    return JSON.stringify({ namespaces: Object.fromEntries(namespaces) });
+    const byName = Object.fromEntries(namespaces);
+    const members = Object.keys(byName).map(
+      (ns) => `${JSON.stringify(ns)}:[${(byName[ns] as string[]).join(",")}]`,
+    );
+    return `{"namespaces":{${members.join(",")}}}`;
   },
 };
+
+/**
+ * `JSON.stringify(value)` for a value `JSON.parse` returned, without recursion: an entry kept
+ * unread may nest deeper (10,000 levels, planted by hand) than JSON.stringify's stack allows.
+ */
+function jsonText(value: unknown): string {
+  let text = "";
+  // What is left to write, last first: values, and the punctuation between them (as Literal).
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const next = todo.pop();
+    if (next instanceof Literal) text += next.text;
+    else if (typeof next !== "object" || next === null) text += JSON.stringify(next);
+    else {
+      const array = Array.isArray(next);
+      const keys = Object.keys(next);
+      const parts: unknown[] = [new Literal(array ? "[" : "{")];
+      keys.forEach((key, i) => {
+        const name = array ? "" : `${JSON.stringify(key)}:`;
+        parts.push(
+          new Literal(`${i > 0 ? "," : ""}${name}`),
+          (next as Record<string, unknown>)[key],
+        );
+      });
+      parts.push(new Literal(array ? "]" : "}"));
+      for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
+    }
+  }
+  return text;
+}
+
+/** Text `jsonText` writes as it is. */
+class Literal {
+  constructor(readonly text: string) {}
+}
 
 const COLUMNS = [
   "namespace",
@@ -133,7 +175,13 @@ const csv: Format = {
     for (const { fields, raw } of rows) {
       if (raw === "") continue; // a blank line
       const [ns = "", id] = fields;
-      accept(contents, ns, id, raw, () => fromRow(fields, width, where(file, ns, id)));
+      accept(
+        contents,
+        ns,
+        id,
+        () => raw,
+        () => fromRow(fields, width, where(file, ns, id)),
+      );
     }
     return contents;
   },
@@ -144,7 +192,7 @@ const csv: Format = {
     const lines: string[] = [wide ? WIDE_HEADER : HEADER];
     for (const [ns, shelf] of records)
       for (const record of shelf.values()) lines.push(toRow(ns, record, wide));
-    for (const { raw } of kept) lines.push(raw as string);
+    for (const { raw } of kept) lines.push(raw);
     return `${lines.join("\r\n")}\r\n`;
   },
 };

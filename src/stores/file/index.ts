@@ -60,9 +60,8 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     if (kept === seen) return;
     seen = kept;
     for (const { namespace: ns, raw, error } of kept) {
-      const key = typeof raw === "string" ? raw : JSON.stringify(raw);
-      if (ns !== namespace || reported.has(key)) continue;
-      reported.add(key);
+      if (ns !== namespace || reported.has(raw)) continue;
+      reported.add(raw);
       report(error);
     }
   };
