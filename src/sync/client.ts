@@ -84,6 +84,8 @@ export function baseOf(condition: WriteCondition | undefined): Base {
  */
 export class RemoteClient {
   readonly clock: ServerClock = new ServerClock();
+  /** Where a session left out of a list because it cannot be read is reported. */
+  report: (error: Error) => void = () => {};
   private readonly api: typeof ky;
   // One controller per request under way, aborted by `close()`. Not one signal shared by all:
   // ky adds an abort listener to the signal it is given for every retry it waits out, so a dozen
@@ -226,12 +228,20 @@ export class RemoteClient {
 
   /**
    * The sessions of a list, less any under an id no session may have (one longer than 256
-   * characters: a reserved id, of the outbox say, which the server refuses in a path).
+   * characters: a reserved id, of the outbox say, which the server refuses in a path), and less
+   * any that cannot be read (data nested too deep, say), which is reported.
    */
   private sessions(list: unknown[]): Incoming[] {
-    return list
-      .map((wire) => fromWire(wire, this.clock))
-      .filter(({ record: { id } }) => id !== "" && id.length <= MAX_ID_LENGTH);
+    return list.flatMap((wire) => {
+      try {
+        const session = fromWire(wire, this.clock);
+        const { id } = session.record;
+        return id !== "" && id.length <= MAX_ID_LENGTH ? [session] : [];
+      } catch (error) {
+        this.report(error as Error);
+        return [];
+      }
+    });
   }
 
   /**

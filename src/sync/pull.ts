@@ -10,9 +10,10 @@ import type { SyncParts } from "./parts.ts";
  * Asks the server what changed and follows it locally, except where writes are queued. The
  * first pull (no cursor yet) reads every session, a page at a time. The client leaves out
  * whatever the server sends under an id no session may have: a record planted under the
- * outbox's id, say, never reaches the local store.
+ * outbox's id, say, never reaches the local store; one it cannot read is reported.
  */
 export async function pull(r: SyncParts): Promise<void> {
+  r.client.report = (error) => r.context.report(error);
   const { cursor } = await r.outbox.read();
   const changes = await (cursor === undefined ? r.client.snapshot() : r.client.changes(cursor));
   await r.exclusive(async () => {

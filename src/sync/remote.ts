@@ -49,6 +49,7 @@ class RemoteStore implements SessionStore {
   /** Follows other clients' changes: a pull every `pullInterval`, and one on wake. */
   open(context: StoreContext): void {
     this.context = context;
+    this.client.report = (error) => context.report(error);
     // A pull that fails (offline, say) is not reported: the next one tries again, and the
     // manager's own calls report what is wrong.
     this.stopPulling = poll(() => void this.pull().catch(() => {}), this.pullMs);
