@@ -93,7 +93,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "24.45 kB",
+    limit: "24.5 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
@@ -136,6 +136,6 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: dist("sessionmanager"),
     gzip: true,
-    limit: "25 kB",
+    limit: "25.05 kB",
   },
 ];
