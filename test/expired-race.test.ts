@@ -11,6 +11,7 @@ import { memoryStore } from "../src/stores/memory.ts";
 import { sqliteStore } from "../src/stores/sqlite.ts";
 import type { SessionStore } from "../src/stores/types.ts";
 import type { SessionRecord } from "../src/types.ts";
+import { deferred, meeting } from "./helpers/gate.ts";
 import { tempDir } from "./helpers/temp.ts";
 
 const dir = await tempDir("sm-expired-race-");
@@ -20,23 +21,19 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((sm) => sm.close()));
 });
 
-/** A store whose reads of `id`, while `hold` is set, wait until `n` of them are under way. */
+/** A store whose reads, once `race.n` is set, wait until `n` of them are under way (once). */
 function racingStore() {
   const inner = memoryStore();
   const { partition: _partition, ...plain } = inner;
-  const race = { waiting: [] as (() => void)[], n: 0 };
+  const race = { n: 0 };
+  let reads: (() => Promise<void>) | undefined;
   const store: SessionStore = {
     ...plain,
     get: async (id) => {
       const found = await inner.get(id);
       if (race.n > 0) {
-        await new Promise<void>((resolve) => {
-          race.waiting.push(resolve);
-          if (race.waiting.length === race.n) {
-            race.n = 0;
-            for (const release of race.waiting.splice(0)) release();
-          }
-        });
+        reads ??= meeting(race.n);
+        await reads();
       }
       return found;
     },
@@ -83,7 +80,7 @@ it("of two managers adding one id over an expired record at once, exactly one wi
 it("two managers on one SQLite file (two connections) add over an expired record: one wins", async () => {
   const path = join(dir, "race.db");
   // Each manager on a connection of its own; both reads of "s" wait for each other once.
-  const waiting: (() => void)[] = [];
+  const firstReads = meeting(2);
   let racing = false;
   const gate = (inner: SessionStore): SessionStore => {
     const { partition: _partition, ...plain } = inner;
@@ -91,14 +88,7 @@ it("two managers on one SQLite file (two connections) add over an expired record
       ...plain,
       get: async (id) => {
         const found = await inner.get(id);
-        if (racing && found) {
-          await new Promise<void>((resolve) => {
-            waiting.push(resolve);
-            if (waiting.length < 2) return;
-            racing = false;
-            for (const release of waiting.splice(0)) release();
-          });
-        }
+        if (racing && found) await firstReads();
         return found;
       },
     };
@@ -120,21 +110,15 @@ it("an add over an expired record is not deleted by a sweep that read that recor
   const inner = memoryStore();
   const { partition: _partition, ...plain } = inner;
   // The sweeper's reads of "s" wait, once expired, until the other manager has added it again.
-  let entered = () => {};
-  const reading = new Promise<void>((resolve) => {
-    entered = resolve;
-  });
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const reading = deferred();
+  const released = deferred();
   const gated: SessionStore = {
     ...plain,
     get: async (id) => {
       const found = await inner.get(id);
       if (found && found.expiresAt <= Date.now()) {
-        entered();
-        await released;
+        reading.resolve();
+        await released.promise;
       }
       return found;
     },
@@ -143,9 +127,9 @@ it("an add over an expired record is not deleted by a sweep that read that recor
   const adder = open({ ...plain });
   await Promise.all([sweeper.list(), adder.list()]);
   await sweeper.add("s", { data: "old", ttl: 20 });
-  await reading; // the sweeper's timer came due and read the expired record
+  await reading.promise; // the sweeper's timer came due and read the expired record
   const added = await adder.add("s", { data: "new" });
-  release();
+  released.resolve();
   await new Promise((resolve) => setTimeout(resolve, 30));
   // The sweeper's delete, on condition of the version it read, missed the new session.
   expect(await inner.get("s")).toEqual(added);
@@ -160,14 +144,8 @@ it("an add over an expired record is not deleted by a sweep that read that recor
 it.fails("an add that read an expired record loses to an add made after a sweep removed it", async () => {
   const inner = memoryStore();
   const { partition: _partition, ...plain } = inner;
-  let entered = () => {};
-  const reading = new Promise<void>((resolve) => {
-    entered = resolve;
-  });
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const reading = deferred();
+  const released = deferred();
   // The first manager's read of the expired record (its second: the first follows its failed
   // `ifAbsent` write) waits until the second manager has added.
   let expiredReads = 0;
@@ -176,8 +154,8 @@ it.fails("an add that read an expired record loses to an add made after a sweep 
     get: async (id) => {
       const found = await inner.get(id);
       if (found && found.expiresAt <= Date.now() && ++expiredReads === 2) {
-        entered();
-        await released;
+        reading.resolve();
+        await released.promise;
       }
       return found;
     },
@@ -189,10 +167,10 @@ it.fails("an add that read an expired record loses to an add made after a sweep 
     () => "added",
     (error: Error) => error.name,
   );
-  await reading;
+  await reading.promise;
   await inner.purgeExpired?.(Date.now()); // the sweep
   await b.add("s", { data: "b" });
-  release();
+  released.resolve();
   // The first add must now find the second's live session: SessionExistsError.
   expect(await first).toBe("SessionExistsError");
 });

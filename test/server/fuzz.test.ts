@@ -8,6 +8,7 @@ import { checkId } from "../../src/session.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import { fuzzServer, fuzzTarget, listeningTarget } from "../helpers/fuzz.ts";
+import { deferred, meeting } from "../helpers/gate.ts";
 import { call, setup } from "../helpers/server.ts";
 import { runId } from "../helpers/services.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -81,21 +82,14 @@ it("B3: of create-only PUTs racing over an expired record, one wins", async () =
   // Without its own partitions, so that the server reads through `get` below.
   const { partition: _partition, ...plain } = inner;
   let racing = false;
-  const waiting: (() => void)[] = [];
+  const firstReads = meeting(2);
   const store: SessionStore = {
     ...plain,
     get: async (id) => {
       const found = await inner.get(id);
-      if (racing) {
-        // Both reads are done before either request decides and writes (once: a loser reads
-        // again, alone).
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          if (waiting.length < 2) return;
-          racing = false;
-          for (const release of waiting.splice(0)) release();
-        });
-      }
+      // Both reads are done before either request decides and writes (once: a loser reads
+      // again, alone).
+      if (racing) await firstReads();
       return found;
     },
   };
@@ -123,41 +117,30 @@ it("B4: a create-only PUT that lost the race for its id is 409, not 403", async 
   const inner = memoryStore();
   const { partition: _partition, ...plain } = inner;
   let racing = false;
-  let gate = true;
-  const reads: (() => void)[] = [];
+  const firstReads = meeting(2);
   let counts = 0;
-  let written = () => {};
-  const firstWrite = new Promise<void>((resolve) => {
-    written = resolve;
-  });
+  const firstWrite = deferred();
   const store: SessionStore = {
     ...plain,
     get: async (id) => {
       const found = await inner.get(id);
-      if (racing && gate) {
-        // The two requests' first reads are done before either decides (once: later reads pass).
-        await new Promise<void>((resolve) => {
-          reads.push(resolve);
-          if (reads.length < 2) return;
-          gate = false;
-          for (const release of reads.splice(0)) release();
-        });
-      }
+      // The two requests' first reads are done before either decides (once: later reads pass).
+      if (racing) await firstReads();
       return found;
     },
     // The second count of the owner's sessions (the loser's) comes after the winner's write:
     // through the store's count where it has one, else through its list.
     count: async (request) => {
-      if (racing && ++counts === 2) await firstWrite;
+      if (racing && ++counts === 2) await firstWrite.promise;
       return (await inner.count?.(request)) ?? 0;
     },
     listPrefix: async (prefix) => {
-      if (racing && ++counts === 2) await firstWrite;
+      if (racing && ++counts === 2) await firstWrite.promise;
       return inner.listPrefix?.(prefix) ?? [];
     },
     set: async (record, condition) => {
       const done = await inner.set(record, condition);
-      if (racing) written();
+      if (racing) firstWrite.resolve();
       return done;
     },
   };

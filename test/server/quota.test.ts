@@ -5,6 +5,7 @@ import { main, USAGE } from "../../src/server/cli.ts";
 import { createSessionServer } from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { PrefixCountRequest, SessionRecord, SessionStore } from "../../src/stores/types.ts";
+import { deferred, meeting } from "../helpers/gate.ts";
 import { SECRET, setup, token } from "../helpers/server.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -200,31 +201,23 @@ describe("sessionmanager serve --max-sessions-per-owner", () => {
 function racingStore() {
   const inner = memoryStore();
   let racing = false;
-  const reads: (() => void)[] = [];
+  const firstReads = meeting(2);
   let counts = 0;
-  let written = () => {};
-  const firstWrite = new Promise<void>((resolve) => {
-    written = resolve;
-  });
+  const firstWrite = deferred();
   const store: SessionStore = {
     ...inner,
     get: async (id) => {
       const found = await inner.get(id);
-      if (racing && reads.length < 2) {
-        await new Promise<void>((resolve) => {
-          reads.push(resolve);
-          if (reads.length === 2) for (const release of reads) release();
-        });
-      }
+      if (racing) await firstReads();
       return found;
     },
     count: async (request) => {
-      if (racing && ++counts === 2) await firstWrite;
+      if (racing && ++counts === 2) await firstWrite.promise;
       return (await inner.count?.(request)) ?? 0;
     },
     set: async (record, condition) => {
       const done = await inner.set(record, condition);
-      if (racing) written();
+      if (racing) firstWrite.resolve();
       return done;
     },
   };
