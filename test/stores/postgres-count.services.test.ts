@@ -5,6 +5,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { postgresStore } from "../../src/stores/postgres.ts";
+import { genericScan, recordingClient, type Sent, seedOwners } from "../helpers/pg-plans.ts";
 import { requireService, runId, services } from "../helpers/services.ts";
 
 const up = await requireService("postgres");
@@ -17,30 +18,19 @@ afterAll(async () => {
   await pool.end();
 });
 
-type Plan = { [key: string]: unknown; Plans?: Plan[] };
-const nodes = (plan: Plan): Plan[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-
 describe.skipIf(!up)("postgres count under a generic plan", () => {
   it("counts an owner's live rows up to the bound from the primary key's range", async () => {
-    const sent: { text: string; values: unknown[] }[] = [];
-    const client = {
-      query: (text: string, values: unknown[] = []) => {
-        sent.push({ text, values });
-        return pool.query(text, values);
-      },
-    };
+    const { client, sent } = recordingClient(pool);
     const namespace = "count";
     const store = postgresStore({ client, table, namespace });
     await store.open?.({ report: () => {} });
     // Owner a: 20 rows, every other one expired (at 1000); owner b: 20,000 live rows after a's.
-    await pool.query(
-      `INSERT INTO "${table}" (namespace, id, format, data, created_at, updated_at, expires_at, ttl, version)
-       SELECT $1, owner || '/' || lpad(n::text, 5, '0'), 1, 'null', 0, 0,
-              CASE WHEN owner = 'a' AND n % 2 = 0 THEN 1000 ELSE 1e15 END, 1000, 1
-       FROM generate_series(1, 20000) n, unnest(CASE WHEN n <= 20 THEN ARRAY['a', 'b'] ELSE ARRAY['b'] END) owner`,
-      [namespace],
+    await seedOwners(
+      pool,
+      table,
+      namespace,
+      "CASE WHEN owner = 'a' AND n % 2 = 0 THEN 1000 ELSE 1e15 END",
     );
-    await pool.query(`ANALYZE "${table}"`);
     expect(await store.count?.({ prefix: "a/", now: 2000 })).toBe(10);
     expect(await store.count?.({ prefix: "a/", now: 2000, upTo: 4 })).toBe(4);
     expect(await store.count?.({ prefix: "a/", now: 500 })).toBe(20);
@@ -54,23 +44,9 @@ describe.skipIf(!up)("postgres count under a generic plan", () => {
         sent.length = 0;
         expect(await store.count?.({ prefix: "a/", now: 2000, upTo })).toBe(10);
         expect(sent).toHaveLength(1);
-        const [{ text, values }] = sent as [{ text: string; values: unknown[] }];
-        const literal = (value: unknown) =>
-          value === null
-            ? "NULL"
-            : typeof value === "number"
-              ? String(value)
-              : connection.escapeLiteral(String(value));
-        await connection.query(`PREPARE count${i} AS ${text}`);
-        const explained = await connection.query(
-          `EXPLAIN (FORMAT JSON) EXECUTE count${i}(${values.map(literal).join(", ")})`,
-        );
-        const plan = explained.rows[0]["QUERY PLAN"][0].Plan as Plan;
-        const scans = nodes(plan).filter((node) => node["Relation Name"] === table);
-        expect(scans, JSON.stringify(plan)).toHaveLength(1);
-        const [scan] = scans as [Plan];
-        expect(scan["Node Type"], JSON.stringify(plan)).toMatch(/^Index/);
-        expect(scan["Index Name"], JSON.stringify(plan)).toMatch(/pkey$/);
+        const { scan, plan } = await genericScan(connection, `count${i}`, sent[0] as Sent, table);
+        expect(scan["Node Type"], plan).toMatch(/^Index/);
+        expect(scan["Index Name"], plan).toMatch(/pkey$/);
         expect(scan["Index Cond"]).toContain("id >= ");
         expect(scan["Index Cond"]).toContain("id < ");
       }

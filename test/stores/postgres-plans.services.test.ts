@@ -7,6 +7,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { postgresStore } from "../../src/stores/postgres.ts";
+import { genericScan, recordingClient, type Sent, seedOwners } from "../helpers/pg-plans.ts";
 import { requireService, runId, services } from "../helpers/services.ts";
 
 const up = await requireService("postgres");
@@ -19,30 +20,15 @@ afterAll(async () => {
   await pool.end();
 });
 
-type Plan = { [key: string]: unknown; Plans?: Plan[] };
-const nodes = (plan: Plan): Plan[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-
 describe.skipIf(!up)("postgres page statements under a generic plan", () => {
   it("bound the index scan by the cursor and the prefix's end, never filter on them", async () => {
     // What the store sends, through a client that records it.
-    const sent: { text: string; values: unknown[] }[] = [];
-    const client = {
-      query: (text: string, values: unknown[] = []) => {
-        sent.push({ text, values });
-        return pool.query(text, values);
-      },
-    };
+    const { client, sent } = recordingClient(pool);
     const namespace = "plans";
     const store = postgresStore({ client, table, namespace });
     await store.open?.({ report: () => {} });
     // Another owner's 20,000 rows after this owner's prefix, and this owner's 20.
-    await pool.query(
-      `INSERT INTO "${table}" (namespace, id, format, data, created_at, updated_at, expires_at, ttl, version)
-       SELECT $1, owner || '/' || lpad(n::text, 5, '0'), 1, 'null', 0, 0, 1e15, 1000, 1
-       FROM generate_series(1, 20000) n, unnest(CASE WHEN n <= 20 THEN ARRAY['a', 'b'] ELSE ARRAY['b'] END) owner`,
-      [namespace],
-    );
-    await pool.query(`ANALYZE "${table}"`);
+    await seedOwners(pool, table, namespace);
 
     const cases = [
       { prefix: "a/", cursor: undefined, bounds: ["id < "] },
@@ -58,21 +44,7 @@ describe.skipIf(!up)("postgres page statements under a generic plan", () => {
         const page = await store.listPage?.({ prefix, cursor, limit: 10 });
         expect(page?.records.length).toBe(10);
         expect(sent).toHaveLength(1);
-        const [{ text, values }] = sent as [{ text: string; values: unknown[] }];
-        const literal = (value: unknown) =>
-          value === null
-            ? "NULL"
-            : typeof value === "number"
-              ? String(value)
-              : connection.escapeLiteral(String(value));
-        await connection.query(`PREPARE page${i} AS ${text}`);
-        const explained = await connection.query(
-          `EXPLAIN (FORMAT JSON) EXECUTE page${i}(${values.map(literal).join(", ")})`,
-        );
-        const plan = explained.rows[0]["QUERY PLAN"][0].Plan as Plan;
-        const scans = nodes(plan).filter((node) => node["Relation Name"] === table);
-        expect(scans, JSON.stringify(plan)).toHaveLength(1);
-        const [scan] = scans as [Plan];
+        const { scan } = await genericScan(connection, `page${i}`, sent[0] as Sent, table);
         const where = `${prefix || "(all)"} after ${cursor ?? "(start)"}`;
         expect(scan["Node Type"], where).toMatch(/^Index/);
         for (const bound of bounds) expect(scan["Index Cond"], where).toContain(bound);
