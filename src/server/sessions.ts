@@ -85,9 +85,8 @@ export class OwnerSessions {
       check(id, current, pre);
       // Created meanwhile by a racing write: a create-only put is answered as it would be after
       // it; any other is decided again over that session once its write fails its condition.
-      if (!current && (await this.withinQuota(owner, id, quota, now)) && pre.ifNoneMatch) {
-        throw new SessionExistsError(id);
-      }
+      const createdMeanwhile = !current && (await this.checkQuota(owner, id, quota, now));
+      if (createdMeanwhile && pre.ifNoneMatch) throw new SessionExistsError(id);
       created = current === undefined;
       const ttl = input.ttl ?? this.defaultTtl;
       const createdAt = current ? current.createdAt : (input.createdAt ?? now);
@@ -168,7 +167,7 @@ export class OwnerSessions {
    * quota). Below the limit such a put goes on: its write fails its condition and is decided
    * again over that session.
    */
-  private async withinQuota(
+  private async checkQuota(
     owner: string,
     id: string,
     quota: number,
