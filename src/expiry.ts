@@ -11,6 +11,8 @@ import { onWake } from "./wake.ts";
 const RETRY_MS = 5000;
 // How long a tab waits before it sweeps a session whose lock another tab held.
 const SWEEP_RETRY_MS = 1000;
+// How many deadlines of sessions found gone are kept for the `expired` message that follows.
+const OWED_MAX = 1024;
 
 /** The deadlines of a manager's sessions, and what happens when one comes due. */
 export interface Expiry {
@@ -48,9 +50,24 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
     }
   });
   const stopWaking = onWake(() => scheduler.recheck());
+  // Deadlines that came due for sessions already gone from the store: another tab swept them
+  // and its `expired` message is on its way. The warning owed here is kept until it arrives (or
+  // the session is removed, or more than OWED_MAX others pile up: oldest forgotten first).
+  const owed = new Map<string, number>();
+  const owe = (id: string, deadline: number): void => {
+    owed.delete(id);
+    owed.set(id, deadline);
+    if (owed.size > OWED_MAX) owed.delete(owed.keys().next().value as string);
+  };
+  const cancel = (id: string): void => {
+    owed.delete(id);
+    scheduler.cancel(id);
+  };
 
-  const schedule = (session: SessionRecord): void =>
+  const schedule = (session: SessionRecord): void => {
+    owed.delete(session.id);
     scheduler.schedule(session.id, session.expiresAt - warnBefore);
+  };
 
   /** Fires `expiringSoon` for an expiry whose warning is still queued (`deadline` before it). */
   const warnOwed = (session: SessionRecord, deadline: number | undefined, now: number): void => {
@@ -63,10 +80,10 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
     session: SessionRecord,
     now: number,
     tellTabs = true,
-    deadline: number | undefined = scheduler.get(session.id),
+    deadline: number | undefined = scheduler.get(session.id) ?? owed.get(session.id),
   ): void => {
     const { tabCache: cache } = parts;
-    scheduler.cancel(session.id);
+    cancel(session.id);
     // Another tab's `expired` came first, and this tab's storage still held the session.
     if (cache?.ended(session)) return;
     cache?.remember(session, true);
@@ -86,9 +103,9 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
     // `settle` stays synchronous with a synchronous store: a burst of 100k expiries then makes
     // no promise per session, which keeps garbage collection out of the drain's slices.
     return settle(store.get(id), (session) => {
-      // Gone: removed, or expired and deleted by another tab, whose message says so (or it
-      // cannot be decrypted, which was reported).
-      if (!session) return;
+      // Gone: removed, or expired and deleted by another tab, whose message says so and is
+      // owed the warning if this one has not fired yet (or it cannot be decrypted, reported).
+      if (!session) return owe(id, deadline);
       const { expiresAt } = session;
       if (now >= expiresAt) {
         const remove = () => store.delete(id, { ifVersion: session.version });
@@ -122,15 +139,19 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
 
   return {
     schedule,
-    cancel: scheduler.cancel,
+    cancel,
     move(from, session) {
       const deadline = scheduler.get(from);
-      scheduler.cancel(from);
+      cancel(from);
       if (deadline === undefined) schedule(session);
       else scheduler.schedule(session.id, deadline);
     },
-    clear: scheduler.clear,
+    clear() {
+      owed.clear();
+      scheduler.clear();
+    },
     stop() {
+      owed.clear();
       scheduler.stop();
       stopWaking();
     },

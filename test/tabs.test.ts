@@ -249,6 +249,33 @@ describe("tabs in step", () => {
     }
   });
 
+  it("a tab whose late timer finds the session already swept by the other still warns before expired", async () => {
+    // Both timers wake after expiresAt (throttled background tabs, or windows that slept): the
+    // first tab deletes the session, and the second reads it gone before that tab's `expired`
+    // message arrives. The warning the second tab owes must survive until the message.
+    const { a, b } = await twoTabs({ warnBefore: 50 });
+    const seen: string[] = [];
+    for (const [tab, sm] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      sm.on("expiringSoon", () => seen.push(`${tab}:expiringSoon`));
+      sm.on("expired", () => seen.push(`${tab}:expired`));
+    }
+    const expired = Promise.all([next(a, "expired"), next(b, "expired")]);
+    await a.add("s", { ttl: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 10)); // b hears of it
+    const until = Date.now() + 150;
+    while (Date.now() < until);
+    await expired;
+    for (const tab of ["a", "b"]) {
+      expect(seen.filter((e) => e.startsWith(tab))).toEqual([
+        `${tab}:expiringSoon`,
+        `${tab}:expired`,
+      ]);
+    }
+  });
+
   it("a tab whose storage has not caught up with the other's delete still fires expired once", async () => {
     // Firefox runs windows in separate processes whose copies of localStorage catch up
     // asynchronously: a window can still read (and delete) a session the other window already
