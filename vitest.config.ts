@@ -1,4 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+import vue from "@vitejs/plugin-vue";
 import { playwright } from "@vitest/browser-playwright";
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import {
@@ -31,6 +33,9 @@ const elsewhere = ["test/consumers/**", "test/engines/**"];
 // Without Chromium the project is left out with a warning, unless REQUIRE_SERVICES=1 (CI): then it
 // stays in and fails to launch, which fails the run.
 const chromium: TestProjectInlineConfiguration = {
+  // Components of the binding tests (test/svelte/*.svelte, test/vue/*.vue), compiled as an app's
+  // Vite build compiles them.
+  plugins: [svelte(), vue()],
   // As a page's bundler resolves `#backends` (package.json `imports`): no Node store.
   resolve: {
     alias: {

@@ -41,6 +41,10 @@ export const entries = [
   { name: "stores/memcached", src: "src/stores/memcached/index.ts", export: "./stores/memcached" },
   { name: "stores/cached", src: "src/stores/cached.ts", export: "./stores/cached" },
   { name: "remote", src: "src/sync/index.ts", export: "./remote" },
+  // UI bindings: React hooks, Vue composables, Svelte stores (react and vue stay external).
+  { name: "react", src: "src/react/index.ts", export: "./react" },
+  { name: "vue", src: "src/vue/index.ts", export: "./vue" },
+  { name: "svelte", src: "src/svelte/index.ts", export: "./svelte" },
   // The script-tag bundle: `new sessionmanager.SessionManager(...)`.
   { name: "sessionmanager", src: "src/index.ts", global: "sessionmanager" },
 ];

@@ -1,0 +1,2 @@
+// Placeholder until the react binding lands (this session).
+export {};

@@ -1,0 +1,2 @@
+// Placeholder until the svelte binding lands (this session).
+export {};

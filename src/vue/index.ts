@@ -1,0 +1,2 @@
+// Placeholder until the vue binding lands (this session).
+export {};
