@@ -37,6 +37,7 @@ const namesByCode: Partial<Record<string, string>> = errorNames;
  * try { await sm.touch(id) } catch (e) { if (isSessionError(e) && e.code === "SESSION_NOT_FOUND") … }
  */
 export class SessionError extends Error {
+  /** What went wrong, stable across versions: match on it, never on `message`. */
   readonly code: SessionErrorCode;
 
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
@@ -49,6 +50,7 @@ export class SessionError extends Error {
 
 /** A ttl or other duration that is zero, negative, NaN, Infinity or unparsable. */
 export class InvalidTtlError extends SessionError {
+  /** Always `"INVALID_TTL"` for this class. */
   declare readonly code: "INVALID_TTL";
   constructor(message: string) {
     super("INVALID_TTL", message);
@@ -57,6 +59,7 @@ export class InvalidTtlError extends SessionError {
 
 /** A session id that is not a non-empty string of at most 256 characters. */
 export class InvalidSessionIdError extends SessionError {
+  /** Always `"INVALID_ID"` for this class. */
   declare readonly code: "INVALID_ID";
   constructor(message: string) {
     super("INVALID_ID", message);
@@ -65,6 +68,7 @@ export class InvalidSessionIdError extends SessionError {
 
 /** Session data that JSON cannot hold (cycles, BigInt) or would drop (functions, symbols). */
 export class InvalidDataError extends SessionError {
+  /** Always `"INVALID_DATA"` for this class. */
   declare readonly code: "INVALID_DATA";
   constructor(message: string) {
     super("INVALID_DATA", message);
@@ -73,7 +77,9 @@ export class InvalidDataError extends SessionError {
 
 /** No live session has this id (an expired one counts as absent). */
 export class SessionNotFoundError extends SessionError {
+  /** Always `"SESSION_NOT_FOUND"` for this class. */
   declare readonly code: "SESSION_NOT_FOUND";
+  /** The id that has no live session. */
   readonly id: string;
   constructor(id: string) {
     super("SESSION_NOT_FOUND", `no live session with id ${JSON.stringify(id)}`);
@@ -83,7 +89,9 @@ export class SessionNotFoundError extends SessionError {
 
 /** `add` of an id that already has a live session. */
 export class SessionExistsError extends SessionError {
+  /** Always `"SESSION_EXISTS"` for this class. */
   declare readonly code: "SESSION_EXISTS";
+  /** The id that already has a live session. */
   readonly id: string;
   constructor(id: string) {
     super("SESSION_EXISTS", `a live session with id ${JSON.stringify(id)} already exists`);
@@ -93,6 +101,7 @@ export class SessionExistsError extends SessionError {
 
 /** The store could not be reached or failed; `cause` holds the underlying error. */
 export class BackendError extends SessionError {
+  /** Always `"BACKEND_UNAVAILABLE"` for this class. */
   declare readonly code: "BACKEND_UNAVAILABLE";
   /**
    * The HTTP status a session server answered with (remote store, replica), when the failure
@@ -108,6 +117,7 @@ export class BackendError extends SessionError {
 
 /** A stored record could not be decrypted (wrong key, edited or moved). Deliberately generic. */
 export class DecryptionError extends SessionError {
+  /** Always `"DECRYPTION_FAILED"` for this class. */
   declare readonly code: "DECRYPTION_FAILED";
   constructor(options?: { cause?: unknown }) {
     super("DECRYPTION_FAILED", "decryption operation failed", options);
@@ -116,11 +126,13 @@ export class DecryptionError extends SessionError {
 
 /** A write lost against a newer version of the same session. */
 export class ConflictError extends SessionError {
+  /** Always `"CONFLICT"` for this class. */
   declare readonly code: "CONFLICT";
   /** The session the write was for, when one write lost (sync). */
   readonly id?: string;
   /** This client's copy that lost, and the server's copy that won (absent: the server has none). */
   readonly local?: Session<unknown> | undefined;
+  /** The server's copy that won; absent when the server has none (it was removed there). */
   readonly server?: Session<unknown> | undefined;
   constructor(
     message: string,
@@ -137,6 +149,7 @@ export class ConflictError extends SessionError {
 
 /** The server refused the token. */
 export class AuthError extends SessionError {
+  /** Always `"UNAUTHORIZED"` for this class. */
   declare readonly code: "UNAUTHORIZED";
   constructor(message: string, options?: { cause?: unknown }) {
     super("UNAUTHORIZED", message, options);
@@ -148,6 +161,7 @@ export class AuthError extends SessionError {
  * server allows (its `maxSessionsPerOwner`). Remove some, or replace one, and try again.
  */
 export class QuotaError extends SessionError {
+  /** Always `"QUOTA_EXCEEDED"` for this class. */
   declare readonly code: "QUOTA_EXCEEDED";
   constructor(message: string) {
     super("QUOTA_EXCEEDED", message);

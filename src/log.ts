@@ -1,8 +1,12 @@
 /** Anything with the four console methods: `console`, pino, winston, … */
 export interface Logger {
+  /** Lines at `logLevel` `"debug"` only: one per operation (ids shortened, never data). */
   debug(message: string, ...rest: unknown[]): void;
+  /** Lines at `logLevel` `"info"` and below. */
   info(message: string, ...rest: unknown[]): void;
+  /** Lines at `logLevel` `"warn"` and below: something worked around. */
   warn(message: string, ...rest: unknown[]): void;
+  /** Lines at every level but `"silent"`: failures (a listener threw, and none listens on `error`). */
   error(message: string, ...rest: unknown[]): void;
 }
 

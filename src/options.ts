@@ -50,7 +50,10 @@ export interface Sync {
   replicate(local: SessionStore, namespace: string): SessionStore;
 }
 
-/** Options every manager takes, whatever its backend. */
+/**
+ * Options every manager takes, whatever its backend.
+ * @inline
+ */
 export interface CommonOptions {
   /** Keeps apps apart in shared storage. Default `"sessionmanager"`. */
   namespace?: string;
@@ -64,7 +67,10 @@ export interface CommonOptions {
   logLevel?: LogLevel;
 }
 
-/** The features the root entry takes by their plain options (it takes the core's objects too). */
+/**
+ * The features the root entry takes by their plain options (it takes the core's objects too).
+ * @inline
+ */
 export interface FeatureOptions {
   /**
    * Encrypts session data at rest as a compact JWE (AES-GCM 256): `{ key }`, `{ keys }` (the
@@ -84,6 +90,7 @@ export interface FeatureOptions {
  * of the store's factory (`sqliteStore`, `redisStore`, …) but `namespace`, which is the manager's.
  * Default `backend: "memory"`. Node backends (file, SQLite, PostgreSQL, Redis, Memcached) work
  * where the package resolves with the `node` condition, and load their driver on first use.
+ * @inline
  */
 export type BackendOptions =
   | { backend?: "memory" | "localStorage" | "sessionStorage" | "indexedDB" | SessionStore }
@@ -94,7 +101,10 @@ export type BackendOptions =
   | ({ backend: "redis" } & Omit<RedisStoreOptions, "namespace"> & CacheOptions)
   | ({ backend: "memcached" } & Omit<MemcachedStoreOptions, "namespace"> & CacheOptions);
 
-/** The optional read cache in front of a database service. */
+/**
+ * The optional read cache in front of a database service.
+ * @inline
+ */
 export interface CacheOptions {
   /**
    * Serves hot sessions from this process's memory: at most `max` entries, each for at most
@@ -105,6 +115,7 @@ export interface CacheOptions {
 
 /** Options of `add`: `data` may be left out only when `Data` admits `null`. */
 export type AddOptions<Data> = (null extends Data ? { data?: Data } : { data: Data }) & {
+  /** The session's lifetime. Default: the manager's `defaultTtl`. */
   ttl?: Duration;
   /**
    * The cap on the session's whole lifetime (OWASP's absolute timeout): no `touch`, update or
@@ -115,23 +126,35 @@ export type AddOptions<Data> = (null extends Data ? { data?: Data } : { data: Da
 
 /** Every event and the arguments its listeners get. */
 export type SessionEvents<Data = unknown> = {
+  /** A session was added (here or in another tab, or pulled from the server). */
   added: (session: Session<Data>) => void;
+  /** A session's data changed; `previous` is the session before. */
   updated: (session: Session<Data>, previous: Session<Data>) => void;
+  /** A session was extended (`touch`, or activity). */
   touched: (session: Session<Data>) => void;
+  /** `remove` or `clear` ended a session. */
   removed: (session: Session<Data>) => void;
   /** `rotate` moved the session to a new id (here or in another tab); `previousId` is gone. */
   rotated: (session: Session<Data>, previousId: string) => void;
+  /** `warnBefore` ahead of `expiresAt`, once per expiry; `msLeft` is the true time left. */
   expiringSoon: (session: Session<Data>, msLeft: number) => void;
+  /** A session expired and was removed from the store. */
   expired: (session: Session<Data>) => void;
+  /** With `remote`: the queued writes reached the server and its changes are in. */
   synced: () => void;
+  /** A browser store could not be used: sessions are kept in memory instead. */
   degraded: (reason: Error) => void;
+  /** A listener threw, the sweep hit a store error, a record was skipped, a write lost. */
   error: (error: Error) => void;
 };
 
 /** `"loading"` until stored sessions are read; `"degraded"` when a browser store fell back to memory. */
 export type SessionManagerStatus = "loading" | "ready" | "degraded";
 
-/** The arguments of `add` after the id: options are required when `data` is. */
+/**
+ * The arguments of `add` after the id: options are required when `data` is.
+ * @inline
+ */
 export type AddArgs<Data> = null extends Data
   ? [options?: AddOptions<Data>]
   : [options: AddOptions<Data>];

@@ -39,8 +39,11 @@ export const TIME_HEADER = "x-sessionmanager-time";
  * writes as they were.
  */
 export interface PutBody {
+  /** The session's data, JSON (a JWE string with `encrypted`). Default `null`. */
   data?: unknown;
+  /** The lifetime, ms or a Duration; capped at the server's `maxTtl`. */
   ttl?: Duration;
+  /** The expiry in the server's clock (epoch ms), instead of now + `ttl`. */
   expiresAt?: number;
   /** `data` is a compact JWE string sealed by the client (encryption at rest end to end). */
   encrypted?: true;
@@ -60,6 +63,7 @@ export interface PutBody {
 
 /** Body of `POST /v1/sessions/:id/touch`. `ttl` in ms or a Duration (default: the session's own). */
 export interface TouchBody {
+  /** How far from now to move `expiresAt`; default the session's own `ttl`. */
   ttl?: Duration;
 }
 
@@ -76,7 +80,9 @@ export const MAX_PAGE_SIZE = 1000;
  * page. A page may hold fewer than `limit` sessions (even none) and still have a `next`.
  */
 export interface ListBody {
+  /** This page's live sessions, in id order. */
   sessions: WireSession[];
+  /** The cursor of the page after this one; absent on the last page. */
   next?: string;
 }
 
@@ -88,12 +94,17 @@ export interface ListBody {
  * the store is not missed: a session may come back in `changed` again (same version).
  */
 export interface ChangesBody {
+  /** What to send as `since` next time. */
   cursor: number;
+  /** The sessions changed at or after `since` (all live ones without it). */
   changed: WireSession[];
+  /** The ids of every live session of the owner. */
   live: string[];
 }
 
+/** The body of every error answer: a stable `code` (the SDK's where it has one) and a message. */
 export interface ErrorBody {
+  /** `code` such as `"SESSION_NOT_FOUND"`, and a message for people. */
   error: { code: string; message: string };
   /** With 412 CONFLICT: the server's current copy, so the client can tell the user. */
   session?: WireSession;

@@ -2,11 +2,17 @@
 
 /** A session as the manager returns it: frozen, times in epoch ms, `ttl` in ms. */
 export interface Session<Data = unknown> {
+  /** The id given to `add` (or made by `rotate`): 1 to 256 characters. */
   readonly id: string;
+  /** The data, as JSON keeps it (frozen): `null` when `add` was given none. */
   readonly data: Data;
+  /** When it was added, in epoch ms (kept by `rotate`). */
   readonly createdAt: number;
+  /** When it last changed (`add`, `touch`, `update`), in epoch ms. */
   readonly updatedAt: number;
+  /** When it expires, in epoch ms: from then on it reads as absent. */
   readonly expiresAt: number;
+  /** Its lifetime in ms: how far `touch` without a ttl moves `expiresAt` from now. */
   readonly ttl: number;
   /** 1 when added; grows by one on every change (touch, update). */
   readonly version: number;
@@ -36,12 +42,19 @@ export const CHANGES: readonly string[] = [
  * mutates one it got back; `data` is already JSON-safe (or, with encryption, a JWE string).
  */
 export interface SessionRecord {
+  /** The session's id. */
   readonly id: string;
+  /** The session's data, JSON-safe; with `encrypted`, a compact JWE string. */
   readonly data: unknown;
+  /** When the session was added, in epoch ms. */
   readonly createdAt: number;
+  /** When the session last changed, in epoch ms. */
   readonly updatedAt: number;
+  /** When the session expires, in epoch ms; the store may still hold it after. */
   readonly expiresAt: number;
+  /** The session's lifetime in ms. */
   readonly ttl: number;
+  /** 1 when added, one more on every change: what `{ ifVersion }` compares. */
   readonly version: number;
   /** The lifetime cap in ms: `expiresAt` never passes `createdAt + maxAge`. Absent: no cap. */
   readonly maxAge?: number;

@@ -4,7 +4,11 @@
 // Internal to the manager: nothing here is exported from the package.
 import { DecryptionError, InvalidDataError } from "../errors.ts";
 
-/** A key and the id written as `kid` into the header of what it encrypts. @internal */
+/**
+ * A key and the id written as `kid` into the header of what it encrypts.
+ * @internal
+ * @inline
+ */
 export interface EncryptionKey {
   readonly id: string;
   readonly key: CryptoKey;

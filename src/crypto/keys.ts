@@ -15,8 +15,11 @@ import { pbkdf2Sha256 } from "./password.ts";
 export type EncryptionOptions =
   | true
   | {
+      /** An AES-GCM 256-bit key (create it non-extractable); records carry the key id `"k0"`. */
       readonly key: CryptoKey;
+      /** Not with `key`. */
       readonly keys?: never;
+      /** Not with `key`. */
       readonly passphrase?: never;
       /**
        * Reads records stored without encryption as they are (each is sealed when next
@@ -27,15 +30,21 @@ export type EncryptionOptions =
       readonly allowPlaintext?: boolean;
     }
   | {
+      /** `{ id, key }` pairs: the first encrypts, every one decrypts (rotation). */
       readonly keys: readonly EncryptionKey[];
+      /** Not with `keys`. */
       readonly key?: never;
+      /** Not with `keys`. */
       readonly passphrase?: never;
       /** As in `{ key }`: reads records stored without encryption. Default `false`. */
       readonly allowPlaintext?: boolean;
     }
   | {
+      /** Derived with PBKDF2-SHA256 (600,000 iterations) from a salt kept in the namespace. */
       readonly passphrase: string;
+      /** Not with `passphrase`. */
       readonly key?: never;
+      /** Not with `passphrase`. */
       readonly keys?: never;
       /** As in `{ key }`: reads records stored without encryption. Default `false`. */
       readonly allowPlaintext?: boolean;

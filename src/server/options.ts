@@ -67,6 +67,7 @@ export interface SessionServerOptions {
   url?: string;
   /** Host and port of the database (postgres, redis, memcached); with `serve`, use `url`. */
   host?: string;
+  /** Port of the database, beside `host`. */
   port?: number;
   /** Keeps apps apart in a shared database. Default `"sessionmanager"`. */
   namespace?: string;
@@ -76,6 +77,7 @@ export interface SessionServerOptions {
   basePath?: string;
   /** Origins that pages may call the API from. Default: none (same-origin only). */
   cors?: { origins: string[] };
+  /** Size limits of a request: body 64 KiB, data 16 KiB, ids 256 characters by default. */
   limits?: SessionServerLimits;
   /** Lifetime of a session created without `ttl`. Default `"30m"`. */
   defaultTtl?: Duration;

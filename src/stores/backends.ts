@@ -12,7 +12,10 @@ export type BackendName =
   | "remote"
   | NodeBackendName;
 
-/** Backends of Node only: their drivers (and their code) never reach a browser. */
+/**
+ * Backends of Node only: their drivers (and their code) never reach a browser.
+ * @inline
+ */
 export type NodeBackendName = "file" | "sqlite" | "postgres" | "redis" | "memcached";
 
 /**

@@ -32,6 +32,7 @@ export interface PostgresStoreOptions {
  * Declared here so that type-checking the store needs neither pg nor `@types/pg`.
  */
 export interface PostgresClient {
+  /** Runs one parameterised statement (`$1`, `$2`, …), as `pg`'s `query` does. */
   query(
     text: string,
     values?: unknown[],

@@ -65,14 +65,21 @@ export interface RedisStoreOptions {
 export interface RedisClient {
   /** ioredis's connection state: `"wait"` until `connect` (with `lazyConnect`). */
   readonly status: string;
+  /** Connects a client made with `lazyConnect`. */
   connect(): Promise<unknown>;
+  /** Redis `GET`. */
   get(key: string): Promise<string | null>;
+  /** Redis `MGET`. */
   mget(keys: string[]): Promise<(string | null)[]>;
+  /** Redis `ZRANGE` by rank. */
   zrange(key: string, start: number, stop: number): Promise<string[]>;
+  /** Redis `ZRANGEBYSCORE`. */
   zrangebyscore(key: string, min: number | string, max: number | string): Promise<string[]>;
   /** Optional (an ioredis `Redis` has it): without it, `count` reads the ids it counts. */
   zcount?(key: string, min: number | string, max: number | string): Promise<number>;
+  /** Redis `EVALSHA`: runs a script the server has cached. */
   evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Redis `EVAL`: runs (and caches) a Lua script. */
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 

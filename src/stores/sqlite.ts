@@ -26,10 +26,15 @@ export interface SqliteStoreOptions {
  * here so that type-checking the store needs neither better-sqlite3 nor its `@types` package.
  */
 export interface SqliteDatabase {
+  /** Runs SQL statements that return nothing (the schema, pragmas). */
   exec(source: string): unknown;
+  /** Compiles one statement, run with its parameters. */
   prepare(source: string): {
+    /** Runs it; `changes` is the count of rows written. */
     run(...params: unknown[]): { changes: number };
+    /** The first row, or `undefined`. */
     get(...params: unknown[]): unknown;
+    /** Every row. */
     all(...params: unknown[]): unknown[];
   };
 }

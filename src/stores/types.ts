@@ -43,7 +43,9 @@ export type StoreChange = Change;
  * expired; the manager filters them.
  */
 export interface SessionStore {
+  /** The store's name in logs and errors (`"memory"`, `"redis"`, …). */
   readonly name: string;
+  /** What the store can do beyond the required methods. Absent: nothing. */
   readonly capabilities?: StoreCapabilities;
   /**
    * Called once by the manager before any other method: opens connections and checks that the
@@ -114,10 +116,14 @@ export interface PageRequest {
 
 /** A `PageRequest` of the root of a store, limited to the ids that start with `prefix`. */
 export interface ListRequest extends PageRequest {
+  /** List only the records whose id starts with this; absent: all. */
   readonly prefix?: string | undefined;
 }
 
-/** What `SessionPartition.count` counts: the records live at `now` (`expiresAt > now`). */
+/**
+ * What `SessionPartition.count` counts: the records live at `now` (`expiresAt > now`).
+ * @inline
+ */
 export interface CountRequest {
   /** The instant (epoch ms) a record must outlive to count. */
   readonly now: number;
@@ -128,8 +134,12 @@ export interface CountRequest {
   readonly upTo?: number | undefined;
 }
 
-/** A `CountRequest` of the root of a store, limited to the ids that start with `prefix`. */
+/**
+ * A `CountRequest` of the root of a store, limited to the ids that start with `prefix`.
+ * @inline
+ */
 export interface PrefixCountRequest extends CountRequest {
+  /** Count only the records whose id starts with this; absent: all. */
   readonly prefix?: string | undefined;
 }
 
@@ -141,6 +151,7 @@ export interface PrefixCountRequest extends CountRequest {
  * deleted meanwhile may or may not be.
  */
 export interface Page {
+  /** The records of this page, expired ones included. */
   readonly records: SessionRecord[];
   /** The cursor of the next page; absent on the last. */
   readonly next?: string;
@@ -156,8 +167,11 @@ export interface Page {
 export interface SessionPartition {
   /** The owner, as given to `partition`. */
   readonly owner: string;
+  /** The owner's record with this id, expired or not, or `undefined`. */
   get(id: string): Awaitable<SessionRecord | undefined>;
+  /** Writes the owner's record; with a condition, `false` (nothing written) when it fails. */
   set(record: SessionRecord, condition?: WriteCondition, change?: StoreChange): Awaitable<boolean>;
+  /** Deletes the owner's record; with `ifVersion`, only at that version. `true` if deleted. */
   delete(
     id: string,
     condition?: { readonly ifVersion: number },
@@ -197,6 +211,7 @@ export interface SessionPartition {
 export interface ChangeEntry {
   /** The position after this entry: `changes({ cursor })` resumes after it. */
   readonly cursor: string;
+  /** What happened to the session. */
   readonly change: StoreChange;
   /** The owner's id of the session. */
   readonly id: string;
@@ -208,6 +223,7 @@ export interface ChangeEntry {
 
 /** A page of an owner's change log. */
 export interface ChangePage {
+  /** The entries after the cursor given, oldest first. */
   readonly entries: ChangeEntry[];
   /** Where the next call resumes (the last entry's cursor, or the one given when none came). */
   readonly next: string;

@@ -28,7 +28,10 @@ export interface ReplicaOptions extends RemoteOptions {
   namespace?: string;
 }
 
-/** A replica store: a `SessionStore`, and a way to sync now. */
+/**
+ * A replica store: a `SessionStore`, and a way to sync now.
+ * @inline
+ */
 export interface ReplicaStore extends SessionStore {
   /** Pushes the queued writes and pulls the server's changes; `true` when both went through. */
   sync(): Promise<boolean>;

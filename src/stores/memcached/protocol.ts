@@ -11,8 +11,11 @@ import { driverClass, driverError } from "../driver.ts";
  * neither memjs nor `@types/memjs`.
  */
 export interface MemcachedClient {
+  /** The sequence number (opaque) of the client's next request. */
   readonly seq: number;
+  /** Moves `seq` on, before each request. */
   incrSeq(): void;
+  /** Sends one binary-protocol request and calls back with its response. */
   perform(
     key: string,
     request: Uint8Array,
@@ -23,7 +26,9 @@ export interface MemcachedClient {
 
 /** A binary-protocol response as memjs hands it to `perform`'s callback. */
 export interface MemcachedResponse {
+  /** The response header: its status, and the item's CAS value. */
   header: { status: number; cas: Uint8Array };
+  /** The item's value. */
   val: Uint8Array;
 }
 
