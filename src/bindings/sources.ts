@@ -32,20 +32,26 @@ export interface ManagerLike<Data = unknown> {
   ): () => void;
   on(event: "updated", fn: (session: Session<Data>, previous: Session<Data>) => void): () => void;
   on(event: "rotated", fn: (session: Session<Data>, previousId: string) => void): () => void;
+  on(event: "expiringSoon", fn: (session: Session<Data>, msLeft: number) => void): () => void;
   on(event: "synced", fn: () => void): () => void;
   on(event: "degraded", fn: (reason: Error) => void): () => void;
 }
 
-/** One session's value after a change: the session as it is now, or `undefined` if it ended. */
-type Change<Data> = (id: string, session: Session<Data> | undefined) => void;
+/**
+ * The sessions one event changed, each id with the session as it is now or `undefined` if it
+ * ended: one entry, or two for a rotation (the old id ended, the new one lives).
+ */
+type Changes<Data> = (changes: readonly (readonly [string, Session<Data> | undefined])[]) => void;
 
-/** A source whose listeners are told after `set`, and which starts and stops with them. */
+/**
+ * A source whose listeners are told after `set`, and which starts with its first listener and
+ * stops with its last. `peek`, if given, is what `get()` returns while nobody listens.
+ */
 function createSource<T>(
   initial: T,
   start: (set: (value: T) => void) => () => void,
-): Source<T> & {
-  set(value: T): void;
-} {
+  peek?: () => T,
+): Source<T> {
   let value = initial;
   let stop: (() => void) | undefined;
   const listeners = new Set<() => void>();
@@ -55,8 +61,7 @@ function createSource<T>(
     for (const listener of [...listeners]) listener();
   };
   return {
-    get: () => value,
-    set,
+    get: () => (peek && listeners.size === 0 ? peek() : value),
     subscribe(listener) {
       // A Set keeps one entry per function: wrap it so two subscriptions of one function count twice.
       const entry = () => listener();
@@ -75,31 +80,30 @@ function createSource<T>(
 const hubs = new WeakMap<object, ReturnType<typeof createHub>>();
 
 function createHub<Data>(manager: ManagerLike<Data>) {
-  const watchers = new Set<Change<Data>>();
+  const watchers = new Set<Changes<Data>>();
   let detach: (() => void) | undefined;
-  const tell = (id: string, session: Session<Data> | undefined) => {
-    for (const watcher of [...watchers]) watcher(id, session);
+  const tell = (...changes: (readonly [string, Session<Data> | undefined])[]) => {
+    for (const watcher of [...watchers]) watcher(changes);
   };
   const attach = () => {
-    const live = (session: Session<Data>) => tell(session.id, session);
-    const ended = (session: Session<Data>) => tell(session.id, undefined);
+    const live = (session: Session<Data>) => tell([session.id, session]);
+    const ended = (session: Session<Data>) => tell([session.id, undefined]);
     const offs = [
       manager.on("added", live),
       manager.on("touched", live),
       manager.on("updated", live),
       manager.on("removed", ended),
       manager.on("expired", ended),
-      manager.on("rotated", (session, previousId) => {
-        tell(previousId, undefined);
-        tell(session.id, session);
-      }),
+      manager.on("rotated", (session, previousId) =>
+        tell([previousId, undefined], [session.id, session]),
+      ),
     ];
     return () => {
       for (const off of offs) off();
     };
   };
   return {
-    watch(watcher: Change<Data>): () => void {
+    watch(watcher: Changes<Data>): () => void {
       watchers.add(watcher);
       detach ??= attach();
       return () => {
@@ -133,9 +137,34 @@ function hub<Data>(manager: ManagerLike<Data>): ReturnType<typeof createHub<Data
 /** Per manager: the shared sources, by kind and id. */
 const cache = new WeakMap<object, Map<string, Source<unknown>>>();
 
+/**
+ * The source `key` of `manager`, made by `make` the first time. It is kept while someone
+ * listens (and from when it is made until then), and let go after its last listener leaves, so
+ * that ids a page showed once do not pile up; one still held by a component joins the cache
+ * again when it is subscribed to again.
+ */
 function shared<T>(manager: object, key: string, make: () => Source<T>): Source<T> {
   const sources = memo(cache, manager, () => new Map<string, Source<unknown>>());
-  return memo(sources, key, make as () => Source<unknown>) as Source<T>;
+  const found = sources.get(key);
+  if (found) return found as Source<T>;
+  const made = make();
+  let count = 0;
+  const source: Source<T> = {
+    get: made.get,
+    subscribe(listener) {
+      if (count++ === 0 && !sources.has(key)) sources.set(key, source as Source<unknown>);
+      const unsubscribe = made.subscribe(listener);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        if (--count === 0 && sources.get(key) === source) sources.delete(key);
+      };
+    },
+  };
+  sources.set(key, source as Source<unknown>);
+  return source;
 }
 
 /** Resolves `read()` unless a change came first (`changed` says so), then hands it to `set`. */
@@ -164,17 +193,19 @@ export function sessionSource<Data>(
   manager: ManagerLike<Data>,
   id: string,
 ): Source<Session<Data> | undefined> {
+  if (typeof id !== "string") throw new TypeError(`id must be a string, got ${typeof id}`);
   return shared(manager, `s:${id}`, () =>
     createSource<Session<Data> | undefined>(undefined, (set) => {
-      let loading = load(() => manager.get(id), set);
-      const unwatch = hub(manager).watch((changed, session) => {
-        if (changed !== id) return;
-        loading.changed();
-        set(session);
+      const loading = load(() => manager.get(id), set);
+      const unwatch = hub(manager).watch((changes) => {
+        for (const [changed, session] of changes) {
+          if (changed !== id) continue;
+          loading.changed();
+          set(session);
+        }
       });
       return () => {
         loading.changed();
-        loading = { changed() {} };
         unwatch();
         set(undefined); // read again by the next subscriber: events were not heard meanwhile
       };
@@ -182,42 +213,42 @@ export function sessionSource<Data>(
   );
 }
 
-const NO_SESSIONS: readonly Session<never>[] = Object.freeze([]);
+/** What `sessionsSource` holds before its list is loaded: one frozen empty array. */
+export const NO_SESSIONS: readonly Session<never>[] = Object.freeze([]);
 
-/** Every live session of `manager`, as one array that is replaced (never mutated) on change. */
+/**
+ * Every live session of `manager`, as one frozen array that is replaced (never mutated) on
+ * change: in the order the manager listed them, a new one last, a touched or updated one where
+ * it was, a rotated one last under its new id.
+ */
 export function sessionsSource<Data>(manager: ManagerLike<Data>): Source<readonly Session<Data>[]> {
   return shared(manager, "list", () =>
     createSource<readonly Session<Data>[]>(NO_SESSIONS, (set) => {
       let byId = new Map<string, Session<Data>>();
       const publish = () => set(Object.freeze([...byId.values()]));
       // Changes heard while the list loads are applied on top of it, in the order they came.
-      const early: [string, Session<Data> | undefined][] = [];
-      let loaded = false;
+      let early: (readonly [string, Session<Data> | undefined])[] | undefined = [];
       const apply = (id: string, session: Session<Data> | undefined) => {
         if (session) byId.set(id, session);
         else byId.delete(id);
       };
-      const unwatch = hub(manager).watch((id, session) => {
-        if (!loaded) {
-          early.push([id, session]);
-          return;
+      const unwatch = hub(manager).watch((changes) => {
+        if (early) early.push(...changes);
+        else {
+          for (const [id, session] of changes) apply(id, session);
+          publish();
         }
-        apply(id, session);
-        publish();
       });
       let stopped = false;
-      manager.list().then(
-        (sessions) => {
-          if (stopped) return;
-          byId = new Map(sessions.map((s) => [s.id, s]));
-          for (const [id, session] of early.splice(0)) apply(id, session);
-          loaded = true;
-          publish();
-        },
-        () => {
-          loaded = true;
-        },
-      );
+      const loaded = (sessions: Session<Data>[]) => {
+        if (stopped || !early) return;
+        byId = new Map(sessions.map((s) => [s.id, s]));
+        for (const [id, session] of early) apply(id, session);
+        early = undefined;
+        publish();
+      };
+      // A closed manager or a store that is down lists nothing: the events still count.
+      manager.list().then(loaded, () => loaded([]));
       return () => {
         stopped = true;
         unwatch();
@@ -228,18 +259,20 @@ export function sessionsSource<Data>(manager: ManagerLike<Data>): Source<readonl
 }
 
 /**
- * The ms left before session `id` expires, or `undefined` while there is no live session. The
- * value changes every `interval` ms (default 1000), on the interval's boundaries of the time left
- * (a countdown shown in seconds turns when the second does), and at once when the session is
- * touched, updated or ends. Not shared: each subscriber's interval may differ.
+ * The ms left before session `id` expires, or `undefined` while there is no live session (not
+ * loaded yet, absent, ended). Rounded up to `interval` (default 1000), the value changes on the
+ * interval's boundaries of the time left (a countdown shown in seconds turns when the second
+ * does), down to `0` at `expiresAt`, and at once when the session is touched, updated or ends.
+ * Shared by everyone who asks for the same manager, id and interval.
  */
 export function timeLeftSource<Data>(
   manager: ManagerLike<Data>,
   id: string,
   interval = 1000,
 ): Source<number | undefined> {
-  if (!(interval > 0))
-    throw new RangeError(`interval must be a positive number of ms, got ${interval}`);
+  // setTimeout's longest delay is 2^31 - 1 ms; beyond it the timer would fire at once, forever.
+  if (!(interval >= 1 && interval < 2 ** 31))
+    throw new RangeError(`interval must be a number of ms from 1 to 2^31 - 1, got ${interval}`);
   return shared(manager, `t:${interval}:${id}`, () => {
     const session = sessionSource(manager, id);
     return createSource<number | undefined>(undefined, (set) => {
@@ -249,8 +282,9 @@ export function timeLeftSource<Data>(
         const current = session.get();
         if (!current) return set(undefined);
         const left = Math.max(0, current.expiresAt - Date.now());
-        // Rounded up to the interval, so that the value shown changes on the interval's boundary.
         set(Math.ceil(left / interval) * interval);
+        // The next boundary; a timer that fires a little early finds the same value and waits
+        // the rest (1 ms or more), one that fires late (a sleeping machine) catches up at once.
         if (left > 0) timer = setTimeout(tick, left % interval || interval);
       };
       const unsubscribe = session.subscribe(tick);
@@ -264,21 +298,28 @@ export function timeLeftSource<Data>(
   });
 }
 
-/** The manager's `status`: `"loading"`, then `"ready"` (or `"degraded"`). */
+/**
+ * The manager's `status`: `"loading"`, then `"ready"` (or `"degraded"` when a browser store fell
+ * back to memory). Read from the manager while nobody listens.
+ */
 export function statusSource(manager: ManagerLike): Source<SessionManagerStatus> {
   return shared(manager, "status", () =>
-    createSource<SessionManagerStatus>(manager.status, (set) => {
-      let stopped = false;
-      const read = () => {
-        if (!stopped) set(manager.status);
-      };
-      read();
-      manager.ready.then(read, read);
-      const off = manager.on("degraded", read);
-      return () => {
-        stopped = true;
-        off();
-      };
-    }),
+    createSource<SessionManagerStatus>(
+      manager.status,
+      (set) => {
+        let stopped = false;
+        const read = () => {
+          if (!stopped) set(manager.status);
+        };
+        read();
+        manager.ready.then(read, read);
+        const off = manager.on("degraded", read);
+        return () => {
+          stopped = true;
+          off();
+        };
+      },
+      () => manager.status,
+    ),
   );
 }
