@@ -29,6 +29,8 @@ export { createSessionId } from "./id.ts";
 export type { Logger, LogLevel } from "./log.ts";
 export { SessionManager } from "./manager.ts";
 export type {
+  ActivityOptions,
+  ActivityTarget,
   AddOptions,
   CoreSessionManagerOptions,
   Encryption,

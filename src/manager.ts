@@ -1,3 +1,4 @@
+import { trackActivity } from "./activity.ts";
 import { isThenable } from "./awaitable.ts";
 import { DEFAULT_NAMESPACE } from "./constants.ts";
 import { toJsonData } from "./data.ts";
@@ -8,6 +9,7 @@ import { createExpiry, type Expiry } from "./expiry.ts";
 import { createLog, shortId } from "./log.ts";
 import { corePlan, openParts, type Parts, type StorePlan } from "./open.ts";
 import type {
+  ActivityOptions,
   AddArgs,
   CoreSessionManagerOptions,
   SessionEvents,
@@ -39,12 +41,14 @@ export class SessionManager<Data = unknown> {
   private state: SessionManagerStatus = "loading";
   private closed = false;
   private readonly ttlMs: number;
+  private readonly warnMs: number;
   private readonly parts: Parts;
   private readonly expiry: Expiry;
 
   constructor(options: CoreSessionManagerOptions = {}) {
     this.ttlMs = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
     const warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
+    this.warnMs = warnBefore;
     const log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
     const fail = (error: unknown) => this.fail(error);
     const plan = this.plan(options);
@@ -134,6 +138,32 @@ export class SessionManager<Data = unknown> {
     });
     this.expiry.schedule(session);
     return this.publish("touched", session);
+  }
+
+  /**
+   * Keeps session `id` alive while the user is active (pointer, keys, wheel, touch, the page
+   * becoming visible) on `options.target` (default `document`; in Node, nothing unless given):
+   * touches it at most once per `throttle`, counted across every tab of the namespace. It never
+   * revives a session that expired or was removed, nor extends one past its `maxAge`; it follows
+   * a rotation to the new id. A failed touch is reported on `error`. Returns the function that
+   * stops listening.
+   * @example
+   * const stop = sm.trackActivity(session.id); // on sign-out: stop()
+   */
+  trackActivity(id: string, options?: ActivityOptions): () => void {
+    this.checkOpen();
+    return trackActivity(id, options, {
+      warnMs: this.warnMs,
+      on: (event, listener) => this.parts.emitter.on(event, listener),
+      extend: async (key, decide) => {
+        const session = await this.writeSession("activity", key, decide);
+        if (session) {
+          this.expiry.schedule(session);
+          this.publish("touched", session);
+        }
+      },
+      report: this.parts.fail,
+    });
   }
 
   /**

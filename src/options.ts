@@ -124,6 +124,33 @@ export type AddOptions<Data> = (null extends Data ? { data?: Data } : { data: Da
   maxAge?: Duration;
 };
 
+/**
+ * Options of `trackActivity`.
+ * @example
+ * const stop = sm.trackActivity(id, { throttle: "30s", events: ["keydown", "pointerdown"] });
+ */
+export interface ActivityOptions {
+  /**
+   * At most one touch per this long, counted across the tabs of the namespace. Default: the
+   * smaller of one minute and half of the session's `ttl − warnBefore` (half its `ttl` when
+   * `warnBefore` is as long or longer).
+   */
+  throttle?: Duration;
+  /**
+   * The event types that count as activity. Default: `pointerdown`, `pointermove`, `keydown`,
+   * `wheel`, `touchstart` and `visibilitychange` (the page becoming visible).
+   */
+  events?: readonly string[];
+  /** Where to listen. Default: `document`; where there is none (Node) nothing is tracked. */
+  target?: ActivityTarget;
+}
+
+/** Where `trackActivity` listens: a `document`, a `window`, an element, any `EventTarget`. */
+export interface ActivityTarget {
+  addEventListener(type: string, listener: (event: Event) => void, options?: object): void;
+  removeEventListener(type: string, listener: (event: Event) => void, options?: object): void;
+}
+
 /** Every event and the arguments its listeners get. */
 export type SessionEvents<Data = unknown> = {
   /** A session was added (here or in another tab, or pulled from the server). */
