@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { listenersOf } from "./listeners.ts";
+import SessionLegacy from "./SessionLegacy.svelte";
 import SessionRunes from "./SessionRunes.svelte";
 import SessionView from "./SessionView.svelte";
 import Switcher from "./Switcher.svelte";
@@ -25,7 +26,10 @@ function track(sm: SessionManager<Data>): SessionManager<Data> {
 }
 
 /** Mounts `component` in a new element of the page; returns that element and the component. */
-function show(component: typeof SessionView | typeof SessionRunes, sm: SessionManager<Data>) {
+function show(
+  component: typeof SessionView | typeof SessionRunes | typeof SessionLegacy,
+  sm: SessionManager<Data>,
+) {
   const target = document.body.appendChild(document.createElement("div"));
   const instance = mount(component, { target, props: { manager: sm, id: "a" } });
   mounted.push(instance);
@@ -113,6 +117,26 @@ describe("Svelte components", () => {
     mounted.splice(0);
     // fromStore lets go of a store a tick after its last reader is gone (Svelte's createSubscriber).
     await settle();
+    expect(listeners()).toBe(0);
+  });
+
+  it("Svelte 4 syntax ($: and $store): shows the session and a countdown, unmounting releases", async () => {
+    fakeClock();
+    const sm = track(new SessionManager<Data>({ backend: memoryStore(), warnBefore: 0 }));
+    await sm.add("a", { data: { name: "Ada" }, ttl: "1m" });
+    const listeners = listenersOf(sm);
+    const { target, instance } = show(SessionLegacy, sm);
+    await settle();
+    expect(text(target, "name")).toBe("Ada");
+    expect(text(target, "left")).toBe("60 s");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(text(target, "left")).toBe("59 s");
+    await sm.update("a", { name: "Grace" });
+    expect(text(target, "name")).toBe("Grace");
+    await sm.remove("a");
+    expect(text(target, "name")).toBe("nobody");
+    unmount(instance);
+    mounted.splice(0);
     expect(listeners()).toBe(0);
   });
 

@@ -64,6 +64,17 @@ describe("server rendering", () => {
     await sm.close();
   });
 
+  it("renders a component in Svelte 4 syntax without reading storage or keeping listeners", async () => {
+    const SessionLegacy = await serverComponent("SessionLegacy");
+    const { sm, reads, listeners } = await serverManager();
+    const { body } = render(SessionLegacy, { props: { manager: sm, id: "a" } });
+    expect(body).toContain("nobody");
+    await settle();
+    for (const read of reads) expect(read).not.toHaveBeenCalled();
+    expect(listeners()).toBe(0);
+    await sm.close();
+  });
+
   it("renders a fromStore component without reading storage or keeping listeners", async () => {
     const SessionRunes = await serverComponent("SessionRunes");
     const { sm, reads, listeners } = await serverManager();
