@@ -36,7 +36,7 @@ export interface Readable<T> {
 }
 
 /** Options of {@link timeLeftStore}. */
-export interface TimeLeftStoreOptions {
+export interface TimeLeftOptions {
   /** How often the value changes, in ms (default 1000): the ms left, rounded up to it. */
   readonly interval?: number;
 }
@@ -90,7 +90,7 @@ export function sessionsStore<Data>(
 export function timeLeftStore<Data>(
   manager: ManagerLike<Data>,
   id: string,
-  options: TimeLeftStoreOptions = {},
+  options: TimeLeftOptions = {},
 ): Readable<number | undefined> {
   checkManager(manager);
   checkId(id);
