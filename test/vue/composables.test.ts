@@ -1,3 +1,5 @@
+// biome-ignore-all lint/correctness/useHookAtTopLevel: Vue composables, not React hooks (they run
+// in any effect scope, and so does vitest's useFakeClock helper).
 // The Vue composables in Node, inside a bare effectScope(), over a real SessionManager on a
 // memory store, with a fake clock for expiry and countdowns.
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -13,7 +15,6 @@ import {
 import { useFakeClock } from "../helpers/clock.ts";
 import { counted } from "./counted.ts";
 
-// biome-ignore lint/correctness/useHookAtTopLevel: a vitest helper (beforeEach/afterEach), not a hook.
 useFakeClock();
 
 type Data = { name: string } | null;

@@ -1,3 +1,5 @@
+// biome-ignore-all lint/correctness/useHookAtTopLevel: Vue composables, not React hooks (they run
+// in any effect scope, and so does vitest's useFakeClock helper).
 // The Vue composables under server rendering (createSSRApp + renderToString): a component that
 // uses them renders their initial values, and nothing subscribes, holds a listener or reads
 // the store.

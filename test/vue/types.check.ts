@@ -1,3 +1,5 @@
+// biome-ignore-all lint/correctness/useHookAtTopLevel: Vue composables, not React hooks (they run
+// in any effect scope, and so does vitest's useFakeClock helper).
 // Type checks of the Vue composables (compiled by `tsc -p test`, never run): what must compile,
 // and what must not.
 import type { Ref } from "vue";
