@@ -340,6 +340,11 @@ describe("statusSource", () => {
     unsubscribe();
     // Nobody listens: read from the manager, not a stale copy.
     expect(statusSource(sm).get()).toBe("ready");
+    const other = manager();
+    const unheard = statusSource(other);
+    expect(unheard.get()).toBe("loading");
+    await other.ready;
+    expect(unheard.get()).toBe("ready");
   });
 
   it("says degraded when a browser store cannot open and sessions are kept in memory", async () => {
