@@ -5,10 +5,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidSessionIdError, type Session, SessionManager } from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { sessionStore, sessionsStore, statusStore, timeLeftStore } from "../../src/svelte/index.ts";
-import { T0, useFakeClock } from "../helpers/clock.ts";
+// Renamed: Biome's React rules (on since react is a dependency) take a `use…` call for a hook.
+import { useFakeClock as fakeClockPerTest, T0 } from "../helpers/clock.ts";
 import { listenersOf } from "./listeners.ts";
 
-useFakeClock();
+fakeClockPerTest();
 
 type Data = { name: string };
 const managers: SessionManager<Data>[] = [];
