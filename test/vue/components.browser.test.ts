@@ -2,7 +2,7 @@
 // @vitejs/plugin-vue as an app's Vite build compiles it: mounted, updated by the manager,
 // unmounted, hydrated from server-rendered HTML, and on a real browser store.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type App, createApp, createSSRApp, effectScope } from "vue";
+import { type App, createApp, createSSRApp, effectScope, h, nextTick, ref } from "vue";
 import { renderToString } from "vue/server-renderer";
 import { SessionManager } from "../../src/index.ts";
 import { useSession } from "../../src/vue/index.ts";
@@ -88,6 +88,34 @@ describe("a component using the composables", () => {
     app.unmount();
     apps.splice(apps.indexOf(app), 1);
     expect(listeners()).toBe(0);
+  });
+
+  it("follows another session when its id prop changes", async () => {
+    const sm = await manager();
+    await sm.add("a", { data: { name: "Ada" }, ttl: "1h" });
+    await sm.add("b", { data: { name: "Bob" }, ttl: "2h" });
+    const { manager: watched, listeners } = counted(sm);
+    const id = ref("a");
+    const parent = createApp({
+      render: () => h(SessionCountdown, { manager: watched, id: id.value }),
+    });
+    const { text } = show({}, parent);
+    await until(() => text("who") === "Ada v1");
+    const held = listeners();
+    id.value = "b";
+    await until(() => text("who") === "Bob v1");
+    expect(text("left")).toBe("7200 s left");
+    expect(listeners()).toBe(held);
+    // a's subscription was let go as b's was taken: a's changes no longer reach the component.
+    await sm.update("a", { name: "Ada2" });
+    await sleep(50);
+    expect(text("who")).toBe("Bob v1");
+    await sm.touch("b");
+    await until(() => text("who") === "Bob v2");
+    id.value = "gone";
+    await nextTick();
+    await until(() => text("who") === "nobody");
+    expect(text("left")).toBe("no session");
   });
 
   it("hydrates server-rendered HTML without a mismatch, then loads", async () => {
