@@ -2,7 +2,7 @@
 // (https://svelte.dev/docs/svelte/stores#Store-contract): `subscribe(run, invalidate?)` calls
 // `run` at once with the current value and again after each change, and returns the
 // unsubscribe function. Nothing here imports svelte: the stores work with `$store`, `get` and
-// `derived` of Svelte 3, 4 and 5, and with Svelte 5's `fromStore`.
+// `derived` of Svelte 4 and 5, and with Svelte 5's `fromStore`.
 //
 // Svelte subscribes while it renders on the server (`$store` in a component) and lets go when the
 // component has rendered, in the same synchronous run. So a store answers its first subscriber
