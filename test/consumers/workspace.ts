@@ -62,7 +62,41 @@ export function packTarball(dest: string): string {
   return join(dest, filename);
 }
 
-const appNames = (): string[] => readdirSync(templates).sort();
+const examples = join(repoRoot, "examples");
+
+/**
+ * Every app of the workspace by its folder name there, with where it comes from: the templates in
+ * test/consumers/apps, and the repo's examples/ as `example-<name>`.
+ */
+function appSources(): [name: string, source: string][] {
+  const apps = readdirSync(templates).map((app): [string, string] => [app, join(templates, app)]);
+  const shown = existsSync(examples)
+    ? readdirSync(examples).filter((name) => existsSync(join(examples, name, "package.json")))
+    : [];
+  for (const name of shown) apps.push([`example-${name}`, join(examples, name)]);
+  return apps.sort(([a], [b]) => a.localeCompare(b));
+}
+
+const appNames = (): string[] => appSources().map(([name]) => name);
+
+/**
+ * An app's package.json as the workspace has it: an example names the repo (`file:../..`), and
+ * gets the tarball instead, as the templates name it.
+ */
+function appManifest(source: string): string {
+  const text = readFileSync(join(source, "package.json"), "utf8");
+  if (!source.startsWith(examples)) return text;
+  const manifest = JSON.parse(text);
+  manifest.dependencies["sessionmanager-js"] = "file:../../sessionmanager-js.tgz";
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Copies an app into the workspace, without what an install or a build left in its folder. */
+function copyApp(source: string, target: string): void {
+  const skip = new Set(["node_modules", "dist", "package-lock.json"].map((n) => join(source, n)));
+  cpSync(source, target, { recursive: true, filter: (path) => !skip.has(path) });
+  writeFileSync(join(target, "package.json"), appManifest(source));
+}
 
 /**
  * What the install depends on: the apps' package.json files, the package's own dependencies (the
@@ -70,7 +104,7 @@ const appNames = (): string[] => readdirSync(templates).sort();
  */
 function installKey(): string {
   const hash = createHash("sha256");
-  for (const app of appNames()) hash.update(readFileSync(join(templates, app, "package.json")));
+  for (const [, source] of appSources()) hash.update(appManifest(source));
   const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
   hash.update(JSON.stringify([pkg.dependencies, pkg.peerDependencies, betterSqliteVersion()]));
   return hash.digest("hex").slice(0, 16);
@@ -96,8 +130,7 @@ export function prepareWorkspace(tarball: string): string {
   // The apps name the tarball as `file:../../sessionmanager-js.tgz`, so no later `npm install`
   // there prunes it.
   cpSync(tarball, join(ws, "sessionmanager-js.tgz"));
-  for (const app of appNames())
-    cpSync(join(templates, app), join(ws, "apps", app), { recursive: true });
+  for (const [app, source] of appSources()) copyApp(source, join(ws, "apps", app));
   if (fresh) {
     const root = { name: "sessionmanager-js-consumers", private: true, workspaces: ["apps/*"] };
     writeFileSync(join(ws, "package.json"), `${JSON.stringify(root, null, 2)}\n`);

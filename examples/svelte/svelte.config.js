@@ -1,0 +1,2 @@
+// Svelte 5 compiles `<script lang="ts">` itself (types are stripped): no preprocessor needed.
+export default {};
