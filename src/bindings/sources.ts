@@ -43,80 +43,6 @@ export interface ManagerLike<Data = unknown> {
  */
 type Changes<Data> = (changes: readonly (readonly [string, Session<Data> | undefined])[]) => void;
 
-/**
- * A source whose listeners are told after `set`, and which starts with its first listener and
- * stops with its last. `peek`, if given, is what `get()` returns while nobody listens.
- */
-function createSource<T>(
-  initial: T,
-  start: (set: (value: T) => void) => () => void,
-  peek?: () => T,
-): Source<T> {
-  let value = initial;
-  let stop: (() => void) | undefined;
-  const listeners = new Set<() => void>();
-  const set = (next: T) => {
-    if (Object.is(next, value)) return;
-    value = next;
-    for (const listener of [...listeners]) listener();
-  };
-  return {
-    get: () => (peek && listeners.size === 0 ? peek() : value),
-    subscribe(listener) {
-      // A Set keeps one entry per function: wrap it so two subscriptions of one function count twice.
-      const entry = () => listener();
-      listeners.add(entry);
-      if (listeners.size === 1) stop = start(set);
-      return () => {
-        if (!listeners.delete(entry) || listeners.size > 0) return;
-        stop?.();
-        stop = undefined;
-      };
-    },
-  };
-}
-
-/** Per manager: the change listeners that watch its sessions, attached while any is there. */
-const hubs = new WeakMap<object, ReturnType<typeof createHub>>();
-
-function createHub<Data>(manager: ManagerLike<Data>) {
-  const watchers = new Set<Changes<Data>>();
-  let detach: (() => void) | undefined;
-  const tell = (...changes: (readonly [string, Session<Data> | undefined])[]) => {
-    for (const watcher of [...watchers]) watcher(changes);
-  };
-  const attach = () => {
-    const live = (session: Session<Data>) => tell([session.id, session]);
-    const ended = (session: Session<Data>) => tell([session.id, undefined]);
-    const offs = [
-      manager.on("added", live),
-      manager.on("touched", live),
-      manager.on("updated", live),
-      manager.on("removed", ended),
-      manager.on("expired", ended),
-      manager.on("rotated", (session, previousId) =>
-        tell([previousId, undefined], [session.id, session]),
-      ),
-    ];
-    return () => {
-      for (const off of offs) off();
-    };
-  };
-  return {
-    watch(watcher: Changes<Data>): () => void {
-      watchers.add(watcher);
-      detach ??= attach();
-      return () => {
-        watchers.delete(watcher);
-        if (watchers.size === 0) {
-          detach?.();
-          detach = undefined;
-        }
-      };
-    },
-  };
-}
-
 /** The value of `key` in `map`, made by `make` the first time. */
 function memo<K, V>(
   map: { get(key: K): V | undefined; set(key: K, value: V): unknown },
@@ -130,59 +56,87 @@ function memo<K, V>(
   return made;
 }
 
-function hub<Data>(manager: ManagerLike<Data>): ReturnType<typeof createHub<Data>> {
-  return memo(hubs, manager, () => createHub(manager)) as ReturnType<typeof createHub<Data>>;
+/** Per manager: the change listeners that watch its sessions, and how to detach from it. */
+const hubs = new WeakMap<object, { watchers: Set<Changes<never>>; offs: (() => void)[] }>();
+
+/**
+ * Calls `watcher` with each change of `manager`'s sessions until the function it returns is
+ * called. One set of the manager's listeners serves every watcher: attached with the first,
+ * removed after the last.
+ */
+function watch<Data>(manager: ManagerLike<Data>, watcher: Changes<Data>): () => void {
+  const hub = memo(hubs, manager, () => ({ watchers: new Set<Changes<never>>(), offs: [] }));
+  const watchers = hub.watchers as Set<Changes<Data>>;
+  if (!watchers.size) {
+    const tell = (...changes: (readonly [string, Session<Data> | undefined])[]) => {
+      for (const watcher of [...watchers]) watcher(changes);
+    };
+    const live = (session: Session<Data>) => tell([session.id, session]);
+    const ended = (session: Session<Data>) => tell([session.id, undefined]);
+    hub.offs = [
+      manager.on("added", live),
+      manager.on("touched", live),
+      manager.on("updated", live),
+      manager.on("removed", ended),
+      manager.on("expired", ended),
+      manager.on("rotated", (session, previousId) =>
+        tell([previousId, undefined], [session.id, session]),
+      ),
+    ];
+  }
+  watchers.add(watcher);
+  return () => {
+    if (!watchers.delete(watcher) || watchers.size) return;
+    for (const off of hub.offs) off();
+  };
 }
 
 /** Per manager: the shared sources, by kind and id. */
 const cache = new WeakMap<object, Map<string, Source<unknown>>>();
 
 /**
- * The source `key` of `manager`, made by `make` the first time. It is kept while someone
- * listens (and from when it is made until then), and let go after its last listener leaves, so
- * that ids a page showed once do not pile up; one still held by a component joins the cache
- * again when it is subscribed to again.
+ * The source `key` of `manager`: made the first time, and kept while someone listens (and from
+ * when it is made until then). `start` runs when the first listener arrives and returns what
+ * to do after the last one left; `set` in between changes the value and tells the listeners.
+ * Let go after its last listener, so that ids a page showed once do not pile up: one still
+ * held by a component joins the cache again when it is subscribed to again.
  */
-function shared<T>(manager: object, key: string, make: () => Source<T>): Source<T> {
+function shared<T>(
+  manager: object,
+  key: string,
+  initial: T,
+  start: (set: (value: T) => void) => () => void,
+): Source<T> {
   const sources = memo(cache, manager, () => new Map<string, Source<unknown>>());
-  const found = sources.get(key);
-  if (found) return found as Source<T>;
-  const made = make();
-  let count = 0;
+  const found = sources.get(key) as Source<T> | undefined;
+  if (found) return found;
+  let value = initial;
+  let stop: (() => void) | undefined;
+  const listeners = new Set<() => void>();
+  const set = (next: T) => {
+    if (Object.is(next, value)) return;
+    value = next;
+    for (const listener of [...listeners]) listener();
+  };
   const source: Source<T> = {
-    get: made.get,
+    get: () => value,
     subscribe(listener) {
-      if (count++ === 0 && !sources.has(key)) sources.set(key, source as Source<unknown>);
-      const unsubscribe = made.subscribe(listener);
-      let done = false;
+      // A Set keeps one entry per function: wrap it so two subscriptions of one function count twice.
+      const entry = () => listener();
+      listeners.add(entry);
+      if (listeners.size === 1) {
+        if (!sources.has(key)) sources.set(key, source as Source<unknown>);
+        stop = start(set);
+      }
       return () => {
-        if (done) return;
-        done = true;
-        unsubscribe();
-        if (--count === 0 && sources.get(key) === source) sources.delete(key);
+        if (!listeners.delete(entry) || listeners.size) return;
+        stop?.();
+        if (sources.get(key) === source) sources.delete(key);
       };
     },
   };
   sources.set(key, source as Source<unknown>);
   return source;
-}
-
-/** Resolves `read()` unless a change came first (`changed` says so), then hands it to `set`. */
-function load<T>(read: () => Promise<T>, set: (value: T) => void): { changed(): void } {
-  let stale = false;
-  read().then(
-    (value) => {
-      if (!stale) set(value);
-    },
-    () => {
-      // A closed manager or a store that is down: the value stays what events made it.
-    },
-  );
-  return {
-    changed() {
-      stale = true;
-    },
-  };
 }
 
 /**
@@ -194,23 +148,27 @@ export function sessionSource<Data>(
   id: string,
 ): Source<Session<Data> | undefined> {
   if (typeof id !== "string") throw new TypeError(`id must be a string, got ${typeof id}`);
-  return shared(manager, `s:${id}`, () =>
-    createSource<Session<Data> | undefined>(undefined, (set) => {
-      const loading = load(() => manager.get(id), set);
-      const unwatch = hub(manager).watch((changes) => {
-        for (const [changed, session] of changes) {
-          if (changed !== id) continue;
-          loading.changed();
+  return shared<Session<Data> | undefined>(manager, `s:${id}`, undefined, (set) => {
+    // A change heard while the session loads is newer than what the load read.
+    let heard = false;
+    manager.get(id).then(
+      (session) => heard || set(session),
+      () => {}, // a closed manager or a store that is down: the value stays what events made it
+    );
+    const unwatch = watch(manager, (changes) => {
+      for (const [changed, session] of changes) {
+        if (changed === id) {
+          heard = true;
           set(session);
         }
-      });
-      return () => {
-        loading.changed();
-        unwatch();
-        set(undefined); // read again by the next subscriber: events were not heard meanwhile
-      };
-    }),
-  );
+      }
+    });
+    return () => {
+      heard = true;
+      unwatch();
+      set(undefined); // read again by the next subscriber: events were not heard meanwhile
+    };
+  });
 }
 
 /** What `sessionsSource` holds before its list is loaded: one frozen empty array. */
@@ -222,40 +180,33 @@ export const NO_SESSIONS: readonly Session<never>[] = Object.freeze([]);
  * it was, a rotated one last under its new id.
  */
 export function sessionsSource<Data>(manager: ManagerLike<Data>): Source<readonly Session<Data>[]> {
-  return shared(manager, "list", () =>
-    createSource<readonly Session<Data>[]>(NO_SESSIONS, (set) => {
-      let byId = new Map<string, Session<Data>>();
-      const publish = () => set(Object.freeze([...byId.values()]));
-      // Changes heard while the list loads are applied on top of it, in the order they came.
-      let early: (readonly [string, Session<Data> | undefined])[] | undefined = [];
-      const apply = (id: string, session: Session<Data> | undefined) => {
+  return shared<readonly Session<Data>[]>(manager, "list", NO_SESSIONS, (set) => {
+    let byId = new Map<string, Session<Data>>();
+    // Changes heard while the list loads are applied on top of it, in the order they came.
+    let early: (readonly [string, Session<Data> | undefined])[] | undefined = [];
+    const apply: Changes<Data> = (changes) => {
+      for (const [id, session] of changes) {
         if (session) byId.set(id, session);
         else byId.delete(id);
-      };
-      const unwatch = hub(manager).watch((changes) => {
-        if (early) early.push(...changes);
-        else {
-          for (const [id, session] of changes) apply(id, session);
-          publish();
-        }
-      });
-      let stopped = false;
-      const loaded = (sessions: Session<Data>[]) => {
-        if (stopped || !early) return;
-        byId = new Map(sessions.map((s) => [s.id, s]));
-        for (const [id, session] of early) apply(id, session);
-        early = undefined;
-        publish();
-      };
-      // A closed manager or a store that is down lists nothing: the events still count.
-      manager.list().then(loaded, () => loaded([]));
-      return () => {
-        stopped = true;
-        unwatch();
-        set(NO_SESSIONS);
-      };
-    }),
-  );
+      }
+      if (!early) set(Object.freeze([...byId.values()]));
+    };
+    const unwatch = watch(manager, (changes) => (early ? early.push(...changes) : apply(changes)));
+    const loaded = (sessions: Session<Data>[]) => {
+      if (!early) return; // stopped
+      byId = new Map(sessions.map((s) => [s.id, s]));
+      const heard = early;
+      early = undefined;
+      apply(heard);
+    };
+    // A closed manager or a store that is down lists nothing: the events still count.
+    manager.list().then(loaded, () => loaded([]));
+    return () => {
+      early = undefined;
+      unwatch();
+      set(NO_SESSIONS);
+    };
+  });
 }
 
 /**
@@ -272,54 +223,49 @@ export function timeLeftSource<Data>(
 ): Source<number | undefined> {
   // setTimeout's longest delay is 2^31 - 1 ms; beyond it the timer would fire at once, forever.
   if (!(interval >= 1 && interval < 2 ** 31))
-    throw new RangeError(`interval must be a number of ms from 1 to 2^31 - 1, got ${interval}`);
-  return shared(manager, `t:${interval}:${id}`, () => {
-    const session = sessionSource(manager, id);
-    return createSource<number | undefined>(undefined, (set) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const tick = () => {
-        clearTimeout(timer);
-        const current = session.get();
-        if (!current) return set(undefined);
-        const left = Math.max(0, current.expiresAt - Date.now());
-        set(Math.ceil(left / interval) * interval);
-        // The next boundary; a timer that fires a little early finds the same value and waits
-        // the rest (1 ms or more), one that fires late (a sleeping machine) catches up at once.
-        if (left > 0) timer = setTimeout(tick, left % interval || interval);
-      };
-      const unsubscribe = session.subscribe(tick);
-      tick();
-      return () => {
-        clearTimeout(timer);
-        unsubscribe();
-        set(undefined);
-      };
-    });
+    throw new RangeError(`interval must be 1 to 2^31 - 1 ms, got ${interval}`);
+  const session = sessionSource(manager, id);
+  return shared<number | undefined>(manager, `t:${interval}:${id}`, undefined, (set) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = () => {
+      clearTimeout(timer);
+      const current = session.get();
+      if (!current) return set(undefined);
+      const left = Math.max(0, current.expiresAt - Date.now());
+      set(Math.ceil(left / interval) * interval);
+      // The next boundary; a timer that fires a little early finds the same value and waits
+      // the rest (1 ms or more), one that fires late (a sleeping machine) catches up at once.
+      if (left > 0) timer = setTimeout(tick, left % interval || interval);
+    };
+    const unsubscribe = session.subscribe(tick);
+    tick();
+    return () => {
+      clearTimeout(timer);
+      unsubscribe();
+      set(undefined);
+    };
   });
 }
 
+/** Per manager: its status source. */
+const statuses = new WeakMap<object, Source<SessionManagerStatus>>();
+
 /**
  * The manager's `status`: `"loading"`, then `"ready"` (or `"degraded"` when a browser store fell
- * back to memory). Read from the manager while nobody listens.
+ * back to memory). Always read from the manager, which says when it changes.
  */
 export function statusSource(manager: ManagerLike): Source<SessionManagerStatus> {
-  return shared(manager, "status", () =>
-    createSource<SessionManagerStatus>(
-      manager.status,
-      (set) => {
-        let stopped = false;
-        const read = () => {
-          if (!stopped) set(manager.status);
-        };
-        read();
-        manager.ready.then(read, read);
-        const off = manager.on("degraded", read);
-        return () => {
-          stopped = true;
-          off();
-        };
-      },
-      () => manager.status,
-    ),
-  );
+  return memo(statuses, manager, () => ({
+    get: () => manager.status,
+    subscribe(listener) {
+      let stopped = false;
+      const changed = () => stopped || listener();
+      manager.ready.then(changed, changed);
+      const off = manager.on("degraded", changed);
+      return () => {
+        stopped = true;
+        off();
+      };
+    },
+  }));
 }

@@ -109,7 +109,7 @@ describe("server rendering", () => {
     const sm = new SessionManager();
     closing.push(sm);
     expect(() => renderToString(createElement(BadInterval, { manager: sm }))).toThrow(
-      new RangeError("interval must be a number of ms from 1 to 2^31 - 1, got 0"),
+      new RangeError("interval must be 1 to 2^31 - 1 ms, got 0"),
     );
   });
 });
