@@ -91,6 +91,59 @@ function exportsOfEntries(): Map<string, string[]> {
   return names;
 }
 
+/**
+ * The type errors of the guides' TypeScript code blocks (```ts, ```tsx), each compiled as a module
+ * of its own beside the guide, against the sources of the entries it imports. A block whose first
+ * line is `// <name>.ts` is that module, which the other blocks may import.
+ */
+function snippetErrors(): string[] {
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), undefined, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: () => {},
+  });
+  if (!config) throw new Error("tsconfig.json could not be read");
+  const files = new Map<string, string>();
+  for (const guide of guides()) {
+    let n = 0;
+    for (const block of guide.text.matchAll(/```(tsx?)\n([\s\S]*?)```/g)) {
+      const [, lang = "ts", code = ""] = block;
+      const named = /^\/\/ ([\w-]+\.tsx?)\n/.exec(code)?.[1];
+      const name = named ?? `${guide.file.replace(/\.md$/, "")}.snippet-${++n}.${lang}`;
+      files.set(join(guidesDir, name), `${code}\nexport {};\n`);
+    }
+  }
+  const paths = Object.fromEntries(
+    publicEntries.map((entry) => [entry.path, [join(root, entry.src)]]),
+  );
+  const options: ts.CompilerOptions = {
+    ...config.options,
+    noEmit: true,
+    jsx: ts.JsxEmit.ReactJSX,
+    types: ["node"],
+    isolatedDeclarations: false,
+    declaration: false,
+    paths,
+  };
+  const host = ts.createCompilerHost(options);
+  const { fileExists, readFile, getSourceFile } = host;
+  host.fileExists = (file) => files.has(file) || fileExists(file);
+  host.readFile = (file) => files.get(file) ?? readFile(file);
+  host.getSourceFile = (file, language, ...rest) => {
+    const text = files.get(file);
+    return text === undefined
+      ? getSourceFile(file, language, ...rest)
+      : ts.createSourceFile(file, text, language, true);
+  };
+  const program = ts.createProgram([...files.keys()], options, host);
+  return [...files.keys()].flatMap((file) =>
+    ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((diagnostic) => {
+      const where = diagnostic.file?.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+      const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
+      return `${relative(root, file)}:${(where?.line ?? 0) + 1}: ${message}`;
+    }),
+  );
+}
+
 /** TypeDoc's page of a module: `modules/<import path with "/" as "_">.html`. */
 const modulePage = (path: string) => join(out, "modules", `${path.replaceAll("/", "_")}.html`);
 
@@ -202,6 +255,10 @@ describe("docs site (typedoc.config.mjs)", () => {
     }
     expect(broken).toEqual([]);
   });
+
+  it("has guides whose TypeScript examples type-check against the API", () => {
+    expect(snippetErrors()).toEqual([]);
+  }, 120_000);
 
   it("has no relative link in the guides' Markdown that leads nowhere", () => {
     const broken: string[] = [];
