@@ -4,7 +4,7 @@
 // A "keydown" every 10 ms, for `seconds`, with a throttle of 200 ms; the writes the store sees
 // are counted and given per throttle window, which is writes per minute at the default throttle
 // (one minute with the default ttl and warnBefore). Two users: one whose events reach every tab at
-// once (the worst case), and one who types in one tab and moves to the next every five windows.
+// once (the worst case), and one who types in one tab and moves to the next every 3.5 windows.
 // Baseline: each tab touching on its own activity with its own throttle, as code built on
 // react-idle-timer's onAction does without coordinating tabs.
 import { fromDist } from "../lib/dist.mjs";
@@ -14,19 +14,25 @@ const { memoryStore } = await fromDist("stores/memory.js");
 
 const THROTTLE = 200;
 const KEY_EVERY = 10;
+/** The user of "one tab at a time" moves to the next tab after this many throttle windows. */
+const SWITCH_EVERY = 3.5;
 /** The default throttle with the default ttl (30m) and warnBefore (1m): min(1 min, 29m / 2). */
 export const DEFAULT_THROTTLE = 60_000;
 const ID = "user123";
 let sequence = 0;
 
-/** A memory store that says it is shared (as localStorage is) and counts the writes it gets. */
+/** A memory store that says it is shared (as localStorage is) and counts the reads and writes it gets. */
 function countingStore() {
   const inner = memoryStore();
-  const counts = { writes: 0, written: 0 };
+  const counts = { writes: 0, written: 0, reads: 0 };
   const store = {
     ...inner,
     name: "shared",
     capabilities: { shared: true },
+    get(id) {
+      counts.reads++;
+      return inner.get(id);
+    },
     async set(record, condition) {
       counts.writes++;
       const ok = await inner.set(record, condition);
@@ -77,8 +83,7 @@ async function run({ tabs, tracker, user, seconds }) {
   const before = { ...counts };
   const start = Date.now();
   const typing = setInterval(() => {
-    const slot = Math.floor((Date.now() - start) / THROTTLE);
-    const focused = Math.floor(slot / 5) % tabs;
+    const focused = Math.floor((Date.now() - start) / (THROTTLE * SWITCH_EVERY)) % tabs;
     targets.forEach((target, i) => {
       if (user === "every tab" || i === focused) target.dispatchEvent(new Event("keydown"));
     });
@@ -88,11 +93,22 @@ async function run({ tabs, tracker, user, seconds }) {
   const elapsed = Date.now() - start;
   const writes = counts.writes - before.writes;
   const written = counts.written - before.written;
+  const reads = counts.reads - before.reads;
   for (const stop of stops) stop();
   await sleep(THROTTLE);
   await Promise.all(managers.map((sm) => sm.close()));
   const windows = elapsed / THROTTLE;
-  return { tabs, tracker, user, writes, written, touched, windows, perWindow: writes / windows };
+  return {
+    tabs,
+    tracker,
+    user,
+    writes,
+    written,
+    reads,
+    touched,
+    windows,
+    perWindow: writes / windows,
+  };
 }
 
 /** Every combination; `trackActivity` missing from the build is reported, not fatal. */
@@ -112,5 +128,12 @@ export async function measureActivity({ seconds = 5, tabCounts = [1, 5, 10] } = 
       }
     }
   }
-  return { rows, failures, throttle: THROTTLE, keyEvery: KEY_EVERY, seconds };
+  return {
+    rows,
+    failures,
+    throttle: THROTTLE,
+    keyEvery: KEY_EVERY,
+    switchEvery: SWITCH_EVERY,
+    seconds,
+  };
 }

@@ -52,9 +52,15 @@ export function reporter() {
   return report;
 }
 
-/** Lets what a change scheduled run out: the framework's task, a `get` that was started. */
+/**
+ * Lets what a change scheduled run out (the framework's task, a `get` that was started), then
+ * waits for a frame: each touch starts on a page that has painted, as a real one does, seconds
+ * after the last. (Touches back to back, with no frame between, time a React update made in a
+ * later task at a tenth of one made at once: the DOM work then waits for the next frame.)
+ */
 const settle = async () => {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 };
 
 const WARMUP = 30;

@@ -87,9 +87,17 @@ if (parts.includes("activity")) {
   console.log(
     table(
       `2. Activity: store writes with a user typing all the time (throttle ${out.throttle} ms, a key every ${out.keyEvery} ms, ${out.seconds} s per run)`,
-      ["user, tabs, tracker", "writes", "of which applied", "per window", "per minute at 60 s"],
+      [
+        "user, tabs, tracker",
+        "store reads",
+        "writes",
+        "of which applied",
+        "writes/window",
+        "writes/min at 60 s",
+      ],
       out.rows.map((r) => [
         `${r.user}, ${r.tabs} tab${r.tabs > 1 ? "s" : ""}, ${r.tracker}`,
+        r.reads,
         r.writes,
         r.written,
         r.perWindow.toFixed(2),
@@ -97,10 +105,11 @@ if (parts.includes("activity")) {
       ]),
       [
         "target: one write per throttle window in all, whatever the number of tabs",
-        "writes: store.set calls (conditional; 'applied' succeeded), counted while typing",
+        "writes: store.set calls (conditional; 'applied' succeeded), counted while typing; reads:",
+        "  store.get calls (a tab whose local gate opens re-reads before it decides to write)",
         "per minute at 60 s: the default throttle with the default ttl and warnBefore",
         "  (min(1 min, (30m − 1m) / 2)), scaled from the windows measured",
-        "one tab at a time: the user moves to the next tab every 5 windows",
+        `one tab at a time: the user moves to the next tab every ${out.switchEvery} windows`,
       ],
     ),
   );
