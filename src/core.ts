@@ -1,3 +1,9 @@
+/**
+ * The same {@link SessionManager} as the root entry without the by-name conveniences: the store,
+ * the encryption and the sync are objects imported from their own entries, so a page bundled into
+ * one file holds only what it uses.
+ * @packageDocumentation
+ */
 // `sessionmanager-js/core`: the same manager without the by-name conveniences. The store, the
 // encryption and the sync are objects the page imports from their own entries, so a bundle holds
 // only what it uses, even as one file without code splitting.

@@ -1,3 +1,10 @@
+/**
+ * The root entry, the same in browsers and Node: {@link SessionManager} with stores by name
+ * (`backend: "indexedDB"`) and features by their plain options (`encryption: { key }`,
+ * `remote: { url, token }`), loaded on first use; the errors, {@link createSessionId}, and the
+ * password helpers. Start with the Getting started guide.
+ * @packageDocumentation
+ */
 // The root entry, the same in browsers and Node: the core entry's names, with a `SessionManager`
 // that also takes backends by name and features by their plain options, and the password
 // helpers. Hand-picked: internals (the deadline queue, the scheduler, the store guard, the log

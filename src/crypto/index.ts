@@ -1,3 +1,8 @@
+/**
+ * Encryption at rest for a `sessionmanager-js/core` manager ({@link encryption}), and the password
+ * helpers {@link hashPassword} and {@link verifyPassword}.
+ * @packageDocumentation
+ */
 // The `sessionmanager-js/crypto` entry: encryption at rest for a core manager, and the password
 // helpers. Hand-picked: pbkdf2Sha256 and constantTimeEqual are internals (shared with the tests
 // and the passphrase keys) and stay out of the shipped types.

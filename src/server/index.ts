@@ -1,3 +1,9 @@
+/**
+ * The sync server (Node, and any runtime with `fetch`): {@link createSessionServer} makes a
+ * web-standard `fetch` handler to mount in a framework, {@link serve} listens on a port. A JWT's
+ * `sub` owns the sessions.
+ * @packageDocumentation
+ */
 // The server entry (`sessionmanager/server`), for Node and any runtime with `fetch`. Hono, valibot
 // and jose's JWT verification are imported from here only, never by the browser entries; the
 // Node HTTP adapter loads only when `serve` is called. Internals (the routes, the owner scoping,

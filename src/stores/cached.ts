@@ -1,3 +1,8 @@
+/**
+ * A bounded read cache in front of any store ({@link cachedStore}): hot sessions served from the
+ * process's memory for a short time.
+ * @packageDocumentation
+ */
 import { isThenable } from "../awaitable.ts";
 import type { Awaitable, ListRequest, SessionRecord, SessionStore, StoreContext } from "./types.ts";
 

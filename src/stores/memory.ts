@@ -1,3 +1,8 @@
+/**
+ * The memory store, the default: sessions for as long as the process or page lives. Stores given
+ * one {@link memorySpace} share their records by namespace.
+ * @packageDocumentation
+ */
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { holds } from "./shared/condition.ts";
 import { liveCount } from "./shared/count.ts";

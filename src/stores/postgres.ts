@@ -1,3 +1,7 @@
+/**
+ * The PostgreSQL store (Node, through pg, an optional peer dependency).
+ * @packageDocumentation
+ */
 import type { Pool } from "pg";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { BackendError } from "../errors.ts";

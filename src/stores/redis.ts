@@ -1,3 +1,7 @@
+/**
+ * The Redis store (Node, through ioredis, an optional peer dependency).
+ * @packageDocumentation
+ */
 import type { Redis, RedisOptions } from "ioredis";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";

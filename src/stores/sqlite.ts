@@ -1,3 +1,7 @@
+/**
+ * The SQLite store (Node, through better-sqlite3, an optional peer dependency).
+ * @packageDocumentation
+ */
 import { closeSync, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
 import { DEFAULT_NAMESPACE } from "../constants.ts";

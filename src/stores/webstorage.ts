@@ -1,3 +1,8 @@
+/**
+ * Stores on the Web Storage API: {@link localStorageStore} (across reloads and tabs of the
+ * origin) and {@link sessionStorageStore} (one tab).
+ * @packageDocumentation
+ */
 import { scope } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";

@@ -1,3 +1,8 @@
+/**
+ * Sync with a sessionmanager server as objects: {@link sync} keeps a store as an offline-first
+ * replica of the server's sessions, {@link remoteStore} makes the server the store.
+ * @packageDocumentation
+ */
 // `sessionmanager-js/remote`: sync with a sessionmanager server as objects, for pages that compose
 // stores themselves (and for `sessionmanager-js/core`). The root entry's `backend: "remote"` and
 // `remote: { url, token }` load the same code lazily.

@@ -1,5 +1,9 @@
 /// <reference types="node" />
 // A Node-only file: the tsconfig loads no Node types (`types: []`), so it names them itself.
+/**
+ * The file store (Node): sessions in one JSON or CSV file, for one process.
+ * @packageDocumentation
+ */
 
 import { resolve } from "node:path";
 import { DEFAULT_NAMESPACE } from "../../constants.ts";

@@ -1,3 +1,8 @@
+/**
+ * The IndexedDB store: sessions across reloads and tabs of the origin, one database per
+ * namespace.
+ * @packageDocumentation
+ */
 import { scope } from "../../constants.ts";
 import { shortId } from "../../log.ts";
 import { readRecord, toStoredObject } from "../record.ts";

@@ -1,3 +1,8 @@
+/**
+ * The Memcached store (Node, through memjs, an optional peer dependency): a cache, which can
+ * evict live sessions.
+ * @packageDocumentation
+ */
 import { BackendError } from "../../errors.ts";
 import { shortId } from "../../log.ts";
 import { decodeRecord, encodeRecord } from "../record.ts";
