@@ -1,7 +1,7 @@
 // The React hooks in a real Chromium page, bundled by Vite as an app's code is, with react-dom's
 // client: what re-renders, hydration of server HTML, warnings, status, unmounting, and managers
 // on real browser storage (IndexedDB; localStorage shared by two managers standing in for tabs).
-import { act, createElement, type ReactNode, useState } from "react";
+import { act, createElement, type ReactNode, StrictMode, useState } from "react";
 import { createRoot, hydrateRoot, type Root } from "react-dom/client";
 import { renderToString } from "react-dom/server";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -189,6 +189,28 @@ describe("useSession", () => {
     await sm.touch("a");
     await flush(150); // three of the countdown's intervals
     expect(probe.renders).toBe(after);
+  });
+});
+
+describe("StrictMode", () => {
+  it("follows the session through React's second mount, and lets go on unmount", async () => {
+    const sm = coreManager();
+    await sm.add("a");
+    const counted = listening(sm);
+    const probe = { renders: 0 };
+    const element = container();
+    const root = createRoot(element);
+    act(() =>
+      root.render(createElement(StrictMode, null, createElement(Everything, { sm, probe }))),
+    );
+    await flush();
+    expect(element.textContent).toMatch(/^1\|1\|\d+\|ready$/);
+    await act(() => sm.touch("a"));
+    expect(element.textContent).toMatch(/^2\|1\|\d+\|ready$/);
+    await act(() => sm.remove("a"));
+    expect(element.textContent).toBe("undefined|0|undefined|ready");
+    act(() => root.unmount());
+    expect(counted.total()).toBe(0);
   });
 });
 
