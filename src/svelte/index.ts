@@ -1,3 +1,9 @@
+/**
+ * Svelte stores of a manager's sessions: {@link sessionStore}, {@link sessionsStore},
+ * {@link timeLeftStore} and {@link statusStore}, readable by `$store`, `get`, `derived` and
+ * `fromStore` in Svelte 4 and 5. No svelte dependency; server rendering reads no storage.
+ * @packageDocumentation
+ */
 // Svelte stores over a manager's sessions. Readable stores by Svelte's store contract
 // (https://svelte.dev/docs/svelte/stores#Store-contract): `subscribe(run, invalidate?)` calls
 // `run` at once with the current value and again after each change, and returns the
