@@ -37,6 +37,9 @@ const config = {
   excludeProtected: true,
   excludeInternal: true,
   sort: ["kind", "instance-first", "alphabetical-ignoring-documents"],
+  // The guides first, then the entries in the order of scripts/entries.mjs (root, core, stores, …).
+  groupOrder: ["Guides", "*"],
+  sortEntryPoints: false,
   navigation: { includeCategories: false, includeGroups: true, includeFolders: false },
   // Broken links and undocumented exports fail the build (and `npm test`, test/docs/).
   validation: { notExported: true, invalidLink: true, notDocumented: true, rewrittenLink: true },
