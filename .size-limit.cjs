@@ -138,4 +138,29 @@ module.exports = [
     gzip: true,
     limit: "25.05 kB",
   },
+  // The UI bindings alone: they take the manager as an argument and import none of it, so each
+  // is what it adds to a page that has the manager (react and vue, peers, are not counted).
+  // `npm run bench:frameworks` measures them beside react-idle-timer.
+  {
+    name: "React hooks, all five (target 1 kB beyond the core, not met: see CHANGELOG)",
+    path: dist("react"),
+    import: "{ useSession, useSessions, useTimeLeft, useExpiringSoon, useManagerStatus }",
+    gzip: true,
+    limit: "1.17 kB",
+  },
+  {
+    name: "Vue composables, all five",
+    path: dist("vue"),
+    import: "{ useSession, useSessions, useTimeLeft, useExpiringSoon, useManagerStatus }",
+    gzip: true,
+    limit: "1.4 kB",
+  },
+  {
+    // With the id check (and the error classes it throws), which a page with the manager has.
+    name: "Svelte stores, all four (their id check shares the manager's errors)",
+    path: dist("svelte"),
+    import: "{ sessionStore, sessionsStore, timeLeftStore, statusStore }",
+    gzip: true,
+    limit: "1.77 kB",
+  },
 ];
