@@ -3,6 +3,7 @@
 // and svelte external, as an app brings its own), then beside the core SessionManager, less the
 // core alone: the binding's cost beyond the core. react-idle-timer is bundled the same way in the
 // same run, for comparison.
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -10,6 +11,13 @@ import { build } from "esbuild";
 import { built, distPath } from "../lib/dist.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const budgets = createRequire(import.meta.url)("../../.size-limit.cjs");
+const bytesOf = (text) => Math.round(Number.parseFloat(text) * (/kB/.test(text) ? 1000 : 1));
+/** The CI limit (.size-limit.cjs) of the budget that measures dist/`file` alone. */
+const limitOf = (file) => {
+  const budget = budgets.find((b) => b.path === `dist/${file}`);
+  return budget && bytesOf(budget.limit);
+};
 const external = ["react", "react-dom", "react/jsx-runtime", "vue", "svelte", "svelte/store"];
 
 async function bundle(contents) {
@@ -53,7 +61,13 @@ export async function measureSize() {
       const alone = await bundle(`export * from ${from(file)};`);
       const withCore = await bundle(`${core}\nexport * from ${from(file)};`);
       if (alone.gzip < 100) throw new Error(`dist/${file} exports nothing yet (a placeholder)`);
-      rows.push({ name, alone, beyondCore: withCore.gzip - base.gzip, target });
+      rows.push({
+        name,
+        alone,
+        beyondCore: withCore.gzip - base.gzip,
+        target,
+        limit: limitOf(file),
+      });
     } catch (error) {
       failures.push({ part: name, error: String(error?.message ?? error).split("\n")[0] });
     }
