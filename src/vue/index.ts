@@ -21,6 +21,7 @@ import {
 } from "vue";
 import {
   type ManagerLike,
+  NO_SESSIONS,
   type Source,
   sessionSource,
   sessionsSource,
@@ -37,13 +38,6 @@ export interface TimeLeftOptions {
   /** How often the value changes while the session lives, in ms. Default `1000`. */
   interval?: number | undefined;
 }
-
-/** What `useExpiringSoon` needs of a manager: `ManagerLike` and its `onExpiringSoon`. */
-export interface ExpiringSoonManager<Data = unknown> extends ManagerLike<Data> {
-  onExpiringSoon(listener: (session: Session<Data>, msLeft: number) => void): () => void;
-}
-
-const NO_SESSIONS: readonly Session<never>[] = Object.freeze([]);
 
 /** Runs `start` when the component is mounted, or now outside a component (or once mounted). */
 function whenLive(start: () => void): void {
@@ -92,25 +86,27 @@ function follow<K, T>(key: () => K, open: (key: K) => Source<T> | undefined, ini
   return computed(() => value.value);
 }
 
-/** The id's current value, checked: a string or `undefined`. */
-function idOf(id: MaybeRefOrGetter<string | undefined>): () => string | undefined {
+/** The id's current value, checked: a string, or `undefined` for none (`null` or `undefined`). */
+function idOf(id: MaybeRefOrGetter<string | null | undefined>): () => string | undefined {
   return () => {
     const value = toValue(id);
-    if (value === undefined || typeof value === "string") return value;
-    throw new TypeError(`id must be a string or undefined, got ${typeof value}`);
+    if (value == null) return undefined;
+    if (typeof value === "string") return value;
+    throw new TypeError(`id must be a string, null or undefined, got ${typeof value}`);
   };
 }
 
 /**
  * The live session `id` of `manager` as a readonly ref: `undefined` until it is loaded, and
- * when there is none (absent, expired, removed). `id` may be a ref or a getter: when it
- * changes, the ref follows the new id. Released with the calling effect scope.
+ * when there is none (absent, expired, removed, or `id` is `null` or `undefined`). `id` may be a
+ * ref or a getter: when it changes, the ref follows the new id. Released with the calling effect
+ * scope.
  * @example
  * const session = useSession(sm, () => props.userId);
  */
 export function useSession<Data>(
   manager: ManagerLike<Data>,
-  id: MaybeRefOrGetter<string | undefined>,
+  id: MaybeRefOrGetter<string | null | undefined>,
 ): Readonly<Ref<Session<Data> | undefined>> {
   return follow(
     idOf(id),
@@ -145,13 +141,13 @@ export function useSessions<Data>(
  */
 export function useTimeLeft<Data>(
   manager: ManagerLike<Data>,
-  id: MaybeRefOrGetter<string | undefined>,
+  id: MaybeRefOrGetter<string | null | undefined>,
   options: TimeLeftOptions = {},
 ): Readonly<Ref<number | undefined>> {
   const interval = options.interval ?? 1000;
-  // Checked now, not when the first id arrives: the same check, and error, as the source's.
-  if (!(interval > 0))
-    throw new RangeError(`interval must be a positive number of ms, got ${interval}`);
+  // Refused now, not when the first id arrives (maybe never, or after mount): the source
+  // throws its own error for an interval setTimeout cannot wait, before it makes anything.
+  if (!(interval >= 1 && interval < 2 ** 31)) timeLeftSource(manager, "", interval);
   return follow(
     idOf(id),
     (current) => (current === undefined ? undefined : timeLeftSource(manager, current, interval)),
@@ -166,7 +162,7 @@ export function useTimeLeft<Data>(
  * useExpiringSoon(sm, (session, msLeft) => { dialog.value = { id: session.id, msLeft }; });
  */
 export function useExpiringSoon<Data>(
-  manager: ExpiringSoonManager<Data>,
+  manager: ManagerLike<Data>,
   listener: (session: Session<Data>, msLeft: number) => void,
 ): void {
   if (typeof listener !== "function")
@@ -174,7 +170,7 @@ export function useExpiringSoon<Data>(
   let off: (() => void) | undefined;
   let ended = false;
   whenLive(() => {
-    if (!ended) off = manager.onExpiringSoon(listener);
+    if (!ended) off = manager.on("expiringSoon", listener);
   });
   onEnd(() => {
     ended = true;

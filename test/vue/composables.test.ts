@@ -4,6 +4,7 @@
 // memory store, with a fake clock for expiry and countdowns.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type EffectScope, effectScope, isReadonly, nextTick, ref, watch } from "vue";
+import { timeLeftSource } from "../../src/bindings/sources.ts";
 import { SessionManager } from "../../src/index.ts";
 import {
   useExpiringSoon,
@@ -43,6 +44,16 @@ function inScope<T>(fn: () => T): { value: T; scope: EffectScope } {
   const scope = effectScope();
   scopes.push(scope);
   return { value: scope.run(fn) as T, scope };
+}
+
+/** What `fn` throws. */
+function catching(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("did not throw");
 }
 
 /** Lets the manager's promise chains (store reads, events) settle; timers stay where they are. */
@@ -158,7 +169,7 @@ describe("useSession", () => {
     await sm.add("a", { data: { name: "A" } });
     await sm.add("b", { data: { name: "B" } });
     const { manager: watched, listeners } = counted(sm);
-    const id = ref<string | undefined>("a");
+    const id = ref<string | null>("a");
     const other = ref("a");
     const { value } = inScope(() => ({
       byRef: useSession(watched, id),
@@ -181,7 +192,7 @@ describe("useSession", () => {
     await settle();
     expect(value.byRef.value?.data).toEqual({ name: "B2" });
 
-    id.value = undefined;
+    id.value = null;
     await nextTick();
     expect(value.byRef.value).toBeUndefined();
     expect(listeners()).toBeGreaterThan(0); // the getter's subscription is still there
@@ -211,7 +222,7 @@ describe("useSession", () => {
   it("refuses an id that is not a string", async () => {
     const sm = await manager();
     expect(() => inScope(() => useSession(sm, (() => 42) as unknown as () => string))).toThrow(
-      new TypeError("id must be a string or undefined, got number"),
+      new TypeError("id must be a string, null or undefined, got number"),
     );
   });
 });
@@ -261,11 +272,17 @@ describe("useTimeLeft", () => {
     expect(value.halves.value).toBeUndefined();
   });
 
-  it("refuses an interval that is not positive", async () => {
+  it("refuses an interval setTimeout cannot wait, at once and as the source does", async () => {
     const sm = await manager();
-    expect(() => inScope(() => useTimeLeft(sm, "a", { interval: 0 }))).toThrow(
-      new RangeError("interval must be a positive number of ms, got 0"),
-    );
+    for (const interval of [0, 0.5, -1, Number.NaN, 2 ** 31]) {
+      const error = catching(() => timeLeftSource(sm, "a", interval));
+      expect(error).toBeInstanceOf(RangeError);
+      expect((error as Error).message).toContain(`${interval}`);
+      // Before any id is known: the id comes later, the mistake is the caller's now.
+      expect(() => inScope(() => useTimeLeft(sm, undefined, { interval }))).toThrow(error as Error);
+    }
+    // The largest setTimeout can wait is fine.
+    expect(() => inScope(() => useTimeLeft(sm, "a", { interval: 2 ** 31 - 1 }))).not.toThrow();
   });
 });
 

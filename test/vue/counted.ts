@@ -7,7 +7,7 @@ import type { SessionManager } from "../../src/index.ts";
  * returns a new object each time, as a store read across tabs or a network does.
  */
 export function counted<Data>(sm: SessionManager<Data>): {
-  manager: ManagerLike<Data> & Pick<SessionManager<Data>, "onExpiringSoon">;
+  manager: ManagerLike<Data>;
   listeners: () => number;
 } {
   let listeners = 0;
@@ -34,10 +34,9 @@ export function counted<Data>(sm: SessionManager<Data>): {
     },
     list: () => sm.list(),
     on: (event: "added", fn: () => void) => hold(sm.on(event, fn)),
-    onExpiringSoon: (fn: () => void) => hold(sm.onExpiringSoon(fn)),
   };
   return {
-    manager: manager as unknown as ManagerLike<Data> & Pick<SessionManager<Data>, "onExpiringSoon">,
+    manager: manager as unknown as ManagerLike<Data>,
     listeners: () => listeners,
   };
 }

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createSSRApp, defineComponent, h, ref } from "vue";
 import { renderToString } from "vue/server-renderer";
+import type { ManagerLike } from "../../src/bindings/sources.ts";
 import { SessionManager } from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
@@ -51,7 +52,7 @@ function spiedStore(): { store: SessionStore; reads: string[] } {
 const Account = defineComponent({
   props: { manager: { type: Object, required: true }, id: { type: String, required: true } },
   setup(props) {
-    const sm = props.manager as ReturnType<typeof counted<Data>>["manager"];
+    const sm = props.manager as ManagerLike<Data>;
     const session = useSession(sm, () => props.id);
     const sessions = useSessions(sm);
     const left = useTimeLeft(sm, ref(props.id));

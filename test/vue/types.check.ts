@@ -28,6 +28,7 @@ export const left: Readonly<Ref<number | undefined>> = useTimeLeft(sm, () => "a"
 });
 export const status: Readonly<Ref<"loading" | "ready" | "degraded">> = useManagerStatus(core);
 useSession(sm, ref<string | undefined>(undefined));
+useTimeLeft(sm, () => null);
 useExpiringSoon(core, (session, msLeft) => session.data.n + msLeft);
 
 // @ts-expect-error: another data type
