@@ -15,6 +15,7 @@ const config = {
   skipErrorChecking: true,
   out: "docs-site",
   readme: "docs/index.md",
+  searchInDocuments: true,
   // In reading order (test/docs/ fails when a guide in docs/guides/ is left out).
   projectDocuments: [
     "docs/guides/getting-started.md",
