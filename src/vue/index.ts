@@ -1,3 +1,10 @@
+/**
+ * Vue composables of a manager's sessions: {@link useSession}, {@link useSessions},
+ * {@link useTimeLeft}, {@link useExpiringSoon} and {@link useManagerStatus}, the names of the
+ * React hooks, returning readonly refs released with their effect scope. Vue 3.3 or later;
+ * server rendering reads no storage and hydration matches.
+ * @packageDocumentation
+ */
 // Vue composables over the framework-neutral sources (src/bindings/sources.ts): each returns a
 // readonly ref that follows one source, and lets go of it when its effect scope ends (a
 // component unmounted, an `effectScope()` stopped).
