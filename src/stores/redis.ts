@@ -81,9 +81,7 @@ export interface RedisClient {
   zrangebyscore(key: string, min: number | string, max: number | string): Promise<string[]>;
   /** Optional (an ioredis `Redis` has it): without it, `count` reads the ids it counts. */
   zcount?(key: string, min: number | string, max: number | string): Promise<number>;
-  /** Redis `EVALSHA`: runs a script the server has cached. */
   evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
-  /** Redis `EVAL`: runs (and caches) a Lua script. */
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
