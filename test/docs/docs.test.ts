@@ -215,6 +215,12 @@ describe("docs site (typedoc.config.mjs)", () => {
 
   it("has an anchor for every export of every public entry, linked to its documentation", () => {
     const missing: string[] = [];
+    // The entries are package.json's "exports" (but ./package.json), which check:entries keeps so.
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const subpaths = Object.keys(pkg.exports).filter((subpath) => subpath !== "./package.json");
+    expect(publicEntries.map((entry) => entry.path)).toEqual(
+      subpaths.map((subpath) => (subpath === "." ? pkgName : `${pkgName}/${subpath.slice(2)}`)),
+    );
     expect([...exported.keys()]).toEqual(publicEntries.map((entry) => entry.path));
     for (const [path, names] of exported) {
       const page = modulePage(path);
