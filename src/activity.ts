@@ -1,51 +1,17 @@
-// Activity tracking: user input on a page keeps a session alive, with at most one write per
-// throttle window across every tab of the namespace. Two gates: a local one, on what this
-// manager last heard of the session (its own touches and other tabs'), keeps a storm of
-// pointermove events from reaching the store; the one that counts is inside the manager's
-// conditional write, so two tabs (or processes) that pass their local gates at once make one
-// write between them: the second one re-reads, finds the session extended, and writes nothing.
+// `trackActivity`'s options, checked when it is called (a mistake throws there); the listening
+// itself loads on the first call (src/activity-tracker.ts), so that a manager that never tracks
+// activity (in Node, say) does not carry it.
+import type { ActivityHost } from "./activity-tracker.ts";
 import { parseDuration } from "./duration.ts";
-import { isSessionError } from "./errors.ts";
-import type { ActivityOptions, ActivityTarget, SessionEvents } from "./options.ts";
-import { capped, checkId, expiresAfter, record } from "./session.ts";
-import type { SessionRecord } from "./types.ts";
+import type { ActivityOptions, ActivityTarget } from "./options.ts";
+import { checkId } from "./session.ts";
 
-/** What counts as activity when `events` is not given. */
-const DEFAULT_EVENTS = [
-  "pointerdown",
-  "pointermove",
-  "keydown",
-  "wheel",
-  "touchstart",
-  "visibilitychange",
-];
-// The longest default throttle: an active user's session is written at most once a minute.
-const MAX_THROTTLE_MS = 60_000;
-// Passive (never delays scrolling), and in the capture phase: an app that stops an event's
-// propagation still has an active user.
-const LISTEN = { passive: true, capture: true } as const;
-
-/** What a tracker needs of its manager. */
-export interface ActivityHost {
-  /** The manager's `warnBefore`, in ms. */
-  readonly warnMs: number;
-  /** Subscribes to one of the manager's events. */
-  on<E extends keyof SessionEvents>(event: E, listener: SessionEvents[E]): () => void;
-  /**
-   * Writes what `decide` makes of the stored session in one conditional write (a record, or
-   * `undefined` to leave it), and publishes a written record as `touched`.
-   */
-  extend(
-    id: string,
-    decide: (current: SessionRecord | undefined, now: number) => SessionRecord | undefined,
-  ): Promise<unknown>;
-  /** Reports a background touch's error on the manager's `error` event. */
-  report(error: unknown): void;
-}
+export type { ActivityHost } from "./activity-tracker.ts";
 
 /**
- * Listens for user activity on `options.target` and extends session `id` by its ttl at most
- * once per throttle window; returns the function that stops. See `SessionManager.trackActivity`.
+ * Checks the options, then listens for user activity on `options.target` and extends session
+ * `id` at most once per throttle window; returns the function that stops. See
+ * `SessionManager.trackActivity`.
  */
 export function trackActivity(
   id: string,
@@ -53,93 +19,23 @@ export function trackActivity(
   host: ActivityHost,
 ): () => void {
   checkId(id);
-  const { throttle, events = DEFAULT_EVENTS } = options ?? {};
-  const fixed = throttle === undefined ? undefined : parseDuration(throttle, "throttle");
-  if (!Array.isArray(events) || events.some((e) => typeof e !== "string" || !e)) {
+  const { throttle, events } = options ?? {};
+  const fixed = throttle === undefined ? throttle : parseDuration(throttle, "throttle");
+  if (events && (!Array.isArray(events) || events.some((e) => typeof e !== "string" || !e))) {
     throw new TypeError(`events must be an array of event names, got ${String(events)}`);
   }
-  const types = [...events]; // removed as added, whatever the caller does to its array later
   const target = options?.target ?? (globalThis as { document?: ActivityTarget }).document;
-  if (options?.target !== undefined && typeof target?.addEventListener !== "function") {
+  if (typeof target?.addEventListener !== "function") {
+    if (options?.target === undefined) return () => {}; // Node, a worker, server rendering
     throw new TypeError(`target must be an EventTarget, got ${String(target)}`);
   }
-  // Outside a page (Node, a worker, server rendering) there is no user to track: nothing to do.
-  if (!target) return () => {};
-
-  // The throttle of a session: given, or the smaller of a minute and half of `ttl − warnBefore`
-  // (half the ttl where the warning comes sooner than that), so that an active user's session
-  // never gets within `warnBefore` of its end.
-  const throttleOf = (s: SessionRecord): number =>
-    fixed ??
-    Math.max(1, Math.min(MAX_THROTTLE_MS, (s.ttl > host.warnMs ? s.ttl - host.warnMs : s.ttl) / 2));
-  // The new expiry if the session is live and gains at least a throttle window from the touch,
-  // else `undefined`: touched within the window (by any tab), at its `maxAge`, or gone.
-  const extended = (s: SessionRecord | null | undefined, now: number): number | undefined => {
-    if (!s || s.expiresAt <= now) return undefined;
-    const expiresAt = capped(expiresAfter(now, s.ttl), s);
-    return expiresAt - s.expiresAt >= throttleOf(s) ? expiresAt : undefined;
-  };
-
-  let current = id;
-  // The last copy heard of: `undefined` before the first read, `null` once gone (removed,
-  // expired, or never there), until a session with this id is added.
-  let last: SessionRecord | null | undefined;
-  let busy = false;
+  let stop: (() => void) | undefined;
   let stopped = false;
-
-  const decide = (stored: SessionRecord | undefined, now: number): SessionRecord | undefined => {
-    last = stored ?? null;
-    const expiresAt = extended(stored, now);
-    if (!stored || expiresAt === undefined) return undefined;
-    const { data, createdAt, ttl, version, maxAge } = stored;
-    return record(stored.id, data, createdAt, now, expiresAt, ttl, version + 1, maxAge);
-  };
-
-  const onActivity = (event: Event): void => {
-    if (busy || stopped) return;
-    // The page becoming visible is activity; becoming hidden is not.
-    const { visibilityState } = (event.target ?? {}) as { visibilityState?: string };
-    if (event.type === "visibilitychange" && visibilityState === "hidden") return;
-    if (last === null || (last && extended(last, Date.now()) === undefined)) return;
-    busy = true;
-    host.extend(current, decide).then(
-      () => {
-        busy = false;
-      },
-      (error: unknown) => {
-        busy = false;
-        // The manager was closed: stop listening rather than report every later keystroke.
-        if (isSessionError(error) && error.code === "CLOSED") stop();
-        else host.report(error);
-      },
-    );
-  };
-
-  const follow = (session: SessionRecord): void => {
-    if (session.id === current) last = session;
-  };
-  const end = (session: SessionRecord): void => {
-    if (session.id === current) last = null;
-  };
-  const offs = [
-    host.on("added", follow),
-    host.on("touched", follow),
-    host.on("updated", follow),
-    host.on("rotated", (session, previousId) => {
-      // A rotation moves the session to a new id: activity keeps the new one alive.
-      if (previousId === current) current = session.id;
-      follow(session);
-    }),
-    host.on("removed", end),
-    host.on("expired", end),
-  ];
-  for (const type of types) target.addEventListener(type, onActivity, LISTEN);
-
-  function stop(): void {
-    if (stopped) return;
+  import("./activity-tracker.ts").then(({ listen }) => {
+    if (!stopped) stop = listen(id, fixed, events, target, host);
+  }, host.report);
+  return () => {
     stopped = true;
-    for (const off of offs) off();
-    for (const type of types) target?.removeEventListener(type, onActivity, LISTEN);
-  }
-  return stop;
+    stop?.();
+  };
 }

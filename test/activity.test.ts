@@ -3,6 +3,7 @@
 // The clock is fake, so "continuous activity for 40 s" is exact and fast.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  type ActivityOptions,
   type Duration,
   InvalidSessionIdError,
   InvalidTtlError,
@@ -31,15 +32,35 @@ async function drain(turns = 12): Promise<void> {
 
 let sequence = 0;
 
+/**
+ * `sm.trackActivity(id, options)`, resolved once its listeners are on the page: they attach when
+ * the tracker's module has loaded (a dynamic import).
+ */
+async function track(
+  sm: SessionManager<unknown>,
+  id: string,
+  options: ActivityOptions & { target: Page },
+): Promise<() => void> {
+  const before = options.target.adds;
+  const stop = sm.trackActivity(id, options);
+  for (let turn = 0; options.target.adds === before; turn++) {
+    if (turn > 100_000) throw new Error("the tracker never listened");
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return stop;
+}
+
 /** A page's document as far as trackActivity sees it, counting the listeners it holds. */
 class Page extends EventTarget {
   readonly listening = new Map<string, AddEventListenerOptions | boolean | undefined>();
+  adds = 0;
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: AddEventListenerOptions | boolean,
   ): void {
     this.listening.set(type, options);
+    this.adds++;
     super.addEventListener(type, listener, options);
   }
   override removeEventListener(
@@ -116,7 +137,10 @@ describe("trackActivity", () => {
     const logs = managers.map(record);
     await managers[0]?.add("user", { ttl: "10s" });
     await drain();
-    const stops = managers.map((sm, i) => sm.trackActivity("user", { target: pages[i] as Page }));
+    const stops: (() => void)[] = [];
+    for (const [i, sm] of managers.entries()) {
+      stops.push(await track(sm, "user", { target: pages[i] as Page }));
+    }
     writes.length = 0;
 
     await active(pages, 40_000); // every tab active at once, every 250 ms, for 40 s
@@ -147,8 +171,8 @@ describe("trackActivity", () => {
     const [pa, pb] = [new Page(), new Page()];
     await a.add("user", { ttl: "10s" });
     await drain();
-    a.trackActivity("user", { target: pa, throttle: "1s" });
-    b.trackActivity("user", { target: pb, throttle: "1s" });
+    await track(a, "user", { target: pa, throttle: "1s" });
+    await track(b, "user", { target: pb, throttle: "1s" });
     writes.length = 0;
     for (let i = 0; i < 5; i++) {
       await vi.advanceTimersByTimeAsync(1_000);
@@ -169,7 +193,7 @@ describe("trackActivity", () => {
     await sm.add("brief", { ttl: "3m" }); // (3m − 1m) / 2 = 1 min
     await sm.add("tiny", { ttl: "40s" }); // warnBefore is longer: half the ttl, 20 s
     ids.length = 0;
-    for (const id of ["long", "short", "brief", "tiny"]) sm.trackActivity(id, { target: page });
+    for (const id of ["long", "short", "brief", "tiny"]) await track(sm, id, { target: page });
     const at = async (ms: number) => {
       await vi.advanceTimersByTimeAsync(T0 + ms - Date.now());
       page.act();
@@ -187,7 +211,7 @@ describe("trackActivity", () => {
     const { managers, writes, inner } = await tabs(2, { warnBefore: "0s" });
     const [a, b] = managers as [SessionManager<unknown>, SessionManager<unknown>];
     const page = new Page();
-    b.trackActivity("user", { target: page, throttle: "1s" });
+    await track(b, "user", { target: page, throttle: "1s" });
     await a.add("user", { ttl: "10s" });
     await drain();
     await b.remove("user");
@@ -217,7 +241,7 @@ describe("trackActivity", () => {
     const log = record(sm);
     const page = new Page();
     const session = await sm.add("user", { ttl: "10s", maxAge: "15s" });
-    sm.trackActivity("user", { target: page });
+    await track(sm, "user", { target: page });
     writes.length = 0;
     await active([page], 20_000);
     // One touch at 4 s (to 14 s), then only a gain of 1 s was left: less than the throttle.
@@ -232,7 +256,7 @@ describe("trackActivity", () => {
     const sm = managers[0] as SessionManager<unknown>;
     const page = new Page();
     await sm.add("user", { ttl: "10s", maxAge: "12s" });
-    sm.trackActivity("user", { target: page, throttle: "2s" });
+    await track(sm, "user", { target: page, throttle: "2s" });
     await vi.advanceTimersByTimeAsync(5_000);
     page.act();
     await drain();
@@ -244,7 +268,7 @@ describe("trackActivity", () => {
     const sm = managers[0] as SessionManager<unknown>;
     const page = new Page();
     await sm.add("user", { ttl: "10s" });
-    const stop = sm.trackActivity("user", { target: page, throttle: "1s" });
+    const stop = await track(sm, "user", { target: page, throttle: "1s" });
     expect([...page.listening.keys()].sort()).toEqual(
       ["keydown", "pointerdown", "pointermove", "touchstart", "visibilitychange", "wheel"].sort(),
     );
@@ -254,6 +278,12 @@ describe("trackActivity", () => {
     stop();
     stop(); // twice is fine
     expect(page.listening.size).toBe(0);
+    // Stopped before its listeners are on: they never are.
+    const early = new Page();
+    sm.trackActivity("user", { target: early })();
+    await track(sm, "user", { target: new Page() }); // by then the first one has loaded too
+    await drain();
+    expect(early.adds).toBe(0);
     writes.length = 0;
     await active([page], 3_000);
     expect(writes).toEqual([]);
@@ -264,7 +294,7 @@ describe("trackActivity", () => {
     const sm = managers[0] as SessionManager<unknown>;
     const page = new Page() as Page & { visibilityState?: string };
     await sm.add("user", { ttl: "10s" });
-    sm.trackActivity("user", {
+    await track(sm, "user", {
       target: page,
       throttle: "1s",
       events: ["click", "visibilitychange"],
@@ -295,7 +325,7 @@ describe("trackActivity", () => {
     const page = new Page();
     await a.add("old", { ttl: "10s" });
     await drain();
-    b.trackActivity("old", { target: page, throttle: "1s" });
+    await track(b, "old", { target: page, throttle: "1s" });
     const rotated = await a.rotate("old");
     await drain();
     await active([page], 3_000);
@@ -319,7 +349,7 @@ describe("trackActivity", () => {
     sm.on("error", (error) => errors.push(error));
     const page = new Page();
     await sm.add("user", { ttl: "10s" });
-    sm.trackActivity("user", { target: page, throttle: "1s" });
+    await track(sm, "user", { target: page, throttle: "1s" });
     failing = true;
     await vi.advanceTimersByTimeAsync(2_000);
     page.act();
@@ -346,7 +376,7 @@ describe("trackActivity", () => {
     const errors = record(sm);
     const page = new Page();
     await sm.add("user", { ttl: "10s" });
-    sm.trackActivity("user", { target: page });
+    await track(sm, "user", { target: page });
     await active([page], 20_000);
     // Added, then a touch at 4, 8, 12, 16 and 20 s.
     expect(network.taken("user")).toEqual([
@@ -411,7 +441,7 @@ describe("trackActivity", () => {
     const seen: Session[] = [];
     await sm.add("user", { ttl: "10s" });
     sm.on("touched", (s) => seen.push(s));
-    sm.trackActivity("user", { target: page, throttle: "1s" });
+    await track(sm, "user", { target: page, throttle: "1s" });
     await sm.close();
     await vi.advanceTimersByTimeAsync(2_000);
     page.act();
