@@ -34,6 +34,10 @@ const results = {
 };
 const notMeasured = [];
 
+// Sizes first, a few seconds after the build (printed last): the other parts take minutes, in
+// which another build may replace dist/.
+const sized = parts.includes("size") ? await (await import("./size.mjs")).measureSize() : undefined;
+
 if (parts.includes("renders")) {
   const { measureRenders } = await import("./renders.mjs");
   const touches = env("TOUCHES", 200);
@@ -76,6 +80,14 @@ if (parts.includes("renders")) {
       ],
     ),
   );
+  for (const r of rows.filter((row) => row.mode === "useSession")) {
+    const exact = r.componentsMin === 1 && r.componentsMax === 1 && r.touchedRendered === r.touches;
+    console.log(
+      `  ${r.framework} useSession: ${exact ? "met" : "NOT met"} (the touched session's component` +
+        ` rendered in ${r.touchedRendered} of ${r.touches} touches; components per touch:` +
+        ` ${r.componentsMin === r.componentsMax ? r.componentsMin : `${r.componentsMin}–${r.componentsMax}`})`,
+    );
+  }
 }
 
 if (parts.includes("activity")) {
@@ -115,9 +127,8 @@ if (parts.includes("activity")) {
   );
 }
 
-if (parts.includes("size")) {
-  const { measureSize } = await import("./size.mjs");
-  const out = await measureSize();
+if (sized) {
+  const out = sized;
   results.size = out;
   notMeasured.push(...out.failures.map((f) => `size, ${f.part}: ${f.error}`));
   console.log(

@@ -52,6 +52,7 @@ const references = [
 ];
 
 export async function measureSize() {
+  built("core.js");
   const base = await bundle(core);
   const rows = [];
   const failures = [];
