@@ -66,9 +66,30 @@ function hideBanner(id) {
   }
 }
 
+// Activity tracking: while the box is ticked, activity on this page keeps every live session
+// alive. `trackActivity` writes at most once per throttle window, counted across all tabs, so
+// ticking it in several tabs does not multiply the writes; it never revives an ended session.
+const tracking = new Map(); // session id → stop()
+async function track() {
+  if (!$("activity").checked) {
+    for (const stop of tracking.values()) stop();
+    tracking.clear();
+    return;
+  }
+  for (const s of await sm.list()) {
+    if (!tracking.has(s.id)) tracking.set(s.id, sm.trackActivity(s.id, { throttle: "2s" }));
+  }
+}
+function untrack(id) {
+  tracking.get(id)?.();
+  tracking.delete(id);
+}
+$("activity").addEventListener("change", track);
+
 sm.on("added", (s) => {
   log(`added ${s.data?.user}`);
   render();
+  track();
 });
 sm.on("touched", (s) => {
   log(`touched ${s.data?.user}: stays signed in`);
@@ -76,6 +97,7 @@ sm.on("touched", (s) => {
   render();
 });
 sm.on("removed", (s) => {
+  untrack(s.id);
   log(`removed ${s.data?.user}: signed out`);
   hideBanner(s.id);
   render();
@@ -85,6 +107,7 @@ sm.onExpiringSoon((s, msLeft) => {
   showBanner(s, msLeft);
 });
 sm.onExpired((s) => {
+  untrack(s.id);
   log(`expired ${s.data?.user}`);
   hideBanner(s.id);
   render();

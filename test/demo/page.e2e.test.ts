@@ -173,4 +173,43 @@ describe.skipIf(skip)("demo page in Chromium", () => {
       await old.close();
     }
   }, 30_000);
+
+  it("keeps a session alive while the user types, with the activity box ticked", async () => {
+    const own = await browser.newContext(); // storage of its own: no session of another test
+    try {
+      const [one, two] = [await own.newPage(), await own.newPage()];
+      for (const page of [one, two]) {
+        page.on("pageerror", (error) => errors.push(error.message));
+        await page.goto(url);
+      }
+      await expect.poll(() => one.locator("#status").textContent()).toBe("localStorage + server");
+      await one.check("#activity");
+      // 14 s, warned 10 s ahead: without activity the banner would come after 4 s.
+      await one.fill("#user", "zoe");
+      await one.fill("#ttl", "14");
+      await one.click("#signin button");
+      await expect.poll(() => two.locator("#sessions tr").count()).toBe(1);
+      await one.focus("#user");
+      await one.keyboard.type("abcdefghijklmnopqrstuvwxyz".repeat(3), { delay: 100 }); // ~8 s
+      for (const page of [one, two]) {
+        expect(await page.locator("#banner").isVisible()).toBe(false);
+        expect(await page.locator("#log").textContent()).toContain("touched zoe: stays signed in");
+        const version = Number(await page.locator("#sessions td:nth-child(4)").textContent());
+        // One touch per 2 s window at most: about four in 8 s.
+        expect(version).toBeGreaterThanOrEqual(3);
+        expect(version).toBeLessThanOrEqual(6);
+      }
+      // The user stops: the warning comes, in both tabs.
+      for (const page of [one, two]) {
+        await expect.poll(() => page.locator("#banner").isVisible(), { timeout: 8000 }).toBe(true);
+      }
+      // Signed out, on the server too: later tests start without it.
+      await two.click('#sessions button[data-action="remove"]');
+      await expect.poll(() => one.locator("#sessions tr").count()).toBe(0);
+      await expect.poll(() => one.locator("#log").textContent()).toContain("removed zoe");
+      expect(errors, errors.join("\n")).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  }, 45_000);
 });
