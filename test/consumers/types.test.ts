@@ -26,6 +26,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const drivers = ["better-sqlite3", "pg", "ioredis", "redis", "memjs"];
 const driverTypes = ["@types/better-sqlite3", "@types/pg", "@types/ioredis", "@types/memjs"];
+const frameworks = ["vue", "@types/react"];
 
 const packageJson = (name: string, from = modules) =>
   JSON.parse(readFileSync(join(from, name, "package.json"), "utf8"));
@@ -63,7 +64,9 @@ function project(
   const own = join(dir, "node_modules", "sessionmanager-js");
   mkdirSync(own, { recursive: true });
   run("tar", ["-xzf", tarball, "-C", own, "--strip-components=1"], dir);
-  const deps = Object.keys(packageJson("sessionmanager-js").dependencies ?? {});
+  // The framework entries need their framework's own types, and nothing else: Vue ships its
+  // types, React's are @types/react.
+  const deps = [...Object.keys(packageJson("sessionmanager-js").dependencies ?? {}), ...frameworks];
   for (const dep of [...dependencyClosure(deps), ...(nodeTypes ? ["@types/node"] : [])]) {
     const link = join(dir, "node_modules", dep);
     mkdirSync(dirname(link), { recursive: true });
