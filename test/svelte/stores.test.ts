@@ -1,6 +1,6 @@
 // The Svelte stores in Node, on a real manager and memory store: Svelte's store contract, with
 // svelte/store's own `get`, `derived` and `fromStore` over them, and what they follow.
-import { derived, fromStore, get } from "svelte/store";
+import { derived, fromStore, get, type Readable } from "svelte/store";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidSessionIdError, type Session, SessionManager } from "../../src/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
@@ -102,6 +102,21 @@ describe("Svelte's store contract", () => {
       new TypeError("manager must be a SessionManager, got undefined"),
     );
     expect(() => sessionStore({} as never, "a")).toThrow(TypeError);
+  });
+});
+
+describe("types", () => {
+  it("are svelte/store's Readable, with no set, and take the manager's Data", () => {
+    const sm = manager();
+    const store: Readable<Session<Data> | undefined> = sessionStore(sm, "a");
+    const list: Readable<readonly Session<Data>[]> = sessionsStore(sm);
+    // @ts-expect-error readable: the manager's methods change the value
+    expect(store.set).toBeUndefined();
+    // @ts-expect-error the sessions are a frozen array
+    const sessions: Session<Data>[] = get(list);
+    expect(Object.isFrozen(sessions)).toBe(true);
+    // @ts-expect-error the interval is a number of ms
+    expect(() => timeLeftStore(sm, "a", { interval: "1s" })).toThrow(RangeError);
   });
 });
 
