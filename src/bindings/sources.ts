@@ -22,18 +22,28 @@ export interface Source<T> {
  * both are one.
  */
 export interface ManagerLike<Data = unknown> {
+  /** Resolves once stored sessions are loaded; never rejects. */
   readonly ready: Promise<void>;
+  /** `"loading"` until stored sessions are read, then `"ready"` (or `"degraded"`). */
   readonly status: SessionManagerStatus;
+  /** The live session with this id, or `undefined`. */
   get(id: string): Promise<Session<Data> | undefined>;
+  /** Every live session. */
   list(): Promise<Session<Data>[]>;
+  /** Listens to a session's start, touch, end or expiry; returns the function that stops. */
   on(
     event: "added" | "touched" | "removed" | "expired",
     fn: (session: Session<Data>) => void,
   ): () => void;
+  /** Listens to changes of a session's data; returns the function that stops. */
   on(event: "updated", fn: (session: Session<Data>, previous: Session<Data>) => void): () => void;
+  /** Listens to sessions moved to a new id; returns the function that stops. */
   on(event: "rotated", fn: (session: Session<Data>, previousId: string) => void): () => void;
+  /** Listens to the warnings `warnBefore` ahead of an expiry; returns the function that stops. */
   on(event: "expiringSoon", fn: (session: Session<Data>, msLeft: number) => void): () => void;
+  /** Listens to the store agreeing with the server again; returns the function that stops. */
   on(event: "synced", fn: () => void): () => void;
+  /** Listens to a browser store falling back to memory; returns the function that stops. */
   on(event: "degraded", fn: (reason: Error) => void): () => void;
 }
 
