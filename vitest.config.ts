@@ -36,6 +36,19 @@ const chromium: TestProjectInlineConfiguration = {
   // Components of the binding tests (test/svelte/*.svelte, test/vue/*.vue), compiled as an app's
   // Vite build compiles them.
   plugins: [svelte(), vue()],
+  // Pre-bundled before the first test: found mid-run, Vite would re-optimize and reload the page
+  // under whichever test was running.
+  optimizeDeps: {
+    include: [
+      "react",
+      "react-dom/client",
+      "react-dom/server",
+      "vue",
+      "vue/server-renderer",
+      "svelte",
+      "svelte/store",
+    ],
+  },
   // As a page's bundler resolves `#backends` (package.json `imports`): no Node store.
   resolve: {
     alias: {
