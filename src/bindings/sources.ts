@@ -105,8 +105,8 @@ function watch<Data>(manager: ManagerLike<Data>, watcher: Changes<Data>): () => 
 const cache = new WeakMap<object, Map<string, Source<unknown>>>();
 
 /**
- * The source `key` of `manager`: made the first time, and kept while someone listens (and from
- * when it is made until then). `start` runs when the first listener arrives and returns what
+ * The source `key` of `manager`: made the first time, and kept while someone listens (and for
+ * the rest of the task it is made in). `start` runs when the first listener arrives and returns what
  * to do after the last one left; `set` in between changes the value and tells the listeners.
  * Let go after its last listener, so that ids a page showed once do not pile up: one still
  * held by a component joins the cache again when it is subscribed to again.
@@ -146,6 +146,12 @@ function shared<T>(
     },
   };
   sources.set(key, source as Source<unknown>);
+  // Made and never subscribed to (server rendering asks for sources and never subscribes): let
+  // go once this task is over, so that a long-lived server manager does not keep one per id
+  // ever rendered. Everyone who asks within the task shares it; a subscriber puts it back.
+  Promise.resolve().then(() => {
+    if (!listeners.size && sources.get(key) === source) sources.delete(key);
+  });
   return source;
 }
 

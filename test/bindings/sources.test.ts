@@ -151,6 +151,19 @@ describe("sessionSource", () => {
     again.unsubscribe();
   });
 
+  it("lets go of a source nobody subscribed to once the task it was made in is over (server rendering)", async () => {
+    const sm = manager();
+    const rendered = sessionSource(sm, "a");
+    expect(sessionSource(sm, "a")).toBe(rendered); // shared within the task
+    await settle();
+    const later = sessionSource(sm, "a");
+    expect(later).not.toBe(rendered); // not kept for an id rendered once and never subscribed
+    const held = record(later);
+    await settle();
+    expect(sessionSource(sm, "a")).toBe(later); // a subscribed source is kept
+    held.unsubscribe();
+  });
+
   it("takes only string ids", () => {
     const sm = manager();
     expect(() => sessionSource(sm, 5 as unknown as string)).toThrow(
