@@ -147,7 +147,9 @@ export interface ActivityOptions {
 
 /** Where `trackActivity` listens: a `document`, a `window`, an element, any `EventTarget`. */
 export interface ActivityTarget {
+  /** Called once per event type, with `{ passive: true, capture: true }`. */
   addEventListener(type: string, listener: (event: Event) => void, options?: object): void;
+  /** Called by `stop()` with what was added. */
   removeEventListener(type: string, listener: (event: Event) => void, options?: object): void;
 }
 
