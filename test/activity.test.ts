@@ -17,7 +17,6 @@ import { remoteStore } from "../src/sync/remote.ts";
 import { T0, useFakeClock } from "./helpers/clock.ts";
 import { IN_PROCESS_URL, inProcessServer, Network, tokenFor } from "./helpers/sync-server.ts";
 
-// biome-ignore lint/correctness/useHookAtTopLevel: a vitest helper named like a React hook
 useFakeClock();
 
 const open: SessionManager<unknown>[] = [];
