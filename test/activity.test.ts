@@ -129,40 +129,43 @@ async function active(pages: Page[], ms: number, step = 250): Promise<void> {
 }
 
 describe("trackActivity", () => {
-  it("keeps a session alive in every tab with one write per throttle window, however many tabs are active", async () => {
-    // ttl 10 s, warnBefore 2 s: the default throttle is half of 8 s.
-    const { managers, writes, inner } = await tabs(5, { warnBefore: "2s" });
-    const pages = managers.map(() => new Page());
-    const logs = managers.map(record);
-    await managers[0]?.add("user", { ttl: "10s" });
-    await drain();
-    const stops: (() => void)[] = [];
-    for (const [i, sm] of managers.entries()) {
-      stops.push(await track(sm, "user", { target: pages[i] as Page }));
-    }
-    writes.length = 0;
+  it.each([1, 5, 10])(
+    "keeps a session alive in all of %i active tabs with one write per throttle window",
+    async (count) => {
+      // ttl 10 s, warnBefore 2 s: the default throttle is half of 8 s.
+      const { managers, writes, inner } = await tabs(count, { warnBefore: "2s" });
+      const pages = managers.map(() => new Page());
+      const logs = managers.map(record);
+      await managers[0]?.add("user", { ttl: "10s" });
+      await drain();
+      const stops: (() => void)[] = [];
+      for (const [i, sm] of managers.entries()) {
+        stops.push(await track(sm, "user", { target: pages[i] as Page }));
+      }
+      writes.length = 0;
 
-    await active(pages, 40_000); // every tab active at once, every 250 ms, for 40 s
-    // Extended at 4 s, 8 s, … 40 s: ten windows, ten writes between the five tabs.
-    expect(writes).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(logs.flat()).toEqual([]); // nobody was warned
-    for (const sm of managers) expect((await sm.get("user"))?.expiresAt).toBe(T0 + 50_000);
+      await active(pages, 40_000); // every tab active at once, every 250 ms, for 40 s
+      // Extended at 4 s, 8 s, … 40 s: ten windows, ten writes between all the tabs.
+      expect(writes).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(logs.flat()).toEqual([]); // nobody was warned
+      for (const sm of managers) expect((await sm.get("user"))?.expiresAt).toBe(T0 + 50_000);
 
-    // The user goes idle: every tab warns, then the session expires, nothing written meanwhile.
-    await vi.advanceTimersByTimeAsync(8_000);
-    await drain();
-    for (const log of logs) expect(log).toEqual(["expiringSoon user"]);
-    await vi.advanceTimersByTimeAsync(2_000);
-    await drain();
-    for (const log of logs) expect(log).toEqual(["expiringSoon user", "expired user"]);
-    expect(writes).toHaveLength(10);
+      // The user goes idle: every tab warns, then the session expires, nothing written meanwhile.
+      await vi.advanceTimersByTimeAsync(8_000);
+      await drain();
+      for (const log of logs) expect(log).toEqual(["expiringSoon user"]);
+      await vi.advanceTimersByTimeAsync(2_000);
+      await drain();
+      for (const log of logs) expect(log).toEqual(["expiringSoon user", "expired user"]);
+      expect(writes).toHaveLength(10);
 
-    // Activity after the expiry does not bring it back.
-    await active(pages, 5_000);
-    expect(writes).toHaveLength(10);
-    expect(inner.get("user")).toBeUndefined();
-    for (const stop of stops) stop();
-  });
+      // Activity after the expiry does not bring it back.
+      await active(pages, 5_000);
+      expect(writes).toHaveLength(10);
+      expect(inner.get("user")).toBeUndefined();
+      for (const stop of stops) stop();
+    },
+  );
 
   it("makes one write between two tabs active at the same moment, before either hears of the other", async () => {
     const { managers, writes, refused } = await tabs(2, { warnBefore: "0s", slow: true });
