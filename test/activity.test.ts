@@ -14,6 +14,7 @@ import {
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionRecord, SessionStore } from "../src/stores/types.ts";
 import { remoteStore } from "../src/sync/remote.ts";
+import { replicaStore } from "../src/sync/replica.ts";
 import { T0, useFakeClock } from "./helpers/clock.ts";
 import { IN_PROCESS_URL, inProcessServer, Network, tokenFor } from "./helpers/sync-server.ts";
 
@@ -393,6 +394,41 @@ describe("trackActivity", () => {
     // 80 events: only those of a new window read the server (a list, the writes, a read each).
     expect(network.requests).toBeLessThan(20);
     await sm.close();
+    await server.close();
+  });
+
+  it("sends one touch per window to the server from two tabs on a replica", async () => {
+    const { server, fetch } = inProcessServer();
+    const network = new Network(fetch);
+    const shared: SessionStore = { ...memoryStore(), capabilities: { shared: true } };
+    const token = await tokenFor("ada");
+    const stores = [0, 1].map(() =>
+      replicaStore(shared, { url: IN_PROCESS_URL, token, fetch: network.fetch, namespace: "rep" }),
+    );
+    const [a, b] = stores.map((backend) => {
+      const sm = new SessionManager({ backend, namespace: "rep", warnBefore: "2s" });
+      open.push(sm);
+      return sm;
+    }) as [SessionManager<unknown>, SessionManager<unknown>];
+    const logs = [a, b].map(record);
+    await Promise.all([a.ready, b.ready]);
+    const pages = [new Page(), new Page()];
+    await a.add("user", { ttl: "10s" });
+    await drain();
+    await track(a, "user", { target: pages[0] as Page });
+    await track(b, "user", { target: pages[1] as Page });
+    await active(pages, 20_000);
+    await Promise.all(stores.map((store) => store.sync()));
+    // Added, then a touch at 4, 8, 12, 16 and 20 s: both tabs active, one write per window.
+    expect(network.taken("user")).toEqual([
+      "PUT@*",
+      'PUT@"1"',
+      'PUT@"2"',
+      'PUT@"3"',
+      'PUT@"4"',
+      'PUT@"5"',
+    ]);
+    expect(logs.flat()).toEqual([]);
     await server.close();
   });
 
