@@ -9,7 +9,9 @@
 //   activity  writes per throttle window with 1, 5 and 10 tabs and a user typing all the time:
 //             `sm.trackActivity` against a per-tab throttle. SECONDS (5) per run.
 //   size      each binding's gzip cost alone and beyond the core; react-idle-timer beside them.
-// Uses the build (dist/; the npm script builds first). Raw numbers: bench/results/frameworks.json.
+// Uses the build (dist/; the npm script builds first), or SESSIONMANAGER_DIST=<folder> for
+// another (a build of its own is safe from another `npm run build` replacing dist/ meanwhile:
+// `npx tsup --out-dir bench/results/dist`). Raw numbers: bench/results/frameworks.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
