@@ -11,6 +11,15 @@
 import type { SessionManagerStatus } from "../options.ts";
 import type { Session } from "../types.ts";
 
+/** Options of the countdown (`useTimeLeft`, `timeLeftStore`). */
+export interface TimeLeftOptions {
+  /**
+   * How often the value changes while the session lives, in ms (default 1000): the ms left,
+   * rounded up to a multiple of it, turning on its boundaries.
+   */
+  readonly interval?: number | undefined;
+}
+
 /** A value that changes: read it now, and hear when it changed (`subscribe` returns the undo). */
 export interface Source<T> {
   get(): T;

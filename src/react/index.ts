@@ -4,25 +4,12 @@
 // server and while hydrating (no storage is read there). Only types come from the manager's
 // modules: this entry adds the hooks to a page, not a second copy of the manager.
 import { useEffect, useInsertionEffect, useRef, useSyncExternalStore } from "react";
-import {
-  type ManagerLike,
-  NO_SESSIONS,
-  type Source,
-  sessionSource,
-  sessionsSource,
-  statusSource,
-  timeLeftSource,
-} from "../bindings/sources.ts";
+import type { ManagerLike, Source, TimeLeftOptions } from "../bindings/sources.ts";
+import * as sources from "../bindings/sources.ts";
 import type { SessionManagerStatus } from "../options.ts";
 import type { Session } from "../types.ts";
 
-export type { ManagerLike } from "../bindings/sources.ts";
-
-/** Options of `useTimeLeft`. */
-export interface TimeLeftOptions {
-  /** How often the value changes, in ms: it is rounded up to a multiple of this. Default 1000. */
-  interval?: number;
-}
+export type { ManagerLike, TimeLeftOptions } from "../bindings/sources.ts";
 
 // For an id that is not there yet (`null` or `undefined`): always undefined, nothing to hear.
 const NONE: Source<undefined> = { get: () => undefined, subscribe: () => () => {} };
@@ -46,7 +33,7 @@ export function useSession<Data>(
   manager: ManagerLike<Data>,
   id: string | null | undefined,
 ): Session<Data> | undefined {
-  return useSource(id == null ? NONE : sessionSource(manager, id), undefined);
+  return useSource(id == null ? NONE : sources.sessionSource(manager, id), undefined);
 }
 
 /**
@@ -57,7 +44,7 @@ export function useSession<Data>(
  * return <ul>{sessions.map((s) => <li key={s.id}>{s.id}</li>)}</ul>;
  */
 export function useSessions<Data>(manager: ManagerLike<Data>): readonly Session<Data>[] {
-  return useSource(sessionsSource(manager), NO_SESSIONS);
+  return useSource(sources.sessionsSource(manager), sources.NO_SESSIONS);
 }
 
 /**
@@ -73,7 +60,7 @@ export function useTimeLeft<Data>(
   id: string | null | undefined,
   options: TimeLeftOptions = {},
 ): number | undefined {
-  const source = id == null ? NONE : timeLeftSource(manager, id, options.interval);
+  const source = id == null ? NONE : sources.timeLeftSource(manager, id, options.interval);
   return useSource(source, undefined);
 }
 
@@ -109,5 +96,5 @@ export function useExpiringSoon<Data>(
  * if (useManagerStatus(sm) === "loading") return <Spinner />;
  */
 export function useManagerStatus(manager: ManagerLike): SessionManagerStatus {
-  return useSource(statusSource(manager), "loading");
+  return useSource(sources.statusSource(manager), "loading");
 }

@@ -20,13 +20,14 @@ import {
   sessionSource,
   sessionsSource,
   statusSource,
+  type TimeLeftOptions,
   timeLeftSource,
 } from "../bindings/sources.ts";
 import type { SessionManagerStatus } from "../options.ts";
 import { checkId } from "../session.ts";
 import type { Session } from "../types.ts";
 
-export type { ManagerLike } from "../bindings/sources.ts";
+export type { ManagerLike, TimeLeftOptions } from "../bindings/sources.ts";
 
 /**
  * A readable Svelte store: the shape of svelte/store's `Readable`, which it can be used as (with
@@ -39,12 +40,6 @@ export interface Readable<T> {
    * svelte/store's `derived` expects), until the returned function is called.
    */
   subscribe(this: void, run: (value: T) => void, invalidate?: () => void): () => void;
-}
-
-/** Options of {@link timeLeftStore}. */
-export interface TimeLeftOptions {
-  /** How often the value changes, in ms (default 1000): the ms left, rounded up to it. */
-  readonly interval?: number;
 }
 
 /**

@@ -33,18 +33,13 @@ import {
   sessionSource,
   sessionsSource,
   statusSource,
+  type TimeLeftOptions,
   timeLeftSource,
 } from "../bindings/sources.ts";
 import type { SessionManagerStatus } from "../options.ts";
 import type { Session } from "../types.ts";
 
-export type { ManagerLike } from "../bindings/sources.ts";
-
-/** Options of `useTimeLeft`. */
-export interface TimeLeftOptions {
-  /** How often the value changes while the session lives, in ms. Default `1000`. */
-  interval?: number | undefined;
-}
+export type { ManagerLike, TimeLeftOptions } from "../bindings/sources.ts";
 
 /** Runs `start` when the component is mounted, or now outside a component (or once mounted). */
 function whenLive(start: () => void): void {
