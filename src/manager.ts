@@ -124,6 +124,7 @@ export class SessionManager<Data = unknown> {
     return session;
   }
 
+  /** Whether a live session has this id (an expired one counts as absent). */
   async has(id: string): Promise<boolean> {
     return (await this.get(id)) !== undefined;
   }
