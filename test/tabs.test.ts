@@ -65,6 +65,35 @@ function next(
   });
 }
 
+/**
+ * Two tabs whose timers both wake after a session's expiry (as throttled background tabs' do):
+ * each must still warn once, then fire `expired` once.
+ */
+async function bothWakeLate() {
+  const { a, b } = await twoTabs({ warnBefore: 50 });
+  const seen: string[] = [];
+  for (const [tab, sm] of [
+    ["a", a],
+    ["b", b],
+  ] as const) {
+    sm.on("expiringSoon", () => seen.push(`${tab}:expiringSoon`));
+    sm.on("expired", () => seen.push(`${tab}:expired`));
+  }
+  const expired = Promise.all([next(a, "expired"), next(b, "expired")]);
+  await a.add("s", { ttl: 100 });
+  await new Promise((resolve) => setTimeout(resolve, 10)); // b hears of it
+  // Both timers wake after expiresAt: the event loop is held past it.
+  const until = Date.now() + 150;
+  while (Date.now() < until);
+  await expired;
+  for (const tab of ["a", "b"]) {
+    expect(seen.filter((e) => e.startsWith(tab))).toEqual([
+      `${tab}:expiringSoon`,
+      `${tab}:expired`,
+    ]);
+  }
+}
+
 describe("tabs in step", () => {
   it("a change in one tab fires the same event in the other, with the session as it is now", async () => {
     const { a, b } = await twoTabs();
@@ -222,28 +251,7 @@ describe("tabs in step", () => {
       fn(busy-- > 0 ? null : {});
     vi.stubGlobal("navigator", { locks: { request } });
     try {
-      const { a, b } = await twoTabs({ warnBefore: 50 });
-      const seen: string[] = [];
-      for (const [tab, sm] of [
-        ["a", a],
-        ["b", b],
-      ] as const) {
-        sm.on("expiringSoon", () => seen.push(`${tab}:expiringSoon`));
-        sm.on("expired", () => seen.push(`${tab}:expired`));
-      }
-      const expired = Promise.all([next(a, "expired"), next(b, "expired")]);
-      await a.add("s", { ttl: 100 });
-      await new Promise((resolve) => setTimeout(resolve, 10)); // b hears of it
-      // Both timers wake after expiresAt, as a throttled background tab's would.
-      const until = Date.now() + 150;
-      while (Date.now() < until);
-      await expired;
-      for (const tab of ["a", "b"]) {
-        expect(seen.filter((e) => e.startsWith(tab))).toEqual([
-          `${tab}:expiringSoon`,
-          `${tab}:expired`,
-        ]);
-      }
+      await bothWakeLate();
     } finally {
       vi.unstubAllGlobals();
     }
@@ -253,27 +261,7 @@ describe("tabs in step", () => {
     // Both timers wake after expiresAt (throttled background tabs, or windows that slept): the
     // first tab deletes the session, and the second reads it gone before that tab's `expired`
     // message arrives. The warning the second tab owes must survive until the message.
-    const { a, b } = await twoTabs({ warnBefore: 50 });
-    const seen: string[] = [];
-    for (const [tab, sm] of [
-      ["a", a],
-      ["b", b],
-    ] as const) {
-      sm.on("expiringSoon", () => seen.push(`${tab}:expiringSoon`));
-      sm.on("expired", () => seen.push(`${tab}:expired`));
-    }
-    const expired = Promise.all([next(a, "expired"), next(b, "expired")]);
-    await a.add("s", { ttl: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 10)); // b hears of it
-    const until = Date.now() + 150;
-    while (Date.now() < until);
-    await expired;
-    for (const tab of ["a", "b"]) {
-      expect(seen.filter((e) => e.startsWith(tab))).toEqual([
-        `${tab}:expiringSoon`,
-        `${tab}:expired`,
-      ]);
-    }
+    await bothWakeLate();
   });
 
   it("a tab whose storage has not caught up with the other's delete still fires expired once", async () => {
