@@ -382,7 +382,9 @@ describe("trackActivity", () => {
     await track(sm, "user", { target: page });
     await active([page], 20_000);
     // Added, then a touch at 4, 8, 12, 16 and 20 s.
-    expect(network.taken("user")).toEqual([
+    // Every write the server answered, with its status, shown if this fails.
+    const answered = JSON.stringify(network.writes);
+    expect(network.taken("user"), answered).toEqual([
       "PUT@*",
       'PUT@"1"',
       'PUT@"2"',
@@ -420,7 +422,9 @@ describe("trackActivity", () => {
     await active(pages, 20_000);
     await Promise.all(stores.map((store) => store.sync()));
     // Added, then a touch at 4, 8, 12, 16 and 20 s: both tabs active, one write per window.
-    expect(network.taken("user")).toEqual([
+    // Every write the server answered, with its status, shown if this fails.
+    const answered = JSON.stringify(network.writes);
+    expect(network.taken("user"), answered).toEqual([
       "PUT@*",
       'PUT@"1"',
       'PUT@"2"',
