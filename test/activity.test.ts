@@ -372,6 +372,7 @@ describe("trackActivity", () => {
         url: IN_PROCESS_URL,
         token: await tokenFor("ada"),
         fetch: network.fetch,
+        timeout: "1h", // the fake clock moves on while the server checks the token for real
       }),
       warnBefore: "2s",
     });
