@@ -7,7 +7,7 @@
 // extended, and writes nothing.
 import { isSessionError } from "./errors.ts";
 import type { ActivityTarget, SessionEvents } from "./options.ts";
-import { capped, expiresAfter, record } from "./session.ts";
+import { touched } from "./session.ts";
 import type { SessionRecord } from "./types.ts";
 
 /** What counts as activity when `events` is not given. */
@@ -63,12 +63,12 @@ export function listen(
   // never gets within `warnBefore` of its end.
   const throttleOf = (s: SessionRecord): number =>
     fixed ?? Math.min(MAX_THROTTLE_MS, (s.ttl > host.warnMs ? s.ttl - host.warnMs : s.ttl) / 2);
-  // The new expiry if the session is live and gains at least a throttle window from the touch,
+  // The session touched now, if it is live and the touch gains it at least a throttle window,
   // else `undefined`: touched within the window (by any tab), at its `maxAge`, or gone.
-  const extended = (s: SessionRecord | null | undefined, now: number): number | undefined => {
+  const touch = (s: SessionRecord | null | undefined, now: number): SessionRecord | undefined => {
     if (!s || s.expiresAt <= now) return undefined;
-    const expiresAt = capped(expiresAfter(now, s.ttl), s);
-    return expiresAt - s.expiresAt >= throttleOf(s) ? expiresAt : undefined;
+    const next = touched(s, now);
+    return next.expiresAt - s.expiresAt >= throttleOf(s) ? next : undefined;
   };
 
   let current = id;
@@ -80,10 +80,7 @@ export function listen(
 
   const decide = (stored: SessionRecord | undefined, now: number): SessionRecord | undefined => {
     last = stored ?? null;
-    const expiresAt = extended(stored, now);
-    if (!stored || expiresAt === undefined) return undefined;
-    const { data, createdAt, ttl, version, maxAge } = stored;
-    return record(stored.id, data, createdAt, now, expiresAt, ttl, version + 1, maxAge);
+    return touch(stored, now);
   };
 
   const onActivity = (event: Event): void => {
@@ -91,7 +88,7 @@ export function listen(
     // The page becoming visible is activity; becoming hidden is not.
     const { visibilityState } = (event.target ?? {}) as { visibilityState?: string };
     if (event.type === "visibilitychange" && visibilityState === "hidden") return;
-    if (last === null || (last && extended(last, Date.now()) === undefined)) return;
+    if (last === null || (last && !touch(last, Date.now()))) return;
     busy = true;
     host.extend(current, decide).then(
       () => {

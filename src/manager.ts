@@ -16,7 +16,7 @@ import type {
   SessionManagerStatus,
 } from "./options.ts";
 import { rotateRecord } from "./rotate.ts";
-import { capped, checkId, expiresAfter, live, record } from "./session.ts";
+import { capped, checkId, expiresAfter, live, record, touched } from "./session.ts";
 import type { Change, Session, SessionRecord } from "./types.ts";
 import { Vault } from "./vault.ts";
 import { conditionalWrite, type Decision } from "./write.ts";
@@ -132,13 +132,10 @@ export class SessionManager<Data = unknown> {
   /** Extends a session: `expiresAt = now + (ttl ?? session.ttl)`. `session.ttl` is kept. */
   async touch(id: string, ttl?: Duration): Promise<Session<Data>> {
     const extend = ttl === undefined ? undefined : parseDuration(ttl);
-    const session = await this.writeSession("touch", id, (current, now) => {
-      const c = live(id, current, now);
-      const expiresAt = capped(expiresAfter(now, extend ?? c.ttl), c);
-      return record(id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
-    });
-    this.expiry.schedule(session);
-    return this.publish("touched", session);
+    const session = await this.touchWith(id, (current, now) =>
+      touched(live(id, current, now), now, extend),
+    );
+    return session as Session<Data>;
   }
 
   /**
@@ -156,13 +153,7 @@ export class SessionManager<Data = unknown> {
     return trackActivity(id, options, {
       warnMs: this.warnMs,
       on: (event, listener) => this.parts.emitter.on(event, listener),
-      extend: async (key, decide) => {
-        const session = await this.writeSession("activity", key, decide);
-        if (session) {
-          this.expiry.schedule(session);
-          this.publish("touched", session);
-        }
-      },
+      extend: (key, decide) => this.touchWith(key, decide),
       report: this.parts.fail,
     });
   }
@@ -336,6 +327,16 @@ export class SessionManager<Data = unknown> {
       log.debug?.(`${op} ${shortId(id)}`);
     }
     return next;
+  }
+
+  /** Writes the touch `decide` makes (or nothing); a written one re-arms its warning, `touched`. */
+  private async touchWith<D extends SessionRecord | undefined>(id: string, decide: Decide<D>) {
+    const session = await this.writeSession("touch", id, decide);
+    if (session) {
+      this.expiry.schedule(session);
+      this.publish("touched", session);
+    }
+    return session;
   }
 
   /** Emits a change here and tells the other tabs, which emit it there. */

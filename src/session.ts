@@ -38,6 +38,15 @@ export function expiresAfter(now: number, ttl: number): number {
   );
 }
 
+/**
+ * Session `c` touched at `now`: ending `ttl` (its own by default) later, never past its `maxAge`,
+ * one version on; its data, `createdAt` and `ttl` kept.
+ */
+export function touched(c: SessionRecord, now: number, ttl: number = c.ttl): SessionRecord {
+  const expiresAt = capped(expiresAfter(now, ttl), c);
+  return record(c.id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
+}
+
 /** `current` if it is a live session, else `SessionNotFoundError`. */
 export function live(id: string, current: SessionRecord | undefined, now: number): SessionRecord {
   if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);
