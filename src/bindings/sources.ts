@@ -234,6 +234,14 @@ export function sessionsSource<Data>(manager: ManagerLike<Data>): Source<readonl
   });
 }
 
+/** Throws a `RangeError` unless `interval` is a countdown interval setTimeout can wait. */
+export function checkInterval(interval: number): void {
+  // setTimeout's longest delay is 2^31 - 1 ms; beyond it the timer would fire at once, forever.
+  if (!(interval >= 1 && interval < 2 ** 31)) {
+    throw new RangeError(`interval must be 1 to 2^31 - 1 ms, got ${interval}`);
+  }
+}
+
 /**
  * The ms left before session `id` expires, or `undefined` while there is no live session (not
  * loaded yet, absent, ended). Rounded up to `interval` (default 1000), the value changes on the
@@ -246,9 +254,7 @@ export function timeLeftSource<Data>(
   id: string,
   interval = 1000,
 ): Source<number | undefined> {
-  // setTimeout's longest delay is 2^31 - 1 ms; beyond it the timer would fire at once, forever.
-  if (!(interval >= 1 && interval < 2 ** 31))
-    throw new RangeError(`interval must be 1 to 2^31 - 1 ms, got ${interval}`);
+  checkInterval(interval);
   const session = sessionSource(manager, id);
   return shared<number | undefined>(manager, `t:${interval}:${id}`, undefined, (set) => {
     let timer: ReturnType<typeof setTimeout> | undefined;

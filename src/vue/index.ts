@@ -27,6 +27,7 @@ import {
   watch,
 } from "vue";
 import {
+  checkInterval,
   type ManagerLike,
   NO_SESSIONS,
   type Source,
@@ -147,9 +148,7 @@ export function useTimeLeft<Data>(
   options: TimeLeftOptions = {},
 ): Readonly<Ref<number | undefined>> {
   const interval = options.interval ?? 1000;
-  // Refused now, not when the first id arrives (maybe never, or after mount): the source
-  // throws its own error for an interval setTimeout cannot wait, before it makes anything.
-  if (!(interval >= 1 && interval < 2 ** 31)) timeLeftSource(manager, "", interval);
+  checkInterval(interval); // now, not when the first id arrives (maybe never, or after mount)
   return follow(
     idOf(id),
     (current) => (current === undefined ? undefined : timeLeftSource(manager, current, interval)),
