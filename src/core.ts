@@ -47,10 +47,13 @@ export type {
 export type {
   Awaitable,
   ChangeEntry,
+  ChangeLogOptions,
   ChangePage,
+  ChangesRequest,
   ListRequest,
   Page,
   PageRequest,
+  ResyncSignal,
   SessionPartition,
   SessionRecord,
   SessionStore,

@@ -14,7 +14,10 @@
 //          If-Match: "<version>" replace only at that version: 412 CONFLICT { error, session? }
 //   POST   /v1/sessions/:id/touch TouchBody -> 200 { session } | 404; If-Match as for PUT (412)
 //   DELETE /v1/sessions/:id               -> 200 { removed: true } | 404; If-Match as for PUT (412)
-//   GET    /v1/changes?since=<cursor>     -> 200 ChangesBody
+//   GET    /v1/changes?since=<cursor>&limit= -> 200 ChangesBody
+//   GET    /v1/events  (Last-Event-ID)    -> 200 text/event-stream of the owner's changes (EVENTS)
+//          501 NOT_SUPPORTED: the server's store keeps no change log (Memcached): poll instead
+//          429 TOO_MANY_STREAMS: the owner has the most open streams the server allows
 //
 // The server sets createdAt, updatedAt, expiresAt (its clock is the authority) and version (1 on
 // create, +1 on every change). Single-session responses carry `ETag: "<version>"`. Every response,
@@ -87,20 +90,49 @@ export interface ListBody {
 }
 
 /**
- * Answer of `GET /v1/changes?since=<cursor>`: the sessions changed at or after `since` (all live
- * ones when `since` is absent), the ids of every live session (so a client learns what was
- * removed elsewhere without the server keeping tombstones), and the cursor to send next time.
- * The cursor trails the server's clock by a few seconds, so that a write still on its way to
- * the store is not missed: a session may come back in `changed` again (same version).
+ * Answer of `GET /v1/changes?since=<cursor>&limit=<1..1000>`. Two cursors exist:
+ *
+ * - A change-log cursor (a string: `cursor` of an earlier answer, or `log`), on a server whose
+ *   store keeps a per-owner change log (every built-in one but Memcached): the sessions changed
+ *   after it, read from the log a page at a time (`more`: ask again at once with `cursor`), as
+ *   their current copies (`changed`) or the ids of those removed or expired since (`removed`).
+ *   A cursor older than the log answers `resync`: list the sessions again, then go on from
+ *   `cursor`.
+ * - A clock cursor (a number; legacy, and on a store without a log): the sessions changed at or
+ *   after it (all live ones without `since`) and the ids of every live session (`live`), so a
+ *   client learns what was removed; the cursor trails the server's clock by a few seconds, so a
+ *   session may come again (same version). On a store with a log the answer also has `log`, the
+ *   log's head read before the sessions: send it as `since` next time.
  */
 export interface ChangesBody {
   /** What to send as `since` next time. */
-  cursor: number;
-  /** The sessions changed at or after `since` (all live ones without it). */
+  cursor: number | string;
+  /** The sessions changed (their copies now). */
   changed: WireSession[];
-  /** The ids of every live session of the owner. */
-  live: string[];
+  /** Clock cursor only: the ids of every live session of the owner. */
+  live?: string[];
+  /** Change-log cursor only: the ids of the sessions removed or expired since the cursor. */
+  removed?: string[];
+  /** Clock cursor on a store with a log: the log cursor to send as `since` from now on. */
+  log?: string;
+  /** Change-log cursor: the page stopped at `limit`; more changes follow `cursor`. */
+  more?: true;
+  /** Change-log cursor: it is older than the log; list the sessions, then go on from `cursor`. */
+  resync?: true;
 }
+
+/**
+ * The events of `GET /v1/events`, each with an `id:` (its change-log cursor: send it back as
+ * `Last-Event-ID` to resume after it). `added`, `touched`, `updated`: data is the session as
+ * `WireSession`; `removed`, `expired`: data is `{ "id": "<session id>" }`; `ready`: sent once
+ * the stream follows the log (after what `Last-Event-ID` missed), data `{ "cursor": "…" }`;
+ * `resync`: changes may have been missed (the log no longer holds the cursor, or the server lost
+ * its channel): pull `GET /v1/changes` again. Comment lines (`: heartbeat`) keep proxies from
+ * closing an idle stream. The stream ends when the token expires and when the server closes.
+ */
+export const EVENTS: readonly string[] = ["added", "touched", "updated", "removed", "expired", "ready", "resync"];
+/** How often the server writes a heartbeat comment on an idle stream. */
+export const HEARTBEAT_MS = 15_000;
 
 /** The body of every error answer: a stable `code` (the SDK's where it has one) and a message. */
 export interface ErrorBody {

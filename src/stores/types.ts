@@ -191,25 +191,54 @@ export interface SessionPartition {
    */
   clear(): Awaitable<SessionRecord[]>;
   /**
-   * The owner's change log after `request.cursor` (from the oldest entry kept, without it):
-   * optional, for stores that keep one. Every `set`, `delete`, `clear` and `purgeExpired` of the
-   * owner's records appends an entry in the same atomic step as the write, removals as
-   * tombstones; the log is bounded by count and age. An entry's `cursor` is the position to
-   * resume after it (the `id:` of a server-sent event, the cursor of `GET /v1/changes`).
+   * The owner's change log after `request.cursor`: optional, for stores that keep one. Without
+   * a cursor, no entries, and `next` is the position of the newest entry (where a new reader
+   * starts). Every `set`, `delete`, `clear` and `purgeExpired` of the owner's records appends an
+   * entry in the same atomic step as the write (`change` as given to `set`/`delete`, removals
+   * as tombstones, `expired` for a record the sweep deleted); the log is bounded by count and
+   * age (`ChangeLogOptions`). An entry's `cursor` is the position to resume after it (the `id:`
+   * of a server-sent event, the cursor of `GET /v1/changes`). A cursor this log never made, or
+   * one older than its oldest entry kept, answers `resync`.
    */
-  changes?(request: PageRequest): Awaitable<ChangePage>;
+  changes?(request: ChangesRequest): Awaitable<ChangePage>;
   /**
    * Calls `listener` with each entry appended to the owner's change log from now on, by this
-   * process or (through the store's own channel: Redis pub/sub, PostgreSQL `LISTEN`) by another:
-   * optional, for stores that can. Returns the function that stops it. A listener that misses
-   * entries (the channel was lost) is called with `{ resync: true }`, and reads `changes` again.
+   * process or (through the store's own channel: Redis pub/sub, PostgreSQL `LISTEN`) by another,
+   * in log order: optional, for stores that keep a log. Returns the function that stops it. A
+   * listener that may have missed entries (the channel was lost and came back) is called with
+   * `{ resync: true }`, and reads `changes` again from its last cursor.
    */
-  watch?(listener: (entry: ChangeEntry | { readonly resync: true }) => void): () => void;
+  watch?(listener: (entry: ChangeEntry | ResyncSignal) => void): () => void;
+}
+
+/** What `SessionPartition.changes` reads: the entries after `cursor`, at most `limit`. */
+export interface ChangesRequest {
+  /** The `cursor` of the last entry read (or `ChangePage.next`); absent: only the head. */
+  readonly cursor?: string | undefined;
+  /** The most entries the page may hold: a whole number from 1. */
+  readonly limit: number;
+}
+
+/** What `watch` calls its listener with when entries may have been missed. */
+export interface ResyncSignal {
+  readonly resync: true;
+}
+
+/** The bounds of a store's change log, per owner. */
+export interface ChangeLogOptions {
+  /** The most entries kept per owner; older ones are dropped first. Default 1000. */
+  readonly maxEntries?: number;
+  /** How long an entry is kept, in ms. Default 1 hour. */
+  readonly maxAge?: number;
 }
 
 /** One entry of an owner's change log. */
 export interface ChangeEntry {
-  /** The position after this entry: `changes({ cursor })` resumes after it. */
+  /**
+   * The position after this entry: `changes({ cursor })` resumes after it. Opaque to callers,
+   * but of one owner's log a later entry's cursor is greater (plain string comparison, `>`), so
+   * that a reader can drop what it has seen already.
+   */
   readonly cursor: string;
   /** What happened to the session. */
   readonly change: StoreChange;
@@ -225,11 +254,14 @@ export interface ChangeEntry {
 export interface ChangePage {
   /** The entries after the cursor given, oldest first. */
   readonly entries: ChangeEntry[];
-  /** Where the next call resumes (the last entry's cursor, or the one given when none came). */
+  /** Where the next call resumes (the last entry's cursor, or the head when none came). */
   readonly next: string;
+  /** More entries follow `next`: the page stopped at `limit`. */
+  readonly more?: true;
   /**
-   * The cursor given is older than the oldest entry kept: entries were lost to the log's bound,
-   * so the caller lists the partition again (`entries` is empty then).
+   * The cursor given is older than the oldest entry kept (entries were lost to the log's
+   * bound), or one this log never made: the caller lists the partition again, and resumes
+   * from `next` (the head; `entries` is empty then).
    */
   readonly resync?: true;
 }
