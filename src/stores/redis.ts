@@ -2,11 +2,11 @@
  * The Redis store (Node, through ioredis, an optional peer dependency).
  * @packageDocumentation
  */
-import type { Redis, RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";
-import { driverClass, driverError } from "./driver.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
+import { createClient, type RedisClusterNodes } from "./redis/client.ts";
 import { keysOf, type Space } from "./redis/keys.ts";
 import {
   DELETE,
@@ -41,6 +41,12 @@ export interface RedisStoreOptions {
   /** Used when there is no `url`. Default `6379`. */
   port?: number;
   /**
+   * The nodes of a Redis Cluster (instead of `url`, `host` and `port`): `[{ host, port }, …]`, or
+   * `"redis://host:port,redis://host:port"` (a password or `rediss://` in the first applies to
+   * all). A few are enough: the client learns the others from them.
+   */
+  cluster?: RedisClusterNodes;
+  /**
    * Keys are `<prefix>:{<namespace>}:…` (see `redisStore`); keys of other namespaces are never
    * touched, whatever characters the names hold.
    */
@@ -48,8 +54,8 @@ export interface RedisStoreOptions {
   /** The first part of every key. Default `sessionmanager`. */
   prefix?: string;
   /**
-   * An existing ioredis client to share; `close()` then leaves it connected. Without `keyPrefix`:
-   * the scripts build key names that ioredis would not prefix.
+   * An existing ioredis client (a `Redis`, or a `Cluster`) to share; `close()` then leaves it
+   * connected. Without `keyPrefix`: the scripts build key names that ioredis would not prefix.
    */
   client?: RedisClient;
   /**
@@ -115,8 +121,8 @@ interface Records {
  * Sessions in Redis, shared by every process that points at it. Each record is a string key that
  * Redis expires by itself (`PXAT`, `grace` after `expiresAt`); a sorted set (score `expiresAt`)
  * indexes a set of records, so that listing, clearing and purging touch those keys only, without
- * `SCAN` or `FLUSHDB`. Conditional writes are Lua scripts, atomic across processes. Standalone
- * Redis 6.2 or later. Needs the `ioredis` package.
+ * `SCAN` or `FLUSHDB`. Conditional writes are Lua scripts, atomic across processes. Redis 6.2 or
+ * later, standalone or Cluster (`cluster`). Needs the `ioredis` package.
  *
  * Keys (`keysOf` in src/stores/redis/keys.ts): the namespace's own records (a manager's) are
  * `<prefix>:{<namespace>}:s:<id>`, indexed by `<prefix>:{<namespace>}:i`; an owner's (the
@@ -124,7 +130,7 @@ interface Records {
  * own, so no request of one owner costs work in proportion to another's sessions. `%`, `{` and `}`
  * are percent-encoded in the prefix, and `:` too in the namespace and the owner: no namespace or
  * owner reaches another's keys, whatever characters the names hold. Each script touches one hash
- * tag (`{…}`), which Redis Cluster would keep on one slot. The owners with records are listed in
+ * tag (`{…}`), which Redis Cluster keeps on one slot. The owners with records are listed in
  * `<prefix>:{<namespace>}:o` (with when each is next due for a sweep), so that the root's `clear`
  * and `purgeExpired` reach every owner, the latter only those with something due.
  * @example
@@ -134,7 +140,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const keys = keysOf(options.prefix ?? "sessionmanager", options.namespace ?? DEFAULT_NAMESPACE);
   const grace = options.grace ?? 60_000;
   const report = reporter();
-  const redis = lazy(() => createClient(options));
+  const redis = lazy(async (): Promise<RedisClient> => options.client ?? createClient(options));
   const registry = [keys.owners, keys.writes];
 
   /** The records of `space`; `register` runs before each write (an owner's registration). */
@@ -281,33 +287,4 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   };
 }
 
-async function createClient(options: RedisStoreOptions): Promise<RedisClient> {
-  if (options.client) return options.client;
-  const Redis = await loadIoredis();
-  const timeout = options.timeout ?? 5000;
-  const settings: RedisOptions = {
-    lazyConnect: true,
-    connectTimeout: timeout,
-    commandTimeout: timeout,
-    // While Redis is down, a call waits for one reconnection attempt (at most a second apart)
-    // and then rejects, rather than queueing forever; reconnecting goes on until it is back.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  };
-  const client = options.url
-    ? new Redis(options.url, settings)
-    : new Redis({ ...settings, host: options.host ?? "localhost", port: options.port ?? 6379 });
-  // Each failed reconnection emits `error`; the calls that fail meanwhile say why, and an
-  // unheard `error` would be logged by ioredis on every attempt.
-  client.on("error", () => {});
-  return client;
-}
-
-/** ioredis, on first use: the name written out inside `try` (see driverError). */
-async function loadIoredis() {
-  try {
-    return driverClass("redis", "ioredis", (await import("ioredis")).Redis);
-  } catch (error) {
-    throw driverError("redis", "ioredis", error);
-  }
-}
+export type { RedisClusterNode, RedisClusterNodes } from "./redis/client.ts";
