@@ -12,10 +12,7 @@ import type {
 } from "../../src/stores/types.ts";
 import { rec } from "../helpers/records.ts";
 
-type Make = (
-  namespace: string,
-  log?: ChangeLogOptions,
-) => SessionStore | Promise<SessionStore>;
+type Make = (namespace: string, log?: ChangeLogOptions) => SessionStore | Promise<SessionStore>;
 
 export interface ChangeLogTestOptions {
   name: string;
@@ -308,4 +305,3 @@ async function until(done: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
-
