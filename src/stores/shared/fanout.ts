@@ -23,7 +23,10 @@ export class Fanout {
   /** Calls `listener` with each entry emitted for `owner` until the function returned is called. */
   watch(owner: string, listener: WatchListener): () => void {
     let listeners = this.owners.get(owner);
-    if (!listeners) this.owners.set(owner, (listeners = new Set()));
+    if (!listeners) {
+      listeners = new Set();
+      this.owners.set(owner, listeners);
+    }
     // A wrapper per call: the same function watched twice is two listeners, stopped apart.
     const own: WatchListener = (entry) => listener(entry);
     listeners.add(own);

@@ -123,7 +123,10 @@ class MemoryLog {
       record ? { cursor, change, id, record, at } : { cursor, change, id, at },
     );
     let log = this.owners.get(owner);
-    if (!log) this.owners.set(owner, (log = { entries: [], dropped: this.forgotten }));
+    if (!log) {
+      log = { entries: [], dropped: this.forgotten };
+      this.owners.set(owner, log);
+    }
     log.entries.push(entry);
     this.trim(log, at);
     this.fanout.emit(owner, entry);
