@@ -44,8 +44,8 @@ export class Fanout {
 
   /** Tells every listener (or the owner's) that entries may have been missed. */
   resync(owner?: string): void {
-    if (owner !== undefined) return this.call(this.owners.get(owner), RESYNC);
-    for (const listeners of this.owners.values()) this.call(listeners, RESYNC);
+    const all = owner === undefined ? [...this.owners.values()] : [this.owners.get(owner)];
+    for (const listeners of all) this.call(listeners, RESYNC);
   }
 
   /** Whether anyone listens to `owner` (a channel may skip what nobody hears). */
