@@ -1,6 +1,7 @@
 import { type Duration, parseDuration } from "../duration.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { NodeBackendName } from "../stores/backends.ts";
+import type { RedisClusterNodes } from "../stores/redis/client.ts";
 import type { SessionStore } from "../stores/types.ts";
 
 /** The stores a server names: memory (one process, tests) and the Node backends. */
@@ -69,6 +70,11 @@ export interface SessionServerOptions {
   host?: string;
   /** Port of the database, beside `host`. */
   port?: number;
+  /**
+   * The nodes of a Redis Cluster (`redis`, instead of `url`, `host` and `port`): `[{ host, port }]`
+   * or `"redis://host:port,redis://host:port"`. See `RedisStoreOptions.cluster`.
+   */
+  cluster?: RedisClusterNodes;
   /** Keeps apps apart in a shared database. Default `"sessionmanager"`. */
   namespace?: string;
   /** How bearer tokens are checked; the token's `sub` owns the sessions. */
