@@ -103,6 +103,32 @@ export interface SessionServerOptions {
   logger?: Logger;
   /** Default `"info"`; `"debug"` logs one line per request (ids shortened, never data or tokens). */
   logLevel?: LogLevel;
+  /**
+   * `GET <basePath>/metrics` in the Prometheus text format: requests, errors, latency, open
+   * streams, whether the store answers, and the process's memory and event-loop delay. Off by
+   * default. `{ token }` asks for `Authorization: Bearer <token>` (at least 32 characters of
+   * `A-Z a-z 0-9 - . _ ~ + /`, such as `openssl rand -base64 32`); `true` asks for nothing, so
+   * only where the route is reachable from a private network alone.
+   */
+  metrics?: boolean | SessionServerMetrics;
+  /**
+   * `GET <basePath>/health`: 200 `{"status":"ok"}` when the store answers a cheap call within 2 s,
+   * else 503 `{"status":"unavailable"}`, for load balancers and readiness probes. No token, and
+   * no details. Off by default.
+   */
+  health?: boolean;
+}
+
+/** `metrics` with a token: scrapes send it as `Authorization: Bearer <token>`. */
+export interface SessionServerMetrics {
+  /** At least 32 characters of `A-Z a-z 0-9 - . _ ~ + /` (and `=` at the end). */
+  token: string;
+}
+
+/** `metrics` and `health`, checked: `metrics` is off, open, or behind `token`. */
+export interface ResolvedOperations {
+  readonly metrics: false | { readonly token: string | undefined };
+  readonly health: boolean;
 }
 
 /** The options with defaults applied and durations parsed, as the server uses them. */
@@ -152,6 +178,51 @@ export function checkBackend(
   if (typeof backend === "string" && !BROWSER_BACKENDS.has(backend)) return;
   const given = typeof backend === "string" ? JSON.stringify(backend) : String(backend);
   throw new TypeError(`backend must be a server store (a name or a SessionStore), got ${given}`);
+}
+
+// A metrics token: RFC 6750's b64token, long enough that guessing it is hopeless.
+const MIN_TOKEN_CHARS = 32;
+const MIN_TOKEN_DISTINCT = 8;
+const TOKEN_CHARS = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** `metrics` and `health` of `options`, checked: a bad one throws a `TypeError` at once. */
+export function resolveOperations(options: {
+  metrics?: boolean | SessionServerMetrics | undefined;
+  health?: boolean | undefined;
+}): ResolvedOperations {
+  const { metrics = false, health = false } = options;
+  if (typeof health !== "boolean") {
+    throw new TypeError(`health must be a boolean, got ${describe(health)}`);
+  }
+  if (typeof metrics === "boolean") return { metrics: metrics && { token: undefined }, health };
+  if (typeof metrics !== "object" || metrics === null) {
+    throw new TypeError(`metrics must be a boolean or { token }, got ${describe(metrics)}`);
+  }
+  return { metrics: { token: metricsToken(metrics.token) }, health };
+}
+
+// A missing token is an error, not an open route: `{ token: process.env.X }` with X unset must
+// not expose the metrics. Messages never repeat the token.
+function metricsToken(token: unknown): string {
+  if (typeof token !== "string") {
+    throw new TypeError(
+      `metrics.token must be a string (use metrics: true for no token), got ${typeof token}`,
+    );
+  }
+  if (
+    token.length < MIN_TOKEN_CHARS ||
+    !TOKEN_CHARS.test(token) ||
+    new Set(token).size < MIN_TOKEN_DISTINCT
+  ) {
+    throw new TypeError(
+      `metrics.token must be at least ${MIN_TOKEN_CHARS} random characters of A-Z a-z 0-9 - . _ ~ + / (got ${token.length} characters)`,
+    );
+  }
+  return token;
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 function positiveInteger(value: number, name: string): number {
