@@ -8,6 +8,7 @@ import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
 import { createClient, type RedisClusterNodes } from "./redis/client.ts";
 import { keysOf, type Space } from "./redis/keys.ts";
+import { logBounds, logSettings, readChanges } from "./redis/log.ts";
 import {
   DELETE,
   evalScript,
@@ -18,16 +19,22 @@ import {
   SWEEP,
   type SweepResult,
 } from "./redis/scripts.ts";
+import { LogWatch, openSubscriber } from "./redis/watch.ts";
+import type { WatchListener } from "./shared/fanout.ts";
 import { lazy } from "./shared/lazy.ts";
 import { ownerPartition, sweepOwners } from "./shared/owners.ts";
 import { pageOfIds } from "./shared/range.ts";
 import { reporter } from "./shared/report.ts";
 import type {
+  ChangeLogOptions,
+  ChangesRequest,
   CountRequest,
   ListRequest,
   Page,
+  SessionPartition,
   SessionRecord,
   SessionStore,
+  StoreChange,
   StoreContext,
   WriteCondition,
 } from "./types.ts";
@@ -66,6 +73,13 @@ export interface RedisStoreOptions {
   grace?: number;
   /** How long (ms) connecting or one command may take before the call rejects. Default 5000. */
   timeout?: number;
+  /**
+   * The bounds of each owner's change log (`partition(owner).changes`): at most `maxEntries`
+   * entries (default 1000), none older than `maxAge` ms (default 1 hour). The log of an owner is
+   * a stream under the owner's hash tag, appended to by the same script as each write, and every
+   * entry is published on the namespace's channel for the `watch` of every process.
+   */
+  changeLog?: ChangeLogOptions;
 }
 
 /**
@@ -106,15 +120,26 @@ const REGISTER_AGAIN = 60_000;
 /** The records of one space (the root's, or one owner's), as one of the store's parts. */
 interface Records {
   get(id: string): Promise<SessionRecord | undefined>;
-  set(record: SessionRecord, condition?: WriteCondition): Promise<boolean>;
-  delete(id: string, condition?: { readonly ifVersion: number }): Promise<boolean>;
+  set(record: SessionRecord, condition?: WriteCondition, change?: StoreChange): Promise<boolean>;
+  delete(
+    id: string,
+    condition?: { readonly ifVersion: number },
+    change?: StoreChange,
+  ): Promise<boolean>;
   ids(): Promise<string[]>;
   fetch(ids: string[]): Promise<SessionRecord[]>;
   page(request: ListRequest): Promise<Page>;
   /** The live records: the index entries scored (expiresAt) after `now`, one `ZCOUNT`. */
   count(request: CountRequest): Promise<number>;
-  /** Deletes the records up to `upTo` (expiresAt); returns them, and the lowest expiresAt left. */
-  sweep(upTo: string, collect: boolean): Promise<{ deleted: SessionRecord[]; next: string }>;
+  /**
+   * Deletes the records up to `upTo` (expiresAt), logged as `change`; returns them, and the
+   * lowest expiresAt left.
+   */
+  sweep(
+    upTo: string,
+    collect: boolean,
+    change: StoreChange,
+  ): Promise<{ deleted: SessionRecord[]; next: string }>;
 }
 
 /**
@@ -140,11 +165,19 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const keys = keysOf(options.prefix ?? "sessionmanager", options.namespace ?? DEFAULT_NAMESPACE);
   const grace = options.grace ?? 60_000;
   const report = reporter();
+  const bounds = logBounds(options.changeLog);
   const redis = lazy(async (): Promise<RedisClient> => options.client ?? createClient(options));
   const registry = [keys.owners, keys.writes];
 
-  /** The records of `space`; `register` runs before each write (an owner's registration). */
-  const records = (space: Space, register?: (record: SessionRecord) => Promise<unknown>) => {
+  /**
+   * The records of `space`; `register` runs before each write (an owner's registration), `log`
+   * is the owner's change log (the keys and arguments its scripts take).
+   */
+  const records = (
+    space: Space,
+    register?: (record: SessionRecord) => Promise<unknown>,
+    log: { keys: string[]; args: (string | number)[] } = { keys: [], args: [] },
+  ) => {
     const { recordPrefix, index } = space;
     const decode = (value: string | null, id: string): SessionRecord | undefined =>
       value === null
@@ -152,18 +185,21 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         : report.skip(() => decodeRecord(value, `redis ${recordPrefix}${shortId(id)}`));
     const part: Records = {
       get: async (id) => decode(await (await redis()).get(recordPrefix + id), id),
-      async set(record, condition) {
+      async set(record, condition, change) {
         const r = await redis();
         await register?.(record);
         const mode = !condition ? "" : "ifAbsent" in condition ? "absent" : "version";
         const version = condition && "ifVersion" in condition ? condition.ifVersion : "";
         const pxat = Math.ceil(record.expiresAt + grace);
-        const args = [encodeRecord(record), record.expiresAt, pxat, record.id, mode, version];
-        return (await evalScript(r, SET, [recordPrefix + record.id, index], args)) === 1;
+        const value = encodeRecord(record);
+        const args = [value, record.expiresAt, pxat, record.id, mode, version, change ?? ""];
+        const keys = [recordPrefix + record.id, index, ...log.keys];
+        return (await evalScript(r, SET, keys, [...args, ...log.args])) === 1;
       },
-      async delete(id, condition) {
-        const args = [id, condition?.ifVersion ?? ""];
-        return (await evalScript(await redis(), DELETE, [recordPrefix + id, index], args)) === 1;
+      async delete(id, condition, change) {
+        const args = [id, condition?.ifVersion ?? "", change ?? "", ...log.args];
+        const keys = [recordPrefix + id, index, ...log.keys];
+        return (await evalScript(await redis(), DELETE, keys, args)) === 1;
       },
       ids: async () => (await redis()).zrange(index, 0, -1),
       /** The records of `ids`; ids whose record Redis expired are dropped from the index. */
@@ -174,7 +210,10 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
           const batch = ids.slice(i, i + BATCH);
           const values = await r.mget(batch.map((id) => recordPrefix + id));
           const gone = batch.filter((_, j) => values[j] === null);
-          if (gone.length > 0) await evalScript(r, PRUNE, [index], [recordPrefix, ...gone]);
+          if (gone.length > 0) {
+            const settings = log.args.length > 0 ? log.args : ["", "", "", ""];
+            await evalScript(r, PRUNE, [index, ...log.keys], [recordPrefix, ...settings, ...gone]);
+          }
           batch.forEach((id, j) => {
             const record = decode(values[j] ?? null, id);
             if (record) found.push(record);
@@ -192,15 +231,16 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
           : (await r.zrangebyscore(index, after, "+inf")).length;
         return Math.min(live, upTo);
       },
-      async sweep(upTo, collect) {
+      async sweep(upTo, collect, change) {
         const r = await redis();
         const deleted: SessionRecord[] = [];
         for (let skip = 0; ; ) {
-          const args = [recordPrefix, upTo, skip, BATCH, collect ? "1" : ""];
+          const args = [recordPrefix, upTo, skip, BATCH, collect ? "1" : "", change, ...log.args];
+          const keys = [index, ...log.keys];
           const [seen, kept, values, next] = (await evalScript(
             r,
             SWEEP,
-            [index],
+            keys,
             args,
           )) as SweepResult;
           skip += kept;
@@ -232,17 +272,45 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     if (registered.size >= 10_000) registered.clear();
     registered.set(owner, { at: now, expiresAt: record.expiresAt });
   };
-  /** An owner's records: each write registers the owner first. */
-  const ownerRecords = (owner: string) =>
-    records(keys.owner(owner), (record) => register(owner, record));
-  /** Sweeps the owner's records up to `upTo`, then moves (or drops) its entry in the registry. */
-  const sweepOwner = async (owner: string, upTo: string, collect: boolean) => {
-    const { deleted, next } = await ownerRecords(owner).sweep(upTo, collect);
+  /** An owner's records: each write registers the owner first, and is logged. */
+  const ownerRecords = (owner: string) => {
+    const space = keys.owner(owner);
+    const log = logSettings(space, owner, bounds, keys.channel);
+    return records(space, (record) => register(owner, record), log);
+  };
+  /**
+   * Sweeps the owner's records up to `upTo` (logged as `change`), then moves (or drops) its
+   * entry in the registry.
+   */
+  const sweepOwner = async (owner: string, upTo: string, collect: boolean, change: StoreChange) => {
+    const { deleted, next } = await ownerRecords(owner).sweep(upTo, collect, change);
     await evalScript(await redis(), SETTLE, registry, [owner, next, SETTLE_MARGIN]);
     return deleted;
   };
-  const sweepAll = (owners: string[], upTo: string, collect: boolean) =>
-    sweepOwners(owners, OWNERS_AT_ONCE, (owner) => sweepOwner(owner, upTo, collect));
+  const sweepAll = (owners: string[], upTo: string, collect: boolean, change: StoreChange) =>
+    sweepOwners(owners, OWNERS_AT_ONCE, (owner) => sweepOwner(owner, upTo, collect, change));
+  const decodeEntry = (text: string, id: string) =>
+    report.skip(() => decodeRecord(text, `redis log ${shortId(id)}`));
+  const changesOf = async (owner: string, request: ChangesRequest) =>
+    readChanges(await redis(), keys.owner(owner), request, bounds, decodeEntry);
+  const watching = new LogWatch({
+    channel: keys.channel,
+    open: async () => openSubscriber(await redis()),
+    changes: changesOf,
+    decode: decodeEntry,
+    report,
+  });
+  /** The owner's records, with its change log. */
+  const partition = (owner: string): SessionPartition => {
+    const own = ownerRecords(owner);
+    return {
+      ...ownerPartition(owner, { ...own, clear: () => sweepOwner(owner, "+inf", true, "removed") }),
+      set: own.set,
+      delete: own.delete,
+      changes: (request: ChangesRequest) => changesOf(owner, request),
+      watch: (listener: WatchListener) => watching.watch(owner, listener),
+    };
+  };
 
   return {
     name: "redis",
@@ -261,23 +329,20 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       root.fetch((await root.ids()).filter((id) => id.startsWith(start))),
     listPage: root.page,
     // Partitions count with ZCOUNT; the root (a manager's, listed whole) has no count.
-    partition: (owner) =>
-      ownerPartition(owner, {
-        ...ownerRecords(owner),
-        clear: () => sweepOwner(owner, "+inf", true),
-      }),
+    partition,
     async clear() {
-      await root.sweep("+inf", false);
-      await sweepAll(await (await redis()).zrange(keys.owners, 0, -1), "+inf", false);
+      await root.sweep("+inf", false, "removed");
+      await sweepAll(await (await redis()).zrange(keys.owners, 0, -1), "+inf", false, "removed");
     },
     async purgeExpired(now) {
       const upTo = String(now);
-      const { deleted } = await root.sweep(upTo, true);
+      const { deleted } = await root.sweep(upTo, true, "expired");
       // Only the owners whose earliest expiry may have come.
       const due = await (await redis()).zrangebyscore(keys.owners, "-inf", upTo);
-      return [...deleted, ...(await sweepAll(due, upTo, true))];
+      return [...deleted, ...(await sweepAll(due, upTo, true, "expired"))];
     },
     async close() {
+      watching.close();
       // A client this store made, not one handed in: an ioredis `Redis`.
       const old = await redis.reset();
       const own = options.client ? undefined : (old as Redis | undefined);

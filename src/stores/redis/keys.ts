@@ -10,10 +10,20 @@ export interface Space {
   readonly index: string;
 }
 
+/** The keys of one owner: its records, and its change log (a stream, and what it remembers). */
+export interface OwnerSpace extends Space {
+  /** The stream of the owner's changes (`<tag>:l`). */
+  readonly log: string;
+  /** Hash (`<tag>:f`): `l` the id of the newest entry written, `f` of the newest dropped. */
+  readonly meta: string;
+}
+
 /** The keys of a namespace: its root, its owners, and the registry of its owners. */
 export interface Keys {
   readonly root: Space;
-  owner(owner: string): Space;
+  owner(owner: string): OwnerSpace;
+  /** The pub/sub channel of the namespace's change logs (`<prefix>:{<namespace>}:c`). */
+  readonly channel: string;
   /** Sorted set: owner → the earliest expiresAt its index may hold (when it is due for a sweep). */
   readonly owners: string;
   /** Hash: owner → when it last registered a write (Redis's clock, ms). */
@@ -34,12 +44,13 @@ export function escapeKeyPart(text: string, colon = true): string {
  * The keys of `namespace` under `prefix`:
  * - root records `<prefix>:{<namespace>}:s:<id>`, their index `<prefix>:{<namespace>}:i`;
  * - an owner's records `<prefix>:{<namespace>:<owner>}:s:<id>`, index `…:{<namespace>:<owner>}:i`;
- * - the registry of owners `<prefix>:{<namespace>}:o` and `<prefix>:{<namespace>}:w`.
+ * - the registry of owners `<prefix>:{<namespace>}:o` and `<prefix>:{<namespace>}:w`;
+ * - an owner's change log `…:{<namespace>:<owner>}:l` and `…:f`, the channel `…:{<namespace>}:c`.
  *
  * In the prefix `%`, `{` and `}` are percent-encoded; in the namespace and the owner `:` too. So
  * the first `{` of a key ends the prefix, the first `}` after it ends the hash tag (Redis Cluster
  * hashes what is between: one slot per namespace root, one per owner), the tag is split at its
- * one `:`, and what follows the tag (`:s:` + the id, `:i`, `:o`, `:w`) is ours: ids may hold any
+ * one `:`, and what follows the tag (`:s:` + the id, `:i`, `:o`, `:w`, `:l`, `:f`, `:c`) is ours: ids may hold any
  * character, `:` and braces included, and are never parsed out of a key.
  */
 export function keysOf(prefix: string, namespace: string): Keys {
@@ -47,7 +58,11 @@ export function keysOf(prefix: string, namespace: string): Keys {
   const space = (tag: string): Space => ({ recordPrefix: `${tag}:s:`, index: `${tag}:i` });
   return {
     root: space(`${head}}`),
-    owner: (owner) => space(`${head}:${escapeKeyPart(owner)}}`),
+    owner: (owner) => {
+      const tag = `${head}:${escapeKeyPart(owner)}}`;
+      return { ...space(tag), log: `${tag}:l`, meta: `${tag}:f` };
+    },
+    channel: `${head}}:c`,
     owners: `${head}}:o`,
     writes: `${head}}:w`,
   };
