@@ -14,20 +14,30 @@ export interface MetricsOptions {
   health?: boolean | undefined;
   /** A cheap store call for `/health` and `sessionmanager_store_up`; rejects when it fails. */
   check?: HealthCheck | undefined;
+  /** Where the API is mounted (`""` or `"/api"`, no trailing slash): routes are under it. */
+  basePath?: string | undefined;
 }
 
 /** The counts of one server, and its `/metrics` and `/health` routes. */
 export interface Metrics {
-  /** Counts a request answered with `response` in `ms`; `route` is its pattern (`routePattern`). */
-  observe(request: Request, response: Response, route: string, ms: number): void;
+  /**
+   * Counts a request answered with `response` in `ms`. `route` is its pattern; by default the
+   * one `routePattern` finds in the request's path (worked out only with the metrics on).
+   */
+  observe(request: Request, response: Response, ms: number, route?: string): void;
   /** An event stream opened. */
   streamOpened(): void;
   /** An event stream ended. */
   streamClosed(): void;
+  /** The number of event streams open now; a rise counts as streams opened. */
+  streamCount(open: number): void;
   /** Whether the store answered its last call (also set by each scrape when there is a check). */
   setStoreUp(up: boolean): void;
-  /** The answer to `GET <basePath>/metrics` or `GET <basePath>/health`; undefined for the rest. */
-  handle(request: Request, basePath: string): Promise<Response> | undefined;
+  /**
+   * The answer to `GET <basePath>/metrics` or `GET <basePath>/health` (and HEAD); undefined for
+   * every other request. `basePath` defaults to the one of the options.
+   */
+  handle(request: Request, basePath?: string): Promise<Response> | undefined;
   /** Stops the event-loop sampler. */
   close(): void;
 }
@@ -36,6 +46,7 @@ const NOOP: Metrics = Object.freeze({
   observe() {},
   streamOpened() {},
   streamClosed() {},
+  streamCount() {},
   setStoreUp() {},
   handle: () => undefined,
   close() {},
@@ -47,7 +58,7 @@ const MAX_ROUTES = 32;
 const MAX_CODES = 48;
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const CODE_SHAPE = /^[A-Z][A-Z0-9_]{0,39}$/;
-const ROUTE_SHAPE = /^\/[A-Za-z0-9/:._-]{0,63}$/;
+const ROUTE_SHAPE = /^(\/[A-Za-z0-9/:._-]{0,63}|unmatched)$/;
 const OTHER = "other";
 const MS_PER_SECOND = 1000;
 
@@ -68,13 +79,14 @@ export function tagErrorCode(response: Response, code: string): void {
  * Bad options throw a `TypeError` at once.
  * @example
  * const metrics = createMetrics({ metrics: { token }, health: true, check: () => ping(store) });
- * const answer = metrics.handle(request, "/api") ?? app(request);
+ * const answer = metrics.handle(request) ?? (await app(request));
+ * metrics.observe(request, answer, Date.now() - started);
  */
 export function createMetrics(options: MetricsOptions): Metrics {
   const { metrics, health } = resolveOperations(options);
   if (!metrics && !health) return NOOP;
   const probe = options.check && storeProbe(options.check);
-  return new Registry(metrics || undefined, health, probe);
+  return new Registry(metrics || undefined, health, probe, options.basePath ?? "");
 }
 
 /**
@@ -141,16 +153,19 @@ class Registry implements Metrics {
   private readonly probe: StoreProbe | undefined;
   private readonly runtime: RuntimeFigures | undefined;
   private readonly tokenDigest: Promise<Uint8Array> | undefined;
+  private readonly basePath: string;
   private streams = 0;
 
   constructor(
     exposed: { token: string | undefined } | undefined,
     health: boolean,
     probe: StoreProbe | undefined,
+    basePath: string,
   ) {
     this.exposed = exposed;
     this.health = health;
     this.probe = probe;
+    this.basePath = basePath;
     // Counting costs only with the metrics on: with `health` alone, nothing reads the counts.
     if (!exposed) return;
     this.openStreams.set(0);
@@ -159,10 +174,11 @@ class Registry implements Metrics {
     if (exposed.token !== undefined) this.tokenDigest = digest(exposed.token);
   }
 
-  observe(request: Request, response: Response, route: string, ms: number): void {
+  observe(request: Request, response: Response, ms: number, route?: string): void {
     if (!this.exposed) return;
     const method = METHODS.has(request.method) ? request.method : OTHER;
-    const pattern = this.bounded(route, ROUTE_SHAPE, this.routes, MAX_ROUTES);
+    const given = route ?? routePattern(new URL(request.url).pathname, this.basePath);
+    const pattern = this.bounded(given, ROUTE_SHAPE, this.routes, MAX_ROUTES);
     const { status } = response;
     this.requests.inc([method, pattern, String(status)]);
     this.durations.observe(ms / MS_PER_SECOND, [method, pattern]);
@@ -172,23 +188,26 @@ class Registry implements Metrics {
   }
 
   streamOpened(): void {
-    if (!this.exposed) return;
-    this.streams++;
-    this.openStreams.set(this.streams);
-    this.streamsOpened.inc();
+    this.streamCount(this.streams + 1);
   }
 
   streamClosed(): void {
+    this.streamCount(this.streams - 1);
+  }
+
+  streamCount(open: number): void {
     if (!this.exposed) return;
-    this.streams = Math.max(0, this.streams - 1);
-    this.openStreams.set(this.streams);
+    const now = Math.max(0, open);
+    if (now > this.streams) this.streamsOpened.inc([], now - this.streams);
+    this.streams = now;
+    this.openStreams.set(now);
   }
 
   setStoreUp(up: boolean): void {
     this.storeUp.set(up ? 1 : 0);
   }
 
-  handle(request: Request, basePath: string): Promise<Response> | undefined {
+  handle(request: Request, basePath: string = this.basePath): Promise<Response> | undefined {
     if (request.method !== "GET" && request.method !== "HEAD") return undefined;
     const { pathname } = new URL(request.url);
     if (this.exposed && pathname === `${basePath}/metrics`) return this.scrape(request);

@@ -213,7 +213,7 @@ describe("createMetrics: off by default", () => {
   it("answers no route and counts nothing with no options, or both false", async () => {
     for (const options of [{}, { metrics: false, health: false }]) {
       const metrics = metricsOf(options);
-      metrics.observe(get("/v1/sessions"), answer(200), "/v1/sessions", 1);
+      metrics.observe(get("/v1/sessions"), answer(200), 1, "/v1/sessions");
       metrics.streamOpened();
       expect(metrics.handle(get("/metrics"), "")).toBeUndefined();
       expect(metrics.handle(get("/health"), "")).toBeUndefined();
@@ -240,10 +240,10 @@ describe("createMetrics: counts", () => {
   it("counts requests by method, route and status, and their durations", async () => {
     const metrics = metricsOf({ metrics: true });
     const put = get("/v1/sessions/a", {}, "PUT");
-    metrics.observe(put, answer(201), "/v1/sessions/:id", 3);
-    metrics.observe(put, answer(200), "/v1/sessions/:id", 40);
-    metrics.observe(put, answer(200), "/v1/sessions/:id", 700);
-    metrics.observe(get("/v1/sessions"), answer(200), "/v1/sessions", 12_000);
+    metrics.observe(put, answer(201), 3, "/v1/sessions/:id");
+    metrics.observe(put, answer(200), 40, "/v1/sessions/:id");
+    metrics.observe(put, answer(200), 700, "/v1/sessions/:id");
+    metrics.observe(get("/v1/sessions"), answer(200), 12_000, "/v1/sessions");
     const parsed = await scrape(metrics);
     const route = "/v1/sessions/:id";
     const requests = "sessionmanager_requests_total";
@@ -264,14 +264,32 @@ describe("createMetrics: counts", () => {
     expect(one(parsed, `${duration}_count`, { method: "PUT", route })).toBe(3);
   });
 
+  it("finds the route pattern in the path when none is given, under the options' basePath", async () => {
+    const metrics = metricsOf({ metrics: true, basePath: "/api" });
+    const secret = "s3cr3t-session-id";
+    metrics.observe(get(`/api/v1/sessions/${secret}`, {}, "DELETE"), answer(200), 2);
+    metrics.observe(get(`/api/v1/sessions/${secret}/touch`, {}, "POST"), answer(200), 2);
+    metrics.observe(get(`/v1/sessions/${secret}`), answer(404, "NOT_FOUND"), 2);
+    const response = await metrics.handle(get("/api/metrics"));
+    const text = (await response?.text()) ?? "";
+    expect(text).not.toContain(secret);
+    const parsed = parse(text);
+    const requests = "sessionmanager_requests_total";
+    expect(one(parsed, requests, { method: "DELETE", route: "/v1/sessions/:id" })).toBe(1);
+    expect(one(parsed, requests, { method: "POST", route: "/v1/sessions/:id/touch" })).toBe(1);
+    expect(one(parsed, requests, { method: "GET", route: "unmatched", status: "404" })).toBe(1);
+    // The options' basePath is the default of handle's.
+    expect(metrics.handle(get("/metrics"))).toBeUndefined();
+  });
+
   it("counts errors by the tagged code, else HTTP_<status>; not successes", async () => {
     const metrics = metricsOf({ metrics: true });
     const request = get("/v1/sessions/a");
-    metrics.observe(request, answer(404, "SESSION_NOT_FOUND"), "/v1/sessions/:id", 1);
-    metrics.observe(request, answer(404, "SESSION_NOT_FOUND"), "/v1/sessions/:id", 1);
-    metrics.observe(request, answer(503), "/v1/sessions/:id", 1);
-    metrics.observe(request, answer(200), "/v1/sessions/:id", 1);
-    metrics.observe(request, answer(304), "/v1/sessions/:id", 1);
+    metrics.observe(request, answer(404, "SESSION_NOT_FOUND"), 1, "/v1/sessions/:id");
+    metrics.observe(request, answer(404, "SESSION_NOT_FOUND"), 1, "/v1/sessions/:id");
+    metrics.observe(request, answer(503), 1, "/v1/sessions/:id");
+    metrics.observe(request, answer(200), 1, "/v1/sessions/:id");
+    metrics.observe(request, answer(304), 1, "/v1/sessions/:id");
     const parsed = await scrape(metrics);
     const errors = "sessionmanager_errors_total";
     expect(one(parsed, errors, { code: "SESSION_NOT_FOUND" })).toBe(2);
@@ -281,11 +299,11 @@ describe("createMetrics: counts", () => {
 
   it("bounds every label: odd methods, routes and codes become `other`, and so do new ones past the cap", async () => {
     const metrics = metricsOf({ metrics: true });
-    metrics.observe(get("/x", {}, "PROPFIND"), answer(200), "/v1/sessions", 1);
-    metrics.observe(get("/x"), answer(200), "/v1/sessions/raw id with spaces", 1);
-    metrics.observe(get("/x"), answer(400, 'bad"code\n'), "/v1/sessions", 1);
-    for (let i = 0; i < 100; i++) metrics.observe(get("/x"), answer(200), `/r${i}`, 1);
-    for (let i = 0; i < 100; i++) metrics.observe(get("/x"), answer(400, `CODE_${i}`), "/x", 1);
+    metrics.observe(get("/x", {}, "PROPFIND"), answer(200), 1, "/v1/sessions");
+    metrics.observe(get("/x"), answer(200), 1, "/v1/sessions/raw id with spaces");
+    metrics.observe(get("/x"), answer(400, 'bad"code\n'), 1, "/v1/sessions");
+    for (let i = 0; i < 100; i++) metrics.observe(get("/x"), answer(200), 1, `/r${i}`);
+    for (let i = 0; i < 100; i++) metrics.observe(get("/x"), answer(400, `CODE_${i}`), 1, "/x");
     const parsed = await scrape(metrics);
     const requests = "sessionmanager_requests_total";
     expect(one(parsed, requests, { method: "other", route: "/v1/sessions" })).toBe(1);
@@ -317,6 +335,17 @@ describe("createMetrics: counts", () => {
     for (let i = 0; i < 5; i++) metrics.streamClosed();
     parsed = await scrape(metrics);
     expect(one(parsed, "sessionmanager_open_streams")).toBe(0);
+  });
+
+  it("takes the count of open streams as it is now, a rise counting as streams opened", async () => {
+    const metrics = metricsOf({ metrics: true });
+    metrics.streamCount(1);
+    metrics.streamCount(4);
+    metrics.streamCount(2);
+    metrics.streamCount(3);
+    const parsed = await scrape(metrics);
+    expect(one(parsed, "sessionmanager_open_streams")).toBe(3);
+    expect(one(parsed, "sessionmanager_streams_opened_total")).toBe(5);
   });
 
   it("reports the store as set, and as each scrape's check finds it", async () => {
