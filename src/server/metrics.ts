@@ -177,7 +177,7 @@ class Registry implements Metrics {
   observe(request: Request, response: Response, ms: number, route?: string): void {
     if (!this.exposed) return;
     const method = METHODS.has(request.method) ? request.method : OTHER;
-    const given = route ?? routePattern(new URL(request.url).pathname, this.basePath);
+    const given = route ?? routePattern(pathOf(request.url), this.basePath);
     const pattern = this.bounded(given, ROUTE_SHAPE, this.routes, MAX_ROUTES);
     const { status } = response;
     this.requests.inc([method, pattern, String(status)]);
@@ -276,6 +276,17 @@ class Registry implements Metrics {
     seen.add(value);
     return value;
   }
+}
+
+/**
+ * The path of a request's URL, which `Request` has made absolute and normalised: what
+ * `new URL(url).pathname` gives, without parsing the whole URL again (a third of `observe`).
+ */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
 
 async function digest(text: string): Promise<Uint8Array> {

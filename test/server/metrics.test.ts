@@ -270,6 +270,8 @@ describe("createMetrics: counts", () => {
     metrics.observe(get(`/api/v1/sessions/${secret}`, {}, "DELETE"), answer(200), 2);
     metrics.observe(get(`/api/v1/sessions/${secret}/touch`, {}, "POST"), answer(200), 2);
     metrics.observe(get(`/v1/sessions/${secret}`), answer(404, "NOT_FOUND"), 2);
+    metrics.observe(get("/api/v1/changes?since=/v1/x#y"), answer(200), 2);
+    metrics.observe(get("/api/v1/sessions?limit=5"), answer(200), 2);
     const response = await metrics.handle(get("/api/metrics"));
     const text = (await response?.text()) ?? "";
     expect(text).not.toContain(secret);
@@ -278,6 +280,8 @@ describe("createMetrics: counts", () => {
     expect(one(parsed, requests, { method: "DELETE", route: "/v1/sessions/:id" })).toBe(1);
     expect(one(parsed, requests, { method: "POST", route: "/v1/sessions/:id/touch" })).toBe(1);
     expect(one(parsed, requests, { method: "GET", route: "unmatched", status: "404" })).toBe(1);
+    expect(one(parsed, requests, { method: "GET", route: "/v1/changes" })).toBe(1);
+    expect(one(parsed, requests, { method: "GET", route: "/v1/sessions" })).toBe(1);
     // The options' basePath is the default of handle's.
     expect(metrics.handle(get("/metrics"))).toBeUndefined();
   });
