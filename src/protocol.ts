@@ -26,7 +26,8 @@
 // 400 INVALID_ID | INVALID_TTL | INVALID_DATA | BAD_REQUEST, 401 UNAUTHORIZED, 403 QUOTA_EXCEEDED,
 // 404 SESSION_NOT_FOUND, 409 SESSION_EXISTS, 412 CONFLICT, 413 PAYLOAD_TOO_LARGE,
 // 503 BACKEND_UNAVAILABLE; also 404 NOT_FOUND (no such route), 409 CONFLICT (a write kept losing
-// to other writers, so try again) and 500 INTERNAL (a server bug).
+// to other writers, so try again), 429 TOO_MANY_STREAMS and 501 NOT_SUPPORTED (`/v1/events`) and
+// 500 INTERNAL (a server bug).
 import type { Duration } from "./duration.ts";
 import type { Session } from "./types.ts";
 

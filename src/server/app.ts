@@ -3,8 +3,11 @@ import type { LogFns } from "../log.ts";
 import { API_VERSION, type ErrorBody, TIME_HEADER } from "../protocol.ts";
 import { type VerifyToken, WWW_AUTHENTICATE } from "./auth.ts";
 import { HttpError, PreconditionFailedError, toErrorReply } from "./errors.ts";
+import type { EventStreams } from "./events.ts";
 import {
+  changesLimit,
   changesSince,
+  lastEventId,
   listPage,
   pageCursor,
   precondition,
@@ -26,9 +29,11 @@ export interface AppContext {
   /** The store's name, for the message of a 503. */
   readonly storeName: () => string;
   readonly log: LogFns;
+  /** The open event streams, and their cap per owner. */
+  readonly streams: EventStreams;
 }
 
-type Env = { Variables: { owner: string } };
+type Env = { Variables: { owner: string; until: number } };
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -41,7 +46,9 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
   const v1 = `${context.basePath}/${API_VERSION}`;
   const app = new Hono<Env>();
   app.use(`${v1}/*`, async (c, next) => {
-    c.set("owner", await context.verify(c.req.header("authorization") ?? null));
+    const { owner, until } = await context.verify(c.req.header("authorization") ?? null);
+    c.set("owner", owner);
+    c.set("until", until);
     await next();
   });
   const owner = (c: Context<Env>) => c.get("owner");
@@ -82,8 +89,24 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
     return json({ removed: true });
   });
   app.get(`${v1}/changes`, async (c) => {
-    const since = changesSince(c.req.query());
-    return json(await (await sessions()).changes(owner(c), since));
+    const query = c.req.query();
+    const since = changesSince(query);
+    return json(await (await sessions()).changes(owner(c), since, changesLimit(query)));
+  });
+  app.get(`${v1}/events`, async (c) => {
+    const lastId = lastEventId(c.req.raw.headers, c.req.query());
+    const partition = (await sessions()).partition(owner(c));
+    const { watch } = partition;
+    if (!watch) {
+      const poll = "its clients poll GET /v1/changes instead";
+      throw new HttpError(501, "NOT_SUPPORTED", `this server's store has no change feed: ${poll}`);
+    }
+    const request = {
+      partition: { ...partition, watch },
+      lastEventId: lastId,
+      until: c.get("until"),
+    };
+    return context.streams.respond(c, request);
   });
 
   app.notFound((c) => {

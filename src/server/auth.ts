@@ -6,8 +6,16 @@ import { checkId } from "../session.ts";
 import { HttpError } from "./errors.ts";
 import type { SessionServerAuth } from "./options.ts";
 
-/** Checks an `Authorization` header; resolves to the owner (the token's `sub`). */
-export type VerifyToken = (authorization: string | null) => Promise<string>;
+/** Checks an `Authorization` header; resolves to the owner (the token's `sub`) and until when. */
+export type VerifyToken = (authorization: string | null) => Promise<Verified>;
+
+/** What a token that passed the check says. */
+export interface Verified {
+  /** The token's `sub`. */
+  readonly owner: string;
+  /** When the token stops being accepted (epoch ms): its `exp`, or `iat` + `maxTokenAge`. */
+  readonly until: number;
+}
 
 /** Header sent with every 401 (RFC 6750 §3). */
 export const WWW_AUTHENTICATE = 'Bearer realm="sessionmanager"';
@@ -60,7 +68,7 @@ export function createVerifier(auth: SessionServerAuth): VerifyToken {
     if (!token) throw new AuthError("missing bearer token");
     const checkedWith = keySet();
     const known = verified.get(token);
-    if (known !== undefined && known.keySet === checkedWith) return known.sub;
+    if (known !== undefined && known.keySet === checkedWith) return known;
     try {
       const { payload } = await jwtVerify(token, key, options);
       const sub = owner(payload.sub);
@@ -70,14 +78,14 @@ export function createVerifier(auth: SessionServerAuth): VerifyToken {
       if (checkedWith !== undefined && checkedWith === keySet()) {
         verified.add(token, sub, until, checkedWith);
       }
-      return sub;
+      return { owner: sub, until };
     } catch (error) {
       const refused = refusal(error, "jwks" in auth);
       // The JWKS could not be fetched again (503): a token checked with the last set stands
       // until it can be, so an issuer's outage does not sign everyone out. A set that was
       // fetched and lacks the token's key is a 401 (never this branch).
       if (refused instanceof HttpError) {
-        if (known !== undefined) return known.sub;
+        if (known !== undefined) return known;
       } else verified.delete(token);
       throw refused;
     }
@@ -137,12 +145,12 @@ function jwksUrl(jwks: string): URL {
  * call). Issuer and audience are fixed per verifier, so a hit is as good as a check.
  */
 class VerifiedTokens {
-  private readonly tokens = new Map<string, { sub: string; expires: number; keySet: number }>();
+  private readonly tokens = new Map<string, Verified & { keySet: number }>();
 
   /** The token's entry until it expires, whichever key set it was checked with. */
-  get(token: string): { sub: string; keySet: number } | undefined {
+  get(token: string): (Verified & { keySet: number }) | undefined {
     const hit = this.tokens.get(token);
-    if (hit === undefined || hit.expires > Date.now()) return hit;
+    if (hit === undefined || hit.until > Date.now()) return hit;
     this.tokens.delete(token);
     return undefined;
   }
@@ -157,7 +165,7 @@ class VerifiedTokens {
       const oldest = this.tokens.keys().next();
       if (!oldest.done) this.tokens.delete(oldest.value);
     }
-    this.tokens.set(token, { sub, expires, keySet });
+    this.tokens.set(token, { owner: sub, until: expires, keySet });
   }
 }
 

@@ -7,7 +7,9 @@ export type HttpErrorCode =
   | "PAYLOAD_TOO_LARGE"
   | "NOT_FOUND"
   | "INTERNAL"
-  | "BACKEND_UNAVAILABLE";
+  | "BACKEND_UNAVAILABLE"
+  | "NOT_SUPPORTED"
+  | "TOO_MANY_STREAMS";
 
 /** A request the server refuses for what it is, not for what it asks of sessions. */
 export class HttpError extends Error {

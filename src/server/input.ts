@@ -61,18 +61,9 @@ const putSchema = v.object(
   objectMessage,
 );
 const touchSchema = v.object({ ttl: v.optional(ttlSchema) }, objectMessage);
-const changesSchema = v.object({
-  since: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(
-        /^\d{1,15}$/,
-        (issue) => `since must be a cursor from /v1/changes, got ${issue.received}`,
-      ),
-      v.transform(Number),
-    ),
-  ),
-});
+// A clock cursor (legacy) is digits; a change-log cursor is any other printable ASCII.
+const CLOCK_CURSOR = /^\d{1,15}$/;
+const LOG_CURSOR = /^[\x21-\x7e]{1,200}$/;
 
 // A compact JWE: five base64url parts (RFC 7516 §7.1); the header, iv, ciphertext and tag are
 // never empty with the `dir` + `A256GCM` the SDK seals with.
@@ -145,8 +136,37 @@ export function touchTtl(body: unknown, limits: ResolvedLimits): number | undefi
 }
 
 /** The `since` query parameter of `/v1/changes`, if given. */
-export function changesSince(query: Record<string, string>): number | undefined {
-  return parse(changesSchema, query).since;
+export function changesSince(query: Record<string, string>): number | string | undefined {
+  const { since } = query;
+  if (since === undefined) return undefined;
+  if (CLOCK_CURSOR.test(since)) return Number(since);
+  if (LOG_CURSOR.test(since) && !/^\d+$/.test(since)) return since;
+  throw new HttpError(
+    400,
+    "BAD_REQUEST",
+    `since must be a cursor from /v1/changes, got ${JSON.stringify(since.slice(0, 50))}`,
+  );
+}
+
+/** The `Last-Event-ID` of `GET /v1/events`: a change-log cursor, or none (anything else: 400). */
+export function lastEventId(headers: Headers, query: Record<string, string>): string | undefined {
+  const id = headers.get("last-event-id") ?? query.lastEventId;
+  if (id === undefined || id === null || id === "") return undefined;
+  if (LOG_CURSOR.test(id) && !CLOCK_CURSOR.test(id)) return id;
+  throw new HttpError(400, "BAD_REQUEST", "Last-Event-ID must be an event id of this stream");
+}
+
+/** `limit` of `GET /v1/changes` (entries of the change log read at once): 1 to 1000, default 1000. */
+export function changesLimit(query: Record<string, string>): number {
+  const { limit } = query;
+  if (limit === undefined) return MAX_PAGE_SIZE;
+  const size = Number(limit);
+  if (/^\d{1,4}$/.test(limit) && size >= 1 && size <= MAX_PAGE_SIZE) return size;
+  throw new HttpError(
+    400,
+    "BAD_REQUEST",
+    `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`,
+  );
 }
 
 // The longest `next` taken: far above any a partition makes (an encoded owner and an id).

@@ -48,6 +48,11 @@ export interface SessionServerLimits {
   data?: number;
   /** Characters of a session id, at most 256. Default 256. */
   id?: number;
+  /**
+   * Open event streams (`GET /v1/events`) of one owner in this process; one more is refused
+   * with 429 `TOO_MANY_STREAMS`. A browser holds one per namespace, a Node manager one. Default 16.
+   */
+  streams?: number;
 }
 
 /** Options of `createSessionServer(options)`. */
@@ -83,6 +88,11 @@ export interface SessionServerOptions {
   basePath?: string;
   /** Origins that pages may call the API from. Default: none (same-origin only). */
   cors?: { origins: string[] };
+  /**
+   * How often an idle event stream (`GET /v1/events`) gets a heartbeat comment, so that proxies
+   * keep it open. Default `"15s"`.
+   */
+  heartbeat?: Duration;
   /** Size limits of a request: body 64 KiB, data 16 KiB, ids 256 characters by default. */
   limits?: SessionServerLimits;
   /** Lifetime of a session created without `ttl`. Default `"30m"`. */
@@ -140,6 +150,8 @@ export interface ResolvedLimits {
   readonly maxTtl: number;
   /** `maxSessionsPerOwner`. */
   readonly sessions: number;
+  /** `limits.streams`: open event streams per owner. */
+  readonly streams: number;
 }
 
 const KIB = 1024;
@@ -147,6 +159,7 @@ const DEFAULT_BODY_BYTES = 64 * KIB;
 const DEFAULT_DATA_BYTES = 16 * KIB;
 const MAX_ID_CHARS = 256;
 const DEFAULT_MAX_SESSIONS = 1000;
+const DEFAULT_STREAMS_PER_OWNER = 16;
 // The longest ttl without a maxTtl option (400 days).
 const DEFAULT_MAX_TTL = "400d";
 // Names of stores that only work in a page: a server given one would fail on every request.
@@ -161,6 +174,7 @@ export function resolveLimits(options: SessionServerOptions): ResolvedLimits {
     body: positiveInteger(limits.body ?? DEFAULT_BODY_BYTES, "limits.body"),
     data: positiveInteger(limits.data ?? DEFAULT_DATA_BYTES, "limits.data"),
     id: Math.min(positiveInteger(limits.id ?? MAX_ID_CHARS, "limits.id"), MAX_ID_CHARS),
+    streams: positiveInteger(limits.streams ?? DEFAULT_STREAMS_PER_OWNER, "limits.streams"),
     defaultTtl: Math.min(defaultTtl, maxTtl),
     maxTtl,
     sessions: positiveInteger(

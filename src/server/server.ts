@@ -3,10 +3,12 @@ import { parseDuration } from "../duration.ts";
 import { createLog, type LogFns, shortId } from "../log.ts";
 import { openStore } from "../stores/open.ts";
 import { backendLoader } from "../stores/resolve.ts";
+import { withChangeLog } from "../stores/shared/log.ts";
 import type { SessionStore } from "../stores/types.ts";
 import { createApp, json, stampTime } from "./app.ts";
 import { createVerifier } from "./auth.ts";
 import { allowOrigin, type CorsOptions, preflight } from "./cors.ts";
+import { EventStreams } from "./events.ts";
 import { checkBackend, resolveLimits, type SessionServerOptions } from "./options.ts";
 import { OwnerSessions } from "./sessions.ts";
 import { startSweep } from "./sweep.ts";
@@ -43,6 +45,7 @@ class Server implements SessionServer {
   private readonly cors: CorsOptions | undefined;
   private readonly log: LogFns;
   private readonly inflight = new Set<Promise<Response>>();
+  private readonly streams: EventStreams;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionServerOptions) {
@@ -61,6 +64,8 @@ class Server implements SessionServer {
       return store;
     });
     const sessions = this.store.then((store) => new OwnerSessions(store, limits.defaultTtl));
+    const heartbeat = parseDuration(options.heartbeat ?? "15s", "heartbeat");
+    this.streams = new EventStreams(limits.streams, heartbeat);
     this.handler = createApp({
       sessions: () => sessions,
       verify,
@@ -68,6 +73,7 @@ class Server implements SessionServer {
       basePath: normalizeBasePath(options.basePath),
       storeName: () => storeName,
       log: this.log,
+      streams: this.streams,
     });
     this.stopSweep = startSweep(this.store, sweepMs, this.log);
   }
@@ -86,6 +92,7 @@ class Server implements SessionServer {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.streams.close();
       await this.stopSweep();
       await Promise.allSettled(this.inflight);
       await (await this.store).close?.();
@@ -116,8 +123,20 @@ class Server implements SessionServer {
     namespace: string,
   ): Promise<SessionStore> {
     const report = (error: Error) => this.log.error?.(`the store failed: ${error.message}`);
-    return (await openStore(makeStore, { report }, namespace)).store;
+    return changeFeed((await openStore(makeStore, { report }, namespace)).store);
   }
+}
+
+/**
+ * The store with a change log for `GET /v1/changes` and `/v1/events`: its own (Redis,
+ * PostgreSQL), or one kept in this process (`withChangeLog`). Only memory has this process as its
+ * one writer, so only there does that log serve `/v1/changes` too; on file and SQLite it only
+ * feeds this process's event streams (clients still pull by the clock). Memcached has no channel
+ * and several processes may share it: no log at all, and its clients poll.
+ */
+function changeFeed(store: SessionStore): SessionStore {
+  if (store.name === "memcached") return store;
+  return withChangeLog(store, { feed: store.name === "memory" });
 }
 
 /** `""` or `"/api"`: a leading slash, no trailing one. */

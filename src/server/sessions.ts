@@ -14,7 +14,9 @@ import type {
   SessionPartition,
   SessionRecord,
   SessionStore,
+  StoreChange,
 } from "../stores/types.ts";
+import { sameData } from "../sync/changes.ts";
 import type { Awaitable } from "../types.ts";
 import { conditionalWrite } from "../write.ts";
 import { PreconditionFailedError } from "./errors.ts";
@@ -34,6 +36,9 @@ export interface SessionsPage {
 
 /** Decides the next record from the live one (`undefined`: none); `null` deletes it. */
 type Decide<D> = (current: SessionRecord | undefined, now: number) => Awaitable<D>;
+
+/** Where `GET /v1/changes` starts: a change-log cursor, a clock cursor (legacy), or none. */
+export type Since = string | number | undefined;
 
 // Conditional writes that keep failing mean other writers change the same session non-stop.
 const ATTEMPTS = 5;
@@ -81,25 +86,36 @@ export class OwnerSessions {
     quota: number = Number.POSITIVE_INFINITY,
   ): Promise<Written> {
     let created = false;
-    const written = await this.write(owner, id, async (current, now) => {
-      check(id, current, pre);
-      // Created meanwhile by a racing write: a create-only put is answered as it would be after
-      // it; any other is decided again over that session once its write fails its condition.
-      const createdMeanwhile = !current && (await this.checkQuota(owner, id, quota, now));
-      if (createdMeanwhile && pre.ifNoneMatch) throw new SessionExistsError(id);
-      created = current === undefined;
-      const ttl = input.ttl ?? this.defaultTtl;
-      const createdAt = current ? current.createdAt : (input.createdAt ?? now);
-      // A replace keeps the stored cap, and may lower it but never lift it.
-      const maxAge = lower(input.maxAge, current?.maxAge);
-      const expiresAt = capped(input.expiresAt ?? now + ttl, { createdAt, maxAge });
-      if (expiresAt <= now) {
-        throw new InvalidTtlError(`maxAge of ${maxAge} ms from createdAt ${createdAt} has passed`);
-      }
-      const version = current ? current.version + 1 : 1;
-      const made = record(id, input.data, createdAt, now, expiresAt, ttl, version, maxAge);
-      return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
-    });
+    let change: StoreChange = "added";
+    const written = await this.write(
+      owner,
+      id,
+      () => change,
+      async (current, now) => {
+        check(id, current, pre);
+        // Created meanwhile by a racing write: a create-only put is answered as it would be after
+        // it; any other is decided again over that session once its write fails its condition.
+        const createdMeanwhile = !current && (await this.checkQuota(owner, id, quota, now));
+        if (createdMeanwhile && pre.ifNoneMatch) throw new SessionExistsError(id);
+        created = current === undefined;
+        const ttl = input.ttl ?? this.defaultTtl;
+        const createdAt = current ? current.createdAt : (input.createdAt ?? now);
+        // A replace keeps the stored cap, and may lower it but never lift it.
+        const maxAge = lower(input.maxAge, current?.maxAge);
+        const expiresAt = capped(input.expiresAt ?? now + ttl, { createdAt, maxAge });
+        if (expiresAt <= now) {
+          throw new InvalidTtlError(
+            `maxAge of ${maxAge} ms from createdAt ${createdAt} has passed`,
+          );
+        }
+        const version = current ? current.version + 1 : 1;
+        const made = record(id, input.data, createdAt, now, expiresAt, ttl, version, maxAge);
+        const same =
+          current && sameData(current.data, made.data) && !!current.encrypted === !!input.encrypted;
+        change = !current ? "added" : same ? "touched" : "updated";
+        return input.encrypted ? Object.freeze({ ...made, encrypted: true as const }) : made;
+      },
+    );
     return { session: toWire(written), created };
   }
 
@@ -110,7 +126,7 @@ export class OwnerSessions {
     ttl: number | undefined,
     pre: Precondition,
   ): Promise<WireSession> {
-    const record = await this.write(owner, id, (current, now) => {
+    const record = await this.write(owner, id, "touched", (current, now) => {
       const live = check(id, current, pre, true);
       // Never past the end of its whole lifetime (`createdAt + maxAge`).
       const expiresAt = capped(now + (ttl ?? live.ttl), live);
@@ -121,7 +137,7 @@ export class OwnerSessions {
 
   /** Deletes a live session (`SessionNotFoundError` if there is none). */
   async remove(owner: string, id: string, pre: Precondition): Promise<void> {
-    await this.write(owner, id, (current) => {
+    await this.write(owner, id, "removed", (current) => {
       check(id, current, pre, true);
       return null;
     });
@@ -145,11 +161,50 @@ export class OwnerSessions {
     return removed.filter((r) => r.expiresAt > now).length;
   }
 
-  /** The owner's sessions changed since `since`, the ids of all live ones, and the next cursor. */
-  async changes(owner: string, since: number | undefined): Promise<ChangesBody> {
+  /**
+   * What changed for the owner since `since` (see `ChangesBody`): from the partition's change log
+   * for a log cursor, as the sessions' copies now (so a page never hands out an older copy than
+   * one listed before it); by the clock, with every live id, for a clock cursor, none, or a
+   * store without a log (the answer then carries the log's head as `log`, where there is one).
+   */
+  async changes(owner: string, since: Since, limit = PAGE): Promise<ChangesBody> {
+    const partition = this.of(owner);
+    if (!partition.changes)
+      return this.byClock(partition, typeof since === "number" ? since : undefined);
+    if (typeof since !== "string") {
+      // The head first: a write after it comes next time, from the log.
+      const { next: log } = await partition.changes({ limit: 1 });
+      return { ...(await this.byClock(partition, since)), log };
+    }
+    const page = await partition.changes({ cursor: since, limit });
+    if (page.resync) return { cursor: page.next, changed: [], removed: [], resync: true };
+    const ids = [...new Set(page.entries.map((entry) => entry.id))];
+    const now = Date.now();
+    const current = await Promise.all(ids.map((id) => partition.get(id)));
+    const changed: WireSession[] = [];
+    const removed: string[] = [];
+    current.forEach((found, i) => {
+      if (found && found.expiresAt > now) changed.push(toWire(found));
+      else removed.push(ids[i] as string);
+    });
+    const body: ChangesBody = { cursor: page.next, changed, removed };
+    if (page.more) body.more = true;
+    return body;
+  }
+
+  /** The owner's partition of the store. */
+  partition(owner: string): SessionPartition {
+    return this.of(owner);
+  }
+
+  /** The sessions changed at or after `since` by the clock, and the ids of every live one. */
+  private async byClock(
+    partition: SessionPartition,
+    since: number | undefined,
+  ): Promise<ChangesBody> {
     // Read the clock before the store: a write after this instant is reported next time.
     const now = Date.now();
-    const live = (await this.owned(owner)).filter((r) => r.expiresAt > now);
+    const live = (await this.owned(partition)).filter((r) => r.expiresAt > now);
     const changed = since === undefined ? live : live.filter((r) => r.updatedAt >= since);
     return {
       cursor: now - CURSOR_LAG_MS,
@@ -198,11 +253,17 @@ export class OwnerSessions {
   private write<D extends SessionRecord | null>(
     owner: string,
     id: string,
+    change: StoreChange | (() => StoreChange),
     decide: Decide<D>,
   ): Promise<D> {
     const partition = this.of(owner);
+    // What the change log records: decided with the record where it depends on what was there.
+    const kind = () => (typeof change === "function" ? change() : change);
     return conditionalWrite({
-      store: partition,
+      store: {
+        set: (record, condition) => partition.set(record, condition, kind()),
+        delete: (gone, condition) => partition.delete(gone, condition, kind()),
+      },
       read: () => partition.get(id),
       decide: (stored) => {
         const now = Date.now();
@@ -217,8 +278,7 @@ export class OwnerSessions {
   }
 
   /** The owner's records, expired ones included, read a page at a time. */
-  private async owned(owner: string): Promise<SessionRecord[]> {
-    const partition = this.of(owner);
+  private async owned(partition: SessionPartition): Promise<SessionRecord[]> {
     const records: SessionRecord[] = [];
     let cursor: string | undefined;
     do {

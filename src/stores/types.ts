@@ -237,7 +237,9 @@ export interface ChangeEntry {
   /**
    * The position after this entry: `changes({ cursor })` resumes after it. Opaque to callers,
    * but of one owner's log a later entry's cursor is greater (plain string comparison, `>`), so
-   * that a reader can drop what it has seen already.
+   * that a reader can drop what it has seen already. Printable ASCII, at most 200 characters, and
+   * never digits alone (those are the clock cursors of `GET /v1/changes`): `"000123"` is not a
+   * cursor, `"p000123"` or `"1712000000000-0"` is.
    */
   readonly cursor: string;
   /** What happened to the session. */

@@ -41,6 +41,8 @@ export interface Model {
   readonly quota: number;
   readonly sessions: Map<string, Map<string, ModelSession>>;
   readonly cursors: Map<string, number>;
+  /** Each owner's last change-log cursor (`log` or `cursor` of a change-log answer). */
+  readonly logs: Map<string, string>;
   /** Per owner, the version of each record that expired and may still be stored. */
   readonly expired: Map<string, Map<string, number>>;
   /** Whether the server sweeps (then an expired record may be gone, or not yet). */
@@ -204,6 +206,7 @@ export function emptyModel(owners: readonly string[], quota: number, sweeps = fa
     expired: new Map(owners.map((owner) => [owner, new Map()])),
     sessions: new Map(owners.map((owner) => [owner, new Map()])),
     cursors: new Map(),
+    logs: new Map(),
   };
 }
 
@@ -774,30 +777,52 @@ class OddPage implements Command {
 class Changes implements Command {
   constructor(
     readonly who: number,
-    readonly since: "none" | "last" | "zero" | { bad: string },
+    readonly since: "none" | "last" | "zero" | "log" | { bad: string } | { foreign: string },
   ) {}
 
   check = () => true;
 
   async run(model: Model, real: Real): Promise<void> {
     const owner = ownerOf(model, this.who);
-    const last = model.cursors.get(owner);
-    if (typeof this.since === "object") {
+    if (typeof this.since === "object" && "bad" in this.since) {
       const bad = `/v1/changes?since=${encodeURIComponent(this.since.bad)}`;
       return expectError(await send(real, owner, "GET", bad), 400, "BAD_REQUEST");
     }
-    const since = this.since === "zero" ? 0 : this.since === "last" ? last : undefined;
-    const query = since === undefined ? "" : `?since=${since}`;
+    const log = model.logs.get(owner);
+    const since =
+      typeof this.since === "object"
+        ? this.since.foreign
+        : this.since === "zero"
+          ? 0
+          : this.since === "last"
+            ? model.cursors.get(owner)
+            : this.since === "log"
+              ? log
+              : undefined;
+    const query = since === undefined ? "" : `?since=${encodeURIComponent(since)}`;
     const reply = await send(real, owner, "GET", `/v1/changes${query}`);
     expect(reply.status, show(reply.body)).toBe(200);
-    const { cursor, changed, live } = reply.body;
-    expect(typeof cursor).toBe("number");
+    const { cursor, changed, live, removed } = reply.body;
     const sessions = liveSessions(model, owner).sort(byId);
+    if (live === undefined) {
+      // A change-log answer: each session changed as it is now, the removed ones not live, a
+      // cursor never made answered with resync.
+      expect(typeof cursor).toBe("string");
+      if (typeof this.since === "object") expect(reply.body.resync).toBe(true);
+      const now = new Map(sessions.map((s) => [s.id, s]));
+      for (const session of changed) expect(session).toEqual(now.get(session.id));
+      for (const id of removed) expect(now.has(id)).toBe(false);
+      model.logs.set(owner, cursor);
+      return;
+    }
+    expect(typeof cursor).toBe("number");
     expect([...live].sort()).toEqual(sessions.map((s) => s.id).sort());
     // Every live session changed at or after `since`, as it is now (protocol.ts's ChangesBody).
-    const expected = sessions.filter((s) => since === undefined || s.updatedAt >= since);
+    const after = typeof since === "number" ? since : undefined;
+    const expected = sessions.filter((s) => after === undefined || s.updatedAt >= after);
     expect([...changed].sort(byId)).toEqual(expected);
     model.cursors.set(owner, cursor);
+    if (typeof reply.body.log === "string") model.logs.set(owner, reply.body.log);
   }
 
   toString(): string {
@@ -969,9 +994,23 @@ const changes = fc
   .tuple(
     ownerArb,
     fc.oneof(
-      { arbitrary: fc.constantFrom("none" as const, "last" as const, "zero" as const), weight: 8 },
       {
-        arbitrary: fc.constantFrom("x", "-1", "1.5", "1".repeat(16), "").map((bad) => ({ bad })),
+        arbitrary: fc.constantFrom(
+          "none" as const,
+          "last" as const,
+          "zero" as const,
+          "log" as const,
+        ),
+        weight: 8,
+      },
+      {
+        arbitrary: fc
+          .constantFrom("1".repeat(16), "", "é", " x", "a".repeat(201))
+          .map((bad) => ({ bad })),
+        weight: 1,
+      },
+      {
+        arbitrary: fc.constantFrom("x", "-1", "1.5", "p000001").map((foreign) => ({ foreign })),
         weight: 1,
       },
     ),

@@ -448,9 +448,19 @@ describe("GET /v1/changes", () => {
     expect(reply.body.changed.map((s: { id: string }) => s.id)).toEqual(["a"]);
   });
 
+  it("answers resync for a change-log cursor it never made", async () => {
+    const { alice } = setup();
+    for (const since of ["abc", "-1", "1.5"]) {
+      const reply = await alice.get(`/v1/changes?since=${since}`);
+      expect(reply.status).toBe(200);
+      expect(reply.body).toMatchObject({ changed: [], removed: [], resync: true });
+      expect(typeof reply.body.cursor).toBe("string");
+    }
+  });
+
   it("400 for a since that is not a cursor", async () => {
     const { alice } = setup();
-    for (const since of ["abc", "-1", "1.5", ""]) {
+    for (const since of ["", "1".repeat(16), "%C3%A9", "%20x", "a".repeat(201)]) {
       const reply = await alice.get(`/v1/changes?since=${since}`);
       expect(reply.status).toBe(400);
       expect(reply.body.error.code).toBe("BAD_REQUEST");
