@@ -34,6 +34,18 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 `;
 
+/** Whether the stream id `a` comes before `b` (ids are `ms-seq`, two numbers of up to 20 digits). */
+const BEFORE = `
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+`;
+
 /** How long (ms) past `maxAge` an owner's log remembers the id of its newest entry. */
 export const LOG_MEMORY = 86_400_000;
 
@@ -46,7 +58,7 @@ export const LOG_MEMORY = 86_400_000;
  * stream expires with its newest entry (`maxAge`), the hash a day later: an entry after a cursor
  * that the log dropped (by count, by age, or the whole stream expired) makes the cursor resync.
  */
-const LOG = `
+const LOG = `${BEFORE}
 local log = nil
 local function log_open(k, a)
   if not KEYS[k] then return end
@@ -72,9 +84,9 @@ local function log_close()
   end
   local clock = redis.call('TIME')
   local oldest = (tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - log.age) .. '-0'
-  local old = redis.call('XREVRANGE', log.key, '(' .. oldest, '-', 'COUNT', 1)[1]
-  if old then
-    log.dropped = old[1]
+  -- The first entry first: XREVRANGE from a bound past every entry scans them all.
+  if before(redis.call('XRANGE', log.key, '-', '+', 'COUNT', 1)[1][1], oldest) then
+    log.dropped = redis.call('XREVRANGE', log.key, '(' .. oldest, '-', 'COUNT', 1)[1][1]
     redis.call('XTRIM', log.key, 'MINID', oldest)
   end
   if log.dropped then redis.call('HSET', log.meta, 'l', log.last, 'f', log.dropped)
@@ -170,15 +182,7 @@ return 0`;
  * remembers), or `{ 'entries', entries, more }`. An entry older than maxAge counts as dropped
  * even while the stream still holds it (streams are trimmed on writes only).
  */
-export const CHANGES: string = `${NOW}
-local function before(a, b)
-  local am, as = string.match(a, '^(%d+)-(%d+)$')
-  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
-  if #am ~= #bm then return #am < #bm end
-  if am ~= bm then return am < bm end
-  if #as ~= #bs then return #as < #bs end
-  return as < bs
-end
+export const CHANGES: string = `${NOW}${BEFORE}
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 local head = last and last[1] or ((now - 1) .. '-18446744073709551615')
 local cursor = ARGV[1]
@@ -191,8 +195,11 @@ if not meta[2] and ms < now - age - ${LOG_MEMORY} then return { 'resync', head }
 local floor = meta[2] or nil
 if last then
   floor = meta[1] or nil
-  local old = redis.call('XREVRANGE', KEYS[1], '(' .. (now - age) .. '-0', '-', 'COUNT', 1)[1]
-  if old and (not floor or before(floor, old[1])) then floor = old[1] end
+  local oldest = (now - age) .. '-0'
+  if before(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1], oldest) then
+    local old = redis.call('XREVRANGE', KEYS[1], '(' .. oldest, '-', 'COUNT', 1)[1][1]
+    if not floor or before(floor, old) then floor = old end
+  end
 end
 if floor and before(cursor, floor) then return { 'resync', head } end
 if not last then

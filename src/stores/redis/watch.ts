@@ -80,6 +80,11 @@ export class LogWatch {
   private readonly fanout: Fanout;
   private link: Link | undefined;
   private readonly pending = new Map<string, CatchUp>();
+  /**
+   * The last cursor a catch-up delivered, per owner, until the channel brings an entry after
+   * it: the channel may bring what the catch-up read after the catch-up is done.
+   */
+  private readonly caughtUp = new Map<string, string>();
 
   constructor(private readonly source: WatchSource) {
     this.fanout = new Fanout(source.report);
@@ -101,7 +106,9 @@ export class LogWatch {
       if (stopped) return;
       stopped = true;
       stop();
-      if (!this.fanout.has(owner)) this.pending.delete(owner);
+      if (this.fanout.has(owner)) return;
+      this.pending.delete(owner);
+      this.caughtUp.delete(owner);
       if (this.fanout.size === 0) this.close();
     };
   }
@@ -111,6 +118,7 @@ export class LogWatch {
     const link = this.link;
     this.link = undefined;
     this.pending.clear();
+    this.caughtUp.clear();
     if (!link) return;
     link.done = true;
     link.sub?.disconnect();
@@ -158,6 +166,7 @@ export class LogWatch {
     if (link.lost) {
       link.lost = false;
       this.pending.clear();
+      this.caughtUp.clear();
       return this.fanout.resync();
     }
     for (const [owner, catchUp] of this.pending) void this.catchUp(owner, catchUp);
@@ -166,9 +175,15 @@ export class LogWatch {
   private heard(message: string) {
     const found = messageOf(message, (owner) => this.fanout.has(owner), this.source.decode);
     if (!found) return;
-    const catchUp = this.pending.get(found.owner);
-    if (catchUp) catchUp.heard.push(found.entry);
-    else this.fanout.emit(found.owner, found.entry);
+    const { owner, entry } = found;
+    const catchUp = this.pending.get(owner);
+    if (catchUp) return void catchUp.heard.push(entry);
+    const last = this.caughtUp.get(owner);
+    if (last !== undefined) {
+      if (entry.cursor <= last) return;
+      this.caughtUp.delete(owner);
+    }
+    this.fanout.emit(owner, entry);
   }
 
   /** Reads the owner's log from its head at `watch`, then what the channel brought meanwhile. */
@@ -192,7 +207,11 @@ export class LogWatch {
     if (!current()) return;
     this.pending.delete(owner);
     if (cursor === undefined) return this.fanout.resync(owner);
-    const after = cursor;
-    for (const entry of catchUp.heard) if (entry.cursor > after) this.fanout.emit(owner, entry);
+    for (const entry of catchUp.heard) {
+      if (entry.cursor <= cursor) continue;
+      this.fanout.emit(owner, entry);
+      cursor = entry.cursor;
+    }
+    this.caughtUp.set(owner, cursor);
   }
 }
