@@ -209,7 +209,7 @@ class Registry implements Metrics {
 
   handle(request: Request, basePath: string = this.basePath): Promise<Response> | undefined {
     if (request.method !== "GET" && request.method !== "HEAD") return undefined;
-    const { pathname } = new URL(request.url);
+    const pathname = pathOf(request.url);
     if (this.exposed && pathname === `${basePath}/metrics`) return this.scrape(request);
     if (this.health && pathname === `${basePath}/health`) return this.healthAnswer();
     return undefined;
