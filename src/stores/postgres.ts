@@ -93,8 +93,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
   const connect = async (): Promise<PostgresClient> => {
     // Checked here, not in the factory: a bad name rejects `open` rather than throwing at once.
     const table = quoteTable(tableName);
+    log.check();
     sql = statements(table);
-    logSql = logStatements(table, names);
+    logSql = logStatements(table, names, log.maxAge);
     pool ??= options.client ?? (await createPool(options, (error) => report(error)));
     const db = pool;
     await db.query(createTableSql(tableName, table, logTablesSql(names)));

@@ -88,20 +88,42 @@ export function isAfter(seq: string, cursor: string): boolean {
   return seq.padStart(SEQ_DIGITS, "0") > cursor.slice(-SEQ_DIGITS);
 }
 
+/** Aged entries an append drops from the front of its owner's log (the sweep drops the rest). */
+const AGED_PER_APPEND = 16;
+
 /**
  * A write (`w`, returning the prefixed `id`; `locked` the lock CTE to read from) and its entry
  * in one statement: the owner's advisory lock first, so that one owner's entries commit in the
  * order of their positions (a reader never passes one still to commit), then the write, the
  * entry from what it returned (none when its condition failed) and the NOTIFY, delivered at
- * commit. `o`, `k` and `r` are the placeholders of the encoded owner, the change and the record.
+ * commit; last, the owner's oldest entries past `maxAge` ms dropped and its floor raised (an
+ * owner's entries are in time order: the front of its log is its oldest). `o`, `k` and `r` are
+ * the placeholders of the encoded owner, the change and the record.
  */
-function logged(names: LogNames, o: string, k: string, r: string, write: string): string {
-  const { changes, channel } = names;
+function logged(
+  names: LogNames,
+  maxAge: number,
+  o: string,
+  k: string,
+  r: string,
+  write: string,
+): string {
+  const { changes, floors, channel } = names;
   return `WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || ${o}::text, 0)) AS held),
 w AS (${write}),
 c AS (INSERT INTO ${changes} (namespace, owner, id, change, record, at)
-  SELECT $1, ${o}, substr(w.id, length(${o}) + 2), ${k}, ${r}, ${NOW_MS} FROM w RETURNING seq)
+  SELECT $1, ${o}, substr(w.id, length(${o}) + 2), ${k}, ${r}, ${NOW_MS} FROM w RETURNING seq),
+aged AS (DELETE FROM ${changes} WHERE namespace = $1 AND owner = ${o} AND EXISTS (SELECT 1 FROM locked)
+  AND seq IN (SELECT seq FROM ${changes} WHERE namespace = $1 AND owner = ${o} ORDER BY seq LIMIT ${AGED_PER_APPEND})
+  AND at < ${NOW_MS} - ${maxAge} RETURNING seq),
+floored AS (${raise(floors, o, "aged")})
 SELECT seq::text AS seq, pg_notify('${channel}', md5(${o}) || ' ' || seq) FROM c`;
+}
+
+/** Raises the floor of owner `o` to the newest position of `dropped` (a CTE of `seq`s), if any. */
+function raise(floors: string, o: string, dropped: string): string {
+  return `INSERT INTO ${floors} (namespace, owner, floor) SELECT $1, ${o}, max(seq) FROM ${dropped} HAVING count(*) > 0
+ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor)`;
 }
 
 /** The columns a write sets (`$3`…`$11`): all but the namespace and the id. */
@@ -131,7 +153,7 @@ export type LogStatements = Record<
  * `toRow` makes them), then the encoded owner `$12`, the change `$13` (NULL: the default) and
  * the record as JSON `$14`; deletes `$1` namespace, `$2` id, `$3` owner, `$4` change.
  */
-export function logStatements(table: string, names: LogNames): LogStatements {
+export function logStatements(table: string, names: LogNames, maxAge: number): LogStatements {
   const { changes, floors, channel } = names;
   const values =
     "$1::text, $2::text, $3::smallint, $4::text, $5::boolean, $6::float8, $7::float8, $8::float8, $9::float8, $10::bigint, $11::float8";
@@ -141,6 +163,7 @@ export function logStatements(table: string, names: LogNames): LogStatements {
   const remove = (condition: string) =>
     logged(
       names,
+      maxAge,
       "$3",
       "coalesce($4::text, 'removed')",
       "NULL",
@@ -153,6 +176,7 @@ export function logStatements(table: string, names: LogNames): LogStatements {
   return {
     insert: logged(
       names,
+      maxAge,
       "$12",
       "coalesce($13::text, 'added')",
       "$14",
@@ -161,6 +185,7 @@ export function logStatements(table: string, names: LogNames): LogStatements {
     // A create or a replace: `xmax = 0` on the row returned only when it was inserted.
     upsert: logged(
       names,
+      maxAge,
       "$12",
       "coalesce($13::text, CASE WHEN w.created THEN 'added' ELSE 'updated' END)",
       "$14",
@@ -168,6 +193,7 @@ export function logStatements(table: string, names: LogNames): LogStatements {
     ),
     update: logged(
       names,
+      maxAge,
       "$12",
       "coalesce($13::text, 'updated')",
       "$14",
@@ -201,7 +227,7 @@ SELECT ${COLUMNS}, (SELECT count(*) FROM o) AS owners FROM w WHERE (SELECT count
     head: `SELECT greatest(${floor("$2")}, ${newest("$2")})::text AS head`,
     // The entries after `$3` (at most `$4`), with the floor, the head and the database's time.
     page: `WITH f AS (SELECT ${floor("$2")} AS floor)
-SELECT f.floor::text AS floor, greatest(f.floor, ${newest("$2")})::text AS head, ${NOW_MS} AS now,
+SELECT f.floor::text AS floor, greatest(f.floor, ${newest("$2")})::text AS head,
   e.seq::text AS seq, e.id, e.change, e.record, e.at
 FROM f LEFT JOIN LATERAL (SELECT seq, id, change, record, at FROM ${changes}
   WHERE namespace = $1 AND owner = $2 AND seq > $3::bigint ORDER BY seq LIMIT $4) e ON true
@@ -209,8 +235,7 @@ ORDER BY e.seq`,
     // All but the newest `$3` entries of owner `$2` dropped, and the floor raised to them.
     prune: `WITH d AS (DELETE FROM ${changes} WHERE namespace = $1 AND owner = $2 AND seq <= (
   SELECT seq FROM ${changes} WHERE namespace = $1 AND owner = $2 ORDER BY seq DESC OFFSET $3 LIMIT 1) RETURNING seq)
-INSERT INTO ${floors} (namespace, owner, floor) SELECT $1, $2, max(seq) FROM d HAVING count(*) > 0
-ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor)`,
+${raise(floors, "$2", "d")}`,
     // The entries older than `$2` ms dropped, and their owners' floors raised to them.
     age: `WITH d AS (DELETE FROM ${changes} WHERE namespace = $1 AND at < ${NOW_MS} - $2 RETURNING owner, seq)
 INSERT INTO ${floors} (namespace, owner, floor) SELECT $1, owner, max(seq) FROM d GROUP BY owner
@@ -220,9 +245,8 @@ ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, e
 ON CONFLICT (namespace, owner) DO NOTHING`,
     readEpoch: `SELECT epoch FROM ${floors} WHERE namespace = $1 AND owner = '${NAMESPACE_ROW}'`,
     // Every record of the namespace (of format `$2`) and its whole log; the namespace's floor
-    // raised past every position given, so that every cursor answers `resync`.
-    clearAll: `WITH top AS (SELECT greatest((SELECT max(floor) FROM ${floors} WHERE namespace = $1),
-    (SELECT max(seq) FROM ${changes} WHERE namespace = $1)) AS floor),
+    // raised past every position given (a new one), so that every cursor answers `resync`.
+    clearAll: `WITH top AS (SELECT nextval(pg_get_serial_sequence('${changes}', 'seq')) AS floor),
 r AS (DELETE FROM ${table} WHERE namespace = $1 AND format = $2),
 e AS (DELETE FROM ${changes} WHERE namespace = $1),
 f AS (DELETE FROM ${floors} WHERE namespace = $1 AND owner <> '${NAMESPACE_ROW}')

@@ -1,6 +1,7 @@
 // The PostgreSQL store's partitions: an owner's records under the prefix partition's ids, and
 // its change log in the same database, written by the same statement as the record.
 import { randomBytes } from "node:crypto";
+import { BackendError } from "../../errors.ts";
 import { shortId } from "../../log.ts";
 import { decodeRecord, encodeRecord, RECORD_FORMAT } from "../record.ts";
 import { LOG_DEFAULTS } from "../shared/log.ts";
@@ -45,7 +46,6 @@ export interface LogContext {
 type EntryRow = {
   floor: string;
   head: string;
-  now: number;
   seq: string | null;
   id: string;
   change: StoreChange;
@@ -61,13 +61,16 @@ const COUNTED_OWNERS = 10_000;
 /**
  * The change logs of one store's namespace: the partitions that write them, their reads, their
  * bounds (count: every `step` appends of an owner by this process, its oldest entries past
- * `maxEntries` are dropped; age: by the sweep, and a reader whose next entry is older than
- * `maxAge` resyncs), and the epoch that tells this log's cursors from any other's.
+ * `maxEntries` are dropped; age: each append drops its owner's oldest entries past `maxAge`,
+ * the sweep every owner's), and the epoch that tells this log's cursors from any other's. A
+ * cursor before an entry dropped answers `resync`: each owner's floor (the newest position
+ * dropped) is kept beside the log.
  */
 export class ChangeLog {
   private epoch = "";
-  private readonly maxEntries: number;
-  private readonly maxAge: number;
+  /** The bounds, as given (checked by `open`). */
+  readonly maxEntries: number;
+  readonly maxAge: number;
   private readonly step: number;
   private readonly appends = new Map<string, number>();
 
@@ -78,6 +81,18 @@ export class ChangeLog {
     this.maxEntries = options.maxEntries ?? LOG_DEFAULTS.maxEntries;
     this.maxAge = options.maxAge ?? LOG_DEFAULTS.maxAge;
     this.step = Math.max(1, Math.ceil(this.maxEntries / 10));
+  }
+
+  /** `BackendError` unless the bounds are whole numbers from 1 (they are written into SQL). */
+  check(): void {
+    for (const [name, value] of Object.entries({
+      maxEntries: this.maxEntries,
+      maxAge: this.maxAge,
+    })) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new BackendError(`changeLog.${name} must be a whole number from 1, got ${value}`);
+      }
+    }
   }
 
   /** Reads (or makes) the namespace's epoch with `query`: called when the store connects. */
@@ -114,15 +129,11 @@ export class ChangeLog {
     if (after === undefined) return { entries: [], next: await head(), resync: true };
     const values = [this.context.namespace, owner, after, limit + 1];
     const rows = (await this.context.query("page", values)).rows as EntryRow[];
-    const { floor, head: newest, now } = rows[0] as EntryRow;
+    const { floor, head: newest } = rows[0] as EntryRow;
     const found = rows.filter((row) => row.seq !== null);
-    const first = found[0];
-    // Entries were dropped after the cursor (by count, or by age: the next one is older than
-    // the bound, or already gone), or the cursor is ahead of anything this owner's log made.
-    const lost =
-      BigInt(after) < BigInt(floor) ||
-      BigInt(after) > BigInt(newest) ||
-      (first !== undefined && first.at < now - this.maxAge);
+    // Entries were dropped after the cursor (by count or age), or the cursor is ahead of
+    // anything this owner's log made.
+    const lost = BigInt(after) < BigInt(floor) || BigInt(after) > BigInt(newest);
     if (lost) return { entries: [], next: cursorOf(this.epoch, newest), resync: true };
     const page = found.slice(0, limit);
     const entries = page.flatMap((row) => this.entry(row) ?? []);
@@ -133,7 +144,8 @@ export class ChangeLog {
 
   /**
    * The root's sweep of owners' records: each deleted with an `expired` entry, a batch of owners
-   * at a time; then the entries older than `maxAge` dropped. Resolves to the records deleted.
+   * at a time; then every owner's entries older than `maxAge` dropped. Resolves to the records
+   * deleted.
    */
   async sweep(now: number): Promise<SessionRecord[]> {
     const { namespace } = this.context;
