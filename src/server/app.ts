@@ -16,6 +16,7 @@ import {
   sessionId,
   touchTtl,
 } from "./input.ts";
+import { tagErrorCode } from "./metrics.ts";
 import type { ResolvedLimits } from "./options.ts";
 import type { OwnerSessions } from "./sessions.ts";
 
@@ -154,6 +155,7 @@ function errorResponse(error: unknown, c: Context<Env>, context: AppContext): Re
     version = error.current.version;
   }
   const response = json(body, status, version);
+  tagErrorCode(response, code);
   if (status === 401) {
     // RFC 6750 §3.1: `invalid_token` when a token was sent and refused, nothing when none was.
     const sent = c.req.header("authorization") !== undefined;

@@ -22,6 +22,7 @@ export type {
   ServerBackendName,
   SessionServerAuth,
   SessionServerLimits,
+  SessionServerMetrics,
   SessionServerOptions,
 } from "./options.ts";
 export type { RunningServer, ServeOptions } from "./serve.ts";

@@ -9,6 +9,7 @@ import { createApp, json, stampTime } from "./app.ts";
 import { createVerifier } from "./auth.ts";
 import { allowOrigin, type CorsOptions, preflight } from "./cors.ts";
 import { EventStreams } from "./events.ts";
+import { createMetrics, type Metrics, tagErrorCode } from "./metrics.ts";
 import { checkBackend, resolveLimits, type SessionServerOptions } from "./options.ts";
 import { OwnerSessions } from "./sessions.ts";
 import { startSweep } from "./sweep.ts";
@@ -22,6 +23,8 @@ export interface SessionServer {
 }
 
 const LOG_PREFIX = "sessionmanager:server";
+// No session has this id (ids never hold NUL): reading it costs one lookup, and finds nothing.
+const HEALTH_PROBE_ID = "\u0000health";
 const SESSION_IN_PATH = /(\/sessions\/)([^/]+)/;
 
 /**
@@ -46,11 +49,20 @@ class Server implements SessionServer {
   private readonly log: LogFns;
   private readonly inflight = new Set<Promise<Response>>();
   private readonly streams: EventStreams;
+  private readonly metrics: Metrics;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionServerOptions) {
     const limits = resolveLimits(options);
     const verify = createVerifier(options.auth);
+    const basePath = normalizeBasePath(options.basePath);
+    // Before the store opens: bad options throw with nothing to close.
+    this.metrics = createMetrics({
+      metrics: options.metrics,
+      health: options.health,
+      basePath,
+      check: () => this.ping(),
+    });
     const sweepMs = parseDuration(options.sweepInterval ?? "1m", "sweepInterval", true);
     this.log = createLog(options.logger, options.logLevel ?? "info", LOG_PREFIX);
     this.cors = options.cors && { origins: [...options.cors.origins] };
@@ -65,12 +77,14 @@ class Server implements SessionServer {
     });
     const sessions = this.store.then((store) => new OwnerSessions(store, limits.defaultTtl));
     const heartbeat = parseDuration(options.heartbeat ?? "15s", "heartbeat");
-    this.streams = new EventStreams(limits.streams, heartbeat);
+    this.streams = new EventStreams(limits.streams, heartbeat, (open) =>
+      this.metrics.streamCount(open),
+    );
     this.handler = createApp({
       sessions: () => sessions,
       verify,
       limits,
-      basePath: normalizeBasePath(options.basePath),
+      basePath,
       storeName: () => storeName,
       log: this.log,
       streams: this.streams,
@@ -82,6 +96,7 @@ class Server implements SessionServer {
   readonly fetch = async (request: Request): Promise<Response> => {
     const started = Date.now();
     const response = await this.answer(request);
+    this.metrics.observe(request, response, Date.now() - started);
     stampTime(response);
     if (this.cors) allowOrigin(response, request, this.cors);
     this.log.debug?.(
@@ -92,6 +107,7 @@ class Server implements SessionServer {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.metrics.close();
       await this.streams.close();
       await this.stopSweep();
       await Promise.allSettled(this.inflight);
@@ -101,6 +117,9 @@ class Server implements SessionServer {
   }
 
   private async answer(request: Request): Promise<Response> {
+    // `/metrics` and `/health` (when on) answer while closing too: health says "unavailable".
+    const operations = this.metrics.handle(request);
+    if (operations) return operations;
     if (this.closing) return closed();
     const early = preflight(request, this.cors, this.log);
     if (early) return early;
@@ -115,6 +134,12 @@ class Server implements SessionServer {
     } finally {
       this.inflight.delete(pending);
     }
+  }
+
+  /** A cheap read for `/health` and `sessionmanager_store_up`: rejects when the store cannot answer. */
+  private async ping(): Promise<void> {
+    if (this.closing) throw new Error("the server is closing");
+    await (await this.store).get(HEALTH_PROBE_ID);
   }
 
   /** Opens the store; one that fails is logged, and its calls answer 503 until it works. */
@@ -152,9 +177,16 @@ function loggedPath(url: string): string {
 }
 
 function closed(): Response {
-  return json({ error: { code: "BACKEND_UNAVAILABLE", message: "the server is closed" } }, 503);
+  const response = json(
+    { error: { code: "BACKEND_UNAVAILABLE", message: "the server is closed" } },
+    503,
+  );
+  tagErrorCode(response, "BACKEND_UNAVAILABLE");
+  return response;
 }
 
 function internalError(): Response {
-  return json({ error: { code: "INTERNAL", message: "internal server error" } }, 500);
+  const response = json({ error: { code: "INTERNAL", message: "internal server error" } }, 500);
+  tagErrorCode(response, "INTERNAL");
+  return response;
 }

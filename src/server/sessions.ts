@@ -167,7 +167,7 @@ export class OwnerSessions {
    * one listed before it); by the clock, with every live id, for a clock cursor, none, or a
    * store without a log (the answer then carries the log's head as `log`, where there is one).
    */
-  async changes(owner: string, since: Since, limit = PAGE): Promise<ChangesBody> {
+  async changes(owner: string, since: Since, limit: number = PAGE): Promise<ChangesBody> {
     const partition = this.of(owner);
     if (!partition.changes)
       return this.byClock(partition, typeof since === "number" ? since : undefined);
