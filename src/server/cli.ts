@@ -49,6 +49,10 @@ serve options:
   --max-ttl <dur>       longest ttl a client may ask for (default 400d)
   --max-sessions-per-owner <n>
                         most live sessions one owner may have (default 1000)
+  --heartbeat <dur>     how often idle event streams get a heartbeat (default 15s)
+  --health              answer GET /health (200 while the store answers, else 503)
+  --metrics             answer GET /metrics in the Prometheus text format; behind the
+                        bearer token in SESSIONMANAGER_METRICS_TOKEN when it is set
   --log-level <level>   debug | info | warn | error | silent (default info)
 
 token options:
@@ -60,6 +64,7 @@ token options:
 `;
 
 const SECRET_ENV = "SESSIONMANAGER_SECRET";
+const METRICS_TOKEN_ENV = "SESSIONMANAGER_METRICS_TOKEN";
 const PACKAGE_NAME = "sessionmanager-js";
 // How far up from this module its package.json may be: src/server/ in a clone, dist/ once built
 // (the module may sit in a chunk there), under node_modules/sessionmanager-js/ when installed.
@@ -98,6 +103,9 @@ const serveFlags = {
   "default-ttl": { type: "string" },
   "max-ttl": { type: "string" },
   "max-sessions-per-owner": { type: "string" },
+  heartbeat: { type: "string" },
+  health: { type: "boolean" },
+  metrics: { type: "boolean" },
   "log-level": { type: "string" },
 } as const;
 
@@ -157,6 +165,9 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
     ...optional("maxTtl", duration(values["max-ttl"], "--max-ttl")),
     ...optional("maxSessionsPerOwner", count(values["max-sessions-per-owner"])),
     ...optional("cors", values.cors === undefined ? undefined : { origins: list(values.cors) }),
+    ...optional("heartbeat", duration(values.heartbeat, "--heartbeat")),
+    ...optional("health", values.health),
+    ...optional("metrics", metrics(values.metrics, io.env)),
   };
   // As the server checks it, after the flags; an unknown name fails when the store is made.
   checkBackend(backend);
@@ -166,6 +177,16 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
   await running.close();
   io.stdout.write("sessionmanager server stopped\n");
   return 0;
+}
+
+/** `--metrics`: on, behind the token in `SESSIONMANAGER_METRICS_TOKEN` when that is set. */
+function metrics(
+  on: boolean | undefined,
+  env: CliIo["env"],
+): boolean | { token: string } | undefined {
+  if (!on) return undefined;
+  const token = env?.[METRICS_TOKEN_ENV];
+  return token ? { token } : true;
 }
 
 async function tokenCommand(args: string[], io: CliIo): Promise<ExitCode> {

@@ -238,4 +238,33 @@ describe("sessionmanager serve", () => {
     stop.abort();
     expect(await cli.code).toBe(0);
   });
+
+  it("takes --health, --metrics (behind SESSIONMANAGER_METRICS_TOKEN) and --heartbeat", async () => {
+    const stop = new AbortController();
+    const metricsToken = "a-metrics-token-of-32-characters-or-more";
+    const argv = ["serve", "--backend", "memory", "--port", "0", "--health", "--metrics"];
+    const env = { SESSIONMANAGER_SECRET: SECRET, SESSIONMANAGER_METRICS_TOKEN: metricsToken };
+    const cli = run([...argv, "--heartbeat", "50ms"], env, stop.signal);
+    const url = await until(() => /listening on (http:\S+)/.exec(cli.stdout())?.[1]);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const scrape = await fetch(`${url}/metrics`, {
+      headers: { authorization: `Bearer ${metricsToken}` },
+    });
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain("sessionmanager_requests_total");
+    stop.abort();
+    expect(await cli.code).toBe(0);
+  });
+
+  it("answers neither /health nor /metrics without their flags", async () => {
+    const stop = new AbortController();
+    const argv = ["serve", "--backend", "memory", "--port", "0"];
+    const cli = run(argv, { SESSIONMANAGER_SECRET: SECRET }, stop.signal);
+    const url = await until(() => /listening on (http:\S+)/.exec(cli.stdout())?.[1]);
+    expect((await fetch(`${url}/health`)).status).toBe(404);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    stop.abort();
+    expect(await cli.code).toBe(0);
+  });
 });
