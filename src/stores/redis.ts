@@ -158,6 +158,11 @@ interface Records {
  * tag (`{…}`), which Redis Cluster keeps on one slot. The owners with records are listed in
  * `<prefix>:{<namespace>}:o` (with when each is next due for a sweep), so that the root's `clear`
  * and `purgeExpired` reach every owner, the latter only those with something due.
+ *
+ * Each owner's writes are logged (`partition(owner).changes`) in a stream under the owner's tag
+ * (`…:{<namespace>:<owner>}:l`, bounded by `changeLog`), appended by the same script as the write
+ * (a write whose condition fails logs nothing) and published on `<prefix>:{<namespace>}:c`, where
+ * one subscriber connection per store (opened by the first `watch`) hears every process's.
  * @example
  * new SessionManager({ backend: redisStore({ url: process.env.REDIS_URL, namespace: "myapp" }) })
  */
