@@ -51,9 +51,10 @@ export async function createClient(options: ConnectionOptions): Promise<OwnClien
     commandTimeout: timeout,
     maxRetriesPerRequest: 1,
   };
-  const client = options.cluster
-    ? await createCluster(options, settings)
-    : await createRedis(options, settings);
+  const client =
+    options.cluster !== undefined
+      ? await createCluster(options, settings)
+      : await createRedis(options, settings);
   // Each failed reconnection emits `error`; the calls that fail meanwhile say why, and an
   // unheard `error` would be logged by ioredis on every attempt.
   client.on("error", () => {});
@@ -72,7 +73,7 @@ async function createCluster(options: ConnectionOptions, settings: RedisOptions)
   if (options.url !== undefined || options.host !== undefined || options.port !== undefined) {
     throw new BackendError("redis: give either cluster or url/host/port, not both");
   }
-  const { nodes, auth } = clusterNodes(options.cluster ?? []);
+  const { nodes, auth } = clusterNodes(options.cluster ?? "");
   const { Cluster } = await loadIoredis();
   const clusterOptions: ClusterOptions = {
     lazyConnect: true,

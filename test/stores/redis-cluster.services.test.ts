@@ -1,0 +1,405 @@
+// The Redis store on a Redis Cluster of three masters (scripts/redis-cluster.sh start): the
+// conformance suite through `redisStore({ cluster })` with a twin on a Cluster connection of its
+// own; every script the store runs touching the keys of one slot (seen through MONITOR on every
+// node, with the commands the scripts ran); owners spread over the nodes; the ways to name the
+// nodes; a Cluster handed in; close; and a server on the cluster. Keys of one run share a
+// prefix, deleted at the end.
+import { Cluster, Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { BackendError } from "../../src/errors.ts";
+import { openSubscriber } from "../../src/stores/redis/watch.ts";
+import { type RedisClient, type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
+import { partitionOf } from "../../src/stores/shared/partition.ts";
+import type { ChangeLogOptions, SessionStore } from "../../src/stores/types.ts";
+import { requireCluster } from "../helpers/cluster.ts";
+import { rec } from "../helpers/records.ts";
+import { client as serverClient, setup } from "../helpers/server.ts";
+import { eventually, freePort, runId, timed } from "../helpers/services.ts";
+import { testChangeLog } from "./change-log.ts";
+import { testStore } from "./conformance.ts";
+
+const found = await requireCluster();
+const nodes = found ?? [];
+const prefix = `smtest-${runId()}`;
+/** The cluster as a test reads it: keys, slots, connections. */
+const raw = new Cluster([...nodes], { lazyConnect: true });
+raw.on("error", () => {});
+// A Cluster is assignable to what the store calls on a client handed in.
+const handedIn: RedisClient = raw;
+
+const reported: Error[] = [];
+const opened: SessionStore[] = [];
+let sequence = 0;
+async function open(options: RedisStoreOptions = {}): Promise<SessionStore> {
+  const store = redisStore({ cluster: nodes, prefix, namespace: `n${++sequence}`, ...options });
+  opened.push(store);
+  await store.open?.({ report: (error) => reported.push(error) });
+  return store;
+}
+
+afterAll(async () => {
+  for (const store of opened) await store.close?.();
+  if (found) {
+    for (const node of raw.nodes("master")) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        for (const key of keys) await node.unlink(key);
+        cursor = next;
+      } while (cursor !== "0");
+    }
+  }
+  raw.disconnect();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A plain connection to each master (MONITOR, CLIENT LIST, CLUSTER KEYSLOT). */
+const masters = () => nodes.map(({ host, port }) => ({ host, port, name: `${host}:${port}` }));
+
+/** One `EVAL`/`EVALSHA` a node ran: its declared keys, and the commands the script ran. */
+interface ScriptRun {
+  node: string;
+  keys: string[];
+  calls: string[][];
+}
+
+/**
+ * Runs `action` and resolves to every script of this run (a key under its prefix) that the
+ * masters ran meanwhile, through MONITOR, which shows each script's own commands (`lua`) right
+ * after it: a script runs whole, so nothing comes between on its node.
+ */
+async function scriptsRun(action: () => Promise<unknown>): Promise<ScriptRun[]> {
+  const runs: ScriptRun[] = [];
+  const monitors = await Promise.all(
+    masters().map(async ({ host, port, name }) => {
+      const monitor = await new Redis({ host, port }).monitor();
+      let current: ScriptRun | undefined;
+      monitor.on("monitor", (_time: string, args: string[], source: string) => {
+        const command = String(args[0]).toLowerCase();
+        if (source === "lua") current?.calls.push(args);
+        else if (command === "eval" || command === "evalsha") {
+          const count = Number(args[2]);
+          current = { node: name, keys: args.slice(3, 3 + count), calls: [] };
+          runs.push(current);
+        } else current = undefined;
+      });
+      return monitor;
+    }),
+  );
+  await sleep(100);
+  await action();
+  await sleep(300);
+  for (const monitor of monitors) monitor.disconnect();
+  const ours = (run: ScriptRun) =>
+    run.keys.some((key) => key.startsWith(prefix)) ||
+    run.calls.some((call) => call.some((arg) => arg.startsWith(prefix)));
+  return runs.filter(ours);
+}
+
+/** The keys `call` names, as Redis sees them (`COMMAND GETKEYS`); none for `TIME` and such. */
+async function keysOf(inspect: Redis, call: string[]): Promise<string[]> {
+  try {
+    return (await inspect.call("COMMAND", "GETKEYS", ...call)) as string[];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the Redis store keeps a change log yet (`partition(owner).changes`). */
+const logged = typeof redisStore().partition?.("x").changes === "function";
+
+/**
+ * The runs among `runs` whose keys (declared, and those their commands touched) hash to more than
+ * one slot, described; and the commands the scripts ran.
+ */
+async function slotsOf(runs: ScriptRun[]): Promise<{ mixed: string[]; commands: Set<string> }> {
+  const [first] = masters();
+  const inspect = new Redis(first?.port ?? 0, first?.host ?? "");
+  const mixed: string[] = [];
+  const commands = new Set<string>();
+  for (const run of runs) {
+    const touched = [...run.keys];
+    for (const call of run.calls) {
+      commands.add(String(call[0]).toUpperCase());
+      touched.push(...(await keysOf(inspect, call)));
+    }
+    const slots = new Set(await Promise.all(touched.map((key) => inspect.cluster("KEYSLOT", key))));
+    if (slots.size > 1) mixed.push(`${run.node} keys ${run.keys} ran ${JSON.stringify(run.calls)}`);
+  }
+  inspect.disconnect();
+  return { mixed, commands };
+}
+
+describe.skipIf(!found)("redis cluster", () => {
+  // Each store of the suite, and its twin, on a Cluster connection of its own.
+  const create = (namespace: string) => redisStore({ cluster: nodes, prefix, namespace });
+  testStore({ name: "redis cluster", create, twin: create });
+  if (logged) {
+    const make = (namespace: string, log?: ChangeLogOptions) =>
+      redisStore({ cluster: nodes, prefix, namespace, ...(log ? { changeLog: log } : {}) });
+    testChangeLog({ name: "redis cluster", create: make, twin: make });
+  }
+
+  it("runs every script on the keys of one slot, the keys its commands touch included", async () => {
+    const store = await open({ grace: 0 });
+    const twin = await open({ namespace: `n${sequence}`, grace: 0 });
+    const now = Date.now();
+    const runs = await scriptsRun(async () => {
+      for (const [i, s] of [
+        store,
+        partitionOf(store, "alice"),
+        partitionOf(twin, "b:o{b}"),
+      ].entries()) {
+        await s.set(rec(`x${i}`));
+        await s.set(rec(`y${i}`), { ifAbsent: true });
+        await s.set(rec(`y${i}`, { version: 2 }), { ifVersion: 1 });
+        await s.delete(`x${i}`, { ifVersion: 1 });
+        // Already gone in Redis (PXAT in the past, no grace) but in the index: PRUNE drops it.
+        await s.set(rec(`gone${i}`, { expiresAt: now - 1000 }));
+        await s.get(`y${i}`);
+        await s.list?.({ limit: 10 });
+      }
+      await store.list();
+      await store.purgeExpired(now);
+      await partitionOf(store, "alice").clear();
+      await store.clear();
+    });
+    const { mixed, commands } = await slotsOf(runs);
+    expect(mixed).toEqual([]);
+    // Every script of the store ran: SET, DELETE, PRUNE, SWEEP, REGISTER, SETTLE.
+    expect(runs.length).toBeGreaterThan(20);
+    for (const command of [
+      "SET",
+      "ZADD",
+      "UNLINK",
+      "ZREM",
+      "EXISTS",
+      "ZRANGEBYSCORE",
+      "HSET",
+      "HGET",
+    ]) {
+      expect(commands).toContain(command);
+    }
+    expect(new Set(runs.map((run) => run.node)).size).toBeGreaterThan(1);
+  });
+
+  // Redis 7.0 refuses a script whose keys live on another node, not one that mixes two slots of
+  // its own node (which breaks once a slot moves): the check above sees that too.
+  it("sees a script that mixes two slots of one node, which Redis itself runs", async () => {
+    const node = masters()[0] as { host: string; port: number };
+    const direct = new Redis(node);
+    // Two tags whose slots this node serves.
+    const owned = await direct.cluster("SLOTS");
+    const local: string[] = [];
+    for (let i = 0; local.length < 2 && i < 500; i++) {
+      const key = `${prefix}:{m${i}}:k`;
+      const slot = Number(await direct.cluster("KEYSLOT", key));
+      const at = owned.find(([from, to]) => slot >= from && slot <= to)?.[2];
+      if (at?.[1] === node.port) local.push(key);
+    }
+    const [first = "", second = ""] = local;
+    const runs = await scriptsRun(() =>
+      direct.eval(
+        "redis.call('SET', KEYS[1], 1) return redis.call('GET', ARGV[1])",
+        1,
+        first,
+        second,
+      ),
+    );
+    expect(runs).toHaveLength(1);
+    expect((await slotsOf(runs)).mixed).toHaveLength(1);
+    await direct.unlink(first);
+    direct.disconnect();
+  });
+
+  it("spreads owners over the nodes, and each owner's records work wherever they land", async () => {
+    const store = await open();
+    const ns = `n${sequence}`;
+    const twin = await open({ namespace: ns });
+    await raw.connect().catch(() => {});
+    // Owners until every master holds one's index.
+    const byNode = new Map<string, string>();
+    const node = await raw.cluster("SLOTS");
+    for (let i = 0; byNode.size < 3 && i < 200; i++) {
+      const owner = `owner:${i}`;
+      const index = `${prefix}:{${ns}:${owner.replace(":", "%3A")}}:i`;
+      const slot = Number(await raw.cluster("KEYSLOT", index));
+      const master = node.find(([from, to]) => slot >= from && slot <= to)?.[2];
+      const name = `${master?.[0]}:${master?.[1]}`;
+      if (!byNode.has(name)) byNode.set(name, owner);
+    }
+    expect(byNode.size).toBe(3);
+    const owners = [...byNode.values()];
+    const now = Date.now();
+    for (const [i, owner] of owners.entries()) {
+      const mine = partitionOf(store, owner);
+      await mine.set(rec(`s${i}`, { data: owner }));
+      await mine.set(rec("due", { expiresAt: now - 10 }));
+      expect(await partitionOf(twin, owner).set(rec(`s${i}`), { ifAbsent: true })).toBe(false);
+      expect(await raw.exists(`${prefix}:{${ns}:${owner.replace(":", "%3A")}}:s:s${i}`)).toBe(1);
+    }
+    for (const [i, owner] of owners.entries()) {
+      const theirs = partitionOf(twin, owner);
+      expect((await theirs.get(`s${i}`))?.data).toBe(owner);
+      expect((await theirs.list({ limit: 10 })).records.map((r) => r.id).sort()).toEqual([
+        "due",
+        `s${i}`,
+      ]);
+      expect(await theirs.count?.({ now })).toBe(1);
+    }
+    // The root reaches every owner, wherever its keys live.
+    const purged = (await twin.purgeExpired(now)).map((r) => r.id).sort();
+    // Partition ids in the root's answers: the owner URI-encoded, "/", the id.
+    expect(purged).toEqual(owners.map((owner) => `${encodeURIComponent(owner)}/due`).sort());
+    await store.clear();
+    for (const owner of owners) {
+      expect((await partitionOf(twin, owner).list({ limit: 10 })).records).toEqual([]);
+    }
+  });
+
+  it("takes the nodes as one string of redis:// URLs, and a few nodes are enough", async () => {
+    const cluster = nodes.map(({ host, port }) => `redis://${host}:${port}`).join(", ");
+    const store = await open({ cluster });
+    await store.set(rec("a"));
+    const one = await open({ cluster: nodes.slice(0, 1), namespace: `n${sequence}` });
+    expect((await one.get("a"))?.id).toBe("a");
+  });
+
+  it("refuses cluster nodes it cannot use, and cluster beside url, with BackendError", async () => {
+    for (const cluster of ["", " , ", "127.0.0.1", "http://127.0.0.1:7000", "127.0.0.1:0"]) {
+      const store = redisStore({ cluster, prefix });
+      await expect(store.open?.({ report: () => {} })).rejects.toBeInstanceOf(BackendError);
+    }
+    const both = redisStore({ cluster: nodes, url: "redis://127.0.0.1:6379", prefix });
+    await expect(both.open?.({ report: () => {} })).rejects.toThrow(/either cluster or url/);
+    const empty = redisStore({ cluster: [], prefix });
+    await expect(empty.open?.({ report: () => {} })).rejects.toBeInstanceOf(BackendError);
+  });
+
+  it("rejects within a bounded time when no node answers", async () => {
+    const store = redisStore({
+      cluster: [{ host: "127.0.0.1", port: await freePort() }],
+      timeout: 500,
+    });
+    const { ms, error } = await timed(
+      (async () => {
+        await store.open?.({ report: () => {} });
+        await store.get("a");
+      })(),
+    );
+    await store.close?.();
+    expect(error).toBeDefined();
+    expect(ms).toBeLessThan(5000);
+  });
+
+  it("shares a Cluster it is given and leaves it connected", async () => {
+    const shared = new Cluster([...nodes], { lazyConnect: true });
+    const store = await open({ client: shared });
+    await store.set(rec("a"));
+    await store.close?.();
+    expect(shared.status).toBe("ready");
+    expect(await shared.exists(`${prefix}:{n${sequence}}:s:a`)).toBe(1);
+    shared.disconnect();
+    expect(handedIn).toBe(raw);
+  });
+
+  it("closes the Cluster it made: every node's connection goes", async () => {
+    const clients = async () => {
+      let count = 0;
+      for (const { host, port } of masters()) {
+        const node = new Redis({ host, port });
+        const list = String(await node.client("LIST"));
+        count += list.split("\n").filter((line) => line.includes("cmd=")).length - 1;
+        node.disconnect();
+      }
+      return count;
+    };
+    const before = await clients();
+    const store = redisStore({ cluster: nodes, prefix, namespace: `n${++sequence}` });
+    await store.open?.({ report: () => {} });
+    await store.set(rec("a"));
+    expect(await clients()).toBeGreaterThan(before);
+    await store.clear();
+    await store.close?.();
+    await eventually(async () => expect(await clients()).toBe(before));
+  });
+
+  it("serves two owners from a server on the cluster, and a second server sees the same", async () => {
+    const namespace = `n${++sequence}`;
+    const options = { backend: "redis", cluster: nodes, prefix, namespace } as const;
+    const { alice, bob } = setup(options);
+    const other = setup(options).server;
+    const put = await alice.put("/v1/sessions/a1", { data: { n: 1 } });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    expect((await bob.put("/v1/sessions/b1", { data: { n: 2 } })).status).toBe(201);
+    expect((await alice.get("/v1/sessions/a1")).body.session.data).toEqual({ n: 1 });
+    expect((await alice.get("/v1/sessions/b1")).status).toBe(404);
+    const aliceThere = serverClient(other, "alice");
+    const bobThere = serverClient(other, "bob");
+    expect((await aliceThere.get("/v1/sessions/a1")).body.session.data).toEqual({ n: 1 });
+    expect((await bobThere.get("/v1/sessions/b1")).body.session.data).toEqual({ n: 2 });
+    const changes = (await aliceThere.get("/v1/changes")).body;
+    expect(changes.changed.map((s: { id: string }) => s.id)).toEqual(["a1"]);
+    const bobs = (await bobThere.get("/v1/changes")).body;
+    expect(bobs.changed.map((s: { id: string }) => s.id)).toEqual(["b1"]);
+    expect((await bob.delete("/v1/sessions/b1")).status).toBe(200);
+    expect((await bobThere.get("/v1/sessions/b1")).status).toBe(404);
+    expect((await aliceThere.get("/v1/sessions/a1")).status).toBe(200);
+  });
+
+  it("subscribes through a Cluster of its own, and hears PUBLISH sent to any node", async () => {
+    // The store's watch subscribes on such a connection (openSubscriber).
+    const sub = openSubscriber(raw);
+    expect(sub).toBeInstanceOf(Cluster);
+    expect((sub as Cluster).status).toBe("wait");
+    const heard: string[] = [];
+    sub.on("message", (_channel: string, message: string) => heard.push(message));
+    await sub.connect();
+    await sub.subscribe(`${prefix}:{n}:c`);
+    for (const { host, port, name } of masters()) {
+      const node = new Redis({ host, port });
+      await node.publish(`${prefix}:{n}:c`, name);
+      node.disconnect();
+    }
+    await eventually(async () =>
+      expect(heard.sort()).toEqual(
+        masters()
+          .map((m) => m.name)
+          .sort(),
+      ),
+    );
+    sub.disconnect();
+  });
+
+  // Sharded pub/sub (Redis 7: SSUBSCRIBE/SPUBLISH, a channel lives on its slot's node) works on
+  // the pinned ioredis once the Cluster is made with `shardedSubscribers: true` (one subscriber
+  // connection per master), SPUBLISH from a script included, the channel in the script's slot.
+  it("delivers sharded pub/sub on every master (ioredis shardedSubscribers)", async () => {
+    const sub = new Cluster([...nodes], { lazyConnect: true, shardedSubscribers: true });
+    sub.on("error", () => {});
+    const heard: string[] = [];
+    sub.on("smessage", (channel: string, message: string) => heard.push(`${channel} ${message}`));
+    await sub.connect();
+    await raw.connect().catch(() => {});
+    // One channel on each master.
+    const byNode = new Map<string, string>();
+    const slots = await raw.cluster("SLOTS");
+    for (let i = 0; byNode.size < 3 && i < 200; i++) {
+      const channel = `${prefix}:{c${i}}:log`;
+      const slot = Number(await raw.cluster("KEYSLOT", channel));
+      const master = slots.find(([from, to]) => slot >= from && slot <= to)?.[2];
+      byNode.set(`${master?.[0]}:${master?.[1]}`, channel);
+    }
+    const channels = [...byNode.values()];
+    expect(channels).toHaveLength(3);
+    for (const channel of channels) await sub.ssubscribe(channel);
+    for (const channel of channels) {
+      await raw.spublish(channel, "direct");
+      await raw.eval("return redis.call('SPUBLISH', KEYS[1], ARGV[1])", 1, channel, "script");
+    }
+    const expected = channels.flatMap((c) => [`${c} direct`, `${c} script`]);
+    await eventually(async () => expect(heard.sort()).toEqual(expected.sort()));
+    sub.disconnect();
+  });
+});
