@@ -283,6 +283,36 @@ describe.skipIf(!up)("postgres change log across processes", () => {
     expect(page.entries.map((e) => e.id)).toEqual(["late"]);
   });
 
+  it("forgets the floor of an owner idle past maxAge, and its old cursors still resync", async () => {
+    const {
+      namespace,
+      stores: [store],
+    } = await stores(1, { changeLog: { maxAge: 200 } });
+    const p = part(store as SessionStore, "alice");
+    const { next: start } = await p.changes({ limit: 1 });
+    await p.set(rec("a"), { ifAbsent: true });
+    const floors = async () => {
+      const { rows } = await admin.query(
+        `SELECT owner FROM "${table}_changes_floor" WHERE namespace = $1 ORDER BY owner`,
+        [namespace],
+      );
+      return rows.map((row) => row.owner as string);
+    };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await store?.purgeExpired(Date.now());
+    expect(await floors()).toEqual(["/", "alice"]);
+    const { next: head } = await p.changes({ limit: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await store?.purgeExpired(Date.now());
+    expect(await floors()).toEqual(["/"]);
+    expect((await p.changes({ cursor: start, limit: 10 })).resync).toBe(true);
+    expect((await p.changes({ cursor: head, limit: 10 })).resync).toBeUndefined();
+    await p.set(rec("b"), { ifAbsent: true });
+    expect((await p.changes({ cursor: start, limit: 10 })).resync).toBe(true);
+    const page = await p.changes({ cursor: head, limit: 10 });
+    expect(page.entries.map((e) => e.id)).toEqual(["b"]);
+  });
+
   it("sweeps many owners' expired records, an `expired` entry each", async () => {
     const {
       namespace,

@@ -11,6 +11,8 @@ export interface LogNames {
   readonly floors: string;
   /** The index of entries by age. */
   readonly byAge: string;
+  /** The index of floors by the time they were last raised. */
+  readonly floorsByAge: string;
   /** The NOTIFY channel of the table and namespace: `sm_` and 32 hex digits. */
   readonly channel: string;
 }
@@ -38,6 +40,7 @@ export function logNames(name: string, namespace: string): LogNames {
     changes: `${schema}"${derived(base, "_changes")}"`,
     floors: `${schema}"${derived(base, "_changes_floor")}"`,
     byAge: `"${derived(base, "_changes_at")}"`,
+    floorsByAge: `"${derived(base, "_changes_floor_at")}"`,
     channel: `sm_${md5(`${name}\n${namespace}`)}`,
   };
 }
@@ -50,7 +53,7 @@ function derived(base: string, suffix: string): string {
 
 /** The log's tables and index, for `createTableSql`'s lock (so concurrent opens do not race). */
 export function logTablesSql(names: LogNames): string {
-  const { changes, floors, byAge } = names;
+  const { changes, floors, byAge, floorsByAge } = names;
   return `
 CREATE TABLE IF NOT EXISTS ${changes} (
   namespace text NOT NULL,
@@ -67,9 +70,11 @@ CREATE TABLE IF NOT EXISTS ${floors} (
   namespace text NOT NULL,
   owner text COLLATE "C" NOT NULL,
   floor bigint NOT NULL DEFAULT 0,
+  at double precision NOT NULL DEFAULT 0,
   epoch text,
   PRIMARY KEY (namespace, owner)
-);`;
+);
+CREATE INDEX IF NOT EXISTS ${floorsByAge} ON ${floors} (namespace, at);`;
 }
 
 /** The cursor of position `seq` (a digit string) in the log of `epoch`. */
@@ -122,8 +127,8 @@ SELECT seq::text AS seq, pg_notify('${channel}', md5(${o}) || ' ' || seq) FROM c
 
 /** Raises the floor of owner `o` to the newest position of `dropped` (a CTE of `seq`s), if any. */
 function raise(floors: string, o: string, dropped: string): string {
-  return `INSERT INTO ${floors} (namespace, owner, floor) SELECT $1, ${o}, max(seq) FROM ${dropped} HAVING count(*) > 0
-ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor)`;
+  return `INSERT INTO ${floors} (namespace, owner, floor, at) SELECT $1, ${o}, max(seq), ${NOW_MS} FROM ${dropped} HAVING count(*) > 0
+ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor), at = excluded.at`;
 }
 
 /** The columns a write sets (`$3`…`$11`): all but the namespace and the id. */
@@ -142,6 +147,7 @@ export type LogStatements = Record<
   | "page"
   | "prune"
   | "age"
+  | "forget"
   | "epoch"
   | "readEpoch"
   | "clearAll",
@@ -238,8 +244,16 @@ ORDER BY e.seq`,
 ${raise(floors, "$2", "d")}`,
     // The entries older than `$2` ms dropped, and their owners' floors raised to them.
     age: `WITH d AS (DELETE FROM ${changes} WHERE namespace = $1 AND at < ${NOW_MS} - $2 RETURNING owner, seq)
-INSERT INTO ${floors} (namespace, owner, floor) SELECT $1, owner, max(seq) FROM d GROUP BY owner
-ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor)`,
+INSERT INTO ${floors} (namespace, owner, floor, at) SELECT $1, owner, max(seq), ${NOW_MS} FROM d GROUP BY owner
+ON CONFLICT (namespace, owner) DO UPDATE SET floor = greatest(${floors}.floor, excluded.floor), at = excluded.at`,
+    // The floors of owners whose log is empty, raised more than `$2` ms ago, folded into the
+    // namespace's: a row less per idle owner, and a cursor of theirs still answers `resync`
+    // (as would any older than the newest of them: a reader idle that long lists again).
+    forget: `WITH g AS (DELETE FROM ${floors} f WHERE namespace = $1 AND owner <> '${NAMESPACE_ROW}'
+  AND at < ${NOW_MS} - $2
+  AND NOT EXISTS (SELECT 1 FROM ${changes} c WHERE c.namespace = $1 AND c.owner = f.owner) RETURNING floor)
+UPDATE ${floors} SET floor = greatest(${floors}.floor, (SELECT max(floor) FROM g))
+WHERE namespace = $1 AND owner = '${NAMESPACE_ROW}' AND EXISTS (SELECT 1 FROM g)`,
     // The namespace's epoch: made by the first store to open it (`$2`), read by the others.
     epoch: `INSERT INTO ${floors} (namespace, owner, floor, epoch) VALUES ($1, '${NAMESPACE_ROW}', 0, $2)
 ON CONFLICT (namespace, owner) DO NOTHING`,

@@ -157,6 +157,7 @@ export class ChangeLog {
       more = rows.length > 0 && Number((rows[0] as { owners: string }).owners) >= SWEEP_OWNERS;
     }
     await this.context.query("age", [namespace, this.maxAge]);
+    await this.context.query("forget", [namespace, this.maxAge]);
     return swept;
   }
 
