@@ -16,7 +16,9 @@ afterAll(async () => {
   if (!up) return;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+  await admin.query(
+    `DROP TABLE IF EXISTS "${table}", "${table}_changes", "${table}_changes_floor"`,
+  );
   await admin.end();
 });
 

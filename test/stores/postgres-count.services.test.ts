@@ -14,7 +14,10 @@ const table = `sm_${runId()}_count`;
 const pool = new pg.Pool({ connectionString: url, max: 2 });
 
 afterAll(async () => {
-  if (up) await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+  if (up)
+    await pool.query(
+      `DROP TABLE IF EXISTS "${table}", "${table}_changes", "${table}_changes_floor"`,
+    );
   await pool.end();
 });
 

@@ -19,7 +19,9 @@ const tables = new Set([table]);
 const admin = new pg.Pool({ connectionString: url, max: 2 });
 
 afterAll(async () => {
-  if (up) for (const name of tables) await admin.query(`DROP TABLE IF EXISTS "${name}"`);
+  // With the change log's tables beside each.
+  const drop = (name: string) => `"${name}", "${name}_changes", "${name}_changes_floor"`;
+  if (up) for (const name of tables) await admin.query(`DROP TABLE IF EXISTS ${drop(name)}`);
   await admin.end();
 });
 
