@@ -5,16 +5,19 @@
 // nodes; a Cluster handed in; close; and a server on the cluster. Keys of one run share a
 // prefix, deleted at the end.
 import { Cluster, Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../../src/errors.ts";
+import { clusterNodes } from "../../src/stores/redis/client.ts";
 import { openSubscriber } from "../../src/stores/redis/watch.ts";
 import { type RedisClient, type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
 import { partitionOf } from "../../src/stores/shared/partition.ts";
 import type { ChangeLogOptions, SessionStore } from "../../src/stores/types.ts";
 import { requireCluster } from "../helpers/cluster.ts";
 import { rec } from "../helpers/records.ts";
-import { client as serverClient, setup } from "../helpers/server.ts";
+import { SECRET, client as serverClient, setup, token } from "../helpers/server.ts";
+import { type ServerProcess, startServerProcess } from "../helpers/server-process.ts";
 import { eventually, freePort, runId, timed } from "../helpers/services.ts";
+import { names, readEvents, type SseReader } from "../helpers/sse.ts";
 import { testChangeLog } from "./change-log.ts";
 import { testStore } from "./conformance.ts";
 
@@ -261,9 +264,11 @@ describe.skipIf(!found)("redis cluster", () => {
   it("takes the nodes as one string of redis:// URLs, and a few nodes are enough", async () => {
     const cluster = nodes.map(({ host, port }) => `redis://${host}:${port}`).join(", ");
     const store = await open({ cluster });
+    const namespace = `n${sequence}`;
     await store.set(rec("a"));
-    const one = await open({ cluster: nodes.slice(0, 1), namespace: `n${sequence}` });
+    const one = await open({ cluster: nodes.slice(0, 1), namespace });
     expect((await one.get("a"))?.id).toBe("a");
+    expect(await raw.exists(`${prefix}:{${namespace}}:s:a`)).toBe(1);
   });
 
   it("refuses cluster nodes it cannot use, and cluster beside url, with BackendError", async () => {
@@ -346,6 +351,7 @@ describe.skipIf(!found)("redis cluster", () => {
     expect((await bob.delete("/v1/sessions/b1")).status).toBe(200);
     expect((await bobThere.get("/v1/sessions/b1")).status).toBe(404);
     expect((await aliceThere.get("/v1/sessions/a1")).status).toBe(200);
+    expect(await raw.exists(`${prefix}:{${namespace}:alice}:s:a1`)).toBe(1);
   });
 
   it("subscribes through a Cluster of its own, and hears PUBLISH sent to any node", async () => {
@@ -401,5 +407,122 @@ describe.skipIf(!found)("redis cluster", () => {
     const expected = channels.flatMap((c) => [`${c} direct`, `${c} script`]);
     await eventually(async () => expect(heard.sort()).toEqual(expected.sort()));
     sub.disconnect();
+  });
+});
+
+describe("cluster nodes (the option, read without a cluster)", () => {
+  it("reads a list of URLs or host:port, the credentials and TLS of the first for every node", () => {
+    expect(
+      clusterNodes("redis://:p%40ss@10.0.0.1:7000, 10.0.0.2:7001,rediss://[::1]:7002"),
+    ).toEqual({
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+        { host: "::1", port: 7002 },
+      ],
+      auth: { password: "p@ss" },
+    });
+    expect(clusterNodes("rediss://app:secret@h:7000").auth).toEqual({
+      username: "app",
+      password: "secret",
+      tls: {},
+    });
+    const list = [{ host: "h", port: 1 }];
+    expect(clusterNodes(list)).toEqual({ nodes: list, auth: {} });
+  });
+
+  it("refuses an entry without a host and a port, and no nodes, with BackendError", () => {
+    for (const bad of [
+      "",
+      ",",
+      "h",
+      "h:0",
+      "h:70000",
+      "http://h:1",
+      "h:x",
+      [{ host: "", port: 1 }],
+    ]) {
+      expect(() => clusterNodes(bad)).toThrow(BackendError);
+    }
+  });
+});
+
+/** A request to a server process as `sub`: status and JSON answer. */
+async function request(url: string, sub: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await token(sub)}`, "content-type": "application/json" },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+// Realtime on the cluster: the writes of one process reach the streams of another through the
+// store's channel (PUBLISH from the owner's node, which Redis Cluster sends to every node).
+describe.skipIf(!found || !logged)("realtime across two server processes on redis cluster", () => {
+  let one: ServerProcess;
+  let two: ServerProcess;
+  const readers: SseReader[] = [];
+  const namespace = `rt-${runId()}`;
+  beforeAll(async () => {
+    const options = {
+      backend: "redis",
+      cluster: nodes.map(({ host, port }) => `redis://${host}:${port}`).join(","),
+      prefix,
+      namespace,
+      auth: { secret: SECRET },
+      sweepInterval: "200ms",
+    };
+    [one, two] = await Promise.all([startServerProcess(options), startServerProcess(options)]);
+  }, 30_000);
+  afterEach(async () => {
+    await Promise.all(readers.splice(0).map((reader) => reader.close()));
+  });
+  afterAll(async () => {
+    await Promise.all([one?.stop(), two?.stop()]);
+  });
+  const events = async (url: string, sub: string, lastEventId?: string) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${await token(sub)}` };
+    if (lastEventId) headers["last-event-id"] = lastEventId;
+    const response = await fetch(`${url}/v1/events`, { headers });
+    expect(response.status).toBe(200);
+    const reader = readEvents(response);
+    readers.push(reader);
+    await reader.until((e) => e.some((m) => m.event === "ready"));
+    return reader;
+  };
+
+  it("a change through one process reaches a stream on the other, in order, and no other owner", async () => {
+    const alice = await events(two.url, "alice");
+    const bob = await events(two.url, "bob");
+    expect((await request(one.url, "alice", "PUT", "/v1/sessions/s1", { data: 1 })).status).toBe(
+      201,
+    );
+    expect((await request(one.url, "alice", "POST", "/v1/sessions/s1/touch", {})).status).toBe(200);
+    expect((await request(one.url, "alice", "DELETE", "/v1/sessions/s1")).status).toBe(200);
+    const expected = ["ready", "added", "touched", "removed"];
+    const heard = await alice.until((e) => e.length >= expected.length);
+    expect(names(heard)).toEqual(expected);
+    expect(JSON.parse(heard[1]?.data ?? "{}")).toMatchObject({ id: "s1", data: 1 });
+    // Resumed on the first process after the first event: what followed.
+    const again = await events(one.url, "alice", heard[1]?.id);
+    expect(names(again.events)).toEqual(["touched", "removed", "ready"]);
+    expect(names(bob.events)).toEqual(["ready"]);
+  });
+
+  it("GET /v1/changes on one process reads what the other wrote, and streams `expired`", async () => {
+    const first = await request(two.url, "dave", "GET", "/v1/changes?since=0");
+    expect(typeof first.body.log).toBe("string");
+    const stream = await events(two.url, "dave");
+    await request(one.url, "dave", "PUT", "/v1/sessions/x", { data: 1 });
+    await request(one.url, "dave", "PUT", "/v1/sessions/short", { data: 1, ttl: 300 });
+    const since = encodeURIComponent(first.body.log);
+    const next = await request(two.url, "dave", "GET", `/v1/changes?since=${since}`);
+    expect(next.body.changed.map((s: { id: string }) => s.id).sort()).toEqual(["short", "x"]);
+    expect(await raw.exists(`${prefix}:{${namespace}:dave}:s:x`)).toBe(1);
+    const heard = await stream.until((e) => e.some((m) => m.event === "expired"), 10_000);
+    expect(JSON.parse(heard.find((m) => m.event === "expired")?.data ?? "{}")).toEqual({
+      id: "short",
+    });
   });
 });
