@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 const env = process.env;
 const DEFAULT_URLS = {
   redis: env.REDIS_URL ?? "redis://127.0.0.1:6379",
-  postgres: env.DATABASE_URL ?? "postgres://127.0.0.1:5432/test",
+  postgres: env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
 };
 const PREFIX = "sessionmanager";
 

@@ -7,16 +7,21 @@
 //       each has said `ready` (or failed). Every change event is then reported, batched, as
 //       { type: "receipts", list: [[owner, sessionId, event, receivedAt]] }
 //   { type: "close" }  -> ends every stream; { type: "closed" }
+//   { type: "loop" } -> { type: "loop", p50, p99, max }: this process's event-loop delay (ms) since
+//       the last ask: a late reader adds its own delay to every latency measured
 //   { type: "poll", targets: [{ owner, url, token }], rate, seconds, concurrency }
 //       `GET /v1/changes?since=<the owner's last event id>` at `rate` requests/s, round the
 //       targets, for `seconds`; { type: "polled", requests, errors, latency, rate }
 //
 // Times are epoch ms with sub-ms precision (performance.timeOrigin + performance.now()), the same
 // clock the writer in the parent uses.
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { percentiles } from "./stats.mjs";
 
 const FLUSH_MS = 100;
+const DELAY_RESOLUTION_MS = 10;
+const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+delay.enable();
 const CHANGE_EVENTS = new Set(["added", "touched", "updated", "removed", "expired"]);
 const clock = () => performance.timeOrigin + performance.now();
 
@@ -183,7 +188,20 @@ async function poll({ targets, rate, seconds, concurrency }) {
   };
 }
 
-const handlers = { open, close, poll };
+/** The event-loop delay since the last call (ms, the sampling interval taken off). */
+function loop() {
+  const ms = (ns) => Math.max(0, ns / 1e6 - DELAY_RESOLUTION_MS);
+  const reading = {
+    type: "loop",
+    p50: ms(delay.percentile(50)),
+    p99: ms(delay.percentile(99)),
+    max: ms(delay.max),
+  };
+  delay.reset();
+  return reading;
+}
+
+const handlers = { open, close, poll, loop };
 process.on("message", async (message) => {
   const handler = handlers[message?.type];
   if (!handler) return;

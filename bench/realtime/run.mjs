@@ -9,12 +9,16 @@
 //
 //   node bench/realtime/run.mjs [--streams 1000] [--rate 100] [--seconds 20]
 //                              [--backend redis|postgres|memory] [--layout split|one] [--url URL]
+//                              [--heap-diff]
 //
 // --layout split (default) opens half the streams on each process; one opens them all on
 // process 2 (every delivery then crosses processes, and one process holds N streams). Figures go
 // to the console and to bench/realtime/results.json (one entry per backend, streams and layout).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// --heap-diff also prints what an open stream keeps on the heap of the fullest server process, by
+// constructor (two heap snapshots; slow beyond a few thousand streams).
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { distPath } from "../lib/dist.mjs";
@@ -23,8 +27,9 @@ import { fmtInt } from "../lib/util.mjs";
 import { mintToken } from "../server/load.mjs";
 import { reachable } from "../server/processes.mjs";
 import { cleanUp, serverOptions } from "./backends.mjs";
+import { heapDiff } from "./heap.mjs";
 import { startClient, startServer } from "./processes.mjs";
-import { percentiles, pollingLatencies } from "./stats.mjs";
+import { percentiles, pollingLatencies, pollPhases } from "./stats.mjs";
 import { createWriter, key } from "./writer.mjs";
 
 const SECRET = "bench-secret-that-is-long-enough-for-hs256";
@@ -47,6 +52,7 @@ const { values: flags } = parseArgs({
     layout: { type: "string", default: "split" },
     url: { type: "string" },
     concurrency: { type: "string", default: "100" },
+    "heap-diff": { type: "boolean", default: false },
   },
 });
 const N = Number(flags.streams);
@@ -56,6 +62,7 @@ const POLL_SECONDS = Number(flags["poll-seconds"]);
 const backend = flags.backend;
 const layout = backend === "memory" ? "one" : flags.layout;
 const run = `rt_${process.pid}_${Date.now().toString(36)}`;
+const tmp = mkdtempSync(join(os.tmpdir(), "sessionmanager-realtime-"));
 
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const kb = (bytes) => bytes / 1024;
@@ -166,6 +173,15 @@ async function measure(servers, client) {
   }
   await client.ask({ type: "open", streams: warm, concurrency: WARM_STREAMS }, "opened");
   await client.ask({ type: "close" }, "closed");
+  const fullest = servers.reduce((a, b) =>
+    owners.filter((o) => o.server === b).length > owners.filter((o) => o.server === a).length
+      ? b
+      : a,
+  );
+  const snapshots = flags["heap-diff"]
+    ? [join(tmp, "before.heapsnapshot"), join(tmp, "after.heapsnapshot")]
+    : [];
+  if (snapshots[0]) await fullest.ask({ type: "snapshot", path: snapshots[0] }, "snapshot");
   const before = await statsOf(servers, { gc: true, reset: true });
   log(`opening ${fmtInt(N)} streams`);
   const opened = await client.ask(
@@ -177,6 +193,10 @@ async function measure(servers, client) {
     `${fmtInt(opened.open)} open in ${f0(opened.ms)} ms, ${opened.failed} failed ${JSON.stringify(opened.errors)}`,
   );
   const withStreams = await statsOf(servers, { gc: true, reset: true });
+  if (snapshots[1]) {
+    await fullest.ask({ type: "snapshot", path: snapshots[1] }, "snapshot");
+    await statsOf(servers, { reset: true });
+  }
   await sleep(IDLE_SECONDS * 1000);
   const idle = await statsOf(servers, { reset: true });
 
@@ -184,9 +204,11 @@ async function measure(servers, client) {
   await writer.run(RATE, Number(flags.warmup));
   await sleep(1000);
   await statsOf(servers, { reset: true });
+  await client.ask({ type: "loop" }, "loop");
   log(`measuring: ${SECONDS} s at ${RATE} changes/s`);
   const writes = await writer.run(RATE, SECONDS);
   const during = await statsOf(servers, { reset: true });
+  const clientLoop = await client.ask({ type: "loop" }, "loop");
   const pressureDuring = cpuPressure();
   await drain(writes.records, receipts);
   const delivery = deliveryFigures(writes.records, receipts);
@@ -196,6 +218,7 @@ async function measure(servers, client) {
   const afterClose = await statsOf(servers, { gc: true, reset: true });
 
   const polling = [];
+  const phases = pollPhases(N);
   for (const [intervalMs, seconds] of [
     [POLL_MS, POLL_SECONDS],
     [FAST_POLL_MS, Math.min(5, POLL_SECONDS)],
@@ -214,16 +237,22 @@ async function measure(servers, client) {
       pollingLatencies(
         writes.records.filter((r) => r.status < 300 && r.status > 0),
         {
-          clients: N,
+          phases,
           intervalMs,
-          origin: 0,
           pollMs: polled.latency.p50,
         },
       ),
     );
     polling.push({ intervalMs, rate, polled, writes: pollWrites.records.length, stats, latency });
   }
+  const heap = snapshots[1]
+    ? {
+        process: fullest.name,
+        ...heapDiff(...snapshots, owners.filter((o) => o.server === fullest).length),
+      }
+    : undefined;
   return {
+    heap,
     config: {
       backend,
       streams: N,
@@ -245,6 +274,7 @@ async function measure(servers, client) {
     })),
     writes: { count: writes.records.length, skipped: writes.skipped, seconds: writes.seconds },
     cpuPressureDuring: pressureDuring,
+    clientLoop,
     delivery,
     polling,
   };
@@ -324,6 +354,8 @@ function report(result) {
         "ans.: receipt − when the write was answered (negative: the event came before the answer)",
         `writes all through process 1 (PUT create, POST touch, PUT replace, DELETE, round each owner's session); ${delivery.failedWrites} failed ${JSON.stringify(delivery.statuses)}`,
         "lost: answered writes whose event had not arrived 5 s after the last write",
+        `the load generator's own event-loop delay meanwhile (part of every receipt time): p99 ${ms(result.clientLoop.p99)}, max ${ms(result.clientLoop.max)}`,
+        `machine CPU pressure (PSI some avg10) at the end of the window: ${result.cpuPressureDuring ?? "?"}% (share of time some task waited for a CPU)`,
       ],
     ),
   );
@@ -366,7 +398,7 @@ function report(result) {
         "heap/stream, RSS/stream: (after opening − before) / streams on the process, both after full GCs",
         `idle CPU: streams open, no changes (${IDLE_SECONDS} s: heartbeats every 15 s only); CPU, ELU, delay: while the changes flowed`,
         "delay: monitorEventLoopDelay (10 ms sampling, the interval taken off); heap after close: heap − before, streams closed",
-        `preempted: involuntary context switches per second; ELU far above CPU: the process waited for a CPU (machine CPU pressure ${result.cpuPressureDuring ?? "?"}% over the last 10 s of the window)`,
+        "preempted: involuntary context switches per second; ELU far above CPU: the process waited for a CPU",
       ],
     ),
   );
@@ -387,7 +419,7 @@ function report(result) {
     ],
     ...polling.map((p) => [
       `polling every ${p.intervalMs / 1000} s`,
-      `${f1(RATE + p.polled.rate)} (${f1(p.polled.rate)} polls)`,
+      `${f1(RATE + p.polled.rate)} (${f1(p.polled.rate)} of ${f1(p.rate)} polls)`,
       ms(p.latency.p50),
       ms(p.latency.p99),
       ms(p.latency.max),
@@ -403,13 +435,23 @@ function report(result) {
       compare,
       [
         `streams: latency ${live === delivery.across ? "across processes" : "within the process"} as measured above; no requests but the writes (heartbeats: ${f1(N / 15)} comment writes/s)`,
-        "polling: each client polls GET /v1/changes?since=<its cursor> on a fixed schedule (phases spread evenly);",
+        "polling: each client polls GET /v1/changes?since=<its cursor> on a fixed schedule (its phase uniformly random);",
         "  latency computed for the same changes from that schedule: the next poll after the write was answered + a poll's p50",
         `  requests/s and server CPU measured: the polls at their rate for ${POLL_SECONDS} s (1 s: ${Math.min(5, POLL_SECONDS)} s) beside the same writes`,
         "server CPU: the server processes summed (100% = one core); delay p99: the worse process",
       ],
     ),
   );
+  if (result.heap) {
+    console.log(
+      table(
+        `heap per open stream in ${result.heap.process}, by constructor (${f1(kb(result.heap.totalPerStream))} KB in all)`,
+        ["", "bytes/stream", "objects/stream"],
+        result.heap.top.map((d) => [d.label, f0(d.bytes), d.objects.toFixed(2)]),
+        ["two heap snapshots (full GC), before opening the streams and with them open; self sizes"],
+      ),
+    );
+  }
   targets(result);
 }
 
@@ -470,4 +512,8 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-await main();
+try {
+  await main();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -4,6 +4,8 @@
 // through the server's own HTTP routes or event loop more than a message does:
 //
 //   { type: "stats", gc, reset }  -> { type: "stats", memory, delay, cpu, elu }
+//   { type: "snapshot", path }    -> { type: "snapshot" } once a heap snapshot (after full GCs)
+//                                    is written to `path` (--heap-diff)
 //   { type: "stop" }              -> closes the server (open streams end), then exits
 //
 // `memory` is `process.memoryUsage()` (after two full collections when `gc`); `delay` the
@@ -13,6 +15,7 @@
 // process could run but waited for a CPU, so ELU well above the CPU share means a busy machine),
 // `preempted` the involuntary context switches in the window.
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { writeHeapSnapshot } from "node:v8";
 import { fromDist } from "../lib/dist.mjs";
 
 // The sampler fires every DELAY_RESOLUTION_MS and records the time between two firings, so an
@@ -84,7 +87,11 @@ function stop() {
 
 process.on("message", async (message) => {
   if (message?.type === "stats") process.send(await stats(message));
-  else if (message?.type === "stop") await stop();
+  else if (message?.type === "snapshot") {
+    collect();
+    writeHeapSnapshot(message.path);
+    process.send({ type: "snapshot" });
+  } else if (message?.type === "stop") await stop();
 });
 process.once("SIGTERM", stop);
 process.once("disconnect", stop);

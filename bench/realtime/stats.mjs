@@ -19,15 +19,28 @@ export function percentiles(values) {
 
 /**
  * The latency each change would have had for a client that polls every `intervalMs`: client `i`
- * of `clients` polls at `origin + (i / clients) * intervalMs + k * intervalMs` (the phases spread
- * evenly, as a steady population's are), and sees a change at its first poll that starts after
- * the write was answered, plus the poll's own round trip (`pollMs`). Latency counts from when the
+ * polls at `phases[i] + k * intervalMs` (`pollPhases`: uniform, independent of the order the
+ * bench writes to the clients in), and sees a change at its first poll that starts after the
+ * write was answered, plus the poll's own round trip (`pollMs`). Latency counts from when the
  * write was sent, as the stream figures do. `changes`: `{ client, sentAt, answeredAt }`.
  */
-export function pollingLatencies(changes, { clients, intervalMs, origin, pollMs }) {
+export function pollingLatencies(changes, { phases, intervalMs, pollMs }) {
   return changes.map(({ client, sentAt, answeredAt }) => {
-    const phase = origin + (client / clients) * intervalMs;
+    const phase = phases[client] * intervalMs;
     const k = Math.max(0, Math.ceil((answeredAt - phase) / intervalMs));
     return phase + k * intervalMs + pollMs - sentAt;
   });
+}
+
+/** `clients` poll phases in [0, 1), uniform and the same every run (mulberry32 from `seed`). */
+export function pollPhases(clients, seed = 13) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: clients }, next);
 }
