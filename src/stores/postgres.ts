@@ -117,7 +117,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
     ((await query(statement, values)).rowCount ?? 0) > 0;
   const watcher = new Watcher({
     channel: names.channel,
-    connect: listener(options, report),
+    connect: listener(options),
     head: async (owner) => (await log.changes(owner, { limit: 1 })).next,
     read: (owner, cursor) => log.changes(owner, { cursor, limit: WATCH_PAGE }),
     report,
@@ -125,6 +125,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
   const log: ChangeLog = new ChangeLog(
     {
       namespace,
+      connected: () => db(),
       query: async (statement, values) => (await db()).query(logSql[statement], values),
       read,
       skip: (fn) => report.skip(fn),
@@ -186,7 +187,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
       await (await db()).query(logSql.clearAll, [namespace, RECORD_FORMAT]);
     },
     async purgeExpired(now) {
-      const owned = await log.sweep(now);
+      const owned = await log.purgeOwners(now);
       return [...owned, ...(await select("purgeUnowned", [namespace, now, RECORD_FORMAT]))];
     },
     async close() {
@@ -228,10 +229,7 @@ function configOf(options: PostgresStoreOptions): ClientConfig {
  * handed to others between queries, and lose its LISTEN), with the settings of the store's own
  * pool or of the pool handed in. `undefined` for a single client handed in (no settings to copy).
  */
-function listener(
-  options: PostgresStoreOptions,
-  report: (error: Error) => void,
-): (() => Promise<ListenClient>) | undefined {
+function listener(options: PostgresStoreOptions): (() => Promise<ListenClient>) | undefined {
   const handed = options.client as Partial<Pool> | undefined;
   if (handed && !(typeof handed.totalCount === "number" && handed.options)) return undefined;
   return async () => {
@@ -243,10 +241,12 @@ function listener(
       // A dead peer is noticed by TCP keepalive; the LISTEN connection sends nothing itself.
       keepAlive: true,
     });
-    // Until the watcher listens to it: an error of a client being opened is its rejection.
-    client.on("error", (error) => report(error));
+    // The watcher listens to `error` once it has the client: until then, an error of the
+    // client being opened is the rejection of `connect`.
+    const quiet = () => {};
+    client.on("error", quiet);
     await client.connect();
-    client.removeAllListeners("error");
+    client.off("error", quiet);
     return client;
   };
 }

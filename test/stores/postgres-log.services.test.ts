@@ -354,6 +354,21 @@ describe.skipIf(!up)("postgres change log across processes", () => {
     ]);
   });
 
+  it("reads another instance's cursor before its own first call has connected", async () => {
+    const {
+      namespace,
+      stores: [store],
+    } = await stores(1);
+    const p = part(store as SessionStore, "alice");
+    const { next: head } = await p.changes({ limit: 1 });
+    await p.set(rec("a"), { ifAbsent: true });
+    const fresh = postgresStore({ url, table, namespace });
+    opened.push(fresh);
+    const page = await part(fresh, "alice").changes({ cursor: head, limit: 10 });
+    expect(page.resync).toBeUndefined();
+    expect(page.entries.map((e) => e.id)).toEqual(["a"]);
+  });
+
   it("answers `resync` after the root's clear, and for another table's cursors", async () => {
     const {
       namespace,

@@ -162,7 +162,7 @@ export class Watcher {
   }
 
   /** A notification: the owner's log grew to `seq`; read it unless delivered already. */
-  private heard(payload = ""): void {
+  private notified(payload = ""): void {
     const [key = "", seq = ""] = payload.split(" ");
     const owner = this.keys.get(key);
     const watched = owner === undefined ? undefined : this.owners.get(owner);
@@ -205,7 +205,7 @@ export class Watcher {
       client = await (this.source.connect as () => Promise<ListenClient>)();
       const mine = client;
       client.on("notification", (message: { channel: string; payload?: string }) => {
-        if (message.channel === this.source.channel) this.heard(message.payload);
+        if (message.channel === this.source.channel) this.notified(message.payload);
       });
       client.on("error", (error: Error) => this.drop(mine, error));
       client.on("end", () => this.drop(mine));

@@ -31,6 +31,8 @@ interface Result {
 /** What the log needs of its store. */
 export interface LogContext {
   readonly namespace: string;
+  /** Settles once the store is connected (and so `open` has read the epoch). */
+  connected(): Promise<unknown>;
   /** Runs one of the log's statements. */
   query(statement: keyof LogStatements, values: unknown[]): Promise<Result>;
   /** The records of rows (those that cannot be read are reported and skipped). */
@@ -53,7 +55,7 @@ type EntryRow = {
   at: number;
 };
 
-/** Owners swept (and locked) per statement of `sweep`: each lock holds a slot of the lock table. */
+/** Owners swept (and locked) per statement of `purgeOwners`: each lock holds a slot of the lock table. */
 const SWEEP_OWNERS = 100;
 /** Owners whose appends `appended` counts at most (then it starts again). */
 const COUNTED_OWNERS = 10_000;
@@ -125,6 +127,7 @@ export class ChangeLog {
       return cursorOf(this.epoch, (rows[0] as { head: string }).head);
     };
     if (cursor === undefined) return { entries: [], next: await head() };
+    await this.context.connected();
     const after = positionOf(this.epoch, cursor);
     if (after === undefined) return { entries: [], next: await head(), resync: true };
     const values = [this.context.namespace, owner, after, limit + 1];
@@ -147,7 +150,7 @@ export class ChangeLog {
    * at a time; then every owner's entries older than `maxAge` dropped. Resolves to the records
    * deleted.
    */
-  async sweep(now: number): Promise<SessionRecord[]> {
+  async purgeOwners(now: number): Promise<SessionRecord[]> {
     const { namespace } = this.context;
     const swept: SessionRecord[] = [];
     for (let more = true; more; ) {
