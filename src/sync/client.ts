@@ -2,20 +2,23 @@
 // attaches the token (and gets a new one once on 401), samples the server's clock from every
 // response, retries what may be repeated, and maps the answers onto what the stores act on or
 // onto the SDK's errors.
-import ky, { HTTPError, type Options, TimeoutError } from "ky";
+import ky, { type Options } from "ky";
 import { MAX_ID_LENGTH } from "../constants.ts";
 import { parseDuration } from "../duration.ts";
-import {
-  AuthError,
-  BackendError,
-  ConflictError,
-  InvalidDataError,
-  InvalidSessionIdError,
-  InvalidTtlError,
-  QuotaError,
-} from "../errors.ts";
+import { AuthError, BackendError } from "../errors.ts";
 import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../protocol.ts";
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
+import {
+  ANSWERS,
+  isFiniteNumber,
+  isFlag,
+  isIds,
+  isLogCursor,
+  type Method,
+  malformed,
+  REFUSALS,
+  unreachable,
+} from "./answers.ts";
 import { sameData } from "./changes.ts";
 import { fromWire, type Incoming, ServerClock } from "./clock.ts";
 import type { RemoteOptions } from "./options.ts";
@@ -36,7 +39,6 @@ export type PutOutcome =
 /** What a delete came to: `true` deleted, `false` nothing to delete, or refused for this copy. */
 export type DeleteOutcome = boolean | { readonly session: Incoming };
 
-type Method = "get" | "put" | "delete";
 /** A JSON answer; every field is checked where it is read. */
 type Body = Record<string, unknown> & Partial<ErrorBody>;
 /** An answer to act on (2xx, or one of `ANSWERS`); `retried`: an earlier attempt may have landed. */
@@ -44,33 +46,30 @@ type Reply = { readonly status: number; readonly body: Body; readonly retried: b
 
 // ky's backoff (0.3 s, 0.6 s, 1.2 s …), capped: no retry waits longer than this.
 const RETRY_BACKOFF_LIMIT_MS = 5000;
-// The refusals the store acts on; a 404 with another code is a wrong URL, not a session.
-const ANSWERS: Record<number, string> = {
-  404: "SESSION_NOT_FOUND",
-  409: "SESSION_EXISTS",
-  412: "CONFLICT",
-};
-// The SDK's error for a refusal the stores do not act on (401 is an `AuthError`), by status, else
-// by code; any other is a `BackendError`. A CONFLICT here (409) is the server's: a write kept
-// losing to other writers.
-const REFUSALS: Record<string, new (message: string) => Error> = {
-  413: InvalidDataError,
-  INVALID_ID: InvalidSessionIdError,
-  INVALID_TTL: InvalidTtlError,
-  INVALID_DATA: InvalidDataError,
-  CONFLICT: ConflictError,
-  QUOTA_EXCEEDED: QuotaError,
-};
-
 // A `since` that no change comes after (the year 5138): a changes answer with only its cursor.
 const NO_CHANGES = 1e14;
+// Pages of a change log read in one pull: the next pull goes on from where this one stopped.
+const MAX_PAGES = 20;
 
-/** What `GET /v1/changes` answered (`snapshot`: the same, from every page of the sessions). */
+/**
+ * Where `GET /v1/changes` goes on from: a position in the server's change log (a string), or its
+ * clock (a number: a server whose store keeps no log, and outboxes written before logs).
+ */
+export type Cursor = number | string;
+
+/**
+ * What changed since a cursor: the sessions' current copies, and which are gone: every live
+ * id (`live`: a clock answer, or a snapshot), or the ids removed since (`removed`: a log answer).
+ */
 export interface Changes {
-  readonly cursor: number;
+  readonly cursor: Cursor;
   readonly changed: Incoming[];
-  readonly live: string[];
+  readonly live?: string[];
+  readonly removed?: string[];
 }
+
+/** One answer of `GET /v1/changes`, checked: a log answer may have more pages, or say resync. */
+type ChangesPage = Changes & { readonly more?: boolean; readonly resync?: boolean };
 
 /** A store's write condition as a `Base`. */
 export function baseOf(condition: WriteCondition | undefined): Base {
@@ -172,29 +171,64 @@ export class RemoteClient {
     await this.request("delete", "sessions");
   }
 
-  /** What changed since `cursor`, and which ids are live. */
-  async changes(since: number): Promise<Changes> {
-    const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
-    const { cursor, changed, live } = body;
-    if (!isFiniteNumber(cursor) || !Array.isArray(changed) || !Array.isArray(live)) {
-      throw malformed();
+  /**
+   * What changed since `cursor` (every session without one): every page of a log answer, and
+   * a snapshot when the log no longer holds the cursor (`resync`).
+   */
+  async since(cursor: Cursor | undefined): Promise<Changes> {
+    if (cursor === undefined) return this.snapshot();
+    const changed = new Map<string, Incoming>();
+    const removed = new Set<string>();
+    let page = await this.changes(cursor);
+    for (let pages = 1; ; pages++) {
+      if (page.resync) return this.snapshot();
+      if (page.live) return page; // a clock answer: complete by itself
+      // A later page is the later truth about an id.
+      for (const session of page.changed) {
+        removed.delete(session.record.id);
+        changed.set(session.record.id, session);
+      }
+      for (const id of page.removed ?? []) {
+        changed.delete(id);
+        removed.add(id);
+      }
+      if (!page.more || pages === MAX_PAGES) break;
+      page = await this.changes(page.cursor);
     }
-    return { cursor, changed: this.sessions(changed), live };
+    return { cursor: page.cursor, changed: [...changed.values()], removed: [...removed] };
   }
 
   /**
-   * Every live session, read a page of `GET /v1/sessions` at a time, and a cursor of
-   * `GET /v1/changes` asked for beside the first page: it trails the server's clock by seconds,
-   * so what changes while the pages are read comes again in the next `changes(cursor)` (twice
-   * at worst; clients keep the higher version).
+   * One answer of `GET /v1/changes`: a log answer (a string cursor, `removed`), or a clock
+   * answer (`live`), whose cursor is the log's head (`log`) where the server has a log.
+   */
+  async changes(since: Cursor): Promise<ChangesPage> {
+    const { body } = await this.request("get", "changes", undefined, { searchParams: { since } });
+    const { cursor, changed, live, removed, log, more, resync } = body;
+    if (!Array.isArray(changed)) throw malformed();
+    if (isLogCursor(cursor) && isIds(removed) && isFlag(more) && isFlag(resync)) {
+      return { cursor, changed: this.sessions(changed), removed, more: !!more, resync: !!resync };
+    }
+    if (isFiniteNumber(cursor) && isIds(live) && (log === undefined || isLogCursor(log))) {
+      return { cursor: log ?? cursor, changed: this.sessions(changed), live };
+    }
+    throw malformed();
+  }
+
+  /**
+   * Every live session, read a page of `GET /v1/sessions` at a time, after a cursor of
+   * `GET /v1/changes`: the log's head (what is written while the pages are read comes again in
+   * the next `since(cursor)`), or a clock cursor, which trails the server's clock by seconds
+   * (clients keep the higher version).
    */
   async snapshot(): Promise<Changes> {
     // ky leaves out a search parameter that is `undefined`.
     const page = (next?: string) =>
       this.request("get", "sessions", undefined, { searchParams: { next } });
-    const [{ cursor }, first] = await Promise.all([this.changes(NO_CHANGES), page()]);
+    // The head before the first page: a write after it is in the log after the cursor.
+    const { cursor } = await this.changes(NO_CHANGES);
     const byId = new Map<string, Incoming>();
-    let { body } = first;
+    let { body } = await page();
     let sent: unknown;
     for (;;) {
       const { sessions, next } = body;
@@ -206,6 +240,50 @@ export class RemoteClient {
       ({ body } = await page(String(next)));
     }
     return { cursor, changed: [...byId.values()], live: [...byId.keys()] };
+  }
+
+  /**
+   * Opens `GET /v1/events` after `lastEventId`, and resolves to its body, the stream: no time
+   * limit and no retry (the caller reconnects), the token as for every call (a token function
+   * asked again once on 401). Rejects with `AuthError` on 401, else `BackendError` with the
+   * status (501: the server has no feed; 429: too many streams).
+   */
+  async events(
+    lastEventId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const open = async (token: string) => {
+      const response = await this.api(`${API_VERSION}/events`, {
+        signal,
+        timeout: false,
+        retry: 0,
+        throwHttpErrors: false,
+        headers: {
+          accept: "text/event-stream",
+          authorization: `Bearer ${token}`,
+          ...(lastEventId !== undefined && { "last-event-id": lastEventId }),
+        },
+      }).catch((error: unknown) => {
+        throw unreachable(error, "get", "events");
+      });
+      if (response.status !== 200) await response.body?.cancel();
+      return response;
+    };
+    if (this.closed) throw new BackendError("the remote store is closed");
+    const { status, body } = await this.authorized(open);
+    if (status === 200 && body) return body;
+    if (status === 401) throw new AuthError("the session server refused the token");
+    throw new BackendError(`the session server answered ${status} to GET events`, { status });
+  }
+
+  /**
+   * Asks a token function for a new token next time (the last one may have expired); `false`
+   * for a token given as a string, which cannot change.
+   */
+  renewToken(): boolean {
+    const renews = typeof this.options.token === "function";
+    if (renews) this.token = undefined;
+    return renews;
   }
 
   /** Cancels what is in flight and whatever comes later (they reject). */
@@ -286,13 +364,7 @@ export class RemoteClient {
         this.underWay.delete(controller);
       }
     };
-    const token = await this.getToken();
-    let reply = await send(token);
-    if (reply.status === 401 && typeof this.options.token === "function") {
-      // A new token, unless another call got one meanwhile.
-      if ((await this.token) === token) this.token = undefined;
-      reply = await send(await this.getToken());
-    }
+    const reply = await this.authorized(send);
     const { status, body } = reply;
     const { code = "UNKNOWN", message = "no message" } = body.error ?? {};
     if (status < 300 || ANSWERS[status] === code) return reply;
@@ -300,6 +372,18 @@ export class RemoteClient {
     const Refusal = REFUSALS[status] ?? REFUSALS[code];
     if (Refusal) throw new Refusal(message);
     throw new BackendError(`the session server answered ${status} ${code}: ${message}`, { status });
+  }
+
+  /** `send` with the token; a token function is asked again once on 401, and `send` repeated. */
+  private async authorized<T extends { readonly status: number }>(
+    send: (token: string) => Promise<T>,
+  ): Promise<T> {
+    const token = await this.getToken();
+    const reply = await send(token);
+    if (reply.status !== 401 || typeof this.options.token !== "function") return reply;
+    // A new token, unless another call got one meanwhile.
+    if ((await this.token) === token) this.token = undefined;
+    return send(await this.getToken());
   }
 
   private getToken(): Promise<string> {
@@ -315,29 +399,6 @@ export class RemoteClient {
   }
 }
 
-function isFiniteNumber(value: unknown): value is number {
-  return Number.isFinite(value);
-}
-
-function malformed(): BackendError {
-  return new BackendError("the session server sent a malformed list");
-}
-
 function sessionPath(id: string): string {
   return `sessions/${encodeURIComponent(id)}`;
-}
-
-/**
- * A request that got no answer to act on: the network, a timeout, a 5xx, or `close()`. The
- * message names the resource, not the id (ids may be secrets).
- */
-function unreachable(error: unknown, method: Method, path: string): BackendError {
-  const status = (error instanceof HTTPError && error.response.status) || undefined;
-  const why = status
-    ? `the session server answered ${status}`
-    : error instanceof TimeoutError
-      ? "timed out"
-      : error;
-  const what = `${method.toUpperCase()} ${path.split("/")[0]} failed: ${why}`;
-  return new BackendError(what, { cause: error, status });
 }

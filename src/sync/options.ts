@@ -23,4 +23,12 @@ export interface RemoteOptions {
    * that their changes fire events here too. Default `"30s"`.
    */
   pullInterval?: Duration;
+  /**
+   * Keeps one event stream (`GET /v1/events`) open to hear other clients' changes as they
+   * happen, each followed by a pull, with polling at `pullInterval` as the fallback. In a
+   * browser one tab holds it per namespace when the tabs share the local store (a Web Lock);
+   * elsewhere one per store. A server without a change feed (Memcached) answers 501: then
+   * only polling. In Node an open stream keeps the process alive until `close()`. Default `true`.
+   */
+  live?: boolean;
 }

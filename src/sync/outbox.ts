@@ -6,6 +6,7 @@ import { BackendError, ConflictError } from "../errors.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { conditionalWrite } from "../write.ts";
 import { isRecord } from "./changes.ts";
+import type { Cursor } from "./client.ts";
 
 /**
  * The id of the outbox record: longer than a session id may be (256 characters), so it never
@@ -27,12 +28,15 @@ export type Op =
 export type NewOp = DistributiveOmit<Op, "n">;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** What the outbox record holds: the queue, and the cursor of the last pull. */
+/**
+ * What the outbox record holds: the queue, and the cursor of the last pull (a change-log
+ * position, or the server's clock in outboxes written before change logs, still read).
+ */
 export interface OutboxState {
   readonly ops: readonly Op[];
   /** The `n` of the next op. */
   readonly next: number;
-  readonly cursor?: number;
+  readonly cursor?: Cursor;
 }
 
 // The format of the outbox record's data; another one (a newer SDK in another tab) is left alone.
@@ -79,8 +83,8 @@ export class Outbox {
     });
   }
 
-  /** Keeps the cursor of a pull (the server's clock moves on: it is a new one each time). */
-  setCursor(cursor: number): Promise<OutboxState> {
+  /** Keeps the cursor of a pull (it moves on: it is a new one each time). */
+  setCursor(cursor: Cursor): Promise<OutboxState> {
     return this.update((state) => ({ ...state, cursor }));
   }
 
@@ -136,7 +140,7 @@ function parse(stored: SessionRecord | undefined): OutboxState {
     throw new BackendError(`the sync outbox has format ${v}, not ${FORMAT}: left as it is`);
   }
   const state = { ops, next };
-  return typeof cursor === "number" ? { ...state, cursor } : state;
+  return typeof cursor === "number" || typeof cursor === "string" ? { ...state, cursor } : state;
 }
 
 function toRecord(state: OutboxState, version: number): SessionRecord {

@@ -18,3 +18,26 @@ export function poll(fn: () => void, ms: number): () => void {
     stopWaking();
   };
 }
+
+/**
+ * `fn` to call as often as asked: one run at a time, and at most one more after it, for what
+ * was asked while it ran. @internal
+ */
+export function coalesce(fn: () => Promise<unknown>): () => void {
+  let running: Promise<unknown> | undefined;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = fn().finally(() => {
+      running = undefined;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  return run;
+}

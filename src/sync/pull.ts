@@ -2,7 +2,9 @@
 // for the sessions whose writes are still queued here (they go out first, and win or lose on
 // the server).
 import { isReservedId } from "../constants.ts";
+import type { SessionRecord } from "../stores/types.ts";
 import { differs, EXPIRY_MARGIN_MS } from "./changes.ts";
+import type { Changes } from "./client.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";
 
@@ -14,8 +16,7 @@ import type { SyncParts } from "./parts.ts";
  */
 export async function pull(r: SyncParts): Promise<void> {
   r.client.report = (error) => r.context.report(error);
-  const { cursor } = await r.outbox.read();
-  const changes = await (cursor === undefined ? r.client.snapshot() : r.client.changes(cursor));
+  const changes = await r.client.since((await r.outbox.read()).cursor);
   await r.exclusive(async () => {
     const pending = new Set((await r.outbox.read()).ops.map(idOf));
     if (pending.has(undefined)) return; // a queued clear goes out first
@@ -32,12 +33,25 @@ export async function pull(r: SyncParts): Promise<void> {
       }
     }
     // Removed on the server (by another client): removed here.
-    const live = new Set(changes.live);
-    for (const current of await r.local.list()) {
+    for (const current of await gone(r, changes)) {
       const { id } = current;
-      const gone = !(isReservedId(id) || live.has(id) || pending.has(id));
-      if (gone && current.expiresAt > keep) await r.adopt(current, undefined);
+      if (!(isReservedId(id) || pending.has(id)) && current.expiresAt > keep) {
+        await r.adopt(current, undefined);
+      }
     }
     await r.outbox.setCursor(changes.cursor);
   });
+}
+
+/**
+ * The local sessions the server no longer has: those it does not list as live (a clock answer,
+ * a snapshot), or those it removed since the cursor (a log answer).
+ */
+async function gone(r: SyncParts, { live, removed = [] }: Changes): Promise<SessionRecord[]> {
+  if (live) {
+    const listed = new Set(live);
+    return (await r.local.list()).filter((current) => !listed.has(current.id));
+  }
+  const found = await Promise.all(removed.map((id) => r.local.get(id)));
+  return found.filter((current) => current !== undefined);
 }

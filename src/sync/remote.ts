@@ -5,10 +5,11 @@
 import { parseDuration } from "../duration.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
 import { announce, EXPIRY_MARGIN_MS } from "./changes.ts";
-import { type Base, baseOf, RemoteClient } from "./client.ts";
+import { type Base, baseOf, type Cursor, RemoteClient } from "./client.ts";
 import type { Incoming } from "./clock.ts";
+import { follow } from "./live.ts";
 import type { RemoteOptions } from "./options.ts";
-import { poll } from "./poll.ts";
+import { coalesce, poll } from "./poll.ts";
 
 /**
  * A store whose records live on a sessionmanager server: the server sets versions and times
@@ -18,7 +19,7 @@ import { poll } from "./poll.ts";
  */
 export function remoteStore(options: RemoteOptions): SessionStore {
   const pullMs = parseDuration(options.pullInterval ?? "30s", "pullInterval");
-  return new RemoteStore(new RemoteClient(options), pullMs);
+  return new RemoteStore(new RemoteClient(options), pullMs, options.live !== false);
 }
 
 /** What the store knows of a session: the record it hands out, and which server state it is. */
@@ -39,20 +40,30 @@ class RemoteStore implements SessionStore {
   private listed = false;
   private stopPulling: (() => void) | undefined;
   // Where the next pull asks for changes from (`GET /v1/changes?since=`): set by every list.
-  private cursor: number | undefined;
+  private cursor: Cursor | undefined;
 
   constructor(
     private readonly client: RemoteClient,
     private readonly pullMs: number,
+    private readonly live: boolean,
   ) {}
 
-  /** Follows other clients' changes: a pull every `pullInterval`, and one on wake. */
+  /**
+   * Follows other clients' changes: a pull every `pullInterval`, one on wake, and one for each
+   * event of the stream (`live`).
+   */
   open(context: StoreContext): void {
     this.context = context;
     this.client.report = (error) => context.report(error);
     // A pull that fails (offline, say) is not reported: the next one tries again, and the
-    // manager's own calls report what is wrong.
-    this.stopPulling = poll(() => void this.pull().catch(() => {}), this.pullMs);
+    // manager's own calls report what is wrong. One at a time, and one more after it.
+    const pull = coalesce(() => this.pull().catch(() => {}));
+    const stopPolling = poll(pull, this.pullMs);
+    const stopLive = this.live ? follow(this.client, pull) : undefined;
+    this.stopPulling = () => {
+      stopPolling();
+      stopLive?.();
+    };
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -129,14 +140,10 @@ class RemoteStore implements SessionStore {
   private async pull(): Promise<void> {
     if (!this.listed || !this.context?.changed) return;
     const before = new Map(this.known);
-    const { cursor } = this;
-    const answer = await (cursor === undefined
-      ? this.client.snapshot()
-      : this.client.changes(cursor));
-    const { changed, live } = answer;
+    const answer = await this.client.since(this.cursor);
     this.cursor = answer.cursor;
     const keep = Date.now() + EXPIRY_MARGIN_MS;
-    for (const incoming of changed) {
+    for (const incoming of answer.changed) {
       const { record, wire } = incoming;
       const seen = this.known.get(record.id);
       if (seen !== before.get(record.id)) continue; // written here meanwhile
@@ -149,9 +156,13 @@ class RemoteStore implements SessionStore {
       }
       announce(this.context, seen?.record, this.remember(incoming));
     }
-    const listed = new Set(live);
-    for (const [id, seen] of before) {
-      if (listed.has(id) || this.known.get(id) !== seen || seen.record.expiresAt <= keep) continue;
+    // Gone: not listed as live (a clock answer), or removed since the cursor (a log answer).
+    const { live, removed = [] } = answer;
+    const listed = live && new Set(live);
+    const gone = listed ? [...before.keys()].filter((id) => !listed.has(id)) : removed;
+    for (const id of gone) {
+      const seen = before.get(id);
+      if (!seen || this.known.get(id) !== seen || seen.record.expiresAt <= keep) continue;
       this.known.delete(id);
       announce(this.context, seen.record, undefined);
     }

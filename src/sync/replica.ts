@@ -15,6 +15,7 @@ import type {
 import { unref } from "../timers.ts";
 import { announce } from "./changes.ts";
 import { baseOf, RemoteClient } from "./client.ts";
+import { follow } from "./live.ts";
 import type { RemoteOptions } from "./options.ts";
 import { OUTBOX_ID, Outbox } from "./outbox.ts";
 import type { SyncContext, SyncParts } from "./parts.ts";
@@ -65,6 +66,7 @@ class Replica implements ReplicaStore, SyncParts {
   context: SyncContext = { report() {} };
   private readonly lockName: string;
   private readonly pullMs: number;
+  private readonly live: boolean;
   // Local writes and the outbox change together, one step at a time (across tabs, in a lock).
   private tail: Promise<unknown> = Promise.resolve();
   private running: Promise<boolean> | undefined;
@@ -87,13 +89,21 @@ class Replica implements ReplicaStore, SyncParts {
     this.outbox = new Outbox(local);
     this.lockName = scope(options.namespace);
     this.pullMs = parseDuration(options.pullInterval ?? "30s", "pullInterval");
+    this.live = options.live !== false;
   }
 
   async open(context: StoreContext): Promise<void> {
     await this.local.open?.(context);
     this.context = context;
     const sync = () => void this.sync();
-    this.stopPolling = poll(sync, this.pullMs);
+    const stopPolling = poll(sync, this.pullMs);
+    // Tabs that share the local store share one stream: the others hear through the tabs.
+    const lock = this.capabilities.shared ? `${this.lockName}:live` : undefined;
+    const stopLive = this.live ? follow(this.client, sync, lock) : undefined;
+    this.stopPolling = () => {
+      stopPolling();
+      stopLive?.();
+    };
     sync(); // in the background: the local store answers meanwhile
   }
 

@@ -40,7 +40,13 @@ afterEach(async () => {
 });
 
 function client(url: string, token: string | (() => Promise<string>)) {
-  const store = replicaStore(memoryStore(), { url, token, pullInterval: "1h", retry: 0 });
+  const store = replicaStore(memoryStore(), {
+    url,
+    token,
+    pullInterval: "1h",
+    retry: 0,
+    live: false,
+  });
   const sm = new SessionManager<{ n: number }>({ backend: store, warnBefore: 0 });
   const errors: Error[] = [];
   sm.on("error", (error) => errors.push(error));
@@ -117,7 +123,9 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
       }).start();
       closing.push(() => server.stop());
       const token = await tokenFor(`${name}-paged-${run}`);
-      const writer = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+      const writer = new SessionManager({
+        backend: remoteStore({ url: server.url, token, live: false }),
+      });
       closing.push(() => writer.close());
       const ids = Array.from({ length: 230 }, (_, i) => `p${String(i).padStart(3, "0")}`);
       for (let i = 0; i < ids.length; i += 10) {
@@ -126,7 +134,9 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
       await expect(writer.add("one-more", { data: 0 })).rejects.toMatchObject({
         code: "QUOTA_EXCEEDED",
       });
-      const reader = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+      const reader = new SessionManager({
+        backend: remoteStore({ url: server.url, token, live: false }),
+      });
       closing.push(() => reader.close());
       expect((await reader.list()).map((s) => s.id).sort()).toEqual(ids);
       const replica = client(server.url, token);
@@ -144,19 +154,21 @@ describe.each(backends)("sync end to end on %s", (name, up, backend) => {
       closing.push(() => server.stop());
       const owner = `${name}-auth-${run}`;
       const good = new SessionManager({
-        backend: remoteStore({ url: server.url, token: await tokenFor(owner) }),
+        backend: remoteStore({ url: server.url, token: await tokenFor(owner), live: false }),
       });
       closing.push(() => good.close());
       await good.add("mine", { data: 1 });
       for (const token of [await forgedToken(owner), await tokenFor(owner, -60)]) {
-        const bad = new SessionManager({ backend: remoteStore({ url: server.url, token }) });
+        const bad = new SessionManager({
+          backend: remoteStore({ url: server.url, token, live: false }),
+        });
         bad.on("error", () => {});
         closing.push(() => bad.close());
         await expect(bad.get("mine")).rejects.toBeInstanceOf(AuthError);
         await expect(bad.remove("mine")).rejects.toBeInstanceOf(AuthError);
       }
       const stranger = new SessionManager({
-        backend: remoteStore({ url: server.url, token: await tokenFor(`${owner}-x`) }),
+        backend: remoteStore({ url: server.url, token: await tokenFor(`${owner}-x`), live: false }),
       });
       closing.push(() => stranger.close());
       expect(await stranger.get("mine")).toBeUndefined(); // a 404: not yours, not there

@@ -30,7 +30,12 @@ testStore({ name: "remote", serverAssigned: true, create: remote, twin: remote }
 
 // Online, a replica is its local store with every write pushed to the server as it is made.
 const replica = (namespace: string) =>
-  replicaStore(memoryStore(), { url: listening.url, token: () => tokenFor(namespace), namespace });
+  replicaStore(memoryStore(), {
+    url: listening.url,
+    token: () => tokenFor(namespace),
+    namespace,
+    live: false, // stores the suite leaves open would hold the server's close (serve.ts)
+  });
 testStore({ name: "replica (online)", create: replica });
 
 describe("the online replica of the contract", () => {

@@ -28,7 +28,8 @@ function client(
   token: Parameters<typeof remoteStore>[0]["token"],
   fetch?: typeof globalThis.fetch,
 ) {
-  const store = remoteStore(fetch ? { url, token, fetch } : { url, token });
+  // Polling only: these tests count requests, and stop the server under open managers.
+  const store = remoteStore({ url, token, live: false, ...(fetch && { fetch }) });
   const sm = new SessionManager<unknown>({ backend: store, warnBefore: 0 });
   managers.push(sm);
   return sm;
@@ -124,7 +125,7 @@ describe("remote store over HTTP", () => {
     const other = client(server.url, token);
     await other.add("old", { data: 0, ttl: "10m" });
     const sm = new SessionManager<unknown>({
-      backend: remoteStore({ url: server.url, token, pullInterval: 50 }),
+      backend: remoteStore({ url: server.url, token, pullInterval: 50, live: false }),
       warnBefore: "1m",
     });
     managers.push(sm);
@@ -164,7 +165,7 @@ describe("remote store over HTTP", () => {
   it("keeps pulling quietly while the server is down, and hears changes once it is back", async () => {
     const token = await tokenFor("jack");
     const sm = new SessionManager<unknown>({
-      backend: remoteStore({ url: server.url, token, pullInterval: 50 }),
+      backend: remoteStore({ url: server.url, token, pullInterval: 50, live: false }),
     });
     managers.push(sm);
     await sm.ready;

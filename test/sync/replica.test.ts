@@ -51,7 +51,8 @@ function replica(
   local: SessionStore = memoryStore(),
   encryption?: EncryptionOptions,
 ): Client {
-  const store = replicaStore(local, options);
+  // Polling only: these tests follow what each sync() brings; test/sync/live.test.ts streams.
+  const store = replicaStore(local, { live: false, ...options });
   const sm = new SessionManager<unknown>({
     backend: store,
     warnBefore: 0,
@@ -295,6 +296,7 @@ describe("replica store", () => {
   it("calls the context's synced() after a sync that pushed everything and pulled", async () => {
     const { networks } = setup();
     const store = replicaStore(memoryStore(), {
+      live: false,
       url: IN_PROCESS_URL,
       token: await tokenFor("jay"),
       fetch: networks[0].fetch,
