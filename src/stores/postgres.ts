@@ -46,7 +46,11 @@ export interface PostgresStoreOptions {
    * `<name>_changes_floor`.
    */
   table?: string;
-  /** How long (ms) connecting or one query may take before the call rejects. Default 10000. */
+  /**
+   * How long (ms) connecting or one query may take before the call rejects. Default 10000. The
+   * LISTEN connection of `watch` is checked this often, and reopened when it does not answer
+   * within as long.
+   */
   timeout?: number;
   /**
    * The bounds of each owner's change log (`partition(owner).changes`): the newest `maxEntries`
@@ -68,6 +72,8 @@ export interface PostgresClient {
   ): Promise<{ rows: readonly unknown[]; rowCount: number | null }>;
 }
 
+/** How long (ms) connecting or one query may take, unless `timeout` says otherwise. */
+const DEFAULT_TIMEOUT = 10_000;
 /** Entries a `watch` reads per query. */
 const WATCH_PAGE = 100;
 
@@ -117,6 +123,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
     ((await query(statement, values)).rowCount ?? 0) > 0;
   const watcher = new Watcher({
     channel: names.channel,
+    heartbeat: options.timeout ?? DEFAULT_TIMEOUT,
     connect: listener(options),
     head: async (owner) => (await log.changes(owner, { limit: 1 })).next,
     read: (owner, cursor) => log.changes(owner, { cursor, limit: WATCH_PAGE }),
@@ -217,7 +224,7 @@ async function createPool(
 
 /** Where to connect, and for how long to wait. */
 function configOf(options: PostgresStoreOptions): ClientConfig {
-  const timeout = options.timeout ?? 10_000;
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT;
   const where = options.url
     ? { connectionString: options.url }
     : { host: options.host ?? "localhost", port: options.port ?? 5432 };

@@ -1,6 +1,7 @@
 // The PostgreSQL store's change log against a real server: the change-log conformance suite
 // (twins with pools of their own, as two processes), then what only LISTEN/NOTIFY and a shared
 // table have to get right. One table per run, dropped at the end with its log's tables.
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from "node:net";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { logNames } from "../../src/stores/postgres/log-sql.ts";
@@ -166,6 +167,39 @@ describe.skipIf(!up)("postgres change log across processes", () => {
     await part(writer as SessionStore, "alice").set(rec("after"), { ifAbsent: true });
     await until(() => heard.some((e) => "id" in e && e.id === "after"));
     expect(heard.map((e) => ("id" in e ? e.id : "resync"))).toEqual(["before", "resync", "after"]);
+  });
+
+  it("reopens a LISTEN connection that went silent (a network drop): a resync, then what it missed", async () => {
+    const silence = await silencer();
+    try {
+      const namespace = `${run}:silent${++sequence}`;
+      const proxied = new URL(url);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(silence.port);
+      const writer = postgresStore({ url, table, namespace });
+      const watcher = postgresStore({ url: proxied.href, table, namespace, timeout: 1000 });
+      for (const store of [writer, watcher]) {
+        await store.open?.({ report: (error) => reported.push(error) });
+        opened.push(store);
+      }
+      const heard = listen(part(watcher, "alice"));
+      await until(async () => (await listeners(namespace)).length === 1);
+      await part(writer, "alice").set(rec("before"), { ifAbsent: true });
+      await until(() => heard.length >= 1);
+      silence.mute();
+      await part(writer, "alice").set(rec("missed"), { ifAbsent: true });
+      await until(() => heard.some((e) => "resync" in e));
+      expect(reported.splice(0).map((e) => e.message)).toEqual([
+        expect.stringMatching(/LISTEN connection lost: no answer in 1000 ms/),
+      ]);
+      await until(() => heard.some((e) => "id" in e && e.id === "missed"));
+      await part(writer, "alice").set(rec("after"), { ifAbsent: true });
+      await until(() => heard.some((e) => "id" in e && e.id === "after"));
+      const ids = heard.map((e) => ("id" in e ? e.id : "resync"));
+      expect(ids).toEqual(["before", "resync", "missed", "after"]);
+    } finally {
+      await silence.close();
+    }
   });
 
   it("opens one LISTEN connection per store with watchers, and closes it with the last", async () => {
@@ -420,6 +454,44 @@ describe.skipIf(!up)("postgres change log options", () => {
 /** The NOTIFY channel of the run's table and `namespace` (as the store derives it). */
 function channelOf(namespace: string): string {
   return logNames(table, namespace).channel;
+}
+
+/**
+ * A proxy to the server whose `mute()` silences the connections that have sent `LISTEN`: they
+ * stay open and carry nothing either way, as after a network drop. Others pass untouched.
+ */
+async function silencer() {
+  const sockets = new Set<Socket>();
+  const muted: (() => void)[] = [];
+  const server = createServer((client) => {
+    const upstream = tcpConnect(services.postgres.port, services.postgres.host);
+    let quiet = false;
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => socket.destroy());
+      socket.on("close", () => sockets.delete(socket));
+    }
+    client.on("data", (chunk: Buffer) => {
+      if (!quiet) upstream.write(chunk);
+      if (chunk.includes("LISTEN ")) muted.push(() => (quiet = true));
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!quiet) client.write(chunk);
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    mute: () => {
+      for (const silence of muted.splice(0)) silence();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** Waits until `done()` holds (a few seconds at most). */

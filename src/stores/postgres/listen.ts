@@ -18,6 +18,11 @@ export interface ListenClient {
 export interface WatchSource {
   /** The NOTIFY channel (a plain identifier). */
   readonly channel: string;
+  /**
+   * How often (ms) the LISTEN connection is checked with a query, which must answer as soon: a
+   * connection whose peer vanished without closing it (a network drop) says nothing otherwise.
+   */
+  readonly heartbeat: number;
   /** A connected client of its own; absent when the store cannot open one (no cross-process watch). */
   readonly connect?: (() => Promise<ListenClient>) | undefined;
   /** The encoded owner's head cursor. */
@@ -188,6 +193,7 @@ export class Watcher {
       }
       if (this.shut || this.fanout.size === 0) return void client.end().catch(() => {});
       this.client = client;
+      this.beat(client);
       if (this.lost) {
         this.lost = false;
         this.fanout.resync();
@@ -217,6 +223,30 @@ export class Watcher {
       if (attempt === 0 && !this.lost) this.source.report(listenError(error as Error));
       return undefined;
     }
+  }
+
+  /** Checks `client` every `heartbeat` ms while it is the LISTEN connection; drops it if silent. */
+  private beat(client: ListenClient): void {
+    const { heartbeat } = this.source;
+    const check = async () => {
+      if (this.client !== client) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${heartbeat} ms`)), heartbeat);
+      });
+      try {
+        const answer = client.query("SELECT 1");
+        // Rejected later when the connection is dropped: nobody waits for it then.
+        answer.catch(() => {});
+        await Promise.race([answer, silent]);
+        this.later(check, heartbeat);
+      } catch (error) {
+        this.drop(client, error as Error);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    this.later(check, heartbeat);
   }
 
   /** The LISTEN connection broke: connect again, and tell the listeners to resync then. */
