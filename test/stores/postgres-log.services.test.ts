@@ -372,6 +372,37 @@ describe.skipIf(!up)("postgres change log across processes", () => {
     ]);
   });
 
+  it("sweeps from two processes while owners write: no deadlock, one `expired` entry per record", async () => {
+    const {
+      namespace,
+      stores: [one, two],
+    } = await stores(2);
+    const owners = Array.from({ length: 30 }, (_, i) => `o${i}`);
+    const soon = Date.now() + 300;
+    for (const owner of owners) {
+      const p = part(one as SessionStore, owner);
+      for (let i = 0; i < 5; i++)
+        await p.set(rec(`old${i}`, { expiresAt: soon }), { ifAbsent: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const writes = owners.map(async (owner, i) => {
+      const p = part((i % 2 ? one : two) as SessionStore, owner);
+      for (let n = 0; n < 5; n++) await p.set(rec(`new${n}`), { ifAbsent: true });
+    });
+    const sweeps = [one, two, one, two].map((store) => store?.purgeExpired(Date.now()));
+    const [, swept] = await Promise.all([Promise.all(writes), Promise.all(sweeps)]);
+    expect(swept.flatMap((records) => records ?? []).length).toBe(150);
+    const { rows } = await admin.query(
+      `SELECT change, count(*)::int AS n, count(DISTINCT owner || '/' || id)::int AS ids
+       FROM "${table}_changes" WHERE namespace = $1 GROUP BY change ORDER BY change`,
+      [namespace],
+    );
+    expect(rows).toEqual([
+      { change: "added", n: 300, ids: 300 },
+      { change: "expired", n: 150, ids: 150 },
+    ]);
+  });
+
   it("reads an owner's records kept before the log, and logs what it writes to them", async () => {
     const {
       stores: [store],
