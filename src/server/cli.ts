@@ -33,6 +33,8 @@ serve options:
   --backend <name>      memory | file | sqlite | postgres | redis | memcached (default sqlite)
   --path <file>         file or database path for file and sqlite (default sessions.db)
   --url <url>           connection URL for postgres, redis, memcached
+  --cluster <nodes>     redis on a Redis Cluster: comma-separated host:port or
+                        redis:// URLs of some of its nodes (instead of --url)
   --namespace <name>    keeps apps apart in a shared database (default sessionmanager)
   --port <n>            port to listen on (default 8787; 0 picks a free one)
   --host <addr>         address to listen on (default 127.0.0.1)
@@ -92,6 +94,7 @@ const serveFlags = {
   backend: { type: "string" },
   path: { type: "string" },
   url: { type: "string" },
+  cluster: { type: "string" },
   namespace: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
@@ -158,6 +161,7 @@ async function serveCommand(args: string[], io: CliIo): Promise<ExitCode> {
     logLevel: logLevel(values["log-level"]),
     ...optional("path", values.path ?? (usesPath(backend) ? DEFAULT_PATH : undefined)),
     ...optional("url", values.url),
+    ...optional("cluster", values.cluster),
     ...optional("namespace", values.namespace),
     ...optional("host", values.host),
     ...optional("basePath", values["base-path"]),

@@ -7,6 +7,7 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../../src/errors.ts";
+import { main } from "../../src/server/cli.ts";
 import { clusterNodes } from "../../src/stores/redis/client.ts";
 import { openSubscriber } from "../../src/stores/redis/watch.ts";
 import { type RedisClient, type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
@@ -24,6 +25,8 @@ import { testStore } from "./conformance.ts";
 const found = await requireCluster();
 const nodes = found ?? [];
 const prefix = `smtest-${runId()}`;
+/** The namespace of the `serve` command's test, under the default prefix. */
+const cliNamespace = `cli-${runId()}`;
 /** The cluster as a test reads it: keys, slots, connections. */
 const raw = new Cluster([...nodes], { lazyConnect: true });
 raw.on("error", () => {});
@@ -43,11 +46,16 @@ async function open(options: RedisStoreOptions = {}): Promise<SessionStore> {
 afterAll(async () => {
   for (const store of opened) await store.close?.();
   if (found) {
+    // Connected by now unless no test here ran (a filtered run).
+    if (raw.status === "wait") await raw.connect();
     for (const node of raw.nodes("master")) {
       let cursor = "0";
       do {
-        const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        for (const key of keys) await node.unlink(key);
+        const [next, keys] = await node.scan(cursor, "COUNT", 1000);
+        const ours = keys.filter(
+          (key) => key.startsWith(prefix) || key.startsWith(`sessionmanager:{${cliNamespace}`),
+        );
+        for (const key of ours) await node.unlink(key);
         cursor = next;
       } while (cursor !== "0");
     }
@@ -524,5 +532,31 @@ describe.skipIf(!found || !logged)("realtime across two server processes on redi
     expect(JSON.parse(heard.find((m) => m.event === "expired")?.data ?? "{}")).toEqual({
       id: "short",
     });
+  });
+});
+
+describe.skipIf(!found)("sessionmanager serve --backend redis --cluster", () => {
+  it("serves from the cluster the flag names", async () => {
+    const namespace = cliNamespace;
+    const stop = new AbortController();
+    let out = "";
+    const io = {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (out += text) },
+      env: { SESSIONMANAGER_SECRET: SECRET },
+      signal: stop.signal,
+    };
+    const cluster = nodes.map(({ host, port }) => `${host}:${port}`).join(",");
+    const args = ["serve", "--backend", "redis", "--cluster", cluster, "--port", "0"];
+    const done = main([...args, "--namespace", namespace, "--log-level", "silent"], io);
+    const url = await eventually(async () => {
+      const found = /listening on (\S+)/.exec(out)?.[1];
+      if (!found) throw new Error(`not listening yet: ${out}`);
+      return found;
+    });
+    expect((await request(url, "alice", "PUT", "/v1/sessions/a", { data: 1 })).status).toBe(201);
+    expect(await raw.exists(`sessionmanager:{${namespace}:alice}:s:a`)).toBe(1);
+    stop.abort();
+    expect(await done).toBe(0);
   });
 });
