@@ -44,14 +44,16 @@ export async function readSse(
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return;
-      onChunk();
-      buffer += decoder.decode(value, { stream: true });
+      if (!done) onChunk();
+      // At the end, a "\r" held back below ends its line after all.
+      if (!done) buffer += decoder.decode(value, { stream: true });
+      else if (buffer.endsWith("\r")) buffer += "\n";
       // A "\r" at the end may be the first half of a "\r\n": it waits for the next chunk.
       const cut = buffer.length - (buffer.endsWith("\r") ? 1 : 0);
       const lines = buffer.slice(0, cut).split(/\r\n|\r|\n/);
       buffer = (lines.pop() ?? "") + buffer.slice(cut);
       for (const text of lines) line(text);
+      if (done) return;
     }
   } finally {
     reader.cancel().catch(() => {}); // lets go of the connection when a listener threw
