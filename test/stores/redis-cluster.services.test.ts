@@ -170,6 +170,8 @@ describe.skipIf(!found)("redis cluster", () => {
         await s.set(rec(`gone${i}`, { expiresAt: now - 1000 }));
         await s.get(`y${i}`);
         await s.list?.({ limit: 10 });
+        // The change log's read (CHANGES), where the store keeps one.
+        if ("changes" in s) await s.changes?.({ limit: 10 });
       }
       await store.list();
       await store.purgeExpired(now);
@@ -192,6 +194,9 @@ describe.skipIf(!found)("redis cluster", () => {
     ]) {
       expect(commands).toContain(command);
     }
+    // And those of the change log: appended and published by the writes, read by `changes`.
+    if (logged)
+      for (const command of ["XADD", "PUBLISH", "XRANGE"]) expect(commands).toContain(command);
     expect(new Set(runs.map((run) => run.node)).size).toBeGreaterThan(1);
   });
 
