@@ -138,7 +138,6 @@ export function postgresStore(options: PostgresStoreOptions = {}): SessionStore 
       skip: (fn) => report.skip(fn),
       watcher,
       where,
-      report,
     },
     options.changeLog,
   );

@@ -83,7 +83,7 @@ export class Watcher {
       const watched = this.owners.get(owner);
       this.owners.delete(owner);
       if (watched) this.keys.delete(md5(watched.owner));
-      if (this.fanout.size === 0) this.release();
+      if (this.fanout.size === 0) void this.release();
     };
   }
 

@@ -42,7 +42,6 @@ export interface LogContext {
   readonly watcher: Watcher;
   /** Names the log in the messages of records it cannot read. */
   readonly where: string;
-  report(error: Error): void;
 }
 
 type EntryRow = {
@@ -55,7 +54,7 @@ type EntryRow = {
   at: number;
 };
 
-/** Owners swept (and locked) per statement of `purgeOwners`: each lock holds a slot of the lock table. */
+/** Owners swept (and locked) per statement of `purgeOwners`: a lock takes a lock table slot. */
 const SWEEP_OWNERS = 100;
 /** Owners whose appends `appended` counts at most (then it starts again). */
 const COUNTED_OWNERS = 10_000;
