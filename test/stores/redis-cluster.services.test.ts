@@ -5,10 +5,10 @@
 // nodes; a Cluster handed in; close; and a server on the cluster. Keys of one run share a
 // prefix, deleted at the end.
 import { Cluster, Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BackendError } from "../../src/errors.ts";
 import { main } from "../../src/server/cli.ts";
-import { clusterNodes } from "../../src/stores/redis/client.ts";
+import { closeClient, clusterNodes } from "../../src/stores/redis/client.ts";
 import { openSubscriber } from "../../src/stores/redis/watch.ts";
 import { type RedisClient, type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
 import { partitionOf } from "../../src/stores/shared/partition.ts";
@@ -442,6 +442,18 @@ describe("cluster nodes (the option, read without a cluster)", () => {
     });
     const list = [{ host: "h", port: 1 }];
     expect(clusterNodes(list)).toEqual({ nodes: list, auth: {} });
+  });
+
+  it("closes a client whose QUIT fails (a Cluster with a node down) by dropping its connections", async () => {
+    const disconnect = vi.fn();
+    const quit = vi.fn(() => Promise.reject(new Error("Connection is closed.")));
+    await closeClient({ status: "ready", quit, disconnect });
+    expect(quit).toHaveBeenCalledOnce();
+    expect(disconnect).toHaveBeenCalledOnce();
+    const waiting = { status: "wait", quit: vi.fn(async () => "OK"), disconnect: vi.fn() };
+    await closeClient(waiting);
+    expect(waiting.quit).not.toHaveBeenCalled();
+    expect(waiting.disconnect).toHaveBeenCalledOnce();
   });
 
   it("refuses an entry without a host and a port, and no nodes, with BackendError", () => {

@@ -147,3 +147,25 @@ export async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typ
     throw driverError("redis", "ioredis", error);
   }
 }
+
+/** What `closeClient` calls: an ioredis `Redis` and a `Cluster` have it. */
+export interface Closable {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/**
+ * Closes a client the store made: `QUIT` once it is ready (what was sent is answered first), else
+ * drops the connection. A `Cluster` stays `ready` while one of its nodes is down, and its `quit`
+ * then rejects (that node's `QUIT` fails) with the other connections still open: they are dropped
+ * too, and the close resolves, as a close must when a server is away.
+ */
+export async function closeClient(client: Closable): Promise<void> {
+  if (client.status !== "ready") return client.disconnect();
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
