@@ -1,8 +1,13 @@
 // --heap-diff: what an open stream keeps on a server's heap, by kind of object. Two heap
 // snapshots of the fullest server process (before opening the streams, and with them open), their
 // self sizes summed by constructor (closures by function name, other nodes by type), and the
-// differences divided by the number of streams: the top rows say where the bytes per stream go.
+// differences divided by the number of streams: the top rows say where the bytes per stream go,
+// then the web-streams and HTTP objects (NAMED) wherever they rank.
 import { readFileSync } from "node:fs";
+
+/** Constructors listed even outside the top rows. */
+const NAMED =
+  /^(Readable|Writable|Transform)Stream|Controller$|^(Request|Response|Headers|Context|SSEStreamingApi|StreamingApi)$|^Fanout/;
 
 /** Self size and count by constructor of the snapshot in `file`. */
 function aggregate(file) {
@@ -45,5 +50,8 @@ export function heapDiff(before, after, streams, rows = 25) {
   }
   diff.sort((x, y) => y.bytes - x.bytes);
   const total = diff.reduce((t, d) => t + d.bytes, 0);
-  return { totalPerStream: total, top: diff.slice(0, rows) };
+  const top = diff.slice(0, rows);
+  // The web-streams and HTTP objects behind each stream, wherever they rank.
+  const named = diff.filter((d) => !top.includes(d) && NAMED.test(d.label) && d.objects >= 0.5);
+  return { totalPerStream: total, top: [...top, ...named] };
 }

@@ -38,6 +38,7 @@ const FAST_POLL_MS = 1_000;
 const IDLE_SECONDS = 5;
 const DRAIN_MS = 5_000;
 const WARM_STREAMS = 50;
+const KEEP_ALIVE_MS = 6_000;
 const TARGETS = { acrossP99Ms: 250, heapPerStreamKB: 20, delayP99Ms: 20, oneProcessStreams: 5000 };
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
 
@@ -179,7 +180,7 @@ async function measure(servers, client) {
       : a,
   );
   const snapshots = flags["heap-diff"]
-    ? [join(tmp, "before.heapsnapshot"), join(tmp, "after.heapsnapshot")]
+    ? ["before", "open", "closed"].map((name) => join(tmp, `${name}.heapsnapshot`))
     : [];
   if (snapshots[0]) await fullest.ask({ type: "snapshot", path: snapshots[0] }, "snapshot");
   const before = await statsOf(servers, { gc: true, reset: true });
@@ -215,7 +216,14 @@ async function measure(servers, client) {
 
   log("closing the streams");
   const closed = await client.ask({ type: "close" }, "closed");
+  // The server ends a stream when its client goes, but the connection stays open as an idle
+  // keep-alive one (Node's keepAliveTimeout, 5 s) and holds a socket: measure after that.
+  await sleep(KEEP_ALIVE_MS);
   const afterClose = await statsOf(servers, { gc: true, reset: true });
+  if (snapshots[2]) {
+    await fullest.ask({ type: "snapshot", path: snapshots[2] }, "snapshot");
+    await statsOf(servers, { reset: true });
+  }
 
   const polling = [];
   const phases = pollPhases(N);
@@ -245,10 +253,12 @@ async function measure(servers, client) {
     );
     polling.push({ intervalMs, rate, polled, writes: pollWrites.records.length, stats, latency });
   }
-  const heap = snapshots[1]
+  const held = owners.filter((o) => o.server === fullest).length;
+  const heap = snapshots[0]
     ? {
         process: fullest.name,
-        ...heapDiff(...snapshots, owners.filter((o) => o.server === fullest).length),
+        open: heapDiff(snapshots[0], snapshots[1], held),
+        closed: heapDiff(snapshots[0], snapshots[2], held, 10),
       }
     : undefined;
   return {
@@ -443,12 +453,25 @@ function report(result) {
     ),
   );
   if (result.heap) {
+    const { process: name, open, closed } = result.heap;
+    const rows = (diff) => diff.top.map((d) => [d.label, f0(d.bytes), d.objects.toFixed(2)]);
+    const header = ["", "bytes/stream", "objects/stream"];
     console.log(
       table(
-        `heap per open stream in ${result.heap.process}, by constructor (${f1(kb(result.heap.totalPerStream))} KB in all)`,
-        ["", "bytes/stream", "objects/stream"],
-        result.heap.top.map((d) => [d.label, f0(d.bytes), d.objects.toFixed(2)]),
-        ["two heap snapshots (full GC), before opening the streams and with them open; self sizes"],
+        `heap per open stream in ${name}, by constructor (${f1(kb(open.totalPerStream))} KB in all)`,
+        header,
+        rows(open),
+        [
+          "heap snapshots (after full GCs) before opening the streams and with them open; self sizes, summed by constructor",
+        ],
+      ),
+    );
+    console.log(
+      table(
+        `heap left per stream in ${name} once they closed (${f1(kb(closed.totalPerStream))} KB in all)`,
+        header,
+        rows(closed),
+        ["the same, between before opening and after closing them (and after the writes)"],
       ),
     );
   }
