@@ -6,7 +6,9 @@ import { driverClass, driverError } from "../driver.ts";
 
 /** One node of a Redis Cluster to start from; the client learns the others from it. */
 export interface RedisClusterNode {
+  /** Its address, as the cluster announces it (`CLUSTER NODES`). */
   readonly host: string;
+  /** Its client port (the cluster bus is this plus 10000). */
   readonly port: number;
 }
 
