@@ -39,6 +39,8 @@ const IDLE_SECONDS = 5;
 const DRAIN_MS = 5_000;
 const WARM_STREAMS = 50;
 const KEEP_ALIVE_MS = 6_000;
+/** CPU pressure (PSI some avg10, %) above which the timings are flagged as the machine's. */
+const BUSY_PRESSURE = 25;
 const TARGETS = { acrossP99Ms: 250, heapPerStreamKB: 20, delayP99Ms: 20, oneProcessStreams: 5000 };
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
 
@@ -504,6 +506,12 @@ function targets(result) {
   lines.push(
     `event-loop delay p99 ≤ ${TARGETS.delayP99Ms} ms at ${RATE} changes/s (${fullest.name}): ${f1(delay)} ms -> ${verdict(delay <= TARGETS.delayP99Ms)}${few}`,
   );
+  const pressure = result.cpuPressureDuring;
+  if (pressure !== undefined && pressure > BUSY_PRESSURE) {
+    lines.push(
+      `warning: tasks waited for a CPU ${pressure}% of the time while the changes flowed (PSI): the timings say how busy the machine was more than what the server does; run again on a quiet machine`,
+    );
+  }
   result.targets = lines;
   console.log(`\ntargets:\n${lines.map((l) => `  ${l}`).join("\n")}`);
   const { loadAverageStart, loadAverageEnd, cpuPressureStart, cpuPressureEnd } = result.env;
