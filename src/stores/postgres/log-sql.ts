@@ -156,8 +156,10 @@ export type LogStatements = Record<
 
 /**
  * The statements of the log of `table` (quoted). Writes take the row's values `$1`…`$11` (as
- * `toRow` makes them), then the encoded owner `$12`, the change `$13` (NULL: the default) and
- * the record as JSON `$14`; deletes `$1` namespace, `$2` id, `$3` owner, `$4` change.
+ * `toRow` makes them), then the encoded owner `$12`, the change `$13` (NULL: the default), the
+ * record as JSON `$14` and, for `update`, the version it replaces `$15`; deletes `$1` namespace,
+ * `$2` id, `$3` owner, `$4` change (and `$5` version, `$6` format). `maxAge` (ms, a checked
+ * whole number) is written into the statements.
  */
 export function logStatements(table: string, names: LogNames, maxAge: number): LogStatements {
   const { changes, floors, channel } = names;
