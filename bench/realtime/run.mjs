@@ -227,6 +227,11 @@ async function measure(servers, client) {
     await statsOf(servers, { reset: true });
   }
 
+  // The same writes with no reader at all: what the streams and the polls add is measured over it.
+  log(`writes alone: ${POLL_SECONDS} s at ${RATE} changes/s, no streams, no polls`);
+  await writer.run(RATE, POLL_SECONDS);
+  const writesAlone = await statsOf(servers, { reset: true });
+
   const polling = [];
   const phases = pollPhases(N);
   for (const [intervalMs, seconds] of [
@@ -285,6 +290,7 @@ async function measure(servers, client) {
       afterClose: afterClose[i],
     })),
     writes: { count: writes.records.length, skipped: writes.skipped, seconds: writes.seconds },
+    writesAlone,
     cpuPressureDuring: pressureDuring,
     clientLoop,
     delivery,
@@ -418,14 +424,29 @@ function report(result) {
   const sumCpu = (list) => list.reduce((t, s) => t + cpuPct(s), 0);
   const maxDelay = (list) => Math.max(...list.map((s) => s.delay.p99));
   const live = delivery.across.changes > 0 ? delivery.across : delivery.within;
+  const alone = sumCpu(result.writesAlone);
+  const over = (list) => {
+    const more = sumCpu(list) - alone;
+    return `${f1(sumCpu(list))}% (${more < 0 ? "-" : "+"}${f1(Math.abs(more))})`;
+  };
   const compare = [
+    [
+      "writes alone, no readers",
+      f1(RATE),
+      "",
+      "",
+      "",
+      `${f1(alone)}%`,
+      ms(maxDelay(result.writesAlone)),
+      "",
+    ],
     [
       "event streams",
       `${f1(RATE)} (writes only)`,
       ms(live.fromSent.p50),
       ms(live.fromSent.p99),
       ms(live.fromSent.max),
-      `${f1(sumCpu(servers.map((s) => s.during)))}%`,
+      over(servers.map((s) => s.during)),
       ms(maxDelay(servers.map((s) => s.during))),
       "",
     ],
@@ -435,7 +456,7 @@ function report(result) {
       ms(p.latency.p50),
       ms(p.latency.p99),
       ms(p.latency.max),
-      `${f1(sumCpu(p.stats))}%`,
+      over(p.stats),
       ms(maxDelay(p.stats)),
       `${ms(p.polled.latency.p50)} / ${ms(p.polled.latency.p99)}${p.polled.errors ? `, ${p.polled.errors} errors` : ""}`,
     ]),
@@ -450,7 +471,7 @@ function report(result) {
         "polling: each client polls GET /v1/changes?since=<its cursor> on a fixed schedule (its phase uniformly random);",
         "  latency computed for the same changes from that schedule: the next poll after the write was answered + a poll's p50",
         `  requests/s and server CPU measured: the polls at their rate for ${POLL_SECONDS} s (1 s: ${Math.min(5, POLL_SECONDS)} s) beside the same writes`,
-        "server CPU: the server processes summed (100% = one core); delay p99: the worse process",
+        "server CPU: the server processes summed (100% = one core), (+ what the readers add over the writes alone); delay p99: the worse process",
       ],
     ),
   );
