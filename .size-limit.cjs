@@ -13,7 +13,9 @@
 // budgets were raised to match, by cause in CHANGELOG, "Known issues"; the next step is to win
 // that back. `sm.trackActivity` (issue 12) raised them once more: ~+290 B on the split manager
 // bundles (the option checks and the method; the listening loads on first use) and ~+0.8 kB on
-// the one-file pages and the script tag, which inline what loads later.
+// the one-file pages and the script tag, which inline what loads later. `remote.live` (issue 13:
+// the event stream, its SSE reader, change-log cursors) added ~1.2 kB to the script tag and the
+// root one-file page (target 1.5 kB); the split bundles load it with the remote store.
 const { dist } = require("./scripts/entries.mjs");
 
 /** Leaves out what loads with import(), except the modules whose path matches `keep`. */
@@ -95,7 +97,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "25.4 kB",
+    limit: "26.6 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
@@ -138,7 +140,7 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: dist("sessionmanager"),
     gzip: true,
-    limit: "25.83 kB",
+    limit: "27 kB",
   },
   // The UI bindings alone: they take the manager as an argument and import none of it, so each
   // is what it adds to a page that has the manager (react and vue, peers, are not counted).
