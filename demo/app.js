@@ -2,7 +2,9 @@
 const { SessionManager, createSessionId } = window.sessionmanager;
 
 // Sessions live in localStorage (so the page works offline and across tabs) and sync with the
-// demo's server: open the page in another browser and the same sessions show up there.
+// demo's server: open the page in another browser and the same sessions show up there. Changes
+// made elsewhere arrive at once over the server's event stream (`remote.live`, on by default);
+// polling every `pullInterval` is only the fallback.
 const sm = new SessionManager({
   backend: "localStorage",
   namespace: "demo",
@@ -10,7 +12,7 @@ const sm = new SessionManager({
   remote: {
     url: `${location.origin}/api`,
     token: () => fetch("/token").then((response) => response.text()),
-    pullInterval: "5s",
+    pullInterval: "5m",
   },
 });
 
