@@ -7,6 +7,7 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BackendError } from "../../src/errors.ts";
+import { SessionManager } from "../../src/index.ts";
 import { main } from "../../src/server/cli.ts";
 import { closeClient, clusterNodes } from "../../src/stores/redis/client.ts";
 import { openSubscriber } from "../../src/stores/redis/watch.ts";
@@ -282,6 +283,21 @@ describe.skipIf(!found)("redis cluster", () => {
     const one = await open({ cluster: nodes.slice(0, 1), namespace });
     expect((await one.get("a"))?.id).toBe("a");
     expect(await raw.exists(`${prefix}:{${namespace}}:s:a`)).toBe(1);
+  });
+
+  it("serves two SessionManagers named backend redis with cluster, which see each other's sessions", async () => {
+    const namespace = `n${++sequence}`;
+    const make = () => new SessionManager({ backend: "redis", cluster: nodes, prefix, namespace });
+    const a = make();
+    const b = make();
+    const added = await a.add("u1", { data: { user: "ada" }, ttl: "10m" });
+    expect(await b.get("u1")).toEqual(added);
+    expect((await b.touch("u1", "20m")).version).toBe(2);
+    expect(await raw.exists(`${prefix}:{${namespace}}:s:u1`)).toBe(1);
+    expect(await a.remove("u1")).toBe(true);
+    expect(await b.has("u1")).toBe(false);
+    await a.close();
+    await b.close();
   });
 
   it("refuses cluster nodes it cannot use, and cluster beside url, with BackendError", async () => {
