@@ -23,6 +23,7 @@ const config = {
     "docs/guides/encryption.md",
     "docs/guides/tabs.md",
     "docs/guides/server-and-sync.md",
+    "docs/guides/realtime.md",
     "docs/guides/frameworks.md",
     "docs/guides/activity.md",
     "docs/guides/security.md",

@@ -221,6 +221,7 @@ export interface ChangesRequest {
 
 /** What `watch` calls its listener with when entries may have been missed. */
 export interface ResyncSignal {
+  /** Always `true`: read `changes` again from the last cursor. */
   readonly resync: true;
 }
 
