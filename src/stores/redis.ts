@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { DEFAULT_NAMESPACE } from "../constants.ts";
 import { shortId } from "../log.ts";
 import { decodeRecord, encodeRecord } from "./record.ts";
-import { createClient, type RedisClusterNodes } from "./redis/client.ts";
+import { closeClient, createClient, type RedisClusterNodes } from "./redis/client.ts";
 import { keysOf, type Space } from "./redis/keys.ts";
 import { logBounds, logSettings, readChanges } from "./redis/log.ts";
 import {
@@ -348,11 +348,10 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     },
     async close() {
       watching.close();
-      // A client this store made, not one handed in: an ioredis `Redis`.
+      // A client this store made, not one handed in: QUIT, or dropped when QUIT cannot go
+      // through (a Cluster with a master down stays "ready" and its QUIT rejects).
       const old = await redis.reset();
-      const own = options.client ? undefined : (old as Redis | undefined);
-      if (own?.status === "ready") await own.quit();
-      else own?.disconnect();
+      if (old && !options.client) await closeClient(old as Redis);
     },
   };
 }
