@@ -58,6 +58,7 @@ async function stream(client: RemoteClient, cue: () => void, signal: AbortSignal
           if (EVENTS.includes(event)) cue();
         },
         heard,
+        attempt.signal,
       );
       // The server ended it: when the token expired, say. The next one asks for a token again.
       client.renewToken();

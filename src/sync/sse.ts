@@ -9,17 +9,23 @@ export interface SseEvent {
 }
 
 /**
- * Reads `body` until it ends (or its reading is aborted), calling `onEvent` for each event and
- * `onChunk` for every chunk that arrives, comments (heartbeats) included. @internal
+ * Reads `body` until it ends or `signal` aborts, calling `onEvent` for each event and `onChunk`
+ * for every chunk that arrives, comments (heartbeats) included. @internal
  * @example
- * await readSse(response.body, (e) => console.log(e.event, e.data), () => {});
+ * await readSse(response.body, (e) => console.log(e.event, e.data), () => {}, signal);
  */
 export async function readSse(
   body: ReadableStream<Uint8Array>,
   onEvent: (event: SseEvent) => void,
   onChunk: () => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   const reader = body.getReader();
+  // A body that is no fetch's (a server's `fetch` called in process) ignores the request's
+  // signal: cancelled here, its pending read ends.
+  const cancel = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel);
+  if (signal?.aborted) cancel();
   const decoder = new TextDecoder(); // drops a leading BOM, as the spec asks
   let buffer = "";
   let event = "";
@@ -56,6 +62,7 @@ export async function readSse(
       if (done) return;
     }
   } finally {
-    reader.cancel().catch(() => {}); // lets go of the connection when a listener threw
+    signal?.removeEventListener("abort", cancel);
+    cancel(); // lets go of the connection when a listener threw
   }
 }
