@@ -1,5 +1,5 @@
-// How the client reads the server's answers: which refusals the stores act on, which become the
-// SDK's errors, and the checks of an answer's fields.
+// How the client reads the server's answers: the shapes of what `GET /v1/changes` says, which
+// refusals the stores act on, which become the SDK's errors, and the checks of an answer's fields.
 import { HTTPError, TimeoutError } from "ky";
 import {
   BackendError,
@@ -9,6 +9,27 @@ import {
   InvalidTtlError,
   QuotaError,
 } from "../errors.ts";
+import type { Incoming } from "./clock.ts";
+
+/**
+ * Where `GET /v1/changes` goes on from: a position in the server's change log (a string), or its
+ * clock (a number: a server whose store keeps no log, and outboxes written before logs).
+ */
+export type Cursor = number | string;
+
+/**
+ * What changed since a cursor: the sessions' current copies, and which are gone: every live
+ * id (`live`: a clock answer, or a snapshot), or the ids removed since (`removed`: a log answer).
+ */
+export interface Changes {
+  readonly cursor: Cursor;
+  readonly changed: Incoming[];
+  readonly live?: string[];
+  readonly removed?: string[];
+}
+
+/** One answer of `GET /v1/changes`, checked: a log answer may have more pages, or say resync. */
+export type ChangesPage = Changes & { readonly more?: boolean; readonly resync?: boolean };
 
 /** The methods the client sends. */
 export type Method = "get" | "put" | "delete";
@@ -31,6 +52,7 @@ export const REFUSALS: Record<string, new (message: string) => Error> = {
   QUOTA_EXCEEDED: QuotaError,
 };
 
+/** A number that is one (not NaN, not infinite). */
 export function isFiniteNumber(value: unknown): value is number {
   return Number.isFinite(value);
 }
@@ -40,6 +62,7 @@ export function isLogCursor(value: unknown): value is string {
   return typeof value === "string" && value !== "" && !/^\d+$/.test(value);
 }
 
+/** A list of ids: strings only. */
 export function isIds(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((id) => typeof id === "string");
 }
@@ -49,6 +72,7 @@ export function isFlag(value: unknown): boolean {
   return value === undefined || value === true;
 }
 
+/** What an answer the client cannot read rejects with. */
 export function malformed(): BackendError {
   return new BackendError("the session server sent a malformed list");
 }

@@ -10,6 +10,9 @@ import { API_VERSION, type ErrorBody, type PutBody, TIME_HEADER } from "../proto
 import type { SessionRecord, WriteCondition } from "../stores/types.ts";
 import {
   ANSWERS,
+  type Changes,
+  type ChangesPage,
+  type Cursor,
   isFiniteNumber,
   isFlag,
   isIds,
@@ -50,26 +53,6 @@ const RETRY_BACKOFF_LIMIT_MS = 5000;
 const NO_CHANGES = 1e14;
 // Pages of a change log read in one pull: the next pull goes on from where this one stopped.
 const MAX_PAGES = 20;
-
-/**
- * Where `GET /v1/changes` goes on from: a position in the server's change log (a string), or its
- * clock (a number: a server whose store keeps no log, and outboxes written before logs).
- */
-export type Cursor = number | string;
-
-/**
- * What changed since a cursor: the sessions' current copies, and which are gone: every live
- * id (`live`: a clock answer, or a snapshot), or the ids removed since (`removed`: a log answer).
- */
-export interface Changes {
-  readonly cursor: Cursor;
-  readonly changed: Incoming[];
-  readonly live?: string[];
-  readonly removed?: string[];
-}
-
-/** One answer of `GET /v1/changes`, checked: a log answer may have more pages, or say resync. */
-type ChangesPage = Changes & { readonly more?: boolean; readonly resync?: boolean };
 
 /** A store's write condition as a `Base`. */
 export function baseOf(condition: WriteCondition | undefined): Base {

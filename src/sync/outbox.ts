@@ -5,8 +5,8 @@ import { MAX_DATE_MS, reservedId } from "../constants.ts";
 import { BackendError, ConflictError } from "../errors.ts";
 import type { SessionRecord, SessionStore } from "../stores/types.ts";
 import { conditionalWrite } from "../write.ts";
+import type { Cursor } from "./answers.ts";
 import { isRecord } from "./changes.ts";
-import type { Cursor } from "./client.ts";
 
 /**
  * The id of the outbox record: longer than a session id may be (256 characters), so it never

@@ -3,8 +3,8 @@
 // the server).
 import { isReservedId } from "../constants.ts";
 import type { SessionRecord } from "../stores/types.ts";
+import type { Changes } from "./answers.ts";
 import { differs, EXPIRY_MARGIN_MS } from "./changes.ts";
-import type { Changes } from "./client.ts";
 import { idOf } from "./outbox.ts";
 import type { SyncParts } from "./parts.ts";
 

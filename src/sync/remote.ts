@@ -4,8 +4,9 @@
 // that the manager can tell a session that expired on the server from one removed there.
 import { parseDuration } from "../duration.ts";
 import type { SessionRecord, SessionStore, StoreContext, WriteCondition } from "../stores/types.ts";
+import type { Cursor } from "./answers.ts";
 import { announce, EXPIRY_MARGIN_MS } from "./changes.ts";
-import { type Base, baseOf, type Cursor, RemoteClient } from "./client.ts";
+import { type Base, baseOf, RemoteClient } from "./client.ts";
 import type { Incoming } from "./clock.ts";
 import { follow } from "./live.ts";
 import type { RemoteOptions } from "./options.ts";
