@@ -6,7 +6,11 @@
 import { createAdaptorServer } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Session, SessionManager } from "../../src/index.ts";
-import { createSessionServer, type SessionServer } from "../../src/server/index.ts";
+import {
+  createSessionServer,
+  type SessionServer,
+  type SessionServerOptions,
+} from "../../src/server/index.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import type { SessionStore } from "../../src/stores/types.ts";
 import type { RemoteOptions } from "../../src/sync/options.ts";
@@ -36,7 +40,10 @@ class LiveServer {
   private session: SessionServer | undefined;
   private http: NodeServer | undefined;
 
-  constructor(readonly store: SessionStore = memoryStore()) {}
+  constructor(
+    readonly store: SessionStore = memoryStore(),
+    private readonly options: Partial<SessionServerOptions> = {},
+  ) {}
 
   async start(): Promise<this> {
     const session = createSessionServer({
@@ -44,6 +51,7 @@ class LiveServer {
       auth: { secret: SECRET },
       sweepInterval: 0,
       heartbeat: 200,
+      ...this.options,
     });
     const http = createAdaptorServer({
       hostname: "127.0.0.1",
@@ -94,8 +102,11 @@ afterEach(async () => {
   for (const close of closing.splice(0).reverse()) await close();
 });
 
-async function serverOver(store?: SessionStore): Promise<LiveServer> {
-  const server = await new LiveServer(store).start();
+async function serverOver(
+  store?: SessionStore,
+  options?: Partial<SessionServerOptions>,
+): Promise<LiveServer> {
+  const server = await new LiveServer(store, options).start();
   closing.push(() => server.stop());
   return server;
 }
@@ -240,6 +251,51 @@ describe.each(["replica", "remote"] as const)("remote.live, %s", (kind) => {
     await a.sm.add("s", { data: 1 });
     await hears(b.heard, "added s 1"); // by polling
     expect(server.streams()).toEqual([]);
+  });
+});
+
+describe("remote.live with the root entry's options", () => {
+  it("hands listeners plaintext: encrypted data is opened before they hear it", async () => {
+    const server = await serverOver();
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const manager = () => {
+      const remote = { url: server.url, token: () => tokenFor("hana"), pullInterval: "10m" };
+      const sm = new SessionManager<unknown>({ remote, encryption: { key }, warnBefore: 0 });
+      closing.push(() => sm.close());
+      return sm;
+    };
+    const a = manager();
+    const b = manager();
+    const heard: unknown[] = [];
+    b.on("added", (s: Session<unknown>) => heard.push(s.data));
+    await Promise.all([a.ready, b.ready]);
+    await until(() => server.streams(200).length === 2);
+    await a.add("s", { data: { secret: 1 } });
+    await until(() => heard.length > 0);
+    expect(heard).toEqual([{ secret: 1 }]);
+  });
+});
+
+describe("remote.live over the server's cap on streams (429)", () => {
+  it("backs off, and takes the stream when one is free", async () => {
+    const server = await serverOver(memoryStore(), { limits: { streams: 1 } });
+    const a = client("remote", server, "ivan");
+    await a.sm.ready;
+    await until(() => server.streams(200).length === 1);
+    const b = client("remote", server, "ivan");
+    await b.sm.ready;
+    await until(() => server.streams(429).length >= 1);
+    // Doubling waits (a random time up to 1 s, then 2 s…): a few tries in 1.5 s, not a loop.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(server.streams(429).length).toBeLessThanOrEqual(4);
+    await a.sm.close();
+    await until(() => server.streams(200).length === 2, 10_000);
+    const writer = client("remote", server, "ivan", { live: false });
+    await writer.sm.add("s", { data: 1 });
+    await hears(b.heard, "added s 1");
   });
 });
 
