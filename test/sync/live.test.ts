@@ -262,7 +262,11 @@ describe("remote.live with the root entry's options", () => {
       "decrypt",
     ]);
     const manager = () => {
-      const remote = { url: server.url, token: () => tokenFor("hana"), pullInterval: "10m" as const };
+      const remote = {
+        url: server.url,
+        token: () => tokenFor("hana"),
+        pullInterval: "10m" as const,
+      };
       const sm = new SessionManager<unknown>({ remote, encryption: { key }, warnBefore: 0 });
       closing.push(() => sm.close());
       return sm;
