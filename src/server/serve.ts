@@ -58,10 +58,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${listening}`,
     close() {
-      closing ??= (async () => {
-        await closeHttp(server, active);
-        await sessionServer.close();
-      })();
+      // Together: the session server ends its event streams at once, which are responses the
+      // HTTP server would otherwise wait for until its grace period cuts them.
+      closing ??= Promise.all([closeHttp(server, active), sessionServer.close()]).then(() => {});
       return closing;
     },
   };

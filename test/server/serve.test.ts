@@ -95,6 +95,21 @@ describe("serve", () => {
     expect(close).toHaveBeenCalledOnce();
   });
 
+  it("ends open event streams on close instead of waiting out the grace period for them", async () => {
+    const server = await serve({ backend: memoryStore(), auth: { secret: SECRET }, port: 0 });
+    const response = await fetch(`${server.url}/v1/events`, {
+      headers: { authorization: `Bearer ${await token("alice")}` },
+    });
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // the `ready` event: the stream is open
+    // Closing waited 10 s for the open stream before; the test's 5 s timeout fails that.
+    await server.close();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      // what was sent before the end
+    }
+  }, 5000);
+
   it("rejects a port in use, and a port that is not one", async () => {
     const first = await serve({ backend: memoryStore(), auth, port: 0 });
     try {
