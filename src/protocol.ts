@@ -131,7 +131,15 @@ export interface ChangesBody {
  * its channel): pull `GET /v1/changes` again. Comment lines (`: heartbeat`) keep proxies from
  * closing an idle stream. The stream ends when the token expires and when the server closes.
  */
-export const EVENTS: readonly string[] = ["added", "touched", "updated", "removed", "expired", "ready", "resync"];
+export const EVENTS: readonly string[] = [
+  "added",
+  "touched",
+  "updated",
+  "removed",
+  "expired",
+  "ready",
+  "resync",
+];
 /** How often the server writes a heartbeat comment on an idle stream. */
 export const HEARTBEAT_MS = 15_000;
 

@@ -67,7 +67,8 @@ describe("GET /v1/events", () => {
     expect(data(heard[3])).toMatchObject({ id: "a", data: { n: 2 }, version: 3 });
     expect(data(heard[4])).toEqual({ id: "a" });
     const ids = heard.map((e) => e.id as string);
-    for (let i = 1; i < ids.length; i++) expect((ids[i] as string) > (ids[i - 1] as string)).toBe(true);
+    for (let i = 1; i < ids.length; i++)
+      expect((ids[i] as string) > (ids[i - 1] as string)).toBe(true);
   });
 
   it("never sends another owner's changes", async () => {
