@@ -394,6 +394,7 @@ function report(result) {
         "delay p50",
         "delay p99",
         "delay max",
+        "GC max",
         "heap after close",
       ],
       servers.map((s) => [
@@ -410,6 +411,7 @@ function report(result) {
         ms(s.during.delay.p50),
         ms(s.during.delay.p99),
         ms(s.during.delay.max),
+        `${ms(s.during.gc.maxMs)} (${s.during.gc.count}, ${f0(s.during.gc.totalMs)} ms)`,
         `${f1(kb(s.afterClose.memory.heapUsed - s.before.memory.heapUsed) / 1024)} MB`,
       ]),
       [
@@ -417,6 +419,7 @@ function report(result) {
         `idle CPU: streams open, no changes (${IDLE_SECONDS} s: heartbeats every 15 s only); CPU, ELU, delay: while the changes flowed`,
         "delay: monitorEventLoopDelay (10 ms sampling, the interval taken off); heap after close: heap − before, streams closed",
         "preempted: involuntary context switches per second; ELU far above CPU: the process waited for a CPU",
+        "GC max: the longest garbage-collection pause in the window (collections, their total time)",
       ],
     ),
   );

@@ -13,8 +13,9 @@
 // off: see DELAY_RESOLUTION_MS); `cpu` the process's CPU time since the last reset (ms) and
 // `elu` the event-loop utilisation over the same window (busy share, 0..1; it counts time the
 // process could run but waited for a CPU, so ELU well above the CPU share means a busy machine),
-// `preempted` the involuntary context switches in the window.
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+// `preempted` the involuntary context switches in the window, `gc` the collections in it (count,
+// total and longest pause, ms).
+import { monitorEventLoopDelay, PerformanceObserver, performance } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
 import { fromDist } from "../lib/dist.mjs";
 
@@ -33,6 +34,15 @@ let cpuFrom = process.cpuUsage();
 let eluFrom = performance.eventLoopUtilization();
 let windowFrom = performance.now();
 let switchesFrom = process.resourceUsage().involuntaryContextSwitches;
+// Garbage-collection pauses in the window: a heap that grows with the streams makes them longer.
+let pauses = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    pauses.count += 1;
+    pauses.totalMs += entry.duration;
+    pauses.maxMs = Math.max(pauses.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
 
 function collect() {
   globalThis.gc();
@@ -65,8 +75,10 @@ async function stats({ gc = false, reset = false }) {
     elu: elu.utilization,
     // Times the kernel took the CPU away while the process could run: high on a busy machine.
     preempted: process.resourceUsage().involuntaryContextSwitches - switchesFrom,
+    gc: pauses,
   };
   if (reset) {
+    pauses = { count: 0, totalMs: 0, maxMs: 0 };
     switchesFrom = process.resourceUsage().involuntaryContextSwitches;
     delay.reset();
     cpuFrom = process.cpuUsage();
