@@ -18,6 +18,12 @@ const CATCH_UP_PAGE = 100;
 const RETRY_MS = 2000;
 const RESYNC: ResyncSignal = Object.freeze({ resync: true });
 
+/** Where a stream leaves its `end` for the server's `close()`. */
+interface Enders {
+  add(end: () => void): void;
+  delete(end: () => void): void;
+}
+
 /** What one stream needs besides the request. */
 export interface StreamRequest {
   /** The owner's partition; it has `watch`. */
@@ -35,7 +41,9 @@ export interface StreamRequest {
 export class EventStreams {
   private readonly owners = new Map<string, number>();
   private readonly open = new Set<Promise<void>>();
-  private readonly closing = new AbortController();
+  // The `end` of every open stream: one set, not a listener per stream on a shared signal.
+  private readonly enders = new Set<() => void>();
+  private closed = false;
 
   constructor(
     private readonly perOwner: number,
@@ -74,14 +82,20 @@ export class EventStreams {
       this.onCount(this.open.size);
       done();
     };
-    return streamSSE(c, (stream) =>
-      follow(stream, request, this.closing.signal, this.heartbeatMs).finally(release),
-    );
+    const closing = {
+      add: (end: () => void) => this.enders.add(end),
+      delete: (end: () => void) => this.enders.delete(end),
+    };
+    return streamSSE(c, (stream) => {
+      if (this.closed) return Promise.resolve().finally(release);
+      return follow(stream, request, closing, this.heartbeatMs).finally(release);
+    });
   }
 
   /** Ends every stream, and resolves when they have let go of the store. */
   async close(): Promise<void> {
-    this.closing.abort();
+    this.closed = true;
+    for (const end of this.enders) end();
     await Promise.allSettled(this.open);
   }
 }
@@ -94,7 +108,7 @@ export class EventStreams {
 async function follow(
   stream: SSEStreamingApi,
   { partition, lastEventId, until }: StreamRequest,
-  closing: AbortSignal,
+  closing: Enders,
   heartbeatMs: number,
 ): Promise<void> {
   const queue: (ChangeEntry | ResyncSignal)[] = [];
@@ -118,7 +132,7 @@ async function follow(
     notify();
   });
   stream.onAbort(end);
-  closing.addEventListener("abort", end);
+  closing.add(end);
   const expiry = unref(setTimeout(end, Math.max(0, Math.min(until - Date.now(), MAX_TIMER_MS))));
   try {
     let cursor = await catchUp(stream, partition, lastEventId, lastEventId !== undefined);
@@ -145,7 +159,7 @@ async function follow(
   } finally {
     stopWatching();
     clearTimeout(expiry);
-    closing.removeEventListener("abort", end);
+    closing.delete(end);
   }
 }
 

@@ -154,6 +154,28 @@ describe("GET /v1/events", () => {
     await Promise.all([a.ended, b.ended]);
   });
 
+  it("holds many open streams without a listener per stream on a shared signal (no MaxListeners warning)", async () => {
+    const warnings: string[] = [];
+    const warn = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", warn);
+    try {
+      const { server } = setup();
+      const streams = await Promise.all(
+        Array.from(
+          { length: 15 },
+          async (_, i) => (await open(server, `owner${i}`)).events as SseReader,
+        ),
+      );
+      await Promise.all(streams.map((s) => s.until(ready)));
+      await server.close();
+      await Promise.all(streams.map((s) => s.ended));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", warn);
+    }
+  });
+
   it("caps the open streams of an owner: 429 TOO_MANY_STREAMS, room again once one ends", async () => {
     const { server } = setup({ limits: { streams: 2 } });
     const one = (await open(server, "alice")).events as SseReader;
