@@ -93,3 +93,23 @@ export function readEvents(response: Response): SseReader {
 export function names(events: SseMessage[]): string[] {
   return events.map((e) => e.event ?? "message");
 }
+
+/**
+ * Opens `GET <url>/v1/events` with `bearer` (and `Last-Event-ID` when given) over HTTP, fails the
+ * test unless it answers 200, and resolves once the stream said `ready`. Close it when done.
+ */
+export async function openStream(
+  url: string,
+  bearer: string,
+  lastEventId?: string,
+): Promise<SseReader> {
+  const headers: Record<string, string> = { authorization: `Bearer ${bearer}` };
+  if (lastEventId) headers["last-event-id"] = lastEventId;
+  const response = await fetch(`${url}/v1/events`, { headers });
+  if (response.status !== 200) {
+    throw new Error(`GET /v1/events answered ${response.status}: ${await response.text()}`);
+  }
+  const reader = readEvents(response);
+  await reader.until((e) => e.some((m) => m.event === "ready"));
+  return reader;
+}

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { token } from "../helpers/server.ts";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.ts";
 import { requireServices, runId, services } from "../helpers/services.ts";
-import { names, readEvents, type SseReader } from "../helpers/sse.ts";
+import { names, openStream, type SseReader } from "../helpers/sse.ts";
 
 const SECRET = "test-secret-that-is-long-enough-32+";
 const up = await requireServices();
@@ -29,15 +29,10 @@ afterEach(async () => {
   await Promise.all(readers.splice(0).map((r) => r.close()));
 });
 
-/** `GET /v1/events` on `url` as `sub`, its events being read. */
+/** `GET /v1/events` on `url` as `sub`, ready, closed after the test. */
 async function events(url: string, sub: string, lastEventId?: string): Promise<SseReader> {
-  const headers: Record<string, string> = { authorization: `Bearer ${await token(sub)}` };
-  if (lastEventId) headers["last-event-id"] = lastEventId;
-  const response = await fetch(`${url}/v1/events`, { headers });
-  expect(response.status).toBe(200);
-  const reader = readEvents(response);
+  const reader = await openStream(url, await token(sub), lastEventId);
   readers.push(reader);
-  await reader.until((e) => e.some((m) => m.event === "ready"));
   return reader;
 }
 

@@ -19,7 +19,7 @@ import { rec } from "../helpers/records.ts";
 import { SECRET, client as serverClient, setup, token } from "../helpers/server.ts";
 import { type ServerProcess, startServerProcess } from "../helpers/server-process.ts";
 import { eventually, freePort, runId, timed } from "../helpers/services.ts";
-import { names, readEvents, type SseReader } from "../helpers/sse.ts";
+import { names, openStream, type SseReader } from "../helpers/sse.ts";
 import { testChangeLog } from "./change-log.ts";
 import { testStore } from "./conformance.ts";
 
@@ -523,13 +523,8 @@ describe.skipIf(!found || !logged)("realtime across two server processes on redi
     await Promise.all([one?.stop(), two?.stop()]);
   });
   const events = async (url: string, sub: string, lastEventId?: string) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${await token(sub)}` };
-    if (lastEventId) headers["last-event-id"] = lastEventId;
-    const response = await fetch(`${url}/v1/events`, { headers });
-    expect(response.status).toBe(200);
-    const reader = readEvents(response);
+    const reader = await openStream(url, await token(sub), lastEventId);
     readers.push(reader);
-    await reader.until((e) => e.some((m) => m.event === "ready"));
     return reader;
   };
 
