@@ -34,14 +34,17 @@ export function announce(
   if (change) context?.changed?.(...change);
 }
 
-/** Whether the server's copy of a session is another state than the local one. @internal */
+/**
+ * Whether the server's copy of a session is another state than the local one. At the same
+ * version it is the same write (a version is never reused for another), so an `expiresAt` apart
+ * by more than the margin only says that the clock offset was re-estimated since the copy was
+ * converted: not a change another client made, and taking it would echo this client's own write
+ * back to its listeners as `touched` (as a pull cued by the event stream right after a push would).
+ * @internal
+ */
 export function differs(local: SessionRecord, server: SessionRecord): boolean {
-  return (
-    local.version !== server.version ||
-    local.ttl !== server.ttl ||
-    Math.abs(local.expiresAt - server.expiresAt) > EXPIRY_MARGIN_MS ||
-    !sameData(local.data, server.data)
-  );
+  if (local.version !== server.version) return true;
+  return local.ttl !== server.ttl || !sameData(local.data, server.data);
 }
 
 /**

@@ -292,9 +292,10 @@ describe("remote.live over the server's cap on streams (429)", () => {
     const b = client("remote", server, "ivan");
     await b.sm.ready;
     await until(() => server.streams(429).length >= 1);
-    // Doubling waits (a random time up to 1 s, then 2 s…): a few tries in 1.5 s, not a loop.
+    // Doubling waits (a random time up to 1 s, then 2 s…): a few tries in 1.5 s, not a loop (a
+    // loop would make hundreds; full jitter can make a few waits short, so 6 leaves room).
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(server.streams(429).length).toBeLessThanOrEqual(4);
+    expect(server.streams(429).length).toBeLessThanOrEqual(6);
     await a.sm.close();
     await until(() => server.streams(200).length === 2, 10_000);
     const writer = client("remote", server, "ivan", { live: false });
