@@ -8,7 +8,7 @@ const { SessionManager, createSessionId } = window.sessionmanager;
 const sm = new SessionManager({
   backend: "localStorage",
   namespace: "demo",
-  warnBefore: "10s",
+  warnBefore: "10s", // WARN_MS below
   remote: {
     url: `${location.origin}/api`,
     token: () => fetch("/token").then((response) => response.text()),
@@ -16,6 +16,7 @@ const sm = new SessionManager({
   },
 });
 
+const WARN_MS = 10_000;
 const $ = (id) => document.getElementById(id);
 const rows = $("sessions");
 let warned = null; // the session the banner is about
@@ -95,7 +96,9 @@ sm.on("added", (s) => {
 });
 sm.on("touched", (s) => {
   log(`touched ${s.data?.user}: stays signed in`);
-  hideBanner(s.id);
+  // The warning goes once the session has more time left than the warning's window (a touch
+  // that leaves it inside, as with a very short ttl, is warned again at once anyway).
+  if (s.expiresAt - Date.now() > WARN_MS) hideBanner(s.id);
   render();
 });
 sm.on("removed", (s) => {
