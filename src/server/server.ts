@@ -154,18 +154,14 @@ class Server implements SessionServer {
 
 /**
  * The store with a change log for `GET /v1/changes` and `/v1/events`: its own (Redis,
- * PostgreSQL), or one kept in this process (`withChangeLog`). Memory and file (which holds a lock
- * file: one process at a time) have this process as their one writer, so there that log serves
- * `/v1/changes` too; on SQLite, which other processes may write, it only feeds this process's
- * event streams (clients still pull by the clock). Memcached has no channel and several
- * processes may share it: no log at all, and its clients poll.
+ * PostgreSQL), or one kept in this process (`withChangeLog`), as far as the store's
+ * `capabilities.processLog` says such a log can serve: see `StoreCapabilities`.
  */
 function changeFeed(store: SessionStore): SessionStore {
-  if (store.name === "memcached") return store;
-  return withChangeLog(store, { feed: SINGLE_WRITER.has(store.name) });
+  const processLog = store.capabilities?.processLog;
+  if (processLog === "none") return store;
+  return withChangeLog(store, { feed: processLog === "complete" });
 }
-
-const SINGLE_WRITER = new Set(["memory", "file"]);
 
 /** `""` or `"/api"`: a leading slash, no trailing one. */
 function normalizeBasePath(path = ""): string {

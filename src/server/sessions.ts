@@ -66,7 +66,7 @@ export class OwnerSessions {
 
   /** The owner's live session with this id, or `SessionNotFoundError`. */
   async get(owner: string, id: string): Promise<WireSession> {
-    const found = await this.of(owner).get(id);
+    const found = await this.partition(owner).get(id);
     if (!found || found.expiresAt <= Date.now()) throw new SessionNotFoundError(id);
     return toWire(found);
   }
@@ -149,7 +149,7 @@ export class OwnerSessions {
    */
   async list(owner: string, request: PageRequest): Promise<SessionsPage> {
     const now = Date.now();
-    const { records, next } = await this.of(owner).list(request);
+    const { records, next } = await this.partition(owner).list(request);
     const sessions = records.filter((r) => r.expiresAt > now).map(toWire);
     return next === undefined ? { sessions } : { sessions, next };
   }
@@ -157,7 +157,7 @@ export class OwnerSessions {
   /** Deletes every record of the owner; resolves to how many live sessions that ended. */
   async clear(owner: string): Promise<number> {
     const now = Date.now();
-    const removed = await this.of(owner).clear();
+    const removed = await this.partition(owner).clear();
     return removed.filter((r) => r.expiresAt > now).length;
   }
 
@@ -168,7 +168,7 @@ export class OwnerSessions {
    * store without a log (the answer then carries the log's head as `log`, where there is one).
    */
   async changes(owner: string, since: Since, limit: number = PAGE): Promise<ChangesBody> {
-    const partition = this.of(owner);
+    const partition = this.partition(owner);
     if (!partition.changes)
       return this.byClock(partition, typeof since === "number" ? since : undefined);
     if (typeof since !== "string") {
@@ -190,11 +190,6 @@ export class OwnerSessions {
     const body: ChangesBody = { cursor: page.next, changed, removed };
     if (page.more) body.more = true;
     return body;
-  }
-
-  /** The owner's partition of the store. */
-  partition(owner: string): SessionPartition {
-    return this.of(owner);
   }
 
   /** The sessions changed at or after `since` by the clock, and the ids of every live one. */
@@ -229,7 +224,7 @@ export class OwnerSessions {
     now: number,
   ): Promise<boolean> {
     if (quota === Number.POSITIVE_INFINITY) return false;
-    const partition = this.of(owner);
+    const partition = this.partition(owner);
     if ((await countLive(partition, { now, upTo: quota })) < quota) return false;
     if (await this.isLive(partition, id, now)) return true;
     const most = `the owner has the most live sessions this server allows (${quota})`;
@@ -242,7 +237,7 @@ export class OwnerSessions {
   }
 
   /** The owner's partition of the store. */
-  private of(owner: string): SessionPartition {
+  partition(owner: string): SessionPartition {
     return partitionOf(this.store, owner);
   }
 
@@ -256,7 +251,7 @@ export class OwnerSessions {
     change: StoreChange | (() => StoreChange),
     decide: Decide<D>,
   ): Promise<D> {
-    const partition = this.of(owner);
+    const partition = this.partition(owner);
     // What the change log records: decided with the record where it depends on what was there.
     const kind = () => (typeof change === "function" ? change() : change);
     return conditionalWrite({

@@ -55,6 +55,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   space?.set(namespace, records);
   return {
     name: "memory",
+    capabilities: { processLog: "complete" },
     get: (id) => records.get(id),
     set(record, condition) {
       if (condition && !holds(records.get(record.id), condition)) return false;

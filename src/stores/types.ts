@@ -15,6 +15,14 @@ export interface StoreCapabilities {
    * only: a server store that is down must fail loudly, not lose sessions to memory.
    */
   readonly fallback?: boolean;
+  /**
+   * For a store whose partitions keep no change log of their own: what a log the server keeps in
+   * its process can be. `"complete"`: this process is the store's only writer (memory; a file held
+   * under its lock), so that log also serves `GET /v1/changes`. `"none"`: keep none (Memcached,
+   * which several processes share with no channel between them: its clients poll). Absent: the log
+   * feeds this process's event streams only (SQLite, which other processes may write).
+   */
+  readonly processLog?: "complete" | "none";
 }
 
 /** What the manager hands a store when it opens it. */

@@ -82,8 +82,9 @@ class Replica implements ReplicaStore, SyncParts {
     options: ReplicaOptions,
   ) {
     this.name = `${local.name}+remote`;
-    // The local store's, but for its native TTL: the server decides when a session ends.
-    const { nativeTtl, ...capabilities } = local.capabilities ?? {};
+    // The local store's, but for its native TTL (the server decides when a session ends) and its
+    // process log (a replica is never its data's only writer).
+    const { nativeTtl, processLog, ...capabilities } = local.capabilities ?? {};
     this.capabilities = capabilities;
     this.client = new RemoteClient(options);
     this.outbox = new Outbox(local);

@@ -198,8 +198,8 @@ describe("GET /v1/events", () => {
 
   it("501 NOT_SUPPORTED on a store without a change feed", async () => {
     const { memoryStore } = await import("../../src/stores/memory.ts");
-    // A store that says it is Memcached: several processes may share it and none can tell the others.
-    const { server } = setup({}, { ...memoryStore(), name: "memcached" });
+    // A store like Memcached: several processes may share it and none can tell the others.
+    const { server } = setup({}, { ...memoryStore(), capabilities: { processLog: "none" } });
     const { response } = await open(server, "alice");
     expect(response.status).toBe(501);
     expect((await response.json()).error.code).toBe("NOT_SUPPORTED");

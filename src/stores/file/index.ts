@@ -116,6 +116,8 @@ export function fileStore(options: FileStoreOptions): SessionStore {
 
   const store: SessionStore = {
     name: "file",
+    // One process at a time holds the file (its lock): a log kept in that process is complete.
+    capabilities: { processLog: "complete" },
     async open(context: StoreContext) {
       report.to(context);
       if (!attached) await attach();

@@ -262,7 +262,7 @@ export function memcachedStore(options: MemcachedStoreOptions = {}): SessionStor
 
   return {
     name: "memcached",
-    capabilities: { nativeTtl: true },
+    capabilities: { nativeTtl: true, processLog: "none" },
     async open(context: StoreContext) {
       report.to(context);
       const { c } = await connect();
