@@ -210,7 +210,7 @@ describe.each(["replica", "remote"] as const)("remote.live, %s", (kind) => {
   });
 
   it("polls only when the server has no change feed (501): no reconnect loop", async () => {
-    const server = await serverOver({ ...memoryStore(), name: "memcached" });
+    const server = await serverOver({ ...memoryStore(), capabilities: { processLog: "none" } });
     const a = client(kind, server, "dave", { live: false });
     const b = client(kind, server, "dave", { pullInterval: 100 });
     await Promise.all([a.sm.ready, b.sm.ready]);
