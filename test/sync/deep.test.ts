@@ -32,7 +32,9 @@ function record(id: string, data: unknown = id): SessionRecord {
 /** `logged: false`: a store the server keeps no change log for (changes answered by the clock). */
 function server(logged = true) {
   const memory = memoryStore();
-  const { server, fetch, store } = inProcessServer(logged ? memory : { ...memory, capabilities: {} });
+  const { server, fetch, store } = inProcessServer(
+    logged ? memory : { ...memory, capabilities: {} },
+  );
   closing.push(() => server.close());
   /** Records of alice's written straight into the server's store, past its API. */
   const plant = async (...records: SessionRecord[]) => {
