@@ -45,6 +45,10 @@ export const entries = [
   { name: "react", src: "src/react/index.ts", export: "./react" },
   { name: "vue", src: "src/vue/index.ts", export: "./vue" },
   { name: "svelte", src: "src/svelte/index.ts", export: "./svelte" },
+  // Server-side sessions with cookies (Node and edge runtimes): an express-session Store, and
+  // signed-cookie sessions with adapters for Hono, Fastify, Next.js, Nuxt/H3 and SvelteKit.
+  { name: "express-session", src: "src/express-session/index.ts", export: "./express-session" },
+  { name: "cookies", src: "src/cookies/index.ts", export: "./cookies" },
   // The script-tag bundle: `new sessionmanager.SessionManager(...)`.
   { name: "sessionmanager", src: "src/index.ts", global: "sessionmanager" },
 ];

@@ -1,0 +1,2 @@
+// Placeholder while #14 is built: SessionManagerStore lands here.
+export {};
