@@ -1,0 +1,206 @@
+// Server-side sessions side by side in one run (issue 14): `npm run bench:sessions` (builds first).
+//   1. Express 5 + express-session: our SessionManagerStore against connect-redis 9 (the `redis`
+//      5 client, its documented setup), both on the same Redis. Target: ≥ 1.0× req/s and fewer
+//      Redis commands per read.
+//   2. Hono on @hono/node-server: our cookie sessions (cookieSessions + its Hono middleware)
+//      against the floor, one ioredis GET of the key the cookie names (nothing signed). Target:
+//      ≥ 0.8× req/s.
+// Each app runs in its own process; a signed-in cookie (POST /login) is read with GET /me
+// (resave false, saveUninitialized false for express-session). Before any load, a read must answer
+// the signed-in data (and a read without the cookie 401); then Redis commands per read are counted
+// with MONITOR over --reads sequential reads; then autocannon (in this process) loads each app for
+// --duration seconds, --rounds times, the pair's order alternating per round. A piece of ours that
+// is not in the build is reported "not available"; its baseline is still measured.
+//
+//   node bench/sessions/run.mjs [--duration 5] [--connections 50] [--rounds 2] [--warmup 2]
+//                               [--sessions 1] [--reads 200] [--only express,hono]
+//
+// Redis: REDIS_URL (default redis://127.0.0.1:6379). Every key of a run contains its run id
+// (sb_<pid>_<time>), and is deleted at the end. Raw figures: bench/results/sessions.json.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { built } from "../lib/dist.mjs";
+import { reachable } from "../server/processes.mjs";
+import { missing } from "./available.mjs";
+import { commandsPerRead, deleteRunKeys } from "./commands.mjs";
+import { checkRead, drive, readSequentially, signIn } from "./load.mjs";
+import { startApp } from "./processes.mjs";
+import { report } from "./report.mjs";
+
+const RESULTS = new URL("../results/sessions.json", import.meta.url);
+
+/** The pairs: ours against its baseline, and the target ratio of req/s. */
+const PAIRS = [
+  {
+    name: "express",
+    title: "Express 5 + express-session, Redis",
+    baseline: { app: "express-connect-redis", label: "connect-redis 9 (redis 5)" },
+    ours: { app: "express-sessionmanager", label: "SessionManagerStore" },
+    target: 1.0,
+    fewerCommands: true,
+  },
+  {
+    name: "hono",
+    title: "Hono (@hono/node-server), Redis",
+    baseline: { app: "hono-floor", label: "floor: one ioredis GET" },
+    ours: { app: "hono-cookies", label: "cookieSessions (Hono)" },
+    target: 0.8,
+    fewerCommands: false,
+  },
+];
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: "string", default: "5" },
+    connections: { type: "string", default: "50" },
+    rounds: { type: "string", default: "2" },
+    warmup: { type: "string", default: "2" },
+    sessions: { type: "string", default: "1" },
+    reads: { type: "string", default: "200" },
+    only: { type: "string" },
+  },
+});
+const seconds = Number(flags.duration);
+const connections = Number(flags.connections);
+const rounds = Number(flags.rounds);
+const warmup = Number(flags.warmup);
+const sessions = Number(flags.sessions);
+const reads = Number(flags.reads);
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const run = `sb_${process.pid}_${Date.now().toString(36)}`;
+const config = { redisUrl, run };
+
+const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+/** The share of time some task waited for a CPU over the last 10 s (Linux PSI), or undefined. */
+const cpuPressure = () => {
+  try {
+    return Number(/some avg10=([\d.]+)/.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1]);
+  } catch {
+    return undefined;
+  }
+};
+
+async function main() {
+  built("index.js");
+  const { hostname, port } = new URL(redisUrl);
+  if (!(await reachable(hostname, Number(port || 6379)))) {
+    console.log(`SKIP: nothing listens on ${hostname}:${port || 6379} (REDIS_URL)`);
+    return;
+  }
+  const cpu = os.cpus();
+  const env = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: `${cpu.length} × ${cpu[0]?.model}`,
+    loadAverageStart: loadAverage(),
+    cpuPressureStart: cpuPressure(),
+  };
+  log(
+    `sessions bench ${run}: Node ${env.node}, ${env.cpus}, load average ${env.loadAverageStart},` +
+      ` CPU pressure ${env.cpuPressureStart ?? "?"}%; ${seconds} s × ${rounds} rounds per app,` +
+      ` ${connections} connections, ${sessions} signed-in cookie(s), Redis ${redisUrl}`,
+  );
+  const only = flags.only?.split(",");
+  const results = [];
+  try {
+    for (const pair of PAIRS) {
+      if (only && !only.includes(pair.name)) continue;
+      results.push(await measurePair(pair));
+    }
+  } finally {
+    const deleted = await deleteRunKeys(redisUrl, run).catch((error) => {
+      console.log(`clean-up failed: ${error.message}`);
+      return 0;
+    });
+    log(`deleted ${deleted} Redis keys of ${run}`);
+  }
+  env.loadAverageEnd = loadAverage();
+  env.cpuPressureEnd = cpuPressure();
+  const settings = { seconds, connections, rounds, warmup, sessions, reads };
+  const verdicts = report({ env, settings, results });
+  save({ env, settings, results, verdicts });
+  if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
+}
+
+/** Both apps of a pair: checks, commands per read, then alternating rounds of load. */
+async function measurePair(pair) {
+  const sides = [];
+  const problems = [];
+  for (const side of [pair.baseline, pair.ours]) {
+    const entry = { ...side, rounds: [] };
+    sides.push(entry);
+    entry.unavailable = await missing(side.app);
+    if (entry.unavailable) {
+      log(`${side.label}: not available: ${entry.unavailable}`);
+      continue;
+    }
+    try {
+      await prepare(entry);
+    } catch (error) {
+      entry.unavailable = `failed before the load: ${error.message.split("\n")[0]}`;
+      problems.push(`${side.label}: ${error.message}`);
+      log(`${side.label}: ${entry.unavailable}`);
+      await entry.server?.stop();
+    }
+  }
+  const live = sides.filter((s) => !s.unavailable);
+  try {
+    for (const side of live) await drive(side.server.url, load(side, warmup));
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? live : [...live].reverse();
+      for (const side of order) {
+        const result = await drive(side.server.url, load(side, seconds));
+        side.rounds.push(result);
+        log(
+          `${pair.name} round ${round + 1}: ${side.label} ${Math.round(result.rps)} req/s,` +
+            ` p99 ${result.p99} ms${result.non2xx || result.errors ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ""}`,
+        );
+        if (result.non2xx || result.errors) {
+          problems.push(`${side.label}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        }
+      }
+    }
+    // Still signed in after the load (rolling expiry, touches): the same data answers.
+    for (const side of live) await checkRead(side.server.url, side.cookies[0]);
+  } finally {
+    for (const side of live) {
+      await side.server.stop();
+      const stderr = side.server.stderr().trim();
+      if (stderr) problems.push(`${side.label} stderr: ${stderr.slice(0, 1000)}`);
+    }
+  }
+  for (const side of sides) {
+    delete side.server;
+    delete side.cookies;
+  }
+  return { ...pair, baseline: sides[0], ours: sides[1], problems };
+}
+
+/** Starts a side's app, signs in, checks a read, and counts its Redis commands per read. */
+async function prepare(side) {
+  side.server = await startApp(side.app, config);
+  side.cookies = await signIn(side.server.url, sessions);
+  side.body = await checkRead(side.server.url, side.cookies[0]);
+  log(`${side.label} (pid ${side.server.pid}) at ${side.server.url}: GET /me -> 200 ${side.body}`);
+  side.commands = await commandsPerRead(redisUrl, run, reads, () =>
+    readSequentially(side.server.url, side.cookies, reads),
+  );
+}
+
+function load(side, duration) {
+  return { cookies: side.cookies, seconds: duration, connections };
+}
+
+function save(data) {
+  mkdirSync(new URL(".", RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(data, null, 2)}\n`);
+  console.log(`figures: ${RESULTS.pathname}`);
+}
+
+await main();
