@@ -114,17 +114,23 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
         const deleting = tabs?.sweep ? tabs.sweep(remove) : remove();
         // Where another tab does the deleting, its message fires `expired` here; the warning
         // this tab still owes (its timer woke late: a throttled background tab) fires now.
+        // While this tab waited (for the lock, or to read again), another tab's `expired` may
+        // have come (it warned and fired here, and cancelled this deadline) or a newer version
+        // moved it: then that decided, and warning now would warn after `expired`.
+        const decided = () => scheduler.get(id) !== deadline;
         return settle(deleting, (deleted) => {
           if (deleted) return expire(session, now, true, deadline);
+          if (decided()) return;
           if (deleted === undefined) {
             warnOwed(session, deadline, now);
             return scheduler.schedule(id, Date.now() + SWEEP_RETRY_MS);
           }
           // Another writer came between our read and delete: follow a newer version; if it is
           // gone, another tab deleted it at expiry.
-          return settle(store.get(id), (fresh) =>
-            fresh ? schedule(fresh) : warnOwed(session, deadline, now),
-          );
+          return settle(store.get(id), (fresh) => {
+            if (decided()) return;
+            return fresh ? schedule(fresh) : warnOwed(session, deadline, now);
+          });
         });
       }
       if (deadline < expiresAt && now >= expiresAt - warnBefore) {

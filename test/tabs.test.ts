@@ -67,9 +67,9 @@ function next(
 
 /**
  * Two tabs whose timers both wake after a session's expiry (as throttled background tabs' do):
- * each must still warn once, then fire `expired` once.
+ * each must still warn once, then fire `expired` once, and nothing more within `settleMs`.
  */
-async function bothWakeLate() {
+async function bothWakeLate(settleMs = 0) {
   const { a, b } = await twoTabs({ warnBefore: 50 });
   const seen: string[] = [];
   for (const [tab, sm] of [
@@ -86,6 +86,7 @@ async function bothWakeLate() {
   const until = Date.now() + 150;
   while (Date.now() < until);
   await expired;
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
   for (const tab of ["a", "b"]) {
     expect(seen.filter((e) => e.startsWith(tab))).toEqual([
       `${tab}:expiringSoon`,
@@ -252,6 +253,32 @@ describe("tabs in step", () => {
     vi.stubGlobal("navigator", { locks: { request } });
     try {
       await bothWakeLate();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("a tab whose busy-lock answer comes after the other tab's expired warns once, before it", async () => {
+    // Firefox: the lock request crosses processes, and the sweeping window's `expired` message
+    // can arrive before this window hears that the lock was busy. The message warned and fired
+    // `expired` here; the late answer must not warn again.
+    let held = false;
+    const request = async (_n: string, _o: unknown, fn: (lock: object | null) => unknown) => {
+      if (held) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return fn(null);
+      }
+      held = true;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // granted after the other asked
+      try {
+        return await fn({});
+      } finally {
+        held = false;
+      }
+    };
+    vi.stubGlobal("navigator", { locks: { request } });
+    try {
+      await bothWakeLate(100); // the busy answer came 50 ms after the lock was asked for
     } finally {
       vi.unstubAllGlobals();
     }

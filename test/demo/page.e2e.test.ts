@@ -191,14 +191,18 @@ describe.skipIf(skip)("demo page in Chromium", () => {
       await one.click("#signin button");
       await expect.poll(() => two.locator("#sessions tr").count()).toBe(1);
       await one.focus("#user");
-      await one.keyboard.type("abcdefghijklmnopqrstuvwxyz".repeat(3), { delay: 100 }); // ~8 s
+      const typing = Date.now();
+      await one.keyboard.type("abcdefghijklmnopqrstuvwxyz".repeat(3), { delay: 100 }); // 8 s or more
+      // A busy machine makes the typing last longer (each key is a round trip to the browser):
+      // the touches are bounded by the time it took, not by the 8 s it takes at best.
+      const windows = Math.ceil((Date.now() - typing) / 2000);
       for (const page of [one, two]) {
         expect(await page.locator("#banner").isVisible()).toBe(false);
         expect(await page.locator("#log").textContent()).toContain("touched zoe: stays signed in");
         const version = Number(await page.locator("#sessions td:nth-child(4)").textContent());
-        // One touch per 2 s window at most: about four in 8 s.
+        // One touch per 2 s window at most (about four in 8 s), and some in every few windows.
         expect(version).toBeGreaterThanOrEqual(3);
-        expect(version).toBeLessThanOrEqual(6);
+        expect(version).toBeLessThanOrEqual(2 + windows);
       }
       // The user stops: the warning comes, in both tabs.
       for (const page of [one, two]) {
