@@ -10,11 +10,13 @@ const STOP_TIMEOUT_MS = 10_000;
 const LISTENING = /listening on (http:\/\/\S+)/;
 
 /**
- * Starts the app `app` (see server.mjs) with `config` ({ redisUrl, run }). Resolves to
- * `{ app, url, pid, stderr(), stop() }` once it listens; rejects with its output if it exits first.
+ * Starts the app `app` (see server.mjs) with `config` ({ redisUrl, run }) on the build in `dist`
+ * (a folder). Resolves to `{ app, url, pid, stderr(), stop() }` once it listens; rejects with its
+ * output if it exits first.
  */
-export function startApp(app, config) {
+export function startApp(app, config, dist) {
   const child = spawn(process.execPath, [SERVER, app, JSON.stringify(config)], {
+    env: { ...process.env, SESSIONMANAGER_DIST: dist },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

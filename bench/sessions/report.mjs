@@ -91,6 +91,11 @@ export function report({ env, settings, results }) {
       ` (PSI some avg10) ${env.cpuPressureStart ?? "?"}% at start, ${env.cpuPressureEnd ?? "?"}% at end` +
       " (other processes on the machine skew timings)",
   );
+  const { build } = env;
+  console.log(
+    `build measured: ${build.from} written ${build.builtAt} (git ${build.head}` +
+      `${build.uncommitted.length ? `; these files differed from it at the start: ${build.uncommitted.join(", ")}` : ""})`,
+  );
   for (const pair of results) {
     for (const problem of pair.problems) console.log(`problem: ${pair.name}: ${problem}`);
   }

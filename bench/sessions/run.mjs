@@ -17,16 +17,17 @@
 //
 // Redis: REDIS_URL (default redis://127.0.0.1:6379). Every key of a run contains its run id
 // (sb_<pid>_<time>), and is deleted at the end. Raw figures: bench/results/sessions.json.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { built } from "../lib/dist.mjs";
 import { reachable } from "../server/processes.mjs";
 import { missing } from "./available.mjs";
 import { commandsPerRead, deleteRunKeys } from "./commands.mjs";
 import { checkRead, drive, readSequentially, signIn } from "./load.mjs";
 import { startApp } from "./processes.mjs";
 import { report } from "./report.mjs";
+import { snapshotBuild } from "./snapshot.mjs";
 
 const RESULTS = new URL("../results/sessions.json", import.meta.url);
 
@@ -70,6 +71,8 @@ const reads = Number(flags.reads);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const run = `sb_${process.pid}_${Date.now().toString(36)}`;
 const config = { redisUrl, run };
+/** The copy of the build the apps run (snapshot.mjs). */
+let dist;
 
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const loadAverage = () =>
@@ -87,7 +90,6 @@ const cpuPressure = () => {
 };
 
 async function main() {
-  built("index.js");
   const { hostname, port } = new URL(redisUrl);
   if (!(await reachable(hostname, Number(port || 6379)))) {
     console.log(`SKIP: nothing listens on ${hostname}:${port || 6379} (REDIS_URL)`);
@@ -108,6 +110,13 @@ async function main() {
   );
   const only = flags.only?.split(",");
   const results = [];
+  const build = snapshotBuild();
+  dist = build.dist;
+  env.build = { from: build.from, builtAt: build.builtAt, ...sources() };
+  log(
+    `build: ${build.from} written ${build.builtAt}, copied for this run; git ${env.build.head}` +
+      `${env.build.uncommitted.length ? `, uncommitted at start: ${env.build.uncommitted.join(" ")}` : ""}`,
+  );
   try {
     for (const pair of PAIRS) {
       if (only && !only.includes(pair.name)) continue;
@@ -119,6 +128,7 @@ async function main() {
       return 0;
     });
     log(`deleted ${deleted} Redis keys of ${run}`);
+    build.remove();
   }
   env.loadAverageEnd = loadAverage();
   env.cpuPressureEnd = cpuPressure();
@@ -135,7 +145,7 @@ async function measurePair(pair) {
   for (const side of [pair.baseline, pair.ours]) {
     const entry = { ...side, rounds: [] };
     sides.push(entry);
-    entry.unavailable = await missing(side.app);
+    entry.unavailable = await missing(side.app, dist);
     if (entry.unavailable) {
       log(`${side.label}: not available: ${entry.unavailable}`);
       continue;
@@ -184,7 +194,7 @@ async function measurePair(pair) {
 
 /** Starts a side's app, signs in, checks a read, and counts its Redis commands per read. */
 async function prepare(side) {
-  side.server = await startApp(side.app, config);
+  side.server = await startApp(side.app, config, dist);
   side.cookies = await signIn(side.server.url, sessions);
   side.body = await checkRead(side.server.url, side.cookies[0]);
   log(`${side.label} (pid ${side.server.pid}) at ${side.server.url}: GET /me -> 200 ${side.body}`);
@@ -195,6 +205,25 @@ async function prepare(side) {
 
 function load(side, duration) {
   return { cookies: side.cookies, seconds: duration, connections };
+}
+
+/** The commit the build came from, and our pieces' files that differed from it at the start. */
+function sources() {
+  const git = (...args) =>
+    execFileSync("git", args, { cwd: new URL("../../", import.meta.url), encoding: "utf8" });
+  try {
+    const head = git("rev-parse", "--short", "HEAD").trim();
+    const status = git("status", "--porcelain", "--", "src/express-session", "src/cookies");
+    return {
+      head,
+      uncommitted: status
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.slice(3)),
+    };
+  } catch {
+    return { head: "?", uncommitted: [] };
+  }
 }
 
 function save(data) {
