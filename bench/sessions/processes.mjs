@@ -11,11 +11,11 @@ const LISTENING = /listening on (http:\/\/\S+)/;
 
 /**
  * Starts the app `app` (see server.mjs) with `config` ({ redisUrl, run }) on the build in `dist`
- * (a folder). Resolves to `{ app, url, pid, stderr(), stop() }` once it listens; rejects with its
+ * (a folder), node run with `nodeArgs` (such as --cpu-prof). Resolves to `{ app, url, pid, stderr(), stop() }` once it listens; rejects with its
  * output if it exits first.
  */
-export function startApp(app, config, dist) {
-  const child = spawn(process.execPath, [SERVER, app, JSON.stringify(config)], {
+export function startApp(app, config, dist, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER, app, JSON.stringify(config)], {
     env: { ...process.env, SESSIONMANAGER_DIST: dist },
     stdio: ["ignore", "pipe", "pipe"],
   });

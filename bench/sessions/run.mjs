@@ -14,7 +14,10 @@
 //
 //   node bench/sessions/run.mjs [--duration 5] [--connections 50] [--rounds 2] [--warmup 2]
 //                               [--sessions 1] [--reads 200] [--only express,hono]
+//                               [--profile <app>]
 //
+// --profile runs one app alone under `node --cpu-prof` and prints where its CPU time went; apps:
+// express-connect-redis, express-sessionmanager, hono-floor, hono-cookies.
 // Redis: REDIS_URL (default redis://127.0.0.1:6379). Every key of a run contains its run id
 // (sb_<pid>_<time>), and is deleted at the end. Raw figures: bench/results/sessions.json.
 import { execFileSync } from "node:child_process";
@@ -26,6 +29,7 @@ import { missing } from "./available.mjs";
 import { commandsPerRead, deleteRunKeys } from "./commands.mjs";
 import { checkRead, drive, readSequentially, signIn } from "./load.mjs";
 import { startApp } from "./processes.mjs";
+import { profileApp } from "./profile.mjs";
 import { report } from "./report.mjs";
 import { snapshotBuild } from "./snapshot.mjs";
 
@@ -60,6 +64,7 @@ const { values: flags } = parseArgs({
     sessions: { type: "string", default: "1" },
     reads: { type: "string", default: "200" },
     only: { type: "string" },
+    profile: { type: "string" },
   },
 });
 const seconds = Number(flags.duration);
@@ -113,6 +118,15 @@ async function main() {
   const build = snapshotBuild();
   dist = build.dist;
   env.build = { from: build.from, builtAt: build.builtAt, ...sources() };
+  if (flags.profile) {
+    try {
+      await profileApp({ app: flags.profile, config, dist, seconds, connections, sessions });
+    } finally {
+      await deleteRunKeys(redisUrl, run);
+      build.remove();
+    }
+    return;
+  }
   log(
     `build: ${build.from} written ${build.builtAt}, copied for this run; git ${env.build.head}` +
       `${env.build.uncommitted.length ? `, uncommitted at start: ${env.build.uncommitted.join(" ")}` : ""}`,
