@@ -5,18 +5,25 @@
 // a web Request, and `event.res.headers`).
 import {
   checkSessions,
-  type NodeResponseLike,
+  type NodeHeaders,
   sendingSession,
   setCookieSender,
 } from "./response-commit.ts";
 import type { CookieSession, CookieSessions, RequestLike } from "./types.ts";
 
+/** Node's ServerResponse under H3 1.x (or unenv's stand-in for it), as far as sessions use it. */
+export interface H3NodeResponse {
+  getHeader(name: string): unknown;
+  setHeader(name: string, value: string | readonly string[]): unknown;
+  removeHeader?(name: string): unknown;
+}
+
 /** An H3 event as the adapter reads it: H3 1.x (Nuxt 3 and 4, Nitro 2) or H3 2. */
 export type H3EventLike =
   | {
       node: {
-        req: { headers: Record<string, string | string[] | undefined>; url?: string };
-        res: NodeResponseLike;
+        req: { headers: Record<string, string | string[] | undefined>; url?: string | undefined };
+        res: H3NodeResponse;
       };
     }
   | { req: { headers: Headers; url: string }; res: { headers: Headers } };
@@ -75,7 +82,7 @@ async function load<Data>(
   sessions: CookieSessions<Data>,
   event: H3EventLike,
 ): Promise<CookieSession<Data>> {
-  const [request, response]: [RequestLike, NodeResponseLike | Headers] =
+  const [request, response]: [RequestLike, NodeHeaders | Headers] =
     "node" in event && event.node?.res
       ? [event.node.req, event.node.res]
       : [(event as { req: RequestLike }).req, (event as { res: { headers: Headers } }).res.headers];

@@ -70,19 +70,18 @@ export function sendingSession<Data>(
   };
 }
 
-/** Node's ServerResponse as the adapters use it (also unenv's and h3's shims of it). */
-export interface NodeResponseLike {
+/** The headers of Node's ServerResponse (or unenv's stand-in for it), as a sender writes them. */
+export interface NodeHeaders {
   getHeader(name: string): unknown;
   setHeader(name: string, value: string | readonly string[]): unknown;
   removeHeader?(name: string): unknown;
-  readonly headersSent?: boolean;
 }
 
 /**
  * A `send` for {@link sendingSession} over Node's response or web Headers: it takes back the
  * Set-Cookie values it added before and adds the new ones, leaving the app's own cookies alone.
  */
-export function setCookieSender(target: NodeResponseLike | Headers): (cookies: string[]) => void {
+export function setCookieSender(target: NodeHeaders | Headers): (cookies: string[]) => void {
   let sent: string[] = [];
   return (cookies) => {
     if (sent.length === 0 && cookies.length === 0) return;
@@ -100,13 +99,13 @@ export function setCookieSender(target: NodeResponseLike | Headers): (cookies: s
   };
 }
 
-function setCookiesOf(target: NodeResponseLike | Headers): string[] {
+function setCookiesOf(target: NodeHeaders | Headers): string[] {
   if (isHeaders(target)) return target.getSetCookie();
   const value = target.getHeader("set-cookie");
   if (value === undefined || value === null) return [];
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
-function isHeaders(target: NodeResponseLike | Headers): target is Headers {
+function isHeaders(target: NodeHeaders | Headers): target is Headers {
   return typeof (target as Headers).getSetCookie === "function";
 }

@@ -14,7 +14,10 @@ import type { AppData } from "../routes.ts";
 export function serveFetch(
   fetch: (request: Request) => Response | Promise<Response>,
 ): Promise<Running> {
-  return listen(createAdaptorServer({ fetch }) as ReturnType<typeof createServer>);
+  // Leaving the global Response alone: @hono/node-server's own has mutable headers everywhere,
+  // where a redirect's (and a fetch() response's) are immutable in Node, Next.js and SvelteKit.
+  const server = createAdaptorServer({ fetch, overrideGlobalObjects: false });
+  return listen(server as ReturnType<typeof createServer>);
 }
 
 /** Serves a Node request listener with node:http. */
