@@ -191,7 +191,11 @@ async function measurePair(pair) {
       }
     }
     // Still signed in after the load (rolling expiry, touches): the same data answers.
-    for (const side of live) await checkRead(side.server.url, side.cookies[0]);
+    for (const side of live) {
+      await checkRead(side.server.url, side.cookies[0]).catch((error) =>
+        problems.push(`${side.label}, read after the load: ${error.message}`),
+      );
+    }
   } finally {
     for (const side of live) {
       await side.server.stop();
