@@ -7,10 +7,14 @@
 export type Callback<T> = (error: unknown, value?: T) => void;
 
 /** Settles `work` into `callback`, or returns it when there is none. */
-export function settle<T>(work: Promise<T>, callback: Callback<T> | undefined): Promise<T> | void {
+export function settle<T>(
+  work: Promise<T>,
+  callback: Callback<T> | undefined,
+): Promise<T> | undefined {
   if (!callback) return work;
-  work.then(
+  void work.then(
     (value) => callback(null, value),
     (error: unknown) => callback(error),
   );
+  return undefined;
 }

@@ -83,6 +83,20 @@ function secondsToMs(seconds: unknown, name: string): number {
   return Math.ceil(seconds * 1000);
 }
 
+/**
+ * Refuses a node-redis client (what connect-redis takes as `client`): the redis backend takes an
+ * ioredis client, or a `url`. Said here, at once, rather than as a failed command later.
+ */
+export function checkRedisClient(options: { backend?: unknown; client?: unknown }): void {
+  const client = options.client as { mGet?: unknown; mget?: unknown } | undefined;
+  if (options.backend !== "redis" || !client || typeof client.mget === "function") return;
+  if (typeof client.mGet === "function") {
+    throw new BackendError(
+      'client is a node-redis client (as connect-redis takes): backend "redis" takes an ioredis client, or a url',
+    );
+  }
+}
+
 /** Refuses a `manager` given together with options that would build another one. */
 export function checkManagerOptions(options: object): void {
   const extra = Object.keys(options).filter(

@@ -5,6 +5,7 @@ import { SessionManager as RootSessionManager } from "../root-manager.ts";
 import { type Callback, settle } from "./callback.ts";
 import {
   checkManagerOptions,
+  checkRedisClient,
   type Lifetime,
   lifetimeOf,
   type SessionManagerStoreOptions,
@@ -46,6 +47,7 @@ export class SessionManagerStore extends Store {
       this.manager = rest.manager as SessionManager<SessionData>;
       this.ownsManager = false;
     } else {
+      checkRedisClient(rest);
       this.manager = new RootSessionManager<SessionData>({ namespace: STORE_NAMESPACE, ...rest });
       this.ownsManager = true;
     }
@@ -54,7 +56,10 @@ export class SessionManagerStore extends Store {
   /** The session `sid`, or `null` when there is none (or it expired). */
   get(sid: string): Promise<SessionData | null>;
   get(sid: string, callback: Callback<SessionData | null>): void;
-  get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | void {
+  get(
+    sid: string,
+    callback?: Callback<SessionData | null>,
+  ): Promise<SessionData | null> | undefined {
     return settle(this.read(sid), callback);
   }
 
@@ -64,7 +69,7 @@ export class SessionManagerStore extends Store {
    */
   set(sid: string, session: SessionData): Promise<void>;
   set(sid: string, session: SessionData, callback?: Callback<void>): void;
-  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | void {
+  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> | undefined {
     return settle(this.write(sid, session), callback);
   }
 
@@ -78,21 +83,21 @@ export class SessionManagerStore extends Store {
     sid: string,
     session: SessionData,
     callback?: Callback<void>,
-  ): Promise<void> | void {
+  ): Promise<void> | undefined {
     return settle(this.extend(sid, session), callback);
   }
 
   /** Ends session `sid` (nothing when there is none). */
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback?: Callback<void>): void;
-  destroy(sid: string, callback?: Callback<void>): Promise<void> | void {
+  destroy(sid: string, callback?: Callback<void>): Promise<void> | undefined {
     return settle(this.remove(sid), callback);
   }
 
   /** Every live session of the store's namespace, each with its `id`. */
   override all(): Promise<ListedSession[]>;
   override all(callback: Callback<ListedSession[]>): void;
-  override all(callback?: Callback<ListedSession[]>): Promise<ListedSession[]> | void {
+  override all(callback?: Callback<ListedSession[]>): Promise<ListedSession[]> | undefined {
     const listing = this.manager
       .list()
       .then((sessions) => sessions.map((s) => ({ ...copyOut(s.data), id: s.id })));
@@ -102,7 +107,7 @@ export class SessionManagerStore extends Store {
   /** The ids of every live session of the store's namespace. */
   ids(): Promise<string[]>;
   ids(callback: Callback<string[]>): void;
-  ids(callback?: Callback<string[]>): Promise<string[]> | void {
+  ids(callback?: Callback<string[]>): Promise<string[]> | undefined {
     return settle(
       this.listed((sessions) => sessions.map((s) => s.id)),
       callback,
@@ -112,7 +117,7 @@ export class SessionManagerStore extends Store {
   /** How many live sessions the store's namespace holds. */
   override length(): Promise<number>;
   override length(callback: Callback<number>): void;
-  override length(callback?: Callback<number>): Promise<number> | void {
+  override length(callback?: Callback<number>): Promise<number> | undefined {
     return settle(
       this.listed((sessions) => sessions.length),
       callback,
@@ -122,7 +127,7 @@ export class SessionManagerStore extends Store {
   /** Ends every session of the store's namespace (and no other). */
   override clear(): Promise<void>;
   override clear(callback?: Callback<void>): void;
-  override clear(callback?: Callback<void>): Promise<void> | void {
+  override clear(callback?: Callback<void>): Promise<void> | undefined {
     return settle(this.manager.clear(), callback);
   }
 
