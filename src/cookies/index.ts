@@ -6,8 +6,26 @@
  * {@link nodeSessions} fit it into Hono, Fastify and plain `node:http`. See the Cookie sessions guide.
  * @packageDocumentation
  */
-export { honoSessions, type SessionVariables } from "./hono.ts";
+// Hand-picked: the signing, the cookie's wire format and the header plumbing stay internal.
+
+export type {
+  FastifyInstanceLike,
+  FastifyReplyLike,
+  FastifyRequestLike,
+  FastifySessionsPlugin,
+} from "./fastify.ts";
+export { fastifySessions } from "./fastify.ts";
+export type { H3EventLike, H3NodeResponse } from "./h3.ts";
+export { h3Session, h3Sessions } from "./h3.ts";
+export type { SessionVariables } from "./hono.ts";
+export { honoSessions } from "./hono.ts";
+export type { NextCookieOptions, NextCookieStore, NextSessions } from "./next.ts";
+export { nextSessions } from "./next.ts";
+export type { NodeResponseLike, NodeSessionsOptions } from "./node.ts";
+export { nodeSessions } from "./node.ts";
 export { cookieSessions } from "./sessions.ts";
+export type { SvelteKitEventLike } from "./sveltekit.ts";
+export { svelteKitSessions } from "./sveltekit.ts";
 export type {
   CookieAttributes,
   CookieSession,

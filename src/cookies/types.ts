@@ -66,8 +66,8 @@ export interface CookieSession<Data = unknown> {
 
 /** What a request looks like to the core: a web Request, Node's IncomingMessage, or headers. */
 export type RequestLike =
-  | { headers: Headers; url?: string }
-  | { headers: Record<string, string | string[] | undefined>; url?: string };
+  | { headers: Headers; url?: string | undefined }
+  | { headers: Record<string, string | string[] | undefined>; url?: string | undefined };
 
 /** Where the core writes Set-Cookie: web Headers (of a Response), or Node's ServerResponse. */
 export type ResponseLike =

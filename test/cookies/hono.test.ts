@@ -1,55 +1,42 @@
 // Cookie sessions in Hono, served by @hono/node-server over real HTTP: the shared behaviour
-// suite on a memory store (which the test can take down), and the middleware's typing.
-import type { AddressInfo } from "node:net";
+// suite on a memory store (which the test can take down), and what the middleware adds.
+
+import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
-import {
-  type CookieSessions,
-  honoSessions,
-  type SessionVariables,
-} from "../../src/cookies/index.ts";
+import { describe, expect, it } from "vitest";
+import { cookieSessions, honoSessions, type SessionVariables } from "../../src/cookies/index.ts";
 import { SessionManager } from "../../src/index.ts";
-import { type Running, testCookieSessions } from "./behaviour.ts";
-import { flakyStore } from "./helpers.ts";
-import { type AppData, failure, route } from "./routes.ts";
-
-/** The test app in Hono, with the session middleware and an error handler. */
-export function honoApp(
-  sessions: CookieSessions<AppData>,
-): Hono<{ Variables: SessionVariables<AppData> }> {
-  const app = new Hono<{ Variables: SessionVariables<AppData> }>();
-  app.onError((error, c) => {
-    const { status, body } = failure(error);
-    return c.json(body, status as 500);
-  });
-  app.use(honoSessions(sessions));
-  app.all("*", async (c) => {
-    const body = c.req.header("content-type") ? await c.req.json() : undefined;
-    const { status, body: answer } = await route(c.req.method, c.req.path, c.get("session"), body);
-    return c.json(answer, status as 200);
-  });
-  return app;
-}
-
-/** Serves `fetch` on a free port of 127.0.0.1 through @hono/node-server. */
-export async function serveFetch(
-  fetch: (request: Request) => Response | Promise<Response>,
-): Promise<Running> {
-  const server = createAdaptorServer({ fetch });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        (server as import("node:http").Server).closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { listen, serveHono } from "./apps.ts";
+import { testCookieSessions } from "./behaviour.ts";
+import { Browser, flakyStore, SECRET } from "./helpers.ts";
+import type { AppData } from "./routes.ts";
 
 const flaky = flakyStore();
-testCookieSessions("Hono", (sessions) => serveFetch(honoApp(sessions).fetch), {
+testCookieSessions("Hono", serveHono, {
   name: "memory",
   manager: () => new SessionManager<AppData>({ backend: flaky.store }),
   setDown: flaky.setDown,
+});
+
+describe("honoSessions", () => {
+  it("adds the cookie to a response whose headers are immutable (a redirect)", async () => {
+    const sessions = cookieSessions<AppData>({ secret: SECRET });
+    const app = new Hono<{ Variables: SessionVariables<AppData> }>();
+    app.use(honoSessions(sessions));
+    app.post("/login", async (c) => {
+      await c.get("session").rotate({ user: "ada" });
+      return Response.redirect("http://127.0.0.1/home", 303);
+    });
+    const running = await listen(createAdaptorServer({ fetch: app.fetch }) as Server);
+    try {
+      const browser = new Browser(running.url);
+      const response = await browser.fetch("/login", { method: "POST", redirect: "manual" });
+      expect(response.status).toBe(303);
+      expect(browser.last[0]?.name).toBe("__Host-sid");
+    } finally {
+      await running.close();
+      await sessions.close();
+    }
+  });
 });
