@@ -4,6 +4,9 @@
 #                                     127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
 #   scripts/redis-cluster.sh status   print its nodes if it is up (exit 0), else say so (exit 1)
 #   scripts/redis-cluster.sh stop     shut down the nodes this script started, by port
+#   scripts/redis-cluster.sh restart P  kill node P (SIGKILL, by the pid it wrote, as a crash) and
+#                                     start it again with its cluster config (the tests of the
+#                                     watch's failover, on a cluster of their own: REDIS_CLUSTER_DIR)
 # The nodes listen on 127.0.0.1, ports 7101-7103 by default; when one of those is taken by
 # something else, the next three free ports from 7104 up. REDIS_CLUSTER_PORTS="P1,P2,P3" chooses
 # them (and fails if one is taken). Data (nothing is saved: no RDB, no AOF), logs and the node
@@ -95,6 +98,14 @@ cluster_ok() {
   done
 }
 
+# Starts the node on port $1 (its cluster config in $data, kept across a restart).
+launch() {
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$data" --daemonize yes \
+    --cluster-enabled yes --cluster-config-file "$data/nodes-$1.conf" \
+    --save '' --appendonly no --logfile "$dir/redis-$1.log" \
+    --pidfile "$dir/redis-$1.pid"
+}
+
 start() {
   command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
   if up; then
@@ -110,10 +121,7 @@ start() {
   echo "${ports[*]}" >"$ports_file"
   for port in "${ports[@]}"; do
     rm -f "$data/nodes-$port.conf"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$data" --daemonize yes \
-      --cluster-enabled yes --cluster-config-file "$data/nodes-$port.conf" \
-      --save '' --appendonly no --logfile "$dir/redis-$port.log" \
-      --pidfile "$dir/redis-$port.pid"
+    launch "$port"
   done
   for port in "${ports[@]}"; do wait_until "node $port answering" answers "$port"; done
   local addresses=()
@@ -141,6 +149,20 @@ stop() {
   rm -f "$ports_file" "$nodes_file"
 }
 
+restart() {
+  local port=${1:-}
+  grep -qw -- "$port" "$ports_file" 2>/dev/null || die "restart: $port is not a node of the cluster in $dir"
+  ours "$port" || die "restart: the server on $port is not one this script started"
+  local pid
+  pid=$(cat "$dir/redis-$port.pid")
+  kill -KILL "$pid"
+  wait_until "node $port gone" bash -c "! kill -0 $pid 2>/dev/null"
+  rm -f "$dir/redis-$port.pid"
+  launch "$port"
+  wait_until "node $port answering" answers "$port"
+  log "restarted 127.0.0.1:$port (was pid $pid)"
+}
+
 status() {
   if up; then
     cat "$nodes_file"
@@ -154,5 +176,6 @@ case "${1:-}" in
 start) start ;;
 stop) stop ;;
 status) status ;;
-*) die "usage: $0 start|stop|status" ;;
+restart) restart "${2:-}" ;;
+*) die "usage: $0 start|stop|status|restart PORT" ;;
 esac

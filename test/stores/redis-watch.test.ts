@@ -1,6 +1,7 @@
 // The Redis store's watch (LogWatch) on a fake subscriber connection and a fake log, so that the
 // orders a real server makes only now and then can be forced: the channel live after writes, an
-// entry heard both by the catch-up and by the channel, the connection lost and back.
+// entry heard both by the catch-up and by the channel, the connection lost and back, a message
+// heard between the loss and the resync, a connection gone silent.
 import { describe, expect, it } from "vitest";
 import { cursorOf } from "../../src/stores/redis/log.ts";
 import { LogWatch, type Subscriber } from "../../src/stores/redis/watch.ts";
@@ -45,16 +46,20 @@ class FakeSubscriber implements Subscriber {
   private readonly handlers = new Map<string, ((...args: never[]) => void)[]>();
   subscribed: string[] = [];
   disconnected = 0;
+  reconnects = 0;
   connect = async () => {};
-  subscribe = async (channel: string) => {
+  subscribe = async (channel: string): Promise<unknown> => {
     this.subscribed.push(channel);
+    return 1;
   };
+  ping = async (): Promise<unknown> => "PONG";
   on(event: string, listener: (...args: never[]) => void): unknown {
     this.handlers.set(event, [...(this.handlers.get(event) ?? []), listener]);
     return this;
   }
-  disconnect = () => {
-    this.disconnected++;
+  disconnect = (reconnect?: boolean) => {
+    if (reconnect) this.reconnects++;
+    else this.disconnected++;
   };
   fire(event: string, ...args: string[]): void {
     for (const handler of this.handlers.get(event) ?? [])
@@ -72,7 +77,7 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await tick();
 };
 
-function setUp() {
+function setUp(heartbeat?: number) {
   const log = new FakeLog();
   const subs: FakeSubscriber[] = [];
   const reported: Error[] = [];
@@ -86,6 +91,7 @@ function setUp() {
     changes: async (owner, request) => log.changes(owner, request),
     decode: () => undefined,
     report: (error) => reported.push(error),
+    ...(heartbeat !== undefined && { heartbeat }),
   });
   const listen = (owner: string) => {
     const heard: (ChangeEntry | ResyncSignal)[] = [];
@@ -174,5 +180,98 @@ describe("redis LogWatch", () => {
     (subs[0] as FakeSubscriber).fire("ready");
     await settle();
     expect(alice.heard).toEqual([{ resync: true }]);
+  });
+
+  it("delivers nothing heard after a loss before the resync, then all after it", async () => {
+    const { log, subs, listen } = setUp();
+    const alice = listen("alice");
+    await settle();
+    const sub = subs[0] as FakeSubscriber;
+    sub.fire("ready");
+    await settle();
+    sub.fire("close");
+    // Published right after the new subscription, in the same read as its answer: heard before
+    // the subscribe resolves, so before the resync.
+    sub.fire("ready");
+    sub.deliver("alice", log.append("alice", "early"));
+    await settle();
+    const after = log.append("alice", "after");
+    sub.deliver("alice", after);
+    expect(alice.heard).toEqual([{ resync: true }, after]);
+  });
+
+  it("drops a connection that does not answer its heartbeat; listeners resync once back", async () => {
+    const { log, subs, listen, reported, watch } = setUp(20);
+    const alice = listen("alice");
+    await settle();
+    const sub = subs[0] as FakeSubscriber;
+    sub.fire("ready");
+    await settle();
+    // Answers for a while: nothing happens.
+    await new Promise((resolve) => setTimeout(resolve, 70));
+    expect(sub.reconnects).toBe(0);
+    sub.ping = () => new Promise(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 70));
+    expect(sub.reconnects).toBe(1);
+    expect(reported.map((e) => e.message)).toEqual([
+      "redis watch: no answer to PING in 20 ms, reconnecting",
+    ]);
+    // The client closes it and connects again.
+    sub.fire("close");
+    sub.fire("ready");
+    await settle();
+    expect(alice.heard).toEqual([{ resync: true }]);
+    const after = log.append("alice", "after");
+    sub.deliver("alice", after);
+    expect(alice.heard).toEqual([{ resync: true }, after]);
+    watch.close();
+  });
+
+  it("lets a subscribe that fails with its connection leave the next connection alone", async () => {
+    const { subs, listen, reported } = setUp();
+    const alice = listen("alice");
+    await settle();
+    const sub = subs[0] as FakeSubscriber;
+    let fail: (error: Error) => void = () => {};
+    sub.subscribe = () =>
+      new Promise((_, reject) => {
+        fail = reject;
+      });
+    sub.fire("ready");
+    const first = fail;
+    sub.fire("close");
+    sub.subscribe = async () => 1;
+    sub.fire("ready");
+    await settle();
+    first(new Error("Connection is closed."));
+    await settle();
+    expect(sub.reconnects).toBe(0);
+    expect(reported).toEqual([]);
+    expect(alice.heard).toEqual([]);
+  });
+
+  it("takes a subscribe answered after its connection went for nothing", async () => {
+    const { log, subs, listen } = setUp();
+    const alice = listen("alice");
+    await settle();
+    const sub = subs[0] as FakeSubscriber;
+    let answer: (value: unknown) => void = () => {};
+    sub.subscribe = () =>
+      new Promise((resolve) => {
+        answer = resolve;
+      });
+    sub.fire("ready");
+    sub.fire("close");
+    answer(1);
+    await settle();
+    // Not live: no catch-up read the log (only its head, at watch).
+    expect(log.reads).toBe(1);
+    sub.subscribe = async () => 1;
+    sub.fire("ready");
+    await settle();
+    expect(log.reads).toBe(2);
+    const a = log.append("alice", "a");
+    sub.deliver("alice", a);
+    expect(alice.heard).toEqual([a]);
   });
 });

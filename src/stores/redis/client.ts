@@ -37,7 +37,9 @@ const DEFAULT_TIMEOUT = 5000;
 /** Reconnection attempts come this much later each time (ms), up to `MAX_RETRY_DELAY`. */
 const RETRY_STEP = 100;
 const MAX_RETRY_DELAY = 1000;
-const retryStrategy = (times: number) => Math.min(times * RETRY_STEP, MAX_RETRY_DELAY);
+/** The delay before reconnection attempt `times` (from 1), for every connection the store opens. */
+export const retryStrategy = (times: number): number =>
+  Math.min(times * RETRY_STEP, MAX_RETRY_DELAY);
 
 /**
  * A client for `options`, not yet connected (`lazyConnect`: the store's `open` connects): a

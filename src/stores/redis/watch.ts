@@ -1,9 +1,13 @@
 // The Redis store's `watch`: one subscriber connection per store, on the namespace's channel,
 // where the scripts that write an owner's records publish each entry they log. Messages are
-// routed to the owner's listeners (`Fanout`); a connection lost and back tells them to resync.
+// routed to the owner's listeners (`Fanout`). Any loss of the connection (closed by the server,
+// a node of a cluster gone, or silent past a heartbeat) ends in a resync to every listener once
+// it is subscribed again, and nothing heard in between is delivered as if nothing was missed.
 import { BackendError } from "../../errors.ts";
 import { Fanout, type WatchListener } from "../shared/fanout.ts";
 import type { ChangeEntry, ChangePage, ChangesRequest } from "../types.ts";
+import { retryStrategy } from "./client.ts";
+import { type ClusterNodes, ClusterSubscriber } from "./cluster-subscriber.ts";
 import { type DecodeRecord, messageOf } from "./log.ts";
 
 /** What the store's `watch` needs of its subscriber connection: an ioredis `Redis` has it. */
@@ -12,6 +16,8 @@ export interface Subscriber {
   connect(): Promise<unknown>;
   /** Redis `SUBSCRIBE`. */
   subscribe(channel: string): Promise<unknown>;
+  /** Redis `PING` (answered in subscriber mode too): the heartbeat. */
+  ping(): Promise<unknown>;
   /** `message` (channel, message), `ready` (connected, again too), `close`, `error`. */
   on(event: "message", listener: (channel: string, message: string) => void): unknown;
   on(event: "ready" | "close", listener: () => void): unknown;
@@ -21,18 +27,20 @@ export interface Subscriber {
 }
 
 /**
- * A subscriber connection like `client` (ioredis `duplicate`, not connected yet): a `Redis`
- * re-subscribes by itself no more (the watch does, to know when it is live again); a `Cluster`
- * subscribes through its own node.
+ * A subscriber connection like `client`, not connected yet: for a `Redis`, its `duplicate` that
+ * re-subscribes by itself no more (the watch does, to know when it is live again); for a
+ * `Cluster`, a connection to one of its nodes at a time (`ClusterSubscriber`), not the Cluster's
+ * own subscriber, which moves to another node without saying so.
  */
 export function openSubscriber(client: object): Subscriber {
   const like = client as { duplicate?: (...args: unknown[]) => Subscriber; isCluster?: boolean };
   if (typeof like.duplicate !== "function") {
     throw new BackendError("the redis store's watch needs a client with duplicate() (ioredis)");
   }
-  return like.isCluster === true
-    ? like.duplicate.call(client, [], { lazyConnect: true })
-    : like.duplicate.call(client, { lazyConnect: true, autoResubscribe: false });
+  if (like.isCluster === true) {
+    return new ClusterSubscriber(client as ClusterNodes, retryStrategy) as unknown as Subscriber;
+  }
+  return like.duplicate.call(client, { lazyConnect: true, autoResubscribe: false });
 }
 
 /** Where the watch gets its connection and reads the owners' logs. */
@@ -45,6 +53,8 @@ export interface WatchSource {
   changes(owner: string, request: ChangesRequest): Promise<ChangePage>;
   decode: DecodeRecord;
   report(error: Error): void;
+  /** How often (ms) the live connection is pinged, and how long its answer may take. */
+  readonly heartbeat?: number;
 }
 
 /** One subscriber connection, from its opening to its end. */
@@ -52,9 +62,19 @@ interface Link {
   sub?: Subscriber;
   /** Subscribed: every entry published from now on arrives, in order. */
   live: boolean;
-  /** Was live, and the connection dropped: its listeners may miss entries. */
+  /**
+   * Was live, and the connection dropped: its listeners may have missed entries, and hear
+   * nothing more until they are told to resync.
+   */
   lost: boolean;
   done: boolean;
+  /**
+   * Counts each `ready` and `close`: a subscribe (and a heartbeat) counts for the connection it
+   * went out on only, not for one that came up after it, nor after its connection went.
+   */
+  epoch: number;
+  /** The next heartbeat. */
+  beat?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -71,6 +91,8 @@ interface CatchUp {
 
 /** Entries read at once when catching up. */
 const PAGE = 100;
+/** The heartbeat (ms) when the source names none: the store's default timeout. */
+const HEARTBEAT = 5000;
 
 /**
  * The watches of one store: opens its subscriber connection on the first `watch`, closes it
@@ -121,11 +143,12 @@ export class LogWatch {
     this.caughtUp.clear();
     if (!link) return;
     link.done = true;
+    clearTimeout(link.beat);
     link.sub?.disconnect();
   }
 
   private connect(): Link {
-    const link: Link = { live: false, lost: false, done: false };
+    const link: Link = { live: false, lost: false, done: false, epoch: 0 };
     this.link = link;
     this.source.open().then(
       (sub) => {
@@ -133,13 +156,17 @@ export class LogWatch {
         link.sub = sub;
         sub.on("error", () => {});
         sub.on("message", (_, message) => {
-          if (link === this.link) this.heard(message);
+          // Heard after a loss, before the resync: the resync covers it (the listeners read the
+          // log again), delivered now it would pass for nothing missed.
+          if (link === this.link && !link.lost) this.heard(message);
         });
         sub.on("close", () => {
           if (link.live) link.lost = true;
           link.live = false;
+          link.epoch++;
+          clearTimeout(link.beat);
         });
-        sub.on("ready", () => void this.subscribe(link, sub));
+        sub.on("ready", () => void this.subscribe(link, sub, ++link.epoch));
         // A failed connect is retried by the client itself (its retryStrategy): `ready` follows.
         sub.connect().catch(() => {});
       },
@@ -152,17 +179,20 @@ export class LogWatch {
   }
 
   /** Subscribes on each `ready`; then tells who may have missed entries, or catches up. */
-  private async subscribe(link: Link, sub: Subscriber) {
+  private async subscribe(link: Link, sub: Subscriber, epoch: number) {
+    const latest = () => link === this.link && !link.done && link.epoch === epoch;
     try {
       await sub.subscribe(this.source.channel);
     } catch (error) {
-      if (link.done) return;
+      // A connection that went meanwhile fails its subscribe: its next `ready` tries again.
+      if (!latest()) return;
       this.source.report(error instanceof Error ? error : new Error(String(error)));
       // Reconnect: `ready` again, and another try.
       return sub.disconnect(true);
     }
-    if (link !== this.link) return;
+    if (!latest()) return;
     link.live = true;
+    this.beat(link, sub, epoch);
     if (link.lost) {
       link.lost = false;
       this.pending.clear();
@@ -170,6 +200,41 @@ export class LogWatch {
       return this.fanout.resync();
     }
     for (const [owner, catchUp] of this.pending) void this.catchUp(owner, catchUp);
+  }
+
+  /**
+   * Pings the live connection every `heartbeat` ms: one that does not answer within as long is
+   * dropped and connected again (a network cut can leave a socket open that hears nothing), and
+   * the listeners resync once it is subscribed again.
+   */
+  private beat(link: Link, sub: Subscriber, epoch: number) {
+    const heartbeat = this.source.heartbeat ?? HEARTBEAT;
+    const current = () => link === this.link && link.live && link.epoch === epoch;
+    const check = async () => {
+      if (!current()) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answered = await Promise.race([
+        sub.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), heartbeat);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!current()) return;
+      if (answered) return schedule();
+      this.source.report(
+        new BackendError(`redis watch: no answer to PING in ${heartbeat} ms, reconnecting`),
+      );
+      sub.disconnect(true);
+    };
+    const schedule = () => {
+      link.beat = setTimeout(check, heartbeat);
+      link.beat.unref?.();
+    };
+    schedule();
   }
 
   private heard(message: string) {
