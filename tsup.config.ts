@@ -16,7 +16,7 @@ const browserBackends = `./${entry("backends/browser").src}`;
  * nanoevents) or platform API uses one. A name added here must meet all three.
  */
 const mangleProps =
-  /^(attach|attempts|checkOpen|closed|codec|conflict|decide|emitter|ended|expire|expiry|fail|fellBack|forgetAll|heard|known|loaded|loadParts|logs|needs|notify|openConflict|parts|publish|readAll|recheck|remember|reveal|schedule|state|sweep|tabCache|tabs|touchWith|ttlMs|vault|writeSession)$/;
+  /^(attach|attempts|checkOpen|closed|codec|conflict|decide|emitter|ended|expire|expiry|fail|fellBack|first|forgetAll|heard|known|loaded|loadParts|logs|merge|moved|needs|notify|openConflict|parts|peek|publish|readAll|recheck|remember|reveal|schedule|state|sweep|tabCache|tabs|touchWith|ttlMs|underlying|vault|warnMs|writeSession)$/;
 
 const library: Options = {
   entry: libraryEntries,

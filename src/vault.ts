@@ -17,24 +17,25 @@ import type { Awaitable, Session, WriteCondition } from "./types.ts";
 export class Vault {
   private codec: RecordCodec | undefined;
   // Set by `attach` before any call reaches the vault (every call waits for the manager's `ready`).
-  private store!: SessionStore;
+  // (`underlying` and `fail` are names only package objects have, which the build shortens.)
+  private underlying!: SessionStore;
 
-  /** `report` hears about every record that could not be opened. */
-  constructor(private readonly report: (error: unknown) => void) {}
+  /** `fail` hears about every record that could not be opened. */
+  constructor(private readonly fail: (error: unknown) => void) {}
 
   /** Uses `store` from now on. */
   attach(store: SessionStore): void {
-    this.store = store;
+    this.underlying = store;
   }
 
   /** Resolves the keys of `encryption`; rejects (with why) when they cannot be had. */
   async open(encryption: Encryption, namespace: string): Promise<void> {
-    this.codec = await encryption.open(this.store, namespace);
+    this.codec = await encryption.open(this.underlying, namespace);
   }
 
   /** The session with this id, opened; `undefined` if absent or unreadable (reported). */
   get(id: string): Awaitable<SessionRecord | undefined> {
-    return settle(this.store.get(id), (raw) => (raw && this.needs(raw) ? this.reveal(raw) : raw));
+    return settle(this.underlying.get(id), (raw) => (raw && this.needs(raw) ? this.reveal(raw) : raw));
   }
 
   /**
@@ -42,7 +43,7 @@ export class Vault {
    * a create replaces it, as it would a session that had expired.
    */
   set(record: SessionRecord, condition: WriteCondition): Awaitable<boolean> {
-    const { codec, store } = this;
+    const { codec, underlying: store } = this;
     return settle(codec ? codec.seal(record) : record, (sealed) =>
       settle(
         store.set(sealed, condition),
@@ -52,29 +53,29 @@ export class Vault {
   }
 
   delete(id: string, condition: { readonly ifVersion: number }): Awaitable<boolean> {
-    return this.store.delete(id, condition);
+    return this.underlying.delete(id, condition);
   }
 
   /** Every session, opened: the library's own records left out, unreadable ones too (reported). */
   async list(): Promise<SessionRecord[]> {
-    return this.readAll(await this.store.list());
+    return this.readAll(await this.underlying.list());
   }
 
   /** Removes every session; the passphrase salt stays (other tabs still use it). */
   async clear(): Promise<void> {
     const restore = await this.codec?.preserve();
-    await this.store.clear();
+    await this.underlying.clear();
     await restore?.();
   }
 
   /** Deletes the expired records: how many, and the sessions among them, opened. */
   async purgeExpired(now: number): Promise<{ count: number; sessions: SessionRecord[] }> {
-    const removed = await this.store.purgeExpired(now);
+    const removed = await this.underlying.purgeExpired(now);
     return { count: removed.length, sessions: await this.readAll(removed) };
   }
 
   close(): Awaitable<void> {
-    return this.store.close?.();
+    return this.underlying.close?.();
   }
 
   /**
@@ -109,15 +110,15 @@ export class Vault {
       if (!this.codec) throw new DecryptionError({ cause: new Error("no encryption option set") });
       return await this.codec.open(record);
     } catch (error) {
-      if (!quiet) this.report(error);
+      if (!quiet) this.fail(error);
       return undefined;
     }
   }
 
   /** Writes `sealed` over the stored record of its id if this manager cannot open that one. */
   private async replace(sealed: SessionRecord): Promise<boolean> {
-    const raw = await this.store.get(sealed.id);
+    const raw = await this.underlying.get(sealed.id);
     if (!raw || !this.needs(raw) || (await this.reveal(raw, true))) return false;
-    return this.store.set(sealed, { ifVersion: raw.version });
+    return this.underlying.set(sealed, { ifVersion: raw.version });
   }
 }
