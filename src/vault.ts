@@ -35,7 +35,9 @@ export class Vault {
 
   /** The session with this id, opened; `undefined` if absent or unreadable (reported). */
   get(id: string): Awaitable<SessionRecord | undefined> {
-    return settle(this.underlying.get(id), (raw) => (raw && this.needs(raw) ? this.reveal(raw) : raw));
+    return settle(this.underlying.get(id), (raw) =>
+      raw && this.needs(raw) ? this.reveal(raw) : raw,
+    );
   }
 
   /**
