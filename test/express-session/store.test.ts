@@ -1,5 +1,6 @@
 // The Store contract on the backends that need no service (memory, file, SQLite), and what the
 // store adds over a manager: its options, a manager passed in, closing, the manager's events.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SessionManagerStore } from "../../src/express-session/index.ts";
@@ -96,6 +97,20 @@ describe("SessionManagerStore", () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(seen).toEqual(["soon s true", "expired s"]);
     await store.close();
+  });
+
+  it("encryption at rest: the data is sealed in the store, and reads back as it was", async () => {
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const path = join(dir, "sealed.db");
+    const store = new SessionManagerStore({ backend: "sqlite", path, encryption: { key } });
+    await store.set("s", sessionFor(60_000, { secret: "plaintext-marker" }));
+    expect(await store.get("s")).toMatchObject({ secret: "plaintext-marker" });
+    await store.close();
+    const raw = await readFile(path);
+    expect(raw.includes("plaintext-marker")).toBe(false);
   });
 
   it("a backend that is down: BackendError to the callback, never thrown", async () => {
