@@ -18,7 +18,7 @@ export interface Backend {
   name: string;
   manager(): SessionManager<AppData>;
   /** Takes the store away (`true`) and brings it back; absent where the test cannot. */
-  setDown?: (down: boolean) => void;
+  setDown?: (down: boolean) => unknown;
 }
 
 type Options = Omit<CookieSessionOptions<AppData>, "manager" | "secret"> & {
@@ -250,11 +250,11 @@ export function testCookieSessions(framework: string, serve: Serve, backend: Bac
     it.skipIf(!backend.setDown)(
       "answers a store failure with its typed error and loses nothing",
       async () => {
-        const setDown = backend.setDown as (down: boolean) => void;
+        const setDown = backend.setDown as (down: boolean) => unknown;
         const { browser } = await start();
         const me = await browser.post<Me>("/login", { user: "ada" });
         await browser.post("/cart", { item: "tea" });
-        setDown(true);
+        await setDown(true);
         try {
           expect(await browser.json("/me", {}, 503)).toEqual({ error: "BACKEND_UNAVAILABLE" });
           expect(browser.cookies.size).toBe(1); // the cookie is kept: the session is not gone
@@ -264,7 +264,7 @@ export function testCookieSessions(framework: string, serve: Serve, backend: Bac
           });
           expect(fresh.cookies.size).toBe(0); // no cookie for a session that was never stored
         } finally {
-          setDown(false);
+          await setDown(false);
         }
         expect(await browser.json<Me>("/me")).toMatchObject({
           id: me.id,
