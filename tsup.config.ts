@@ -16,7 +16,7 @@ const browserBackends = `./${entry("backends/browser").src}`;
  * nanoevents) or platform API uses one. A name added here must meet all three.
  */
 const mangleProps =
-  /^(attach|attempts|checkOpen|closed|codec|conflict|decide|emitter|ended|expire|expiry|fail|fellBack|first|forgetAll|heard|known|loaded|loadParts|logs|merge|moved|needs|notify|openConflict|parts|peek|publish|readAll|recheck|remember|reveal|schedule|state|sweep|tabCache|tabs|touchWith|ttlMs|underlying|vault|warnMs|writeSession)$/;
+  /^(adopt|again|attach|attempts|authReported|checkOpen|closed|codec|conflict|decide|echoed|emitter|ended|expire|expiredCopy|expiry|fail|fellBack|first|forgetAll|heard|keep|known|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|remember|retried|reveal|running|sample|schedule|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|writeSession)$/;
 
 const library: Options = {
   entry: libraryEntries,
