@@ -1,4 +1,5 @@
 // Next.js 16.5 (the newest on Node 20): a route handler that adds and reads a SQLite session,
+// and cookie sessions (sign in through the route wrapper, read and sign out through cookies()),
 // built with Turbopack and with webpack and run with `next start`; the standalone output run
 // from a copy outside the workspace; and a client page on IndexedDB whose static output holds no
 // Node code.
@@ -6,6 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, test } from "vitest";
+import { expectCookieSessions } from "./cookie-sessions.ts";
 import {
   expectNoNodeModulesAbove,
   expectSessionRoute,
@@ -61,6 +63,11 @@ describe.each([
     await expectSessionRoute(server, "/api/session", "next", dbPath);
   });
 
+  test("cookie sessions: sign in, read back over cookies(), sign in again, sign out", async () => {
+    expect(server, "the server the test above started").toBeDefined();
+    await expectCookieSessions(server as Server, "/api/account", "next");
+  });
+
   test("the client page's static output holds the IndexedDB store and no Node code", () => {
     built();
     expectBrowserOnlyStatic();
@@ -89,5 +96,6 @@ describe('Next.js 16.5 output: "standalone", run from a copy outside the workspa
       SM_DB_PATH: dbPath,
     });
     await expectSessionRoute(server, "/api/session", "next", dbPath);
+    await expectCookieSessions(server, "/api/account", "next");
   });
 });

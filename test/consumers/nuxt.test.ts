@@ -1,10 +1,12 @@
-// Nuxt 4.4 (the newest on Node 20): a server route that adds and reads a SQLite session, built by
-// default (the package traced into .output) and with the package inlined into the server bundle;
-// each .output run in place and from a copy moved out of the project.
+// Nuxt 4.4 (the newest on Node 20): a server route that adds and reads a SQLite session, and cookie
+// sessions (a server middleware and a route), built by default (the package traced into .output)
+// and with the package inlined into the server bundle; each .output run in place and from a copy
+// moved out of the project.
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, inject, test } from "vitest";
+import { expectCookieSessions } from "./cookie-sessions.ts";
 import {
   expectNoNodeModulesAbove,
   expectSessionRoute,
@@ -54,11 +56,12 @@ describe.each([
     });
   }
 
-  test("node .output/server/index.mjs in the project adds and reads a SQLite session", async () => {
+  test("node .output/server/index.mjs in the project: a SQLite session, and cookie sessions", async () => {
     built();
     const dbPath = join(scratch, `${variant}-in-place.db`);
     server = await startServer("node", [".output/server/index.mjs"], app, { SM_DB_PATH: dbPath });
     await expectSessionRoute(server, "/api/session", "nuxt", dbPath);
+    await expectCookieSessions(server, "/api/account", "nuxt");
   });
 
   test(".output moved out of the project adds and reads a SQLite session (the driver was traced)", async () => {

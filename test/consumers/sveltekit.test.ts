@@ -1,10 +1,11 @@
 // SvelteKit 2.70 + adapter-node 5.5 + Vite 8: a +server.ts endpoint that adds and reads a SQLite
-// session, built by default (the package left external) and with ssr.noExternal (bundled); the
+// session, and cookie sessions (the handle hook and an endpoint), built by default (the package left external) and with ssr.noExternal (bundled); the
 // built build/ run with node.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, test } from "vitest";
+import { expectCookieSessions } from "./cookie-sessions.ts";
 import { expectSessionRoute, filesUnder, once, type Server, startServer } from "./helpers.ts";
 import { run } from "./workspace.ts";
 
@@ -43,10 +44,11 @@ describe.each([
     expect(importsPackage()).toBe(external);
   });
 
-  test("node build adds and reads a SQLite session over HTTP", async () => {
+  test("node build: a SQLite session, and cookie sessions, over HTTP", async () => {
     built();
     const dbPath = join(scratch, `${variant}.db`);
     server = await startServer("node", ["build"], app, { SM_DB_PATH: dbPath });
     await expectSessionRoute(server, "/api/session", "sveltekit", dbPath);
+    await expectCookieSessions(server, "/api/account", "sveltekit");
   });
 });
