@@ -14,7 +14,9 @@ export type SessionErrorCode =
   | "QUOTA_EXCEEDED"
   | "CLOSED";
 
-const errorNames: Record<SessionErrorCode, string> = {
+// The class name of each code, for `isSessionError` (an error from another realm or copy of the
+// package, looked up by any string).
+const namesByCode: Partial<Record<string, string>> = {
   INVALID_TTL: "InvalidTtlError",
   INVALID_ID: "InvalidSessionIdError",
   INVALID_DATA: "InvalidDataError",
@@ -27,8 +29,6 @@ const errorNames: Record<SessionErrorCode, string> = {
   QUOTA_EXCEEDED: "QuotaError",
   CLOSED: "SessionError",
 };
-// The same, looked up by any string (a code from another realm or copy of the package).
-const namesByCode: Partial<Record<string, string>> = errorNames;
 
 /**
  * Base class of every error the SDK throws. `code` tells errors apart; `CLOSED` (a call after
@@ -43,8 +43,9 @@ export class SessionError extends Error {
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    // Names come from the code (not from the class, whose name a minifier may change).
-    this.name = new.target === SessionError ? "SessionError" : errorNames[code];
+    // Each class writes its own name (a minifier may change the class's): a page then carries
+    // the names of the errors it can throw, not a table of them all (~100 B gzip).
+    this.name = "SessionError";
   }
 }
 
@@ -54,6 +55,7 @@ export class InvalidTtlError extends SessionError {
   declare readonly code: "INVALID_TTL";
   constructor(message: string) {
     super("INVALID_TTL", message);
+    this.name = "InvalidTtlError";
   }
 }
 
@@ -63,6 +65,7 @@ export class InvalidSessionIdError extends SessionError {
   declare readonly code: "INVALID_ID";
   constructor(message: string) {
     super("INVALID_ID", message);
+    this.name = "InvalidSessionIdError";
   }
 }
 
@@ -72,6 +75,7 @@ export class InvalidDataError extends SessionError {
   declare readonly code: "INVALID_DATA";
   constructor(message: string) {
     super("INVALID_DATA", message);
+    this.name = "InvalidDataError";
   }
 }
 
@@ -83,6 +87,7 @@ export class SessionNotFoundError extends SessionError {
   readonly id: string;
   constructor(id: string) {
     super("SESSION_NOT_FOUND", `no live session with id ${JSON.stringify(id)}`);
+    this.name = "SessionNotFoundError";
     this.id = id;
   }
 }
@@ -95,6 +100,7 @@ export class SessionExistsError extends SessionError {
   readonly id: string;
   constructor(id: string) {
     super("SESSION_EXISTS", `a live session with id ${JSON.stringify(id)} already exists`);
+    this.name = "SessionExistsError";
     this.id = id;
   }
 }
@@ -110,6 +116,7 @@ export class BackendError extends SessionError {
   declare readonly status?: number;
   constructor(message: string, options?: { cause?: unknown; status?: number | undefined }) {
     super("BACKEND_UNAVAILABLE", message, options);
+    this.name = "BackendError";
     // Set only when there is one (`declare`: no own `status` property otherwise).
     if (options?.status !== undefined) this.status = options.status;
   }
@@ -121,6 +128,7 @@ export class DecryptionError extends SessionError {
   declare readonly code: "DECRYPTION_FAILED";
   constructor(options?: { cause?: unknown }) {
     super("DECRYPTION_FAILED", "decryption operation failed", options);
+    this.name = "DecryptionError";
   }
 }
 
@@ -143,6 +151,7 @@ export class ConflictError extends SessionError {
     },
   ) {
     super("CONFLICT", message);
+    this.name = "ConflictError";
     if (details) Object.assign(this, details);
   }
 }
@@ -153,6 +162,7 @@ export class AuthError extends SessionError {
   declare readonly code: "UNAUTHORIZED";
   constructor(message: string, options?: { cause?: unknown }) {
     super("UNAUTHORIZED", message, options);
+    this.name = "AuthError";
   }
 }
 
@@ -165,6 +175,7 @@ export class QuotaError extends SessionError {
   declare readonly code: "QUOTA_EXCEEDED";
   constructor(message: string) {
     super("QUOTA_EXCEEDED", message);
+    this.name = "QuotaError";
   }
 }
 
