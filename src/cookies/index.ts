@@ -1,13 +1,14 @@
 /**
  * Cookie sessions for server-rendered apps (`sessionmanager-js/cookies`): a signed, HttpOnly,
  * Secure, SameSite=Lax cookie that holds only a random id, the data kept on the server in a
- * {@link SessionManager}. {@link cookieSessions} is the framework-neutral core (web Request and
- * Headers, or Node's request and response); {@link honoSessions}, {@link fastifySessions} and
- * {@link nodeSessions} fit it into Hono, Fastify and plain `node:http`. See the Cookie sessions guide.
+ * SessionManager. {@link cookieSessions} is the framework-neutral core (web Request and Headers,
+ * or Node's request and response); {@link honoSessions}, {@link fastifySessions},
+ * {@link nodeSessions}, {@link nextSessions}, {@link h3Sessions} and {@link svelteKitSessions} fit
+ * it into Hono, Fastify, plain `node:http`, Next.js, Nuxt/H3 and SvelteKit. See the Cookie
+ * sessions guide.
  * @packageDocumentation
  */
 // Hand-picked: the signing, the cookie's wire format and the header plumbing stay internal.
-
 export type {
   FastifyInstanceLike,
   FastifyReplyLike,

@@ -31,7 +31,16 @@ interface Me {
   expiresAt?: number;
 }
 
-export function testCookieSessions(framework: string, serve: Serve, backend: Backend): void {
+/**
+ * The suite for `framework` (served by `serve`) on `backend`; `make` is the `cookieSessions` under
+ * test (the built package's, for the tests of dist/).
+ */
+export function testCookieSessions(
+  framework: string,
+  serve: Serve,
+  backend: Backend,
+  make: typeof cookieSessions = cookieSessions,
+): void {
   describe(`${framework} on ${backend.name}`, () => {
     const apps: Running[] = [];
     const managers = new Set<SessionManager<AppData>>();
@@ -44,7 +53,7 @@ export function testCookieSessions(framework: string, serve: Serve, backend: Bac
     /** The app with `options` over `manager` (a new one unless given); a browser on it. */
     async function start(options: Options = {}, manager = backend.manager()) {
       managers.add(manager);
-      const sessions = cookieSessions<AppData>({ secret: SECRET, ...options, manager });
+      const sessions = make<AppData>({ secret: SECRET, ...options, manager });
       const app = await serve(sessions);
       apps.push(app);
       return { app, manager, browser: new Browser(app.url) };
