@@ -9,7 +9,7 @@ import type { CookieSession, CookieSessions } from "./types.ts";
 /** What `await cookies()` (next/headers) gives, as far as sessions need it. */
 export interface NextCookieStore {
   getAll(): { name: string; value: string }[];
-  set(name: string, value: string, options?: NextCookieOptions): unknown;
+  set(name: string, value: string, options: NextCookieOptions): unknown;
 }
 
 /** The options Next's cookie store takes, as the session's Set-Cookie says them. */
