@@ -16,7 +16,7 @@ const browserBackends = `./${entry("backends/browser").src}`;
  * nanoevents) or platform API uses one. A name added here must meet all three.
  */
 const mangleProps =
-  /^(adopt|again|attach|attempts|authReported|checkOpen|closed|codec|conflict|decide|echoed|emitter|ended|expire|expiredCopy|expiry|fail|fellBack|first|forgetAll|heard|keep|known|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|remember|retried|reveal|running|sample|schedule|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|writeSession)$/;
+  /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|refused|remember|retried|reveal|rtt|running|sample|schedule|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|writeSession)$/;
 
 const library: Options = {
   entry: libraryEntries,
