@@ -39,6 +39,10 @@ export class Browser {
     const headers = new Headers(init.headers);
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
     if (cookie) headers.set("cookie", cookie);
+    // As a browser does for every request but GET and HEAD (the Fetch standard's Origin rules).
+    const method = init.method ?? "GET";
+    if (!["GET", "HEAD"].includes(method) && !headers.has("origin"))
+      headers.set("origin", this.origin);
     const response = await fetch(`${this.origin}${path}`, { ...init, headers });
     this.last = response.headers.getSetCookie().map(parseSetCookie);
     for (const { name, value, attributes } of this.last) {
