@@ -37,7 +37,10 @@ export interface StoreBehaviour {
  */
 export type SessionManagerStoreOptions = StoreBehaviour &
   (
-    | (SessionManagerOptions & { manager?: undefined })
+    | (SessionManagerOptions & {
+        /** None: the store builds its manager from these options (and closes it). */
+        manager?: undefined;
+      })
     | {
         /** The manager that keeps the sessions (yours to close); its namespace scopes the store. */
         manager: SessionManager<unknown>;

@@ -3,6 +3,7 @@ import { isSessionError } from "../errors.ts";
 import type { SessionManager } from "../manager.ts";
 import { SessionManager as RootSessionManager } from "../root-manager.ts";
 import { type Callback, settle } from "./callback.ts";
+import { KnownExpiries, tolerance } from "./expiries.ts";
 import {
   checkManagerOptions,
   checkRedisClient,
@@ -12,11 +13,11 @@ import {
   STORE_NAMESPACE,
 } from "./options.ts";
 
-// An expiry this close to the one asked for is left as it is (saves a write).
-const SAME_EXPIRY_MS = 1000;
-
 /** A session as `all()` lists it: its data and, as connect-redis adds it, its `id`. */
-export type ListedSession = SessionData & { id: string };
+export type ListedSession = SessionData & {
+  /** The session's id (its `sid`). */
+  id: string;
+};
 
 /**
  * An express-session `Store` on a {@link SessionManager}: any backend of the root entry (file,
@@ -36,6 +37,7 @@ export class SessionManagerStore extends Store {
   readonly disableTouch: boolean;
   private readonly ownsManager: boolean;
   private readonly lifetime: Lifetime;
+  private readonly expiries = new KnownExpiries();
 
   constructor(options: SessionManagerStoreOptions = {}) {
     super();
@@ -138,7 +140,9 @@ export class SessionManagerStore extends Store {
 
   private async read(sid: string): Promise<SessionData | null> {
     const found = await this.manager.get(sid);
-    return found ? copyOut(found.data) : null;
+    if (!found) return null;
+    this.expiries.learn(sid, found.expiresAt);
+    return copyOut(found.data);
   }
 
   private async write(sid: string, session: SessionData): Promise<void> {
@@ -151,15 +155,16 @@ export class SessionManagerStore extends Store {
     for (let attempt = 0; ; attempt++) {
       try {
         const replaced = await manager.update(sid, session);
-        // Saved twice within a second (connect-redis's whole-second precision): keep the expiry.
+        // Saved again moments after its last write: the expiry it has is the one asked for.
         const drift = Math.abs(replaced.expiresAt - (Date.now() + ttl));
-        if (drift >= SAME_EXPIRY_MS) await manager.touch(sid, ttl);
+        const { expiresAt } = drift < tolerance(ttl) ? replaced : await manager.touch(sid, ttl);
+        this.expiries.learn(sid, expiresAt);
         return;
       } catch (error) {
         if (!hasCode(error, "SESSION_NOT_FOUND") || attempt > 0) throw error;
       }
       try {
-        await manager.add(sid, { data: session, ttl });
+        this.expiries.learn(sid, (await manager.add(sid, { data: session, ttl })).expiresAt);
         return;
       } catch (error) {
         if (!hasCode(error, "SESSION_EXISTS")) throw error;
@@ -171,8 +176,10 @@ export class SessionManagerStore extends Store {
     if (this.disableTouch) return;
     const ttl = this.lifetime(session);
     if (ttl <= 0) return this.remove(sid);
+    // Read a moment ago (this request's get) and ending about then already: nothing to move.
+    if (this.expiries.endsNear(sid, ttl)) return;
     try {
-      await this.manager.touch(sid, ttl);
+      this.expiries.learn(sid, (await this.manager.touch(sid, ttl)).expiresAt);
     } catch (error) {
       // Nothing to extend: it ended (or never was), as EXPIRE on a missing key does nothing.
       if (!hasCode(error, "SESSION_NOT_FOUND")) throw error;
@@ -180,6 +187,7 @@ export class SessionManagerStore extends Store {
   }
 
   private async remove(sid: string): Promise<void> {
+    this.expiries.forget(sid);
     await this.manager.remove(sid);
   }
 

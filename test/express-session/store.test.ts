@@ -2,7 +2,7 @@
 // store adds over a manager: its options, a manager passed in, closing, the manager's events.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SessionManagerStore } from "../../src/express-session/index.ts";
 import { SessionManager } from "../../src/node.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -111,6 +111,24 @@ describe("SessionManagerStore", () => {
     await store.close();
     const raw = await readFile(path);
     expect(raw.includes("plaintext-marker")).toBe(false);
+  });
+
+  it("a touch right after the read, moving the expiry by under a second, writes nothing", async () => {
+    const store = new SessionManagerStore();
+    await store.set("s", sessionFor(3_600_000));
+    const touch = vi.spyOn(store.manager, "touch");
+    await store.get("s"); // as express-session does when the request starts
+    await store.touch("s", sessionFor(3_600_000));
+    expect(touch).not.toHaveBeenCalled();
+    await store.touch("s", sessionFor(7_200_000)); // an hour more: written
+    expect(touch).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await store.touch("s", sessionFor(7_200_000)); // what it knows is a second old: written
+    expect(touch).toHaveBeenCalledTimes(2);
+    const other = new SessionManagerStore({ manager: store.manager });
+    await other.touch("s", sessionFor(7_200_000)); // a store that read nothing: written
+    expect(touch).toHaveBeenCalledTimes(3);
+    await store.close();
   });
 
   it("a backend that is down: BackendError to the callback, never thrown", async () => {
