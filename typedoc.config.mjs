@@ -28,6 +28,7 @@ const config = {
     "docs/guides/activity.md",
     "docs/guides/security.md",
     "docs/guides/recipes.md",
+    "docs/guides/express-session.md",
   ],
   plugin: ["./docs/typedoc-plugin.mjs"],
   highlightLanguages: [
