@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Browser, SECRET as COOKIE_SECRET } from "../cookies/helpers.ts";
 import { SECRET, token } from "../helpers/server.ts";
 
 interface Running {
@@ -167,12 +168,18 @@ describe.skipIf(!built).each(frameworks)("$name recipe (demo/recipes/)", ({ file
 });
 
 describe.skipIf(!built)("Next.js route recipe (demo/recipes/nextjs-route.mjs)", () => {
-  const names = ["SESSIONMANAGER_BACKEND", "SESSIONMANAGER_SECRET", "SESSIONMANAGER_URL"];
+  const names = [
+    "SESSIONMANAGER_BACKEND",
+    "SESSIONMANAGER_SECRET",
+    "SESSIONMANAGER_URL",
+    "SESSIONMANAGER_COOKIE_SECRET",
+  ];
   const saved = names.map((name) => process.env[name]);
   // The route file reads its configuration from the environment, on the first request.
   beforeAll(() => {
     process.env.SESSIONMANAGER_BACKEND = "memory";
     process.env.SESSIONMANAGER_SECRET = SECRET;
+    process.env.SESSIONMANAGER_COOKIE_SECRET = COOKIE_SECRET;
     delete process.env.SESSIONMANAGER_URL;
   });
   afterAll(() => {
@@ -202,5 +209,21 @@ describe.skipIf(!built)("Next.js route recipe (demo/recipes/nextjs-route.mjs)", 
     const app = await startNextRoute();
     await lifecycle(`${app.url}/api/sessions`);
     await rawBodies(`${app.url}/api/sessions`);
+  });
+
+  it("signs in with cookie sessions at /api/sessions/account: rotate, read back, sign out", async () => {
+    const app = await startNextRoute();
+    const browser = new Browser(app.url);
+    const path = "/api/sessions/account";
+    expect(await browser.json(path)).toEqual({ user: null });
+    expect(await browser.post(path, { user: "ada" })).toEqual({ user: "ada" });
+    expect(browser.last[0]).toMatchObject({ name: "__Host-sid", attributes: { httponly: true } });
+    const planted = browser.clone();
+    expect(await browser.post(path, { user: "grace" })).toEqual({ user: "grace" });
+    expect(await planted.json(path)).toEqual({ user: null }); // the id before sign-in is gone
+    expect(await browser.json(path)).toEqual({ user: "grace" });
+    expect(await browser.post(path, {}, 400)).toEqual({ error: "user is required" });
+    expect(await browser.json(path, { method: "DELETE" })).toEqual({ user: null });
+    expect(browser.cookies.size).toBe(0);
   });
 });
