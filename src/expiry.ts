@@ -135,7 +135,8 @@ export function createExpiry(parts: Parts, warnBefore: number): Expiry {
       }
       if (deadline < expiresAt && now >= expiresAt - warnBefore) {
         scheduler.schedule(id, expiresAt);
-        events.emit("expiringSoon", session, expiresAt - now);
+        // Warned here as when owed: `now` is before `expiresAt`, so `msLeft` is `expiresAt - now`.
+        warnOwed(session, deadline, now);
       } else {
         // Changed by another writer since it was queued: follow its new expiry.
         schedule(session);
