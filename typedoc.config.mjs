@@ -29,6 +29,7 @@ const config = {
     "docs/guides/security.md",
     "docs/guides/recipes.md",
     "docs/guides/express-session.md",
+    "docs/guides/cookies.md",
   ],
   plugin: ["./docs/typedoc-plugin.mjs"],
   highlightLanguages: [

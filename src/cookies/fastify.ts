@@ -7,22 +7,28 @@ import type { CookieSession, CookieSessions, RequestLike } from "./types.ts";
 
 /** The request as the plugin sees it: Fastify's `FastifyRequest` fits it. */
 export interface FastifyRequestLike {
+  /** The request's headers (the Cookie, and the Host the Secure rule looks at). */
   headers: Record<string, string | string[] | undefined>;
+  /** The request's path. */
   url: string;
 }
 
 /** The reply as the plugin sees it: Fastify's `FastifyReply` fits it. */
 export interface FastifyReplyLike {
+  /** Adds a header; Fastify appends each Set-Cookie rather than replacing the one before. */
   header(name: string, value: string): unknown;
 }
 
 /** The instance as the plugin sees it: Fastify's `FastifyInstance` fits it. */
 export interface FastifyInstanceLike {
+  /** Declares `request.session` (set by the onRequest hook). */
   decorateRequest(property: "session", value: null): unknown;
+  /** Loads the session before the route. */
   addHook(
     name: "onRequest",
     hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void>,
   ): unknown;
+  /** Adds the cookie to the reply, whichever route or error handler made it. */
   addHook(
     name: "onSend",
     hook: (

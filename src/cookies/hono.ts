@@ -6,7 +6,14 @@ import type { CookieSession, CookieSessions } from "./types.ts";
 
 /** The variables `honoSessions` sets: `c.get("session")`. Give them to `new Hono<{ Variables }>()`. */
 export interface SessionVariables<Data = unknown> {
+  /** The request's session. */
   session: CookieSession<Data>;
+}
+
+/** The Hono environment `honoSessions` needs: `new Hono<SessionEnv<Data>>()` gives it. */
+export interface SessionEnv<Data = unknown> {
+  /** `c.get("session")`. */
+  Variables: SessionVariables<Data>;
 }
 
 /**
@@ -19,7 +26,7 @@ export interface SessionVariables<Data = unknown> {
  */
 export function honoSessions<Data>(
   sessions: CookieSessions<Data>,
-): MiddlewareHandler<{ Variables: SessionVariables<Data> }> {
+): MiddlewareHandler<SessionEnv<Data>> {
   return async (c, next) => {
     const session = await sessions.load(c.req.raw);
     c.set("session", session);

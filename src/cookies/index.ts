@@ -18,7 +18,7 @@ export type {
 export { fastifySessions } from "./fastify.ts";
 export type { H3EventLike, H3NodeResponse } from "./h3.ts";
 export { h3Session, h3Sessions } from "./h3.ts";
-export type { SessionVariables } from "./hono.ts";
+export type { SessionEnv, SessionVariables } from "./hono.ts";
 export { honoSessions } from "./hono.ts";
 export type { NextCookieOptions, NextCookieStore, NextSessions } from "./next.ts";
 export { nextSessions } from "./next.ts";

@@ -7,11 +7,17 @@ import type { CookieSession, CookieSessions, RequestLike } from "./types.ts";
 
 /** Node's `ServerResponse`, as far as the wrapper uses it. */
 export interface NodeResponseLike {
+  /** Reads the Set-Cookie values already set, to keep them. */
   getHeader(name: string): unknown;
+  /** Sets Set-Cookie, and the error answer's content type. */
   setHeader(name: string, value: string | readonly string[]): unknown;
+  /** Sends the head: wrapped so that the session's cookie goes with it. */
   writeHead(...args: never[]): unknown;
+  /** Ends the error answer. */
   end(chunk?: string): unknown;
+  /** Whether the head went out already (then an error ends the connection instead). */
   readonly headersSent: boolean;
+  /** The error answer's status. */
   statusCode: number;
 }
 

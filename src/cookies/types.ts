@@ -10,6 +10,7 @@ import type { SessionManager } from "../root-manager.ts";
 export interface CookieAttributes {
   /** Default "/". */
   path?: string;
+  /** Also sent to this domain's subdomains; none by default (the cookie stays on this host). */
   domain?: string;
   /**
    * Default true. False is accepted only for requests to http://localhost (or 127.0.0.1, [::1]),
@@ -41,6 +42,7 @@ export interface CookieSessionOptions<Data = unknown> {
   maxAge?: Duration;
   /** Each request that loads a live session extends it by `ttl` (capped by `maxAge`). Default true. */
   rolling?: boolean;
+  /** The cookie's attributes: path, domain, Secure, SameSite, Partitioned. */
   cookie?: CookieAttributes;
 }
 
@@ -66,20 +68,36 @@ export interface CookieSession<Data = unknown> {
 
 /** What a request looks like to the core: a web Request, Node's IncomingMessage, or headers. */
 export type RequestLike =
-  | { headers: Headers; url?: string | undefined }
-  | { headers: Record<string, string | string[] | undefined>; url?: string | undefined };
+  | {
+      /** A web Request's headers. */
+      headers: Headers;
+      /** Absolute for a web Request; a path for Node's (the Host header then says where). */
+      url?: string | undefined;
+    }
+  | {
+      /** Node's headers: lower-case names, repeated ones as arrays. */
+      headers: Record<string, string | string[] | undefined>;
+      /** Absolute for a web Request; a path for Node's (the Host header then says where). */
+      url?: string | undefined;
+    };
 
 /** Where the core writes Set-Cookie: web Headers (of a Response), or Node's ServerResponse. */
 export type ResponseLike =
-  | { headers: Headers }
+  | {
+      /** A web Response's headers (mutable: not those of a `fetch()` or `Response.redirect()`). */
+      headers: Headers;
+    }
   | Headers
   | {
+      /** Node's `ServerResponse.getHeader`: the Set-Cookie values already there are kept. */
       getHeader(name: string): unknown;
+      /** Node's `ServerResponse.setHeader`. */
       setHeader(name: string, value: string | readonly string[]): unknown;
     };
 
 /** The sessions of an app: load one per request, commit its cookie to the response. */
 export interface CookieSessions<Data = unknown> {
+  /** The manager that holds the sessions: its events (`onExpiringSoon`), `list()`, `clear()`. */
   readonly manager: SessionManager<Data>;
   /** The request's session (verifying the cookie's signature; a bad one counts as none). */
   load(request: RequestLike): Promise<CookieSession<Data>>;
