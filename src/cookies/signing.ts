@@ -3,6 +3,7 @@
 // with `getSignedCookie(c, secret, name)` too. Hono's own helpers take one secret and import it
 // on every call; here every key is imported once, the first one signs and each one verifies
 // (key rotation), and the comparison runs in constant time.
+import { constantTimeEqual } from "../crypto/password.ts";
 import { AuthError } from "../errors.ts";
 
 /** Shortest secret accepted: 32 characters, HMAC-SHA-256's output size (RFC 2104 §3). */
@@ -65,14 +66,6 @@ function importKey(secret: string): Promise<CryptoKey> {
 
 async function mac(key: CryptoKey, id: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign(HMAC.name, key, new TextEncoder().encode(id)));
-}
-
-/** Whether two byte strings are equal, in a time that depends only on their length. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= (a[i] as number) ^ (b[i] as number);
-  return difference === 0;
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -4,7 +4,7 @@ import { parseSigned, serializeSigned } from "hono/utils/cookie";
 import { describe, expect, it } from "vitest";
 import { isLoopbackHttp } from "../../src/cookies/cookie.ts";
 import { cookieSessions } from "../../src/cookies/index.ts";
-import { constantTimeEqual, createSigner } from "../../src/cookies/signing.ts";
+import { createSigner } from "../../src/cookies/signing.ts";
 import {
   AuthError,
   InvalidTtlError,
@@ -72,12 +72,6 @@ describe("the signature", () => {
     ]) {
       expect(await rotated.verify(bad)).toBeUndefined();
     }
-  });
-
-  it("compares in constant time, byte by byte", () => {
-    expect(constantTimeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]))).toBe(true);
-    expect(constantTimeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
-    expect(constantTimeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3]))).toBe(false);
   });
 });
 
