@@ -16,6 +16,10 @@
 // the one-file pages and the script tag, which inline what loads later. `remote.live` (issue 13:
 // the event stream, its SSE reader, change-log cursors) added ~1.2 kB to the script tag and the
 // root one-file page (target 1.5 kB); the split bundles load it with the remote store.
+// Issue 10's size rule then won back ~310 B gzip on every split manager bundle (each error class
+// names itself instead of a table of all names, rotate() loaded on first use, more internal names
+// shortened at build) and ~70 B on the script tag; the one-file core page is ~60 B larger for
+// the rotate() module's wrapper. Budgets lowered (raised for that page) to measured + ~50 B.
 const { dist } = require("./scripts/entries.mjs");
 
 /** Leaves out what loads with import(), except the modules whose path matches `keep`. */
@@ -45,7 +49,7 @@ module.exports = [
     path: dist("index"),
     import: "{ SessionManager }",
     gzip: true,
-    limit: "7.9 kB",
+    limit: "7.62 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -55,7 +59,7 @@ module.exports = [
       [dist("stores/webstorage")]: "{ localStorageStore }",
     },
     gzip: true,
-    limit: "9.65 kB",
+    limit: "9.39 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -65,7 +69,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.6 kB",
+    limit: "11.36 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -75,7 +79,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "14.42 kB",
+    limit: "14.18 kB",
     modifyEsbuildConfig: loadsLater(encrypted),
   },
   {
@@ -87,7 +91,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.5 kB",
+    limit: "11.57 kB",
   },
   {
     // The same page on the root entry: its by-name loaders pull every browser feature into one file.
@@ -97,14 +101,14 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "26.6 kB",
+    limit: "26.57 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
     path: dist("core"),
     import: "{ SessionManager }",
     gzip: true,
-    limit: "7.4 kB",
+    limit: "7.12 kB",
     modifyEsbuildConfig: loadsLater(),
   },
   {
@@ -119,28 +123,28 @@ module.exports = [
     path: dist("stores/webstorage"),
     import: "{ localStorageStore }",
     gzip: true,
-    limit: "1.65 kB",
+    limit: "1.42 kB",
   },
   {
     name: "IndexedDB store alone, with idb (+1.1 kB; add to the manager's size)",
     path: dist("stores/indexeddb"),
     import: "{ indexedDBStore }",
     gzip: true,
-    limit: "3.75 kB",
+    limit: "3.54 kB",
   },
   {
     name: "password helpers alone",
     path: dist("crypto"),
     import: "{ hashPassword, verifyPassword }",
     gzip: true,
-    limit: "1.4 kB",
+    limit: "1.22 kB",
   },
   {
     // With the remote client (ky) since it came in; its target is 16 kB (10 kB before it).
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: dist("sessionmanager"),
     gzip: true,
-    limit: "27 kB",
+    limit: "26.99 kB",
   },
   // The UI bindings alone: they take the manager as an argument and import none of it, so each
   // is what it adds to a page that has the manager (react and vue, peers, are not counted).
@@ -166,6 +170,6 @@ module.exports = [
     path: dist("svelte"),
     import: "{ sessionStore, sessionsStore, timeLeftStore, statusStore }",
     gzip: true,
-    limit: "1.77 kB",
+    limit: "1.59 kB",
   },
 ];
