@@ -13,20 +13,34 @@ import type { CookieSession, CookieSessions, RequestLike } from "./types.ts";
 
 /** Node's ServerResponse under H3 1.x (or unenv's stand-in for it), as far as sessions use it. */
 export interface H3NodeResponse {
+  /** The Set-Cookie values already there, kept beside the session's. */
   getHeader(name: string): unknown;
+  /** Writes Set-Cookie: the app's values and the session's one. */
   setHeader(name: string, value: string | readonly string[]): unknown;
+  /** Removes Set-Cookie when the session takes back the only value it had. */
   removeHeader?(name: string): unknown;
 }
 
 /** An H3 event as the adapter reads it: H3 1.x (Nuxt 3 and 4, Nitro 2) or H3 2. */
 export type H3EventLike =
   | {
+      /** H3 1.x: Node's request and response (unenv's stand-ins outside Node). */
       node: {
-        req: { headers: Record<string, string | string[] | undefined>; url?: string | undefined };
+        /** The request: its headers, and its path. */
+        req: RequestLike;
+        /** The response the cookie is set on. */
         res: H3NodeResponse;
       };
     }
-  | { req: { headers: Headers; url: string }; res: { headers: Headers } };
+  | {
+      /** H3 2: the web Request. */
+      req: RequestLike;
+      /** H3 2: the response being prepared. */
+      res: {
+        /** Its headers, which the cookie is appended to. */
+        headers: Headers;
+      };
+    };
 
 // One session per event and per sessions object, so a middleware and the handler share it.
 const loaded = new WeakMap<CookieSessions<never>, WeakMap<object, Promise<CookieSession>>>();

@@ -8,19 +8,34 @@ import type { CookieSession, CookieSessions } from "./types.ts";
 
 /** What `await cookies()` (next/headers) gives, as far as sessions need it. */
 export interface NextCookieStore {
-  getAll(): { name: string; value: string }[];
+  /** The request's cookies, values decoded, with what this request set already. */
+  getAll(): {
+    /** The cookie's name. */
+    name: string;
+    /** Its value, URI-decoded. */
+    value: string;
+  }[];
+  /** Sets a cookie on the response (only in Server Actions and route handlers). */
   set(name: string, value: string, options: NextCookieOptions): unknown;
 }
 
 /** The options Next's cookie store takes, as the session's Set-Cookie says them. */
 export interface NextCookieOptions {
+  /** Path, "/" by default. */
   path?: string;
+  /** Domain, when the cookie has one. */
   domain?: string;
+  /** Seconds the browser keeps it: until the session's lifetime cap; 0 removes it. */
   maxAge?: number;
+  /** Expires, when the Set-Cookie says it. */
   expires?: Date;
+  /** Always true: page script never reads the id. */
   httpOnly?: boolean;
+  /** True except on http://localhost with `cookie: { secure: false }`. */
   secure?: boolean;
+  /** "lax" by default. */
   sameSite?: "lax" | "strict" | "none";
+  /** CHIPS, when asked. */
   partitioned?: boolean;
 }
 

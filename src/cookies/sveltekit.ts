@@ -7,7 +7,9 @@ import type { CookieSession, CookieSessions } from "./types.ts";
 
 /** A SvelteKit request event as the hook reads it (`RequestEvent` fits). */
 export interface SvelteKitEventLike {
+  /** The request, which the session's cookie is read from. */
   request: Request;
+  /** Where the hook puts the session: `locals.session`. */
   locals: object;
 }
 
