@@ -86,11 +86,27 @@ function secondsToMs(seconds: unknown, name: string): number {
   return Math.ceil(seconds * 1000);
 }
 
+// connect-redis options with no counterpart here: ignoring one would change what the app asked
+// for (sessions that never expire, a custom format) without a word.
+const NOT_OFFERED: Record<string, string> = {
+  disableTTL: "every session has an expiry here (give a long ttl instead)",
+  serializer: "records are JSON (encryption: { key } encrypts them at rest)",
+  scanCount: "listing reads the namespace's index and never scans",
+};
+
 /**
- * Refuses a node-redis client (what connect-redis takes as `client`): the redis backend takes an
- * ioredis client, or a `url`. Said here, at once, rather than as a failed command later.
+ * Refuses what connect-redis takes and this store does not, at once and saying so: its options
+ * without a counterpart, and a node-redis client (the redis backend takes an ioredis client, or
+ * a `url`), rather than a failed command later.
  */
-export function checkRedisClient(options: { backend?: unknown; client?: unknown }): void {
+export function checkMigrated(options: Record<string, unknown>): void {
+  for (const [name, why] of Object.entries(NOT_OFFERED)) {
+    if (options[name] !== undefined) {
+      throw new BackendError(
+        `${name} is an option of connect-redis, not of SessionManagerStore: ${why}`,
+      );
+    }
+  }
   const client = options.client as { mGet?: unknown; mget?: unknown } | undefined;
   if (options.backend !== "redis" || !client || typeof client.mget === "function") return;
   if (typeof client.mGet === "function") {

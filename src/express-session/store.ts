@@ -6,7 +6,7 @@ import { type Callback, settle } from "./callback.ts";
 import { KnownExpiries, tolerance } from "./expiries.ts";
 import {
   checkManagerOptions,
-  checkRedisClient,
+  checkMigrated,
   type Lifetime,
   lifetimeOf,
   type SessionManagerStoreOptions,
@@ -49,7 +49,7 @@ export class SessionManagerStore extends Store {
       this.manager = rest.manager as SessionManager<SessionData>;
       this.ownsManager = false;
     } else {
-      checkRedisClient(rest);
+      checkMigrated(rest);
       this.manager = new RootSessionManager<SessionData>({ namespace: STORE_NAMESPACE, ...rest });
       this.ownsManager = true;
     }

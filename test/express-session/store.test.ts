@@ -36,6 +36,18 @@ describe("SessionManagerStore", () => {
     void manager.close();
   });
 
+  it("connect-redis's options without a counterpart (disableTTL, serializer, scanCount): BackendError naming them", () => {
+    for (const option of [{ disableTTL: true }, { serializer: JSON }, { scanCount: 100 }]) {
+      const name = Object.keys(option)[0] as string;
+      expect(() => new SessionManagerStore(option as never)).toThrowError(
+        expect.objectContaining({
+          code: "BACKEND_UNAVAILABLE",
+          message: expect.stringContaining(`${name} is an option of connect-redis`),
+        }),
+      );
+    }
+  });
+
   it("close() closes the manager it built: later calls fail with CLOSED, by callback", async () => {
     const store = new SessionManagerStore();
     await store.close();
