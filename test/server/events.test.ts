@@ -1,7 +1,7 @@
 // GET /v1/events: each owner's changes as server-sent events, resumed with Last-Event-ID, with
 // heartbeats, caps, and an end when the token expires or the server closes. Memory backend (its
 // change log is kept in process); the Redis and PostgreSQL logs are in *.services tests.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionServer } from "../../src/server/index.ts";
 import { setup, token } from "../helpers/server.ts";
 import { names, readEvents, type SseReader } from "../helpers/sse.ts";
@@ -173,6 +173,25 @@ describe("GET /v1/events", () => {
       expect(warnings).not.toContain("MaxListenersExceededWarning");
     } finally {
       process.off("warning", warn);
+    }
+  });
+
+  it("adds no timer per open stream (one ticker for heartbeats and expiries)", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    try {
+      const { server } = setup();
+      const openOne = async (sub: string) => {
+        const { response } = await open(server, sub);
+        expect(response.status).toBe(200);
+      };
+      await openOne("owner0");
+      const timers = vi.getTimerCount();
+      for (let i = 1; i <= 10; i++) await openOne(`owner${i}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(vi.getTimerCount()).toBe(timers);
+      await server.close();
+    } finally {
+      vi.useRealTimers();
     }
   });
 
