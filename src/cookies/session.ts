@@ -49,7 +49,8 @@ export class RequestSession<Data> implements CookieSession<Data> {
   }
 
   get data(): Data | undefined {
-    return this.current?.data as Data | undefined;
+    // A session made without data holds null in the store: none, as the contract says.
+    return (this.current?.data ?? undefined) as Data | undefined;
   }
 
   get expiresAt(): number | undefined {
