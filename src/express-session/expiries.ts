@@ -14,9 +14,14 @@ const TRUSTED_MS = 1000;
 // Sessions remembered at most (the least recently learnt go first).
 const MAX_REMEMBERED = 10_000;
 
-/** The stored expiries of the sessions this store read or wrote in the last second. */
+/**
+ * The stored expiries of the sessions this store read or wrote in the last second, and the
+ * touches under way: parallel requests of one browser (a page's XHRs) each end with a touch of
+ * the same session, which would otherwise race each other's conditional writes.
+ */
 export class KnownExpiries {
   private readonly known = new Map<string, { expiresAt: number; learnt: number }>();
+  private readonly touching = new Map<string, { expiresAt: number; done: Promise<void> }>();
 
   /** What the store just read or wrote for `sid`. */
   learn(sid: string, expiresAt: number): void {
@@ -28,6 +33,22 @@ export class KnownExpiries {
 
   forget(sid: string): void {
     this.known.delete(sid);
+  }
+
+  /** A touch of `sid` under way that ends it about now + `ttl`: wait for it rather than write. */
+  pending(sid: string, ttl: number): Promise<void> | undefined {
+    const under = this.touching.get(sid);
+    const close = under && Math.abs(under.expiresAt - (Date.now() + ttl)) < tolerance(ttl);
+    return close ? under.done : undefined;
+  }
+
+  /** Runs the touch of `sid` to `ttl`, known as under way until it settles. */
+  track(sid: string, ttl: number, touch: () => Promise<void>): Promise<void> {
+    const done = touch().finally(() => {
+      if (this.touching.get(sid)?.done === done) this.touching.delete(sid);
+    });
+    this.touching.set(sid, { expiresAt: Date.now() + ttl, done });
+    return done;
   }
 
   /** Whether `sid`, seen in the last second, already ends within `tolerance(ttl)` of now + `ttl`. */

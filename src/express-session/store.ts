@@ -13,6 +13,9 @@ import {
   STORE_NAMESPACE,
 } from "./options.ts";
 
+// Rounds of a set that keeps losing to other writers of the session before it reports ConflictError.
+const WRITE_ROUNDS = 3;
+
 /** A session as `all()` lists it: its data and, as connect-redis adds it, its `id`. */
 export type ListedSession = SessionData & {
   /** The session's id (its `sid`). */
@@ -148,23 +151,19 @@ export class SessionManagerStore extends Store {
   private async write(sid: string, session: SessionData): Promise<void> {
     const ttl = this.lifetime(session);
     if (ttl <= 0) return this.remove(sid);
-    const { manager } = this;
-    // The manager copies the data as JSON would (the cookie's toJSON included) and refuses what
-    // JSON would silently lose. No upsert in its API: replace the data of a live session and
-    // move its expiry, or create it; a create that loses a race to another request replaces.
-    for (let attempt = 0; ; attempt++) {
+    // No upsert in the manager's API: replace the data of a live session, or create it. A create
+    // that loses to a parallel request's replaces; a replace that keeps losing to other writers
+    // of the session (its user's parallel requests) tries again, as the last write wins.
+    for (let round = 1; ; round++) {
       try {
-        const replaced = await manager.update(sid, session);
-        // Saved again moments after its last write: the expiry it has is the one asked for.
-        const drift = Math.abs(replaced.expiresAt - (Date.now() + ttl));
-        const { expiresAt } = drift < tolerance(ttl) ? replaced : await manager.touch(sid, ttl);
-        this.expiries.learn(sid, expiresAt);
-        return;
+        return await this.replace(sid, session, ttl);
       } catch (error) {
-        if (!hasCode(error, "SESSION_NOT_FOUND") || attempt > 0) throw error;
+        const absent = hasCode(error, "SESSION_NOT_FOUND");
+        if (round >= WRITE_ROUNDS || !(absent || hasCode(error, "CONFLICT"))) throw error;
+        if (!absent) continue;
       }
       try {
-        this.expiries.learn(sid, (await manager.add(sid, { data: session, ttl })).expiresAt);
+        this.expiries.learn(sid, (await this.manager.add(sid, { data: session, ttl })).expiresAt);
         return;
       } catch (error) {
         if (!hasCode(error, "SESSION_EXISTS")) throw error;
@@ -172,18 +171,45 @@ export class SessionManagerStore extends Store {
     }
   }
 
+  /** Replaces the data of live session `sid` and moves its expiry (`SESSION_NOT_FOUND`: none). */
+  private async replace(sid: string, session: SessionData, ttl: number): Promise<void> {
+    const { manager, expiries } = this;
+    // The manager copies the data as JSON would (the cookie's toJSON included) and refuses what
+    // JSON would silently lose.
+    const replaced = await manager.update(sid, session);
+    // Saved again moments after its last write: the expiry it has is the one asked for.
+    if (Math.abs(replaced.expiresAt - (Date.now() + ttl)) < tolerance(ttl)) {
+      return expiries.learn(sid, replaced.expiresAt);
+    }
+    try {
+      expiries.learn(sid, (await manager.touch(sid, ttl)).expiresAt);
+    } catch (error) {
+      // The data is written. Since then another request wrote it (and extended it as far) or
+      // destroyed it (which came last, then).
+      if (!hasCode(error, "CONFLICT") && !hasCode(error, "SESSION_NOT_FOUND")) throw error;
+    }
+  }
+
   private async extend(sid: string, session: SessionData): Promise<void> {
     if (this.disableTouch) return;
     const ttl = this.lifetime(session);
     if (ttl <= 0) return this.remove(sid);
-    // Read a moment ago (this request's get) and ending about then already: nothing to move.
-    if (this.expiries.endsNear(sid, ttl)) return;
-    try {
-      this.expiries.learn(sid, (await this.manager.touch(sid, ttl)).expiresAt);
-    } catch (error) {
-      // Nothing to extend: it ended (or never was), as EXPIRE on a missing key does nothing.
-      if (!hasCode(error, "SESSION_NOT_FOUND")) throw error;
-    }
+    const { expiries } = this;
+    // Read a moment ago (this request's get) and ending about then already, or being touched
+    // to about then by a parallel request: nothing more to write.
+    if (expiries.endsNear(sid, ttl)) return;
+    const under = expiries.pending(sid, ttl);
+    if (under) return under;
+    return expiries.track(sid, ttl, async () => {
+      try {
+        expiries.learn(sid, (await this.manager.touch(sid, ttl)).expiresAt);
+      } catch (error) {
+        // Nothing to extend: it ended (or never was), as EXPIRE on a missing key does nothing.
+        // Or other writers kept changing it meanwhile: requests of the same user, which
+        // extended it as far.
+        if (!hasCode(error, "SESSION_NOT_FOUND") && !hasCode(error, "CONFLICT")) throw error;
+      }
+    });
   }
 
   private async remove(sid: string): Promise<void> {

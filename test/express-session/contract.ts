@@ -176,6 +176,26 @@ export function storeContract(
       expect(await other.ids()).toEqual(["c"]);
     });
 
+    it("parallel requests of one user: their sets and touches all succeed, the last set wins", async () => {
+      const namespace = runId();
+      const store = make({}, namespace);
+      // Other processes on the same sessions, where the backend is shared.
+      const others = shared ? [make({}, namespace), make({}, namespace)] : [store, store];
+      await store.set("s", sessionFor(60_000, { n: -1 }));
+      const all = [store, ...others];
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => {
+          const on = all[i % all.length] as SessionManagerStore;
+          return i % 2 === 0
+            ? called((cb) => on.set("s", sessionFor(3_600_000, { n: i }), cb))
+            : called((cb) => on.touch("s", sessionFor(7_200_000), cb));
+        }),
+      );
+      expect(results.map((r) => r.error)).toEqual(Array(12).fill(null));
+      const final = (await store.get("s")) as { n: number } | null;
+      expect([0, 2, 4, 6, 8, 10]).toContain(final?.n);
+    });
+
     it("an invalid sid: a typed error to the callback, nothing stored", async () => {
       const store = make();
       for (const sid of ["", "a\0b", 42 as never as string]) {

@@ -143,6 +143,19 @@ describe("SessionManagerStore", () => {
     await store.close();
   });
 
+  it("parallel touches of one session (a page's requests) make one write", async () => {
+    const store = new SessionManagerStore();
+    await store.set("s", sessionFor(60_000));
+    const touch = vi.spyOn(store.manager, "touch");
+    const touches = Array.from({ length: 8 }, () => store.touch("s", sessionFor(3_600_000)));
+    await Promise.all(touches);
+    expect(touch).toHaveBeenCalledTimes(1);
+    expect(((await store.manager.get("s"))?.expiresAt ?? 0) - Date.now()).toBeGreaterThan(
+      3_590_000,
+    );
+    await store.close();
+  });
+
   it("a backend that is down: BackendError to the callback, never thrown", async () => {
     const store = new SessionManagerStore({ backend: "redis", url: "redis://127.0.0.1:1" });
     let error: unknown;
