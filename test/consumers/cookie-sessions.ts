@@ -126,3 +126,41 @@ export async function expectCookieSessions(
   expect(await stolen.call("GET")).toBeNull();
   expect(await browser.call("GET")).toBeNull();
 }
+
+/**
+ * Next.js's proxy (middleware) with cookie sessions: /members/area redirects to /members/login
+ * without a session, POST /members/login signs in (its redirect carries the cookie),
+ * /members/area then lets the request through to the route with the member's name, and
+ * /members/logout clears the cookie, after which a copy of it is turned away again.
+ */
+export async function expectProxySessions(server: Server): Promise<void> {
+  const call = async (path: string, cookie?: string, method = "GET") => {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      redirect: "manual",
+      headers: cookie ? { cookie } : {},
+    });
+    const why = `${method} ${path}: ${response.status}\nserver log (end): ${server.output().slice(-1500)}`;
+    const [setCookie] = response.headers.getSetCookie().map(parseSetCookie);
+    return { response, setCookie, why, text: await response.text() };
+  };
+  const anonymous = await call("/members/area");
+  expect(anonymous.response.status, anonymous.why).toBe(307);
+  expect(anonymous.response.headers.get("location")).toMatch(/\/members\/login$/);
+
+  const login = await call("/members/login", undefined, "POST");
+  expect(login.response.status, login.why).toBe(303);
+  expect(login.setCookie).toMatchObject({ name: "__Host-members", attributes: { httponly: true } });
+  const cookie = `__Host-members=${login.setCookie?.value}`;
+
+  const member = await call("/members/area", cookie);
+  expect(member.response.status, member.why).toBe(200);
+  expect(member.text).toBe("members only");
+  expect(member.response.headers.get("x-member")).toBe("ada");
+  expect(member.setCookie, "nothing changed: no Set-Cookie").toBeUndefined();
+
+  const logout = await call("/members/logout", cookie);
+  expect(logout.response.status, logout.why).toBe(303);
+  expect(logout.setCookie?.attributes["max-age"]).toBe("0");
+  expect((await call("/members/area", cookie)).response.status).toBe(307);
+}

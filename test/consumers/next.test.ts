@@ -1,13 +1,13 @@
 // Next.js 16.5 (the newest on Node 20): a route handler that adds and reads a SQLite session,
-// and cookie sessions (sign in through the route wrapper, read and sign out through cookies()),
-// built with Turbopack and with webpack and run with `next start`; the standalone output run
-// from a copy outside the workspace; and a client page on IndexedDB whose static output holds no
-// Node code.
+// and cookie sessions (sign in through the route wrapper, read and sign out through cookies(); a
+// proxy that lets only members through), built with Turbopack and with webpack and run with
+// `next start`; the standalone output run from a copy outside the workspace; and a client page
+// on IndexedDB whose static output holds no Node code.
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, test } from "vitest";
-import { expectCookieSessions } from "./cookie-sessions.ts";
+import { expectCookieSessions, expectProxySessions } from "./cookie-sessions.ts";
 import {
   expectNoNodeModulesAbove,
   expectSessionRoute,
@@ -63,9 +63,10 @@ describe.each([
     await expectSessionRoute(server, "/api/session", "next", dbPath);
   });
 
-  test("cookie sessions: sign in, read back over cookies(), sign in again, sign out", async () => {
+  test("cookie sessions: a route handler and cookies(), and the proxy (middleware)", async () => {
     expect(server, "the server the test above started").toBeDefined();
     await expectCookieSessions(server as Server, "/api/account", "next");
+    await expectProxySessions(server as Server);
   });
 
   test("the client page's static output holds the IndexedDB store and no Node code", () => {
@@ -97,5 +98,6 @@ describe('Next.js 16.5 output: "standalone", run from a copy outside the workspa
     });
     await expectSessionRoute(server, "/api/session", "next", dbPath);
     await expectCookieSessions(server, "/api/account", "next");
+    await expectProxySessions(server);
   });
 });
