@@ -16,7 +16,7 @@ import { EventStream, type StreamHost } from "./sse.ts";
  */
 const TICK_MS = 250;
 
-/** The status and headers of every event stream (the headers Hono's `streamSSE` sent). */
+/** The status and headers of every event stream (the headers of a server-sent events response). */
 const INIT: ResponseInit = Object.freeze({
   status: 200,
   headers: Object.freeze({
