@@ -14,22 +14,6 @@ export type SessionErrorCode =
   | "QUOTA_EXCEEDED"
   | "CLOSED";
 
-// The class name of each code, for `isSessionError` (an error from another realm or copy of the
-// package, looked up by any string).
-const namesByCode: Partial<Record<string, string>> = {
-  INVALID_TTL: "InvalidTtlError",
-  INVALID_ID: "InvalidSessionIdError",
-  INVALID_DATA: "InvalidDataError",
-  SESSION_NOT_FOUND: "SessionNotFoundError",
-  SESSION_EXISTS: "SessionExistsError",
-  BACKEND_UNAVAILABLE: "BackendError",
-  DECRYPTION_FAILED: "DecryptionError",
-  CONFLICT: "ConflictError",
-  UNAUTHORIZED: "AuthError",
-  QUOTA_EXCEEDED: "QuotaError",
-  CLOSED: "SessionError",
-};
-
 /**
  * Base class of every error the SDK throws. `code` tells errors apart; `CLOSED` (a call after
  * `close()`) is thrown as a plain `SessionError`.
@@ -198,6 +182,10 @@ export type AnySessionError =
   | QuotaError
   | (SessionError & { code: "CLOSED" });
 
+// The name of each code's class, for `isSessionError`: made on its first call, by asking the
+// classes (each names itself), so that no page carries a second copy of the names.
+let namesByCode: Map<string, string> | undefined;
+
 /**
  * True for any error thrown by this SDK, also across realms (iframes, workers, a second copy of
  * the package) where `instanceof` fails.
@@ -208,8 +196,24 @@ export function isSessionError(error: unknown): error is AnySessionError {
   if (error instanceof SessionError) return true;
   if (typeof error !== "object" || error === null) return false;
   const { name, code }: { name?: unknown; code?: unknown } = error;
-  // A string only for our own codes (an inherited `constructor` is a function): not
-  // Object.hasOwn, which Safari lacks before 15.4.
-  const own = typeof code === "string" ? namesByCode[code] : undefined;
-  return typeof own === "string" && (name === "SessionError" || name === own);
+  if (typeof code !== "string") return false;
+  namesByCode ??= new Map<string, string>(
+    [
+      InvalidTtlError,
+      InvalidSessionIdError,
+      InvalidDataError,
+      SessionNotFoundError,
+      SessionExistsError,
+      BackendError,
+      DecryptionError,
+      ConflictError,
+      AuthError,
+      QuotaError,
+    ].map((Class) => {
+      const made = new Class("");
+      return [made.code, made.name];
+    }),
+  ).set("CLOSED", "SessionError");
+  const own = namesByCode.get(code);
+  return own !== undefined && (name === "SessionError" || name === own);
 }
