@@ -2,70 +2,16 @@
 // toNodeListener on node:http. The shared behaviour suite runs with the session taken in the
 // handler (h3Session) and from a middleware (h3Sessions, event.context.session); then what is
 // H3's own: the app's other cookies, web Responses, one session per event, and H3 2's shape.
-import {
-  createApp,
-  defineEventHandler,
-  getRequestHeader,
-  type H3Event,
-  readBody,
-  setCookie,
-  setResponseStatus,
-  toNodeListener,
-} from "h3";
+import { createApp, defineEventHandler, type H3Event, setCookie, toNodeListener } from "h3";
 import { afterEach, describe, expect, it } from "vitest";
 import { h3Session, h3Sessions } from "../../../src/cookies/h3.ts";
-import {
-  type CookieSession,
-  type CookieSessions,
-  cookieSessions,
-} from "../../../src/cookies/index.ts";
+import { type CookieSessions, cookieSessions } from "../../../src/cookies/index.ts";
 import { SessionManager } from "../../../src/index.ts";
-import { type Running, testCookieSessions } from "../behaviour.ts";
+import { testCookieSessions } from "../behaviour.ts";
 import { Browser, SECRET } from "../helpers.ts";
-import { type AppData, failure, route } from "../routes.ts";
+import type { AppData } from "../routes.ts";
+import { h3App } from "./apps.ts";
 import { memoryBackend, serveNode } from "./serve.ts";
-
-type Wiring = "handler" | "middleware";
-
-/** The test app in H3, its session taken by `wiring`; errors answered as routes.ts says. */
-function h3App(sessions: CookieSessions<AppData>, wiring: Wiring): Promise<Running> {
-  const app = createApp();
-  const answer = async (event: H3Event, work: () => Promise<{ status: number; body: object }>) => {
-    try {
-      const { status, body } = await work();
-      setResponseStatus(event, status);
-      return body;
-    } catch (error) {
-      const { status, body } = failure(error);
-      setResponseStatus(event, status);
-      return body;
-    }
-  };
-  if (wiring === "middleware") {
-    const middleware = h3Sessions(sessions);
-    // A middleware that returns nothing lets the next handler run; a failure answers at once.
-    app.use(
-      defineEventHandler(async (event) => {
-        try {
-          await middleware(event);
-        } catch (error) {
-          return answer(event, () => Promise.reject(error));
-        }
-      }),
-    );
-  }
-  app.use(
-    defineEventHandler((event) =>
-      answer(event, async () => {
-        const session: CookieSession<AppData> =
-          wiring === "middleware" ? event.context.session : await h3Session(sessions, event);
-        const body = getRequestHeader(event, "content-type") ? await readBody(event) : undefined;
-        return route(event.method, event.path, session, body);
-      }),
-    ),
-  );
-  return serveNode(toNodeListener(app));
-}
 
 for (const wiring of ["handler", "middleware"] as const) {
   testCookieSessions(`H3 1.x (${wiring})`, (sessions) => h3App(sessions, wiring), memoryBackend());

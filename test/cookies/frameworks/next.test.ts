@@ -13,36 +13,11 @@ import {
 import { SessionManager } from "../../../src/index.ts";
 import { testCookieSessions } from "../behaviour.ts";
 import { Browser, SECRET } from "../helpers.ts";
-import { type AppData, failure, route } from "../routes.ts";
-import { bodyOf, memoryBackend, serveFetch } from "./serve.ts";
+import type { AppData } from "../routes.ts";
+import { nextRouteApp } from "./apps.ts";
+import { memoryBackend, serveFetch } from "./serve.ts";
 
-/** An error answered as routes.ts says (Next.js itself would answer 500). */
-async function answering(work: () => Promise<Response>): Promise<Response> {
-  try {
-    return await work();
-  } catch (error) {
-    const { status, body } = failure(error);
-    return Response.json(body, { status });
-  }
-}
-
-testCookieSessions(
-  "Next.js route handler",
-  (sessions) => {
-    const handler = nextSessions(sessions).route(async (request, session) => {
-      const { pathname } = new URL(request.url);
-      const { status, body } = await route(
-        request.method,
-        pathname,
-        session,
-        await bodyOf(request),
-      );
-      return Response.json(body, { status });
-    });
-    return serveFetch((request) => answering(() => handler(request, undefined)));
-  },
-  memoryBackend(),
-);
+testCookieSessions("Next.js route handler", nextRouteApp, memoryBackend());
 
 /** A cookie store as Next's `cookies()` gives it: decoded values, what was set read back. */
 class CookieStore implements NextCookieStore {

@@ -2,52 +2,16 @@
 // web Request and `locals`, and `resolve` (the load functions, actions and endpoints) giving the
 // Response; served over real HTTP by @hono/node-server.
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type CookieSession,
-  type CookieSessions,
-  cookieSessions,
-} from "../../../src/cookies/index.ts";
+import { type CookieSessions, cookieSessions } from "../../../src/cookies/index.ts";
 import { svelteKitSessions } from "../../../src/cookies/sveltekit.ts";
 import { SessionManager } from "../../../src/index.ts";
 import { testCookieSessions } from "../behaviour.ts";
 import { Browser, SECRET } from "../helpers.ts";
-import { type AppData, failure, route } from "../routes.ts";
-import { bodyOf, memoryBackend, serveFetch } from "./serve.ts";
+import type { AppData } from "../routes.ts";
+import { type KitEvent, kit, svelteKitApp } from "./apps.ts";
+import { memoryBackend, serveFetch } from "./serve.ts";
 
-interface Event {
-  request: Request;
-  url: URL;
-  locals: { session?: CookieSession<AppData> };
-}
-
-/** SvelteKit's server as far as the hook sees it: an event per request, `resolve` after it. */
-function kit(
-  sessions: CookieSessions<AppData>,
-  resolve: (event: Event) => Promise<Response>,
-): (request: Request) => Promise<Response> {
-  const handle = svelteKitSessions(sessions);
-  return async (request) => {
-    try {
-      return await handle({ event: { request, url: new URL(request.url), locals: {} }, resolve });
-    } catch (error) {
-      const { status, body } = failure(error);
-      return Response.json(body, { status });
-    }
-  };
-}
-
-testCookieSessions(
-  "SvelteKit handle",
-  (sessions) =>
-    serveFetch(
-      kit(sessions, async ({ request, url, locals }) => {
-        const session = locals.session as CookieSession<AppData>;
-        const answer = await route(request.method, url.pathname, session, await bodyOf(request));
-        return Response.json(answer.body, { status: answer.status });
-      }),
-    ),
-  memoryBackend(),
-);
+testCookieSessions("SvelteKit handle", svelteKitApp, memoryBackend());
 
 describe("SvelteKit: what is SvelteKit's own", () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -55,7 +19,7 @@ describe("SvelteKit: what is SvelteKit's own", () => {
     for (const close of cleanup.splice(0).reverse()) await close();
   });
 
-  async function serve(resolve: (event: Event) => Promise<Response>) {
+  async function serve(resolve: (event: KitEvent) => Promise<Response>) {
     const sessions = cookieSessions<AppData>({ secret: SECRET, manager: new SessionManager() });
     cleanup.push(() => sessions.manager.close());
     const running = await serveFetch(kit(sessions, resolve));
