@@ -20,11 +20,15 @@ export interface CookieShape {
   readonly partitioned: boolean;
 }
 
-/** Makes each request's `CookieShape` from the options, checked once (`TypeError` if wrong). */
+/**
+ * Makes each request's `CookieShape` from the options, checked once (`TypeError` if wrong).
+ * `local` says whether the request is local development over http; it is asked only when the
+ * answer matters (`secure: false`), so a Secure cookie's shape costs nothing per request.
+ */
 export function cookieShapes(
   name: string | undefined,
   attributes: CookieAttributes = {},
-): (local: boolean) => CookieShape {
+): (local: () => boolean) => CookieShape {
   const { path = "/", domain, secure = true, sameSite = "lax", partitioned = false } = attributes;
   if (!["lax", "strict", "none"].includes(sameSite)) {
     throw new TypeError(
@@ -48,17 +52,16 @@ export function cookieShapes(
   // prefixed name, SameSite=None or a partitioned cookie, which browsers refuse without it.
   const prefixed = host || /^__secure-/i.test(name ?? "");
   const mustBeSecure = secure !== false || prefixed || sameSite === "none" || partitioned;
-  return (local) => {
-    const isSecure = mustBeSecure || !local;
-    return {
-      name: name ?? defaultName(isSecure, path, domain),
-      secure: isSecure,
-      path,
-      domain,
-      sameSite,
-      partitioned,
-    };
-  };
+  const shape = (isSecure: boolean): CookieShape => ({
+    name: name ?? defaultName(isSecure, path, domain),
+    secure: isSecure,
+    path,
+    domain,
+    sameSite,
+    partitioned,
+  });
+  const [secureShape, localShape] = [shape(true), shape(false)];
+  return (local) => (mustBeSecure || !local() ? secureShape : localShape);
 }
 
 /**

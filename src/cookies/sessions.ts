@@ -51,7 +51,7 @@ export function cookieSessions<Data = unknown>(
   return {
     manager,
     async load(request: RequestLike): Promise<CookieSession<Data>> {
-      const shape = shapeFor(isLocal(request));
+      const shape = shapeFor(() => isLocal(request));
       const value = readCookie(requestHeader(request, "cookie", "; "), shape.name);
       const id = value === undefined ? undefined : await signer.verify(value);
       let found = id === undefined ? undefined : await context.manager.get(id);

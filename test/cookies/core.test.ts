@@ -1,7 +1,7 @@
 // The core without a framework: option checks, the signature's format (Hono's signed cookies,
 // with key rotation), the Secure rule's origins, and commit() on each kind of response.
 import { parseSigned, serializeSigned } from "hono/utils/cookie";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { isLoopbackHttp } from "../../src/cookies/cookie.ts";
 import { cookieSessions } from "../../src/cookies/index.ts";
 import { createSigner } from "../../src/cookies/signing.ts";
@@ -71,6 +71,28 @@ describe("the signature", () => {
       "%%%.%%%",
     ]) {
       expect(await rotated.verify(bad)).toBeUndefined();
+    }
+  });
+});
+
+describe("the signature's check", () => {
+  it("is made once per cookie value: a signed-in user's next requests cost no HMAC", async () => {
+    const signer = createSigner([OTHER_SECRET, SECRET]);
+    const value = await createSigner(SECRET).sign("abcdefghijklmnopqrstuv");
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    try {
+      expect(await signer.verify(value)).toBe("abcdefghijklmnopqrstuv");
+      const first = sign.mock.calls.length;
+      expect(first).toBe(2); // the new key, then the old one that signed it
+      for (let i = 0; i < 5; i++) expect(await signer.verify(value)).toBe("abcdefghijklmnopqrstuv");
+      expect(sign.mock.calls.length).toBe(first);
+      // What failed is never remembered: checked again each time.
+      const forged = `${value.slice(0, -2)}${value.at(-2) === "A" ? "E" : "A"}=`;
+      await signer.verify(forged);
+      await signer.verify(forged);
+      expect(sign.mock.calls.length).toBe(first + 4);
+    } finally {
+      sign.mockRestore();
     }
   });
 });
