@@ -49,12 +49,13 @@ export class SessionManager<Data = unknown> {
     const warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.warnMs = warnBefore;
     const log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
-    const fail = (error: unknown) => this.fail(error);
+    // `event`: a listener of it failed (given by the emitter only).
+    const fail = (error: unknown, event?: string) => this.fail(error, event);
     const plan = this.plan(options);
     this.parts = {
       // Replaced by the opened store before any call reaches it (calls wait for `ready`).
       vault: new Vault(fail),
-      emitter: safeEvents((error, event) => this.fail(error, event)),
+      emitter: safeEvents(fail),
       logs: log,
       fail,
     };
