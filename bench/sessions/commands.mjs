@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 
 /**
  * Runs `reads()` (which makes `count` reads) under MONITOR. Resolves to `{ perRead, scriptPerRead,
- * byCommand }` where byCommand maps a command name to its count per read.
+ * byCommand, inScripts }`, the last two mapping a command's name to its count per read.
  */
 export async function commandsPerRead(redisUrl, run, count, reads) {
   const client = new Redis(redisUrl, { lazyConnect: true });
@@ -32,12 +32,20 @@ export async function commandsPerRead(redisUrl, run, count, reads) {
   const sources = new Set(window.filter((c) => c.source !== "lua" && ours(c)).map((c) => c.source));
   const sent = window.filter((c) => sources.has(c.source));
   const scripted = window.filter((c) => c.source === "lua" && ours(c));
-  const byCommand = {};
-  for (const { args } of sent) {
-    const name = String(args[0]).toUpperCase();
-    byCommand[name] = (byCommand[name] ?? 0) + 1 / count;
-  }
-  return { perRead: sent.length / count, scriptPerRead: scripted.length / count, byCommand };
+  const perName = (list) => {
+    const counts = {};
+    for (const { args } of list) {
+      const name = String(args[0]).toUpperCase();
+      counts[name] = (counts[name] ?? 0) + 1 / count;
+    }
+    return counts;
+  };
+  return {
+    perRead: sent.length / count,
+    scriptPerRead: scripted.length / count,
+    byCommand: perName(sent),
+    inScripts: perName(scripted),
+  };
 }
 
 /** Sends ECHO `word` through a fresh connection and waits until the monitor has seen it. */

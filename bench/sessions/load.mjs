@@ -38,9 +38,13 @@ export async function checkRead(url, cookie) {
   return signedIn.body;
 }
 
-/** `count` reads of GET /me one after another (for counting Redis commands); throws on non-200. */
-export async function readSequentially(url, cookies, count) {
+/**
+ * `count` reads of GET /me one after another, each `pauseMs` after the previous one (for counting
+ * Redis commands); throws on a non-200.
+ */
+export async function readSequentially(url, cookies, count, pauseMs = 0) {
   for (let i = 0; i < count; i++) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const response = await fetch(`${url}/me`, { headers: { cookie: cookies[i % cookies.length] } });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`GET /me: ${response.status} on read ${i}`);

@@ -34,6 +34,11 @@ import { report } from "./report.mjs";
 import { snapshotBuild } from "./snapshot.mjs";
 
 const RESULTS = new URL("../results/sessions.json", import.meta.url);
+/**
+ * Reads far enough apart that a store which throttles its touches (to one a second, or more)
+ * touches on each: what a read costs a user who is not sending a burst of requests.
+ */
+const SPACED = { reads: 3, pauseMs: 1100 };
 
 /** The pairs: ours against its baseline, and the target ratio of req/s. */
 const PAIRS = [
@@ -146,7 +151,7 @@ async function main() {
   }
   env.loadAverageEnd = loadAverage();
   env.cpuPressureEnd = cpuPressure();
-  const settings = { seconds, connections, rounds, warmup, sessions, reads };
+  const settings = { seconds, connections, rounds, warmup, sessions, reads, spaced: SPACED };
   const verdicts = report({ env, settings, results });
   save({ env, settings, results, verdicts });
   if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
@@ -216,9 +221,14 @@ async function prepare(side) {
   side.cookies = await signIn(side.server.url, sessions);
   side.body = await checkRead(side.server.url, side.cookies[0]);
   log(`${side.label} (pid ${side.server.pid}) at ${side.server.url}: GET /me -> 200 ${side.body}`);
-  side.commands = await commandsPerRead(redisUrl, run, reads, () =>
-    readSequentially(side.server.url, side.cookies, reads),
-  );
+  const count = (n, pauseMs) =>
+    commandsPerRead(redisUrl, run, n, () =>
+      readSequentially(side.server.url, side.cookies, n, pauseMs),
+    );
+  const started = performance.now();
+  const burst = await count(reads, 0);
+  burst.seconds = (performance.now() - started) / 1000;
+  side.commands = { burst, spaced: await count(SPACED.reads, SPACED.pauseMs) };
 }
 
 function load(side, duration) {
