@@ -18,7 +18,7 @@
 // root one-file page (target 1.5 kB); the split bundles load it with the remote store.
 // Issue 10's size rule then won back ~310 B gzip on every split manager bundle (each error class
 // names itself instead of a table of all names, rotate() loaded on first use, more internal names
-// shortened at build) and ~70 B on the script tag; the one-file core page is ~60 B larger for
+// shortened at build) and ~110 B on the script tag; the one-file core page is ~40 B larger for
 // the rotate() module's wrapper. Budgets lowered (raised for that page) to measured + ~50 B.
 const { dist } = require("./scripts/entries.mjs");
 
@@ -69,7 +69,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.36 kB",
+    limit: "11.35 kB",
     modifyEsbuildConfig: loadsLater(sharedStore),
   },
   {
@@ -91,7 +91,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "11.57 kB",
+    limit: "11.55 kB",
   },
   {
     // The same page on the root entry: its by-name loaders pull every browser feature into one file.
@@ -101,7 +101,7 @@ module.exports = [
       [dist("stores/indexeddb")]: "{ indexedDBStore }",
     },
     gzip: true,
-    limit: "26.57 kB",
+    limit: "26.54 kB",
   },
   {
     name: "SessionManager from the core entry + memory store (eager code)",
@@ -144,7 +144,7 @@ module.exports = [
     name: "script-tag bundle (IIFE), everything (target 16 kB, not met: see CHANGELOG; idb +1.05 kB)",
     path: dist("sessionmanager"),
     gzip: true,
-    limit: "26.99 kB",
+    limit: "26.95 kB",
   },
   // The UI bindings alone: they take the manager as an argument and import none of it, so each
   // is what it adds to a page that has the manager (react and vue, peers, are not counted).
