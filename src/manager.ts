@@ -49,7 +49,6 @@ export class SessionManager<Data = unknown> {
     const warnBefore = parseDuration(options.warnBefore ?? "1m", "warnBefore", true);
     this.warnMs = warnBefore;
     const log = createLog(options.logger, options.logLevel ?? "info", "sessionmanager:");
-    // `event`: a listener of it failed (given by the emitter only).
     const fail = (error: unknown, event?: string) => this.fail(error, event);
     const plan = this.plan(options);
     this.parts = {
