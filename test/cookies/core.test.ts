@@ -174,6 +174,15 @@ describe("load, set and commit without a framework", () => {
     await sessions.close();
   });
 
+  it("keeps the cookie at most 400 days, the browsers' limit, whatever maxAge says", async () => {
+    const sessions = cookieSessions({ secret: SECRET, maxAge: "500d", ttl: "1d" });
+    const session = await sessions.load(new Request(origin));
+    await session.set({ user: "ada" });
+    const cookie = parseSetCookie(sessions.setCookies(session)[0] ?? "");
+    expect(cookie.attributes["max-age"]).toBe(String(400 * 24 * 3600));
+    await sessions.close();
+  });
+
   it("refuses to commit a session it did not load", async () => {
     const sessions = cookieSessions({ secret: SECRET });
     const fake = { id: "x", data: undefined, expiresAt: undefined } as never;
