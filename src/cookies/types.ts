@@ -38,7 +38,10 @@ export interface CookieSessionOptions<Data = unknown> {
   name?: string;
   /** Idle lifetime: a session unused for this long ends. Default "1h". */
   ttl?: Duration;
-  /** Absolute lifetime from sign-in, never extended by use. Default "7d". */
+  /**
+   * Absolute lifetime from the session's creation (usually sign-in; `rotate()` keeps it), never
+   * extended by use; also the cookie's Max-Age. Default "7d".
+   */
   maxAge?: Duration;
   /** Each request that loads a live session extends it by `ttl` (capped by `maxAge`). Default true. */
   rolling?: boolean;
