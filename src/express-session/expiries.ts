@@ -1,13 +1,15 @@
 // express-session reads a session when a request starts and touches it when the request ends:
-// what the read saw tells the touch whether it would move the expiry at all. A burst of requests
-// on one session (a page and its XHRs) then writes once a second, not once per request.
+// what the read saw tells the touch whether it would move the expiry enough to be worth a write.
+// An active user's session is then written about once a minute, not once per request, and a read
+// costs one store command where connect-redis spends two (GET and EXPIRE).
 
 /**
- * Expiries this close to the one asked for are left as they are (connect-redis rounds to
- * seconds), or a tenth of the ttl for short ones: a write saved never costs a session its life.
+ * Expiries this close to the one asked for are left as they are: a minute, or a tenth of the ttl
+ * for shorter ones (as cookie sessions' rolling expiry). An idle session may so end up to that
+ * much before its cookie says; an active one never ends while its user is active.
  */
 export function tolerance(ttl: number): number {
-  return Math.min(1000, ttl / 10);
+  return Math.min(60_000, ttl / 10);
 }
 // How long what a read saw is trusted: another process may change the session meanwhile.
 const TRUSTED_MS = 1000;

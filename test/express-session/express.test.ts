@@ -113,13 +113,26 @@ describe("express-session on SessionManagerStore, over HTTP", () => {
   });
 
   it("rolling: every response renews the cookie, and the store's expiry follows", async () => {
-    const { store, url, client } = await setUp({}, { rolling: true, cookie: { maxAge: 60_000 } });
+    // 10 s: a touch that moves the expiry by a tenth of it (1 s) or more is written.
+    const { store, url, client } = await setUp({}, { rolling: true, cookie: { maxAge: 10_000 } });
     const { body } = await client.request(`${url}/login`, "POST");
     const first = (await store.manager.get(String(body.sid)))?.expiresAt ?? 0;
     await sleep(1100);
     const { setCookies } = await client.request(`${url}/me`);
     expect(setCookies).toHaveLength(1);
     expect((await store.manager.get(String(body.sid)))?.expiresAt).toBeGreaterThan(first + 1000);
+  });
+
+  it("a read that would move the expiry by less than a tenth of the ttl writes nothing", async () => {
+    const { store, url, client } = await setUp({}, { rolling: true, cookie: { maxAge: 60_000 } });
+    const { body } = await client.request(`${url}/login`, "POST");
+    const first = (await store.manager.get(String(body.sid)))?.expiresAt ?? 0;
+    const touch = vi.spyOn(store.manager, "touch");
+    await sleep(1100); // the next read is no longer the login's
+    const { setCookies } = await client.request(`${url}/me`);
+    expect(setCookies).toHaveLength(1); // the browser's cookie is still renewed
+    expect(touch).not.toHaveBeenCalled();
+    expect((await store.manager.get(String(body.sid)))?.expiresAt).toBe(first);
   });
 
   it("resave: false, saveUninitialized: false: nothing stored until the session changes", async () => {
