@@ -9,11 +9,15 @@ const browserBackends = `./${entry("backends/browser").src}`;
 /**
  * Property names that only this package's own objects have (the manager's parts, hooks and
  * private members, the expiry, the scheduler, the read cache, the vault, the write loop's
- * steps), shortened in every build: a minifier keeps property names, and these are most of
- * what the manager's split into modules added to a page (~120 B gzip). None is in a public
- * type (the .d.ts files, built from the sources, keep every name; private members are only
- * named there), none is read by a name made at run time, and no bundled dependency (ky, idb,
- * nanoevents) or platform API uses one. A name added here must meet all three.
+ * steps, the sync client's and the replica's private members), shortened in every build: a
+ * minifier keeps property names, and these are most of what the manager's split into modules
+ * added to a page (~120 B gzip, ~130 B more on the script tag from the sync names). None is in a
+ * public type (the .d.ts files, built from the sources, keep every name; private members are
+ * only named there), none is read by a name made at run time or sent over the wire or between
+ * tabs, and no dependency (bundled: ky, idb, nanoevents; external: the drivers, express-session,
+ * the frameworks the adapters serve) or platform API uses one. A name added here must meet all
+ * of these: plain words (`first`, `tail`, `state`, `closed`) are here, so never give an object a
+ * framework or a user reads a property of one of these names.
  */
 const mangleProps =
   /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|refused|remember|retried|reveal|rtt|running|sample|schedule|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|writeSession)$/;
