@@ -3,6 +3,7 @@ import { isSessionError } from "../errors.ts";
 import type { SessionManager } from "../manager.ts";
 import { SessionManager as RootSessionManager } from "../root-manager.ts";
 import { type Callback, settle } from "./callback.ts";
+import { copyOut } from "./copy.ts";
 import { KnownExpiries, tolerance } from "./expiries.ts";
 import {
   checkManagerOptions,
@@ -220,14 +221,6 @@ export class SessionManagerStore extends Store {
   private async listed<T>(map: (sessions: { id: string }[]) => T): Promise<T> {
     return map(await this.manager.list());
   }
-}
-
-/**
- * A mutable copy of stored data: the manager's is frozen, and express-session rebuilds the
- * cookie in place (`createSession` sets `sess.cookie`).
- */
-function copyOut(data: SessionData): SessionData {
-  return JSON.parse(JSON.stringify(data)) as SessionData;
 }
 
 function hasCode(error: unknown, code: string): boolean {
