@@ -22,13 +22,14 @@ export interface CookieShape {
 
 /**
  * Makes each request's `CookieShape` from the options, checked once (`TypeError` if wrong).
- * `local` says whether the request is local development over http; it is asked only when the
- * answer matters (`secure: false`), so a Secure cookie's shape costs nothing per request.
+ * `local(request)` says whether the request is local development over http; it is asked only
+ * when the answer matters (`secure: false`), so a Secure cookie's shape costs nothing per request
+ * (and no closure is made per request to ask it).
  */
 export function cookieShapes(
   name: string | undefined,
   attributes: CookieAttributes = {},
-): (local: () => boolean) => CookieShape {
+): <R>(request: R, local: (request: R) => boolean) => CookieShape {
   const { path = "/", domain, secure = true, sameSite = "lax", partitioned = false } = attributes;
   if (!["lax", "strict", "none"].includes(sameSite)) {
     throw new TypeError(
@@ -61,7 +62,7 @@ export function cookieShapes(
     partitioned,
   });
   const [secureShape, localShape] = [shape(true), shape(false)];
-  return (local) => (mustBeSecure || !local() ? secureShape : localShape);
+  return (request, local) => (mustBeSecure || !local(request) ? secureShape : localShape);
 }
 
 /**
@@ -74,11 +75,45 @@ function defaultName(secure: boolean, path: string, domain: string | undefined):
   return path === "/" && domain === undefined ? "__Host-sid" : "__Secure-sid";
 }
 
+// Origins (or Host headers) whose answer is known, a few at most: with `secure: false` every
+// request asks, and parsing its URL would cost more than the rest of finding its cookie.
+const ORIGINS_KEPT = 64;
+const knownOrigins = new Map<string, boolean>();
+const ABSOLUTE = /^[a-z][a-z\d+.-]*:\/\//i;
+
+/**
+ * `isLoopbackHttp`, remembered by what decides it: an absolute URL's start up to its path, query
+ * or fragment (its authority ends there or before, so that start alone parses to the same scheme
+ * and host), else the Host header.
+ */
+export function isLoopbackRequest(url: string | undefined, host: string | undefined): boolean {
+  const absolute = url !== undefined && ABSOLUTE.test(url);
+  const origin = absolute ? url.slice(0, authorityEnd(url)) : undefined;
+  const key = origin === undefined ? `h ${host}` : `u ${origin}`;
+  let local = knownOrigins.get(key);
+  if (local === undefined) {
+    local = isLoopbackHttp(origin, host);
+    if (knownOrigins.size >= ORIGINS_KEPT) knownOrigins.clear();
+    knownOrigins.set(key, local);
+  }
+  return local;
+}
+
+/** Where an absolute URL's path, query or fragment starts (its length if none). */
+function authorityEnd(url: string): number {
+  const from = url.indexOf("//") + 2;
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35) return i; // "/", "?", "#"
+  }
+  return url.length;
+}
+
 /** Whether a request is for http://localhost, 127.0.0.1 or [::1] (where Secure may be off). */
 export function isLoopbackHttp(url: string | undefined, host: string | undefined): boolean {
   let origin: URL;
   try {
-    origin = url && /^[a-z][a-z\d+.-]*:\/\//i.test(url) ? new URL(url) : new URL(`http://${host}`);
+    origin = url && ABSOLUTE.test(url) ? new URL(url) : new URL(`http://${host}`);
   } catch {
     return false;
   }

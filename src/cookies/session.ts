@@ -30,8 +30,9 @@ type Outgoing = string | null | undefined;
 export class RequestSession<Data> implements CookieSession<Data> {
   private current: Session | undefined;
   private outgoing: Outgoing;
-  // One change at a time: two set() calls on a new session must not create two sessions.
-  private queue: Promise<unknown> = Promise.resolve();
+  // One change at a time: two set() calls on a new session must not create two sessions. Made by
+  // the first change: most requests only read.
+  private queue: Promise<unknown> | undefined;
 
   constructor(
     private readonly context: SessionContext,
@@ -133,7 +134,7 @@ export class RequestSession<Data> implements CookieSession<Data> {
   }
 
   private serially<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(change);
+    const run = (this.queue ?? Promise.resolve()).then(change);
     this.queue = run.catch(() => {});
     return run;
   }

@@ -7,7 +7,8 @@ import { parseDuration } from "../duration.ts";
 import { ConflictError } from "../errors.ts";
 import { SessionManager } from "../root-manager.ts";
 import type { Session } from "../types.ts";
-import { cookieShapes, isLoopbackHttp, readCookie } from "./cookie.ts";
+import { cookieShapes, isLoopbackRequest } from "./cookie.ts";
+import { cookieIds } from "./cookie-ids.ts";
 import { appendSetCookie, requestHeader } from "./headers.ts";
 import { isGone, RequestSession, type SessionContext } from "./session.ts";
 import { createSigner } from "./signing.ts";
@@ -32,6 +33,7 @@ export function cookieSessions<Data = unknown>(
   const ttl = parseDuration(options.ttl ?? "1h", "ttl");
   const maxAge = parseDuration(options.maxAge ?? "7d", "maxAge");
   const shapeFor = cookieShapes(options.name, options.cookie);
+  const idOf = cookieIds(signer);
   const rolling = options.rolling ?? true;
   const owned = !options.manager;
   const manager =
@@ -51,11 +53,12 @@ export function cookieSessions<Data = unknown>(
   return {
     manager,
     async load(request: RequestLike): Promise<CookieSession<Data>> {
-      const shape = shapeFor(() => isLocal(request));
-      const value = readCookie(requestHeader(request, "cookie", "; "), shape.name);
-      const id = value === undefined ? undefined : await signer.verify(value);
+      const shape = shapeFor(request, isLocal);
+      const cookie = idOf(requestHeader(request, "cookie", "; "), shape.name);
+      const { value, id } = "then" in cookie ? await cookie : cookie;
       let found = id === undefined ? undefined : await context.manager.get(id);
-      if (found && rolling) found = await extend(context.manager, found);
+      // Most reads extend nothing: only one that does waits for the extension.
+      if (found && rolling && isDue(found)) found = await extend(context.manager, found);
       return new RequestSession<Data>(context, shape, found, value !== undefined && !found);
     },
     setCookies: (session) => known(session).setCookies(),
@@ -71,19 +74,13 @@ export function cookieSessions<Data = unknown>(
 }
 
 /**
- * Extends a session by its ttl once it has used up a minute of it (or a tenth, if shorter), so
- * that a busy user costs one store write a minute rather than one a request; never past its
- * lifetime cap. A session that ended meanwhile is none; another request's touch is as good.
+ * Extends a session by its ttl, once `isDue`: a busy user costs one store write a minute rather
+ * than one a request. A session that ended meanwhile is none; another request's touch is as good.
  */
 async function extend(
   manager: SessionContext["manager"],
   session: Session,
 ): Promise<Session | undefined> {
-  const { ttl, expiresAt, createdAt, maxAge } = session;
-  const now = Date.now();
-  const used = ttl - (expiresAt - now);
-  const capped = maxAge !== undefined && expiresAt >= createdAt + maxAge;
-  if (capped || used < Math.min(TOUCH_EVERY_MS, ttl / 10)) return session;
   try {
     return await manager.touch(session.id);
   } catch (error) {
@@ -93,11 +90,22 @@ async function extend(
   }
 }
 
+/**
+ * Whether a rolling session is due an extension: it has used up a minute of its ttl (or a tenth,
+ * if shorter), and is not at its lifetime cap already (it is never extended past it).
+ */
+function isDue(session: Session): boolean {
+  const { ttl, expiresAt, createdAt, maxAge } = session;
+  const used = ttl - (expiresAt - Date.now());
+  const capped = maxAge !== undefined && expiresAt >= createdAt + maxAge;
+  return !capped && used >= Math.min(TOUCH_EVERY_MS, ttl / 10);
+}
+
 /** Whether the request is local development over http (where `secure: false` is honoured). */
 function isLocal(request: RequestLike): boolean {
   // Behind a proxy the Host header says where the proxy connected, not where the browser is.
   if (requestHeader(request, "forwarded") || requestHeader(request, "x-forwarded-host"))
     return false;
   if (requestHeader(request, "x-forwarded-proto")?.startsWith("https")) return false;
-  return isLoopbackHttp(request.url, requestHeader(request, "host"));
+  return isLoopbackRequest(request.url, requestHeader(request, "host"));
 }
