@@ -7,6 +7,8 @@ import type { Signer } from "./signing.ts";
 
 /** Headers remembered per cookie name, at most (the oldest go first). */
 const HEADERS_KEPT = 1000;
+/** Longer headers are read every time: what is remembered stays under ~4 MB per cookie name. */
+const LONGEST_KEPT = 4096;
 
 /** What a Cookie header holds for one cookie name: its value, and the id it signs if it verified. */
 export interface CookieId {
@@ -27,7 +29,7 @@ export function cookieIds(
     const id = signer.verified(value) ?? (await signer.verify(value));
     const found = { value, id };
     // Only a verified value is remembered: a forged one is checked again on every request.
-    if (id !== undefined) {
+    if (id !== undefined && header.length <= LONGEST_KEPT) {
       const headers = known.get(name) ?? new Map<string, CookieId>();
       known.set(name, headers);
       if (headers.size >= HEADERS_KEPT) headers.delete(headers.keys().next().value as string);

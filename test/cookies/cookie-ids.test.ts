@@ -25,10 +25,11 @@ describe("cookieIds", () => {
     expect(await idOf(header, "__Host-sid")).toEqual({ value: undefined, id: undefined });
   });
 
-  it("checks a forged value on every request, and a header without the cookie has none", async () => {
+  it("checks a forged value, or one in a very long header, on every request; none without the cookie", async () => {
     const signer = createSigner(SECRET);
     const forged = `${ID}.${"A".repeat(43)}=`;
     const verify = vi.spyOn(signer, "verify");
+    const verified = vi.spyOn(signer, "verified");
     const idOf = cookieIds(signer);
     const header = `sid=${encodeURIComponent(forged)}`;
     for (let i = 1; i <= 3; i++) {
@@ -36,6 +37,15 @@ describe("cookieIds", () => {
       expect(verify).toHaveBeenCalledTimes(i);
     }
     expect(await idOf("a=b", "sid")).toEqual({ value: undefined, id: undefined });
+    // A very long header is not remembered, even with a valid cookie in it.
+    const value = await signer.sign(ID);
+    const long = `pad=${"x".repeat(5000)}; sid=${encodeURIComponent(value)}`;
+    const asked = () => verify.mock.calls.length + verified.mock.calls.length;
+    for (let i = 0; i < 2; i++) {
+      const before = asked();
+      expect(await idOf(long, "sid")).toEqual({ value, id: ID });
+      expect(asked()).toBeGreaterThan(before);
+    }
     expect(await idOf(undefined, "sid")).toEqual({ value: undefined, id: undefined });
   });
 });
