@@ -297,11 +297,13 @@ describe("remote.live over the server's cap on streams (429)", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(server.streams(429).length).toBeLessThanOrEqual(6);
     await a.sm.close();
-    await until(() => server.streams(200).length === 2, 10_000);
+    await until(() => server.streams(200).length === 2, 20_000);
     const writer = client("remote", server, "ivan", { live: false });
     await writer.sm.add("s", { data: 1 });
     await hears(b.heard, "added s 1");
-  });
+    // b's backoff may have doubled to several seconds (a wait of up to 8 s, rarely 16 s) before
+    // a let go: the wait above allows 20 s for its next try, so the test must too.
+  }, 30_000);
 });
 
 describe("remote.live on close", () => {
