@@ -18,13 +18,20 @@ export function requestHeader(
 export function appendSetCookie(response: ResponseLike, values: readonly string[]): void {
   if (values.length === 0) return;
   if ("setHeader" in response && typeof response.setHeader === "function") {
-    const had = response.getHeader("set-cookie");
-    const kept = had === undefined ? [] : Array.isArray(had) ? had.map(String) : [String(had)];
-    response.setHeader("set-cookie", [...kept, ...values]);
+    response.setHeader("set-cookie", [
+      ...headerValues(response.getHeader("set-cookie")),
+      ...values,
+    ]);
     return;
   }
   const headers = isHeaders(response) ? response : (response as { headers: Headers }).headers;
   for (const value of values) headers.append("set-cookie", value);
+}
+
+/** What Node's `getHeader()` answers for a header that may repeat, as a list of values. */
+export function headerValues(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
 function isHeaders(value: unknown): value is Headers {

@@ -1,6 +1,7 @@
 // What the Next.js, H3 and SvelteKit adapters share: sending a session's cookie on a web Response
 // whose headers may be frozen, and sessions that send their cookie the moment they change, for
 // frameworks that give no place to act after the handler (H3's handlers, Next's `cookies()`).
+import { appendSetCookie, headerValues } from "./headers.ts";
 import type { CookieSession, CookieSessions } from "./types.ts";
 
 /** Throws a TypeError unless `sessions` is what `cookieSessions()` returns. */
@@ -22,16 +23,15 @@ export function commitToResponse<Data>(
   response: Response,
 ): Response {
   const cookies = sessions.setCookies(session);
-  if (cookies.length === 0) return response;
-  let target = response;
   try {
-    response.headers.append("set-cookie", cookies[0] as string);
+    // The first append throws if the headers are immutable, before anything was appended.
+    appendSetCookie(response, cookies);
+    return response;
   } catch {
-    target = new Response(response.body, response);
-    target.headers.append("set-cookie", cookies[0] as string);
+    const copy = new Response(response.body, response);
+    appendSetCookie(copy, cookies);
+    return copy;
   }
-  for (const cookie of cookies.slice(1)) target.headers.append("set-cookie", cookie);
-  return target;
 }
 
 /**
@@ -100,10 +100,7 @@ export function setCookieSender(target: NodeHeaders | Headers): (cookies: string
 }
 
 function setCookiesOf(target: NodeHeaders | Headers): string[] {
-  if (isHeaders(target)) return target.getSetCookie();
-  const value = target.getHeader("set-cookie");
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
+  return isHeaders(target) ? target.getSetCookie() : headerValues(target.getHeader("set-cookie"));
 }
 
 function isHeaders(target: NodeHeaders | Headers): target is Headers {
