@@ -5,7 +5,8 @@
 #   scripts/redis-cluster.sh status   print its nodes if it is up (exit 0), else say so (exit 1)
 #   scripts/redis-cluster.sh stop     shut down the nodes this script started, by port
 #   scripts/redis-cluster.sh restart P  kill node P (SIGKILL, by the pid it wrote, as a crash) and
-#                                     start it again with its cluster config (the tests of the
+#                                     start it again with its cluster config, until every node
+#                                     says cluster_state:ok (the tests of the
 #                                     watch's failover, on a cluster of their own: REDIS_CLUSTER_DIR)
 # The nodes listen on 127.0.0.1, ports 7101-7103 by default; when one of those is taken by
 # something else, the next three free ports from 7104 up. REDIS_CLUSTER_PORTS="P1,P2,P3" chooses
@@ -160,6 +161,9 @@ restart() {
   rm -f "$dir/redis-$port.pid"
   launch "$port"
   wait_until "node $port answering" answers "$port"
+  # Back in the cluster, as every node sees it: until then a node may answer CLUSTERDOWN.
+  # shellcheck disable=SC2046
+  wait_until "cluster_state:ok" cluster_ok $(cat "$ports_file")
   log "restarted 127.0.0.1:$port (was pid $pid)"
 }
 
