@@ -54,6 +54,10 @@ export async function createClient(options: ConnectionOptions): Promise<OwnClien
     connectTimeout: timeout,
     commandTimeout: timeout,
     maxRetriesPerRequest: 1,
+    // The commands of one event-loop turn go to Redis in one write (as node-redis does), not one
+    // socket write each: under concurrent requests, the write syscalls were the largest cost of
+    // a read (bench:sessions, express-session store 0.85x -> 0.98x of connect-redis).
+    enableAutoPipelining: true,
   };
   const client =
     options.cluster !== undefined

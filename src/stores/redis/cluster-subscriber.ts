@@ -114,6 +114,7 @@ export class ClusterSubscriber {
       autoResubscribe: false,
       enableOfflineQueue: false,
       readOnly: false,
+      enableAutoPipelining: false,
     });
     this.current = connection;
     connection.on("error", () => {});

@@ -40,7 +40,12 @@ export function openSubscriber(client: object): Subscriber {
   if (like.isCluster === true) {
     return new ClusterSubscriber(client as ClusterNodes, retryStrategy) as unknown as Subscriber;
   }
-  return like.duplicate.call(client, { lazyConnect: true, autoResubscribe: false });
+  return like.duplicate.call(client, {
+    lazyConnect: true,
+    autoResubscribe: false,
+    // A subscriber sends only (P)SUBSCRIBE and PING, which should go out at once.
+    enableAutoPipelining: false,
+  });
 }
 
 /** Where the watch gets its connection and reads the owners' logs. */
