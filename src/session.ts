@@ -47,6 +47,16 @@ export function touched(c: SessionRecord, now: number, ttl: number = c.ttl): Ses
   return record(c.id, c.data, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
 }
 
+/**
+ * How far a touch must move an expiry to be worth a store write: a minute, or a tenth of a
+ * shorter `ttl`. Server-side sessions (cookie sessions' rolling expiry, the express-session store)
+ * leave nearer expiries as they are, so an active user costs a write a minute, not one a request;
+ * an idle session may end up to that much early.
+ */
+export function touchTolerance(ttl: number): number {
+  return Math.min(60_000, ttl / 10);
+}
+
 /** `current` if it is a live session, else `SessionNotFoundError`. */
 export function live(id: string, current: SessionRecord | undefined, now: number): SessionRecord {
   if (!current || current.expiresAt <= now) throw new SessionNotFoundError(id);

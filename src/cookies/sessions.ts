@@ -6,6 +6,7 @@
 import { parseDuration } from "../duration.ts";
 import { ConflictError } from "../errors.ts";
 import { SessionManager } from "../root-manager.ts";
+import { touchTolerance } from "../session.ts";
 import type { Session } from "../types.ts";
 import { cookieShapes, isLoopbackRequest } from "./cookie.ts";
 import { cookieIds } from "./cookie-ids.ts";
@@ -13,9 +14,6 @@ import { appendSetCookie, requestHeader } from "./headers.ts";
 import { isGone, RequestSession, type SessionContext } from "./session.ts";
 import { createSigner } from "./signing.ts";
 import type { CookieSession, CookieSessionOptions, CookieSessions, RequestLike } from "./types.ts";
-
-/** A rolling session is extended at most once a minute (or a tenth of its ttl, if shorter). */
-const TOUCH_EVERY_MS = 60_000;
 
 /**
  * Cookie sessions for a server: a signed, HttpOnly, Secure, SameSite=Lax cookie holding only a
@@ -98,7 +96,7 @@ function isDue(session: Session): boolean {
   const { ttl, expiresAt, createdAt, maxAge } = session;
   const used = ttl - (expiresAt - Date.now());
   const capped = maxAge !== undefined && expiresAt >= createdAt + maxAge;
-  return !capped && used >= Math.min(TOUCH_EVERY_MS, ttl / 10);
+  return !capped && used >= touchTolerance(ttl);
 }
 
 /** Whether the request is local development over http (where `secure: false` is honoured). */

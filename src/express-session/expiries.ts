@@ -3,14 +3,8 @@
 // An active user's session is then written about once a minute, not once per request, and a read
 // costs one store command where connect-redis spends two (GET and EXPIRE).
 
-/**
- * Expiries this close to the one asked for are left as they are: a minute, or a tenth of the ttl
- * for shorter ones (as cookie sessions' rolling expiry). An idle session may so end up to that
- * much before its cookie says; an active one never ends while its user is active.
- */
-export function tolerance(ttl: number): number {
-  return Math.min(60_000, ttl / 10);
-}
+import { touchTolerance } from "../session.ts";
+
 // How long what a read saw is trusted: another process may change the session meanwhile.
 const TRUSTED_MS = 1000;
 // Sessions remembered at most (the least recently learnt go first).
@@ -40,7 +34,7 @@ export class KnownExpiries {
   /** A touch of `sid` under way that ends it about now + `ttl`: wait for it rather than write. */
   pending(sid: string, ttl: number): Promise<void> | undefined {
     const under = this.touching.get(sid);
-    const close = under && Math.abs(under.expiresAt - (Date.now() + ttl)) < tolerance(ttl);
+    const close = under && Math.abs(under.expiresAt - (Date.now() + ttl)) < touchTolerance(ttl);
     return close ? under.done : undefined;
   }
 
@@ -53,11 +47,11 @@ export class KnownExpiries {
     return done;
   }
 
-  /** Whether `sid`, seen in the last second, already ends within `tolerance(ttl)` of now + `ttl`. */
+  /** Whether `sid`, seen in the last second, already ends within `touchTolerance(ttl)` of now + `ttl`. */
   endsNear(sid: string, ttl: number): boolean {
     const seen = this.known.get(sid);
     const now = Date.now();
     if (!seen || now - seen.learnt >= TRUSTED_MS) return false;
-    return Math.abs(seen.expiresAt - (now + ttl)) < tolerance(ttl);
+    return Math.abs(seen.expiresAt - (now + ttl)) < touchTolerance(ttl);
   }
 }

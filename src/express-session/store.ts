@@ -2,9 +2,10 @@ import { type SessionData, Store } from "express-session";
 import { isSessionError } from "../errors.ts";
 import type { SessionManager } from "../manager.ts";
 import { SessionManager as RootSessionManager } from "../root-manager.ts";
+import { touchTolerance } from "../session.ts";
 import { type Callback, settle } from "./callback.ts";
 import { copyOut } from "./copy.ts";
-import { KnownExpiries, tolerance } from "./expiries.ts";
+import { KnownExpiries } from "./expiries.ts";
 import {
   checkManagerOptions,
   checkMigrated,
@@ -179,7 +180,7 @@ export class SessionManagerStore extends Store {
     // JSON would silently lose.
     const replaced = await manager.update(sid, session);
     // Saved again moments after its last write: the expiry it has is the one asked for.
-    if (Math.abs(replaced.expiresAt - (Date.now() + ttl)) < tolerance(ttl)) {
+    if (Math.abs(replaced.expiresAt - (Date.now() + ttl)) < touchTolerance(ttl)) {
       return expiries.learn(sid, replaced.expiresAt);
     }
     try {
