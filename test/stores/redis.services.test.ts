@@ -2,8 +2,10 @@
 // right (native expiry and its index, namespaces sharing one keyspace, Lua-atomic conditional
 // writes from two connections, the script cache being flushed, an outage). Keys of one run share
 // a prefix, deleted at the end.
+
+import { Socket } from "node:net";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { SessionManager } from "../../src/index.ts";
 import { type RedisStoreOptions, redisStore } from "../../src/stores/redis.ts";
 import { partitionOf } from "../../src/stores/shared/partition.ts";
@@ -149,6 +151,23 @@ describe.skipIf(!up)("redis", () => {
     await raw.script("FLUSH");
     expect(await store.set(rec("a", { version: 2 }), { ifVersion: 1 })).toBe(true);
     expect(await store.delete("a", { ifVersion: 2 })).toBe(true);
+  });
+
+  it("sends the commands of one turn in one socket write, not one write each", async () => {
+    const store = await open();
+    const ids = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    await Promise.all(ids.map((id) => store.set(rec(id))));
+    // Every write to Redis's port meanwhile (this file's other connections are idle).
+    const write = vi.spyOn(Socket.prototype, "write");
+    try {
+      const found = await Promise.all(ids.map((id) => store.get(id)));
+      expect(found.map((record) => record?.id)).toEqual(ids);
+      const toRedis = write.mock.contexts.filter((socket) => socket.remotePort === port);
+      expect(toRedis.length).toBeGreaterThan(0);
+      expect(toRedis.length).toBeLessThanOrEqual(2);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it("shares a client it is given and leaves it connected", async () => {
