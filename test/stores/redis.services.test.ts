@@ -162,7 +162,9 @@ describe.skipIf(!up)("redis", () => {
     try {
       const found = await Promise.all(ids.map((id) => store.get(id)));
       expect(found.map((record) => record?.id)).toEqual(ids);
-      const toRedis = write.mock.contexts.filter((socket) => socket.remotePort === port);
+      const toRedis = write.mock.contexts.filter(
+        (socket) => (socket as Socket).remotePort === port,
+      );
       expect(toRedis.length).toBeGreaterThan(0);
       expect(toRedis.length).toBeLessThanOrEqual(2);
     } finally {
