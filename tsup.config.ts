@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { defineConfig, type Options } from "tsup";
 import { entry, globalBundles, libraryEntries } from "./scripts/entries.mjs";
 
@@ -72,6 +73,29 @@ const staticImports: NonNullable<Options["esbuildPlugins"]>[number] = {
   },
 };
 
+/**
+ * For the script-tag bundle: the entry's namespace is assigned to the global that a banner
+ * declares (`var sessionmanager;` before the IIFE, as esbuild's `globalName` declares it), rather
+ * than returned through esbuild's CommonJS interop helpers (`__toCommonJS`, which copies every
+ * export onto an object marked `__esModule`: ~125 B gzip). The global holds the same getters, set
+ * when the bundle has run, as before; only the `__esModule` marker, which no script reads, is gone.
+ */
+const assignGlobal = (global: string): NonNullable<Options["esbuildPlugins"]>[number] => ({
+  name: "assign-global",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === "entry-point"
+        ? { path: resolve(args.resolveDir, args.path), namespace: "assign-global" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "assign-global" }, (args) => ({
+      contents: `import * as api from ${JSON.stringify(args.path)};\n${global} = api;\n`,
+      resolveDir: dirname(args.path),
+      loader: "js",
+    }));
+  },
+});
+
 export default defineConfig([
   // ESM for bundlers and Node: shared code in chunks, so every entry sees the same classes.
   { ...library, format: ["esm"], splitting: true, clean: true },
@@ -84,7 +108,7 @@ export default defineConfig([
     (bundle): Options => ({
       entry: { [bundle.name]: bundle.src },
       format: ["iife"],
-      globalName: bundle.global,
+      banner: { js: `var ${bundle.global};` },
       platform: "browser",
       // Browsers from 2021 on. Each of these runs ky's private class members as written; with an
       // ES2020 target esbuild rewrote them into WeakMaps and helpers (+0.65 kB gzip).
@@ -100,7 +124,7 @@ export default defineConfig([
         options.alias = { "#backends": browserBackends };
         options.mangleProps = mangleProps;
       },
-      esbuildPlugins: [staticImports],
+      esbuildPlugins: [assignGlobal(bundle.global), staticImports],
       minify: true,
       sourcemap: true,
       noExternal: [/.*/],
