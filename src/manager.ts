@@ -390,7 +390,7 @@ export class SessionManager<Data = unknown> {
   }
 
   /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
-  private fail(cause: unknown, event?: string): void {
+  protected fail(cause: unknown, event?: string): void {
     const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
     const { emitter: events, logs: log } = this.parts;
     if (event === "error" || !events.has("error")) {

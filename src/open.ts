@@ -18,6 +18,11 @@ import type { Vault } from "./vault.ts";
 export interface StorePlan {
   store: () => Promise<SessionStore>;
   encryption: Encryption | undefined;
+  /**
+   * `false`: the manager does not read every stored session when it opens (a server's manager,
+   * whose store may hold millions): it schedules only the sessions it writes.
+   */
+  preload?: false;
 }
 
 /** The parts of one manager. Events carry records: a `SessionRecord` is a `Session`. */
@@ -81,7 +86,7 @@ export function corePlan(options: CoreSessionManagerOptions): StorePlan {
  */
 export async function openParts(
   parts: Parts,
-  { store: makeStore, encryption }: StorePlan,
+  { store: makeStore, encryption, preload }: StorePlan,
   namespace: string,
   hooks: OpenHooks,
 ): Promise<void> {
@@ -118,7 +123,7 @@ export async function openParts(
   const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
   if (fallback) parts.tabCache = new (await import("./cache.ts")).SessionCache();
   try {
-    const stored = await vault.list();
+    const stored = preload === false ? [] : await vault.list();
     parts.tabCache?.merge(stored);
     for (const session of stored) hooks.loaded(session);
   } catch (error) {

@@ -5,7 +5,7 @@
 // removed.
 import { parseDuration } from "../duration.ts";
 import { ConflictError } from "../errors.ts";
-import { SessionManager } from "../root-manager.ts";
+import { ServerSideManager } from "../server-side-manager.ts";
 import { touchTolerance } from "../session.ts";
 import type { Session } from "../types.ts";
 import { cookieShapes, isLoopbackRequest } from "./cookie.ts";
@@ -35,7 +35,7 @@ export function cookieSessions<Data = unknown>(
   const rolling = options.rolling ?? true;
   const owned = !options.manager;
   const manager =
-    options.manager ?? new SessionManager<Data>({ defaultTtl: ttl, ...options.store });
+    options.manager ?? new ServerSideManager<Data>({ defaultTtl: ttl, ...options.store });
   const context: SessionContext = {
     manager: manager as unknown as SessionContext["manager"],
     signer,

@@ -1,7 +1,7 @@
 import { type SessionData, Store } from "express-session";
 import { isSessionError } from "../errors.ts";
 import type { SessionManager } from "../manager.ts";
-import { SessionManager as RootSessionManager } from "../root-manager.ts";
+import { ServerSideManager } from "../server-side-manager.ts";
 import { touchTolerance } from "../session.ts";
 import { type Callback, settle } from "./callback.ts";
 import { copyOut } from "./copy.ts";
@@ -55,7 +55,7 @@ export class SessionManagerStore extends Store {
       this.ownsManager = false;
     } else {
       checkMigrated(rest);
-      this.manager = new RootSessionManager<SessionData>({ namespace: STORE_NAMESPACE, ...rest });
+      this.manager = new ServerSideManager<SessionData>({ namespace: STORE_NAMESPACE, ...rest });
       this.ownsManager = true;
     }
   }
