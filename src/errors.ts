@@ -1,5 +1,13 @@
 import type { Session } from "./types.ts";
 
+/**
+ * An id as logs and error messages may show it: ids can be secrets, so only the first four
+ * characters.
+ */
+export function shortId(id: string): string {
+  return id.length > 4 ? `${id.slice(0, 4)}…` : id;
+}
+
 /** Every code a `SessionError` can carry. Stable: match on these, never on messages. */
 export type SessionErrorCode =
   | "INVALID_TTL"

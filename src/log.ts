@@ -30,7 +30,6 @@ export function createLog(logger: Logger | undefined, level: LogLevel, prefix: s
   return fns;
 }
 
-/** An id as logs may show it: ids can be secrets, so only the first four characters. */
-export function shortId(id: string): string {
-  return id.length > 4 ? `${id.slice(0, 4)}…` : id;
-}
+// Kept with the errors, whose messages show ids too: rotate(), loaded on first use, then imports
+// no module of its own for it (a one-file page wraps each module such code imports).
+export { shortId } from "./errors.ts";

@@ -1,15 +1,11 @@
 // Session-id rotation (against session fixation): the session moves to a fresh id, the old id
 // stops working. Stores have no rename, so it is two conditional writes, made in the order that
 // never loses the session: the new id first, then the old one deleted at the version read.
-import { ConflictError } from "./errors.ts";
+import { ConflictError, shortId } from "./errors.ts";
 import { createSessionId } from "./id.ts";
-import { shortId } from "./log.ts";
 import { live, record } from "./session.ts";
 import type { SessionRecord } from "./types.ts";
 import type { Vault } from "./vault.ts";
-
-// An old id that keeps changing between the read and the delete means another writer on it.
-const ATTEMPTS = 5;
 
 /**
  * Moves the live session `id` to a new `createSessionId()`, with its data, createdAt, expiresAt,
@@ -25,7 +21,9 @@ export async function rotateRecord(
   store: Vault,
   id: string,
 ): Promise<[SessionRecord, SessionRecord]> {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  // An old id that keeps changing between the read and the delete means another writer on it.
+  // (A literal, not a module constant: a one-file page would set that in the module's wrapper.)
+  for (let attempt = 0; attempt < 5; attempt++) {
     const current = live(id, await store.get(id), Date.now());
     const { data, createdAt, expiresAt, ttl, maxAge } = current;
     const moved = record(createSessionId(), data, createdAt, Date.now(), expiresAt, ttl, 1, maxAge);
