@@ -14,10 +14,12 @@
 //
 //   node bench/sessions/run.mjs [--duration 5] [--connections 50] [--rounds 2] [--warmup 2]
 //                               [--sessions 1] [--reads 200] [--only express,hono]
-//                               [--profile <app>]
+//                               [--profile <app>] [--startup <n>]
 //
 // --profile runs one app alone under `node --cpu-prof` and prints where its CPU time went; apps:
-// express-connect-redis, express-sessionmanager, hono-floor, hono-cookies.
+// express-connect-redis, express-sessionmanager, hono-floor, hono-cookies. --startup <n> stores n
+// sessions and times a root SessionManager opening on them against SessionManagerStore's manager
+// (startup.mjs), instead of the load.
 // Redis: REDIS_URL (default redis://127.0.0.1:6379). Every key of a run contains its run id
 // (sb_<pid>_<time>), and is deleted at the end. Raw figures: bench/results/sessions.json.
 import { execFileSync } from "node:child_process";
@@ -32,6 +34,7 @@ import { startApp } from "./processes.mjs";
 import { profileApp } from "./profile.mjs";
 import { report } from "./report.mjs";
 import { snapshotBuild } from "./snapshot.mjs";
+import { measureStartup } from "./startup.mjs";
 
 const RESULTS = new URL("../results/sessions.json", import.meta.url);
 /**
@@ -70,6 +73,7 @@ const { values: flags } = parseArgs({
     reads: { type: "string", default: "200" },
     only: { type: "string" },
     profile: { type: "string" },
+    startup: { type: "string" },
   },
 });
 const seconds = Number(flags.duration);
@@ -123,6 +127,15 @@ async function main() {
   const build = snapshotBuild();
   dist = build.dist;
   env.build = { from: build.from, builtAt: build.builtAt, ...sources() };
+  if (flags.startup) {
+    try {
+      await measureStartup({ n: Number(flags.startup), dist, redisUrl, run });
+    } finally {
+      await deleteRunKeys(redisUrl, run);
+      build.remove();
+    }
+    return;
+  }
   if (flags.profile) {
     try {
       await profileApp({ app: flags.profile, config, dist, seconds, connections, sessions });
