@@ -2,10 +2,13 @@
 // holds every user's session, perhaps millions: it does not read them all when it opens (which took
 // seconds and ~110 B of heap per session), and sweeps expired ones from the store every so often
 // instead, since it has no timer for sessions it never wrote.
+import { toJsonData } from "./data.ts";
 import type { StorePlan } from "./manager.ts";
 import type { CoreSessionManagerOptions, SessionManagerOptions } from "./options.ts";
 import { SessionManager } from "./root-manager.ts";
+import { capped, expiresAfter, live, record } from "./session.ts";
 import { unref } from "./timers.ts";
+import type { Session, SessionRecord } from "./types.ts";
 
 /** How often expired sessions are swept from the store, by default (as connect-pg-simple). */
 export const SWEEP_EVERY_MS: number = 15 * 60_000;
@@ -26,6 +29,24 @@ export class ServerSideManager<Data = unknown> extends SessionManager<Data> {
         this.purgeExpired().catch((error: unknown) => this.fail(error));
       }, sweepEveryMs),
     );
+  }
+
+  /**
+   * Replaces the data of live session `id` and ends it `ttl` ms from now (never past its
+   * `maxAge`) in one conditional write, where `update` and `touch` take two: one `updated` event.
+   * `SessionNotFoundError` when there is no live session.
+   */
+  async replace(id: string, data: Data, ttl: number): Promise<Session<Data>> {
+    const value = toJsonData(data);
+    let previous: SessionRecord | undefined;
+    const session = await this.writeSession("update", id, (current, now) => {
+      const c = live(id, current, now);
+      previous = c;
+      const expiresAt = capped(expiresAfter(now, ttl), c);
+      return record(id, value, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
+    });
+    this.expiry.schedule(session);
+    return this.publish("updated", session, previous);
   }
 
   override async close(): Promise<void> {

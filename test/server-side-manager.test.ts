@@ -9,6 +9,7 @@ import { ServerSideManager } from "../src/server-side-manager.ts";
 import { memoryStore } from "../src/stores/memory.ts";
 import type { SessionStore } from "../src/stores/types.ts";
 import { SECRET } from "./cookies/helpers.ts";
+import { sessionFor } from "./express-session/contract.ts";
 import { rec } from "./helpers/records.ts";
 import { eventually } from "./helpers/services.ts";
 
@@ -78,6 +79,71 @@ describe("ServerSideManager", () => {
     await eventually(async () => expect(errors.length).toBeGreaterThanOrEqual(2));
     expect(errors[0]?.message).toContain("disk on fire");
     await sm.close();
+  });
+});
+
+describe("ServerSideManager.replace", () => {
+  it("writes new data and a new expiry in one store write, firing updated once", async () => {
+    const store = memoryStore();
+    // Spied before the manager wraps the store's methods.
+    const set = vi.spyOn(store, "set");
+    const sm = new ServerSideManager({ backend: store, defaultTtl: "1h" });
+    const added = await sm.add("r", { data: { step: 1 } });
+    const events: string[] = [];
+    sm.on("updated", (s) => events.push(`updated ${JSON.stringify(s.data)}`));
+    sm.on("touched", () => events.push("touched"));
+    set.mockClear();
+    const replaced = await sm.replace("r", { step: 2 }, 7_200_000);
+    expect(set).toHaveBeenCalledTimes(1);
+    expect(replaced.data).toEqual({ step: 2 });
+    expect(replaced.version).toBe(added.version + 1);
+    expect(replaced.createdAt).toBe(added.createdAt);
+    expect(replaced.expiresAt - Date.now()).toBeGreaterThan(7_190_000);
+    expect((await sm.get("r"))?.expiresAt).toBe(replaced.expiresAt);
+    expect(events).toEqual(['updated {"step":2}']);
+    await sm.close();
+  });
+
+  it("never ends a session past its maxAge, and warns at its new expiry", async () => {
+    const sm = new ServerSideManager({ backend: memoryStore(), warnBefore: 100 });
+    const added = await sm.add("r", { ttl: "1h", maxAge: 400 });
+    const soon: number[] = [];
+    sm.onExpiringSoon((s) => soon.push(s.expiresAt));
+    const replaced = await sm.replace("r", { n: 2 }, 3_600_000);
+    expect(replaced.expiresAt).toBe(added.createdAt + 400);
+    await eventually(async () => expect(soon).toEqual([replaced.expiresAt]));
+    await sm.close();
+  });
+
+  it("no live session, or data JSON cannot hold: a typed error, and nothing written", async () => {
+    const store = memoryStore();
+    const set = vi.spyOn(store, "set");
+    const sm = new ServerSideManager({ backend: store });
+    await sm.add("r", { data: { n: 1 } });
+    set.mockClear();
+    await expect(sm.replace("gone", { n: 2 }, 60_000)).rejects.toMatchObject({
+      code: "SESSION_NOT_FOUND",
+    });
+    await expect(sm.replace("r", { f: () => 1 } as never, 60_000)).rejects.toMatchObject({
+      code: "INVALID_DATA",
+    });
+    expect(set).not.toHaveBeenCalled();
+    expect((await sm.get("r"))?.data).toEqual({ n: 1 });
+    await sm.close();
+  });
+
+  it("SessionManagerStore saves a changed session with one store write", async () => {
+    const backend = memoryStore();
+    const set = vi.spyOn(backend, "set");
+    const sessions = new SessionManagerStore({ backend: backend as SessionStore });
+    await sessions.set("sid", sessionFor(60_000, { user: "ada" }));
+    set.mockClear();
+    await sessions.set("sid", sessionFor(3_600_000, { user: "ada", cart: 1 }));
+    expect(set).toHaveBeenCalledTimes(1);
+    expect(await sessions.get("sid")).toMatchObject({ user: "ada", cart: 1 });
+    const stored = await sessions.manager.get("sid");
+    expect((stored?.expiresAt ?? 0) - Date.now()).toBeGreaterThan(3_590_000);
+    await sessions.close();
   });
 });
 

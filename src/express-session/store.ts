@@ -177,7 +177,10 @@ export class SessionManagerStore extends Store {
   private async replace(sid: string, session: SessionData, ttl: number): Promise<void> {
     const { manager, expiries } = this;
     // The manager copies the data as JSON would (the cookie's toJSON included) and refuses what
-    // JSON would silently lose.
+    // JSON would silently lose. The one this store built writes data and expiry at once.
+    if (manager instanceof ServerSideManager) {
+      return expiries.learn(sid, (await manager.replace(sid, session, ttl)).expiresAt);
+    }
     const replaced = await manager.update(sid, session);
     // Saved again moments after its last write: the expiry it has is the one asked for.
     if (Math.abs(replaced.expiresAt - (Date.now() + ttl)) < touchTolerance(ttl)) {
