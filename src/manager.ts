@@ -42,7 +42,7 @@ export class SessionManager<Data = unknown> {
   private readonly ttlMs: number;
   private readonly warnMs: number;
   private readonly parts: Parts;
-  protected readonly expiry: Expiry;
+  private readonly expiry: Expiry;
 
   constructor(options: CoreSessionManagerOptions = {}) {
     this.ttlMs = parseDuration(options.defaultTtl ?? "30m", "defaultTtl");
@@ -293,7 +293,7 @@ export class SessionManager<Data = unknown> {
    * to leave it) under the version it read, again if another writer came between. Resolves to
    * what `decide` returned the last time.
    */
-  protected async writeSession<D extends Decision>(
+  private async writeSession<D extends Decision>(
     op: string,
     id: string,
     decide: Decide<D>,
@@ -341,9 +341,9 @@ export class SessionManager<Data = unknown> {
   }
 
   /** Emits a change here and tells the other tabs, which emit it there. */
-  protected publish(event: Change, session: SessionRecord, before?: SessionRecord): Session<Data> {
-    this.notify(event, session, before);
-    this.parts.tabs?.post(event, before ? [session, before] : [session]);
+  private publish(event: Change, session: SessionRecord, previous?: SessionRecord): Session<Data> {
+    this.notify(event, session, previous);
+    this.parts.tabs?.post(event, previous ? [session, previous] : [session]);
     return session as Session<Data>;
   }
 
@@ -390,7 +390,7 @@ export class SessionManager<Data = unknown> {
   }
 
   /** Reports an error on `error`; errors of `error` listeners go to the logger only. */
-  protected fail(cause: unknown, event?: string): void {
+  private fail(cause: unknown, event?: string): void {
     const error = cause instanceof Error ? cause : new Error(String(cause), { cause });
     const { emitter: events, logs: log } = this.parts;
     if (event === "error" || !events.has("error")) {

@@ -3,15 +3,31 @@
 // seconds and ~110 B of heap per session), and sweeps expired ones from the store every so often
 // instead, since it has no timer for sessions it never wrote.
 import { toJsonData } from "./data.ts";
+import type { Expiry } from "./expiry.ts";
 import type { StorePlan } from "./manager.ts";
 import type { CoreSessionManagerOptions, SessionManagerOptions } from "./options.ts";
 import { SessionManager } from "./root-manager.ts";
 import { capped, expiresAfter, live, record } from "./session.ts";
 import { unref } from "./timers.ts";
-import type { Session, SessionRecord } from "./types.ts";
+import type { Change, Session, SessionRecord } from "./types.ts";
 
 /** How often expired sessions are swept from the store, by default (as connect-pg-simple). */
 export const SWEEP_EVERY_MS: number = 15 * 60_000;
+
+/**
+ * The manager's own parts this class writes through. They stay private there, so that the types
+ * never offer them to users' subclasses (the build shortens their names, consistently, here too).
+ */
+interface Inside {
+  writeSession(
+    op: string,
+    id: string,
+    decide: (current: SessionRecord | undefined, now: number) => SessionRecord,
+  ): Promise<SessionRecord>;
+  readonly expiry: Expiry;
+  publish(event: Change, session: SessionRecord, previous?: SessionRecord): Session<never>;
+  fail(cause: unknown): void;
+}
 
 /**
  * A root `SessionManager` that warns about and expires the sessions it writes (adds, updates,
@@ -26,7 +42,7 @@ export class ServerSideManager<Data = unknown> extends SessionManager<Data> {
     this.sweeper = unref(
       setInterval(() => {
         // A sweep that fails is reported on `error`, and tried again next time.
-        this.purgeExpired().catch((error: unknown) => this.fail(error));
+        this.purgeExpired().catch((error: unknown) => this.inside.fail(error));
       }, sweepEveryMs),
     );
   }
@@ -39,14 +55,19 @@ export class ServerSideManager<Data = unknown> extends SessionManager<Data> {
   async replace(id: string, data: Data, ttl: number): Promise<Session<Data>> {
     const value = toJsonData(data);
     let previous: SessionRecord | undefined;
-    const session = await this.writeSession("update", id, (current, now) => {
+    const inside = this.inside;
+    const session = await inside.writeSession("update", id, (current, now) => {
       const c = live(id, current, now);
       previous = c;
       const expiresAt = capped(expiresAfter(now, ttl), c);
       return record(id, value, c.createdAt, now, expiresAt, c.ttl, c.version + 1, c.maxAge);
     });
-    this.expiry.schedule(session);
-    return this.publish("updated", session, previous);
+    inside.expiry.schedule(session);
+    return inside.publish("updated", session, previous) as Session<Data>;
+  }
+
+  private get inside(): Inside {
+    return this as unknown as Inside;
   }
 
   override async close(): Promise<void> {
