@@ -21,7 +21,7 @@ const browserBackends = `./${entry("backends/browser").src}`;
  * framework or a user reads a property of one of these names.
  */
 const mangleProps =
-  /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|refused|remember|retried|reveal|rtt|running|sample|schedule|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|writeSession)$/;
+  /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|clock|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|getToken|gone|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|refused|remember|renewToken|retried|reveal|rtt|running|sample|schedule|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|withSyncLock|writeSession)$/;
 
 const library: Options = {
   entry: libraryEntries,
@@ -90,11 +90,13 @@ function valueExports(source: string, path: string): string[] {
 }
 
 /**
- * For the script-tag bundle: the entry's namespace is assigned to the global that a banner
- * declares (`var sessionmanager;` before the IIFE, as esbuild's `globalName` declares it), rather
- * than returned through esbuild's CommonJS interop helpers (`__toCommonJS`, which copies every
- * export onto an object marked `__esModule`: ~125 B gzip). The global holds the same getters, set
- * when the bundle has run, as before; only the `__esModule` marker, which no script reads, is gone.
+ * For the script-tag bundle: an object of the entry's exports is assigned to the global that a
+ * banner declares (`var sessionmanager;` before the IIFE, as esbuild's `globalName` declares it),
+ * rather than a namespace object of getters returned through esbuild's CommonJS interop
+ * (`__toCommonJS`, which copies every getter onto an object marked `__esModule`): ~165 B gzip.
+ * The global is set once the bundle has run, as before, and holds the same names and values,
+ * as plain properties; the `__esModule` marker, which no script reads, is gone. The names are
+ * the entry's exports as esbuild finds them, so none can be left out.
  */
 const assignGlobal = (global: string): NonNullable<Options["esbuildPlugins"]>[number] => ({
   name: "assign-global",
@@ -104,11 +106,22 @@ const assignGlobal = (global: string): NonNullable<Options["esbuildPlugins"]>[nu
         ? { path: resolve(args.resolveDir, args.path), namespace: "assign-global" }
         : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: "assign-global" }, (args) => ({
-      contents: `import * as api from ${JSON.stringify(args.path)};\n${global} = api;\n`,
-      resolveDir: dirname(args.path),
-      loader: "js",
-    }));
+    build.onLoad({ filter: /.*/, namespace: "assign-global" }, async (args) => {
+      const { alias, tsconfigRaw } = build.initialOptions;
+      const { metafile } = await build.esbuild.build({
+        entryPoints: [args.path],
+        ...{ alias, tsconfigRaw, bundle: true, write: false, metafile: true, format: "esm" },
+        logLevel: "silent",
+      });
+      const names = Object.values(metafile.outputs).flatMap((output) => output.exports);
+      if (names.length === 0) throw new Error(`assign-global: ${args.path} exports nothing`);
+      const list = names.join(", ");
+      return {
+        contents: `import { ${list} } from ${JSON.stringify(args.path)};\n${global} = { ${list} };\n`,
+        resolveDir: dirname(args.path),
+        loader: "js",
+      };
+    });
   },
 });
 
