@@ -288,9 +288,19 @@ export class OwnerSessions {
 /** A stored record as the API sends it. */
 export function toWire(record: SessionRecord): WireSession {
   const { id, data, createdAt, updatedAt, expiresAt, ttl, version, maxAge, encrypted } = record;
-  const session = { id, data, createdAt, updatedAt, expiresAt, ttl, version };
-  const capped = maxAge === undefined ? session : { ...session, maxAge };
-  return encrypted ? { ...capped, encrypted } : capped;
+  // Fields added, not spread: a spread copy costs ~2 µs (stores/record.ts).
+  const session: { -readonly [K in keyof WireSession]: WireSession[K] } = {
+    id,
+    data,
+    createdAt,
+    updatedAt,
+    expiresAt,
+    ttl,
+    version,
+  };
+  if (maxAge !== undefined) session.maxAge = maxAge;
+  if (encrypted) session.encrypted = encrypted;
+  return session;
 }
 
 /** The lower of two caps, either of which may be absent (no cap). */
