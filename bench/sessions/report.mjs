@@ -16,6 +16,7 @@ function summary(side) {
     rps: mean(side.rounds.map((r) => r.rps)),
     p50: mean(side.rounds.map((r) => r.p50)),
     p99: mean(side.rounds.map((r) => r.p99)),
+    cpu: mean(side.rounds.map((r) => r.cpuUsPerRequest)),
     failures: side.rounds.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
   };
 }
@@ -32,7 +33,7 @@ function ratio(pair) {
 function row(pair, side, isOurs) {
   const s = summary(side);
   const label = `${pair.name}: ${side.label}`;
-  if (!s) return [label, "not available", "", "", "", "", "", "", ""];
+  if (!s) return [label, "not available", "", "", "", "", "", "", "", ""];
   const r = isOurs ? ratio(pair) : undefined;
   const { burst, spaced } = side.commands;
   const counts = (c) => `${perRead(c.perRead)} (+${perRead(c.scriptPerRead)})`;
@@ -48,6 +49,7 @@ function row(pair, side, isOurs) {
     isOurs ? (r ? `${f2(r.value)}×` : "") : "1.00×",
     String(Math.round(s.p50)),
     String(Math.round(s.p99)),
+    Number.isNaN(s.cpu) ? "?" : String(Math.round(s.cpu)),
     counts(burst),
     counts(spaced),
     names(spaced),
@@ -75,6 +77,7 @@ export function report({ env, settings, results }) {
         "× baseline",
         "p50 ms",
         "p99 ms",
+        "app CPU µs/req",
         "cmds/read burst",
         "cmds/read apart",
         "sent per read, apart",
@@ -84,6 +87,7 @@ export function report({ env, settings, results }) {
       [
         `req/s: autocannon's mean of per-second samples, the mean of ${settings.rounds} rounds of ${settings.seconds} s at ${settings.connections} connections (order alternating per round); latency: autocannon's, ms, the mean of the rounds`,
         `cmds/read: Redis commands the app's connections sent per read (MONITOR), (+ those Lua scripts ran for them); burst: ${settings.reads} reads back to back; apart: ${settings.spaced.reads} reads ${settings.spaced.pauseMs / 1000} s apart (a store that touches at most once a second touches on each)`,
+        "app CPU µs/req: the app process's user + system CPU time (/proc) over the requests it served, the mean of the rounds: less swayed than req/s by what else the machine runs",
         "the load generator runs in the bench's process and shares the CPUs with the app under load",
         ...unavailable,
       ],

@@ -197,7 +197,10 @@ async function measurePair(pair) {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? live : [...live].reverse();
       for (const side of order) {
+        const cpuBefore = cpuMs(side.server.pid);
         const result = await drive(side.server.url, load(side, seconds));
+        // The app's own CPU per request: less swayed than req/s by what else the machine runs.
+        result.cpuUsPerRequest = ((cpuMs(side.server.pid) - cpuBefore) * 1000) / result.total;
         side.rounds.push(result);
         log(
           `${pair.name} round ${round + 1}: ${side.label} ${Math.round(result.rps)} req/s,` +
@@ -227,6 +230,19 @@ async function measurePair(pair) {
   }
   return { ...pair, baseline: sides[0], ours: sides[1], problems };
 }
+
+/** The CPU time (user + system, ms) process `pid` has used so far (Linux /proc), or NaN. */
+function cpuMs(pid) {
+  try {
+    // Fields after the command's ")": state is the 1st, utime the 12th, stime the 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+// Linux's USER_HZ: /proc counts CPU time in these ticks per second.
+const CLOCK_TICKS = 100;
 
 /** Starts a side's app, signs in, checks a read, and counts its Redis commands per read. */
 async function prepare(side) {
