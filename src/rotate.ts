@@ -2,8 +2,7 @@
 // stops working. Stores have no rename, so it is two conditional writes, made in the order that
 // never loses the session: the new id first, then the old one deleted at the version read.
 import { ConflictError, shortId } from "./errors.ts";
-import { createSessionId } from "./id.ts";
-import { live, record } from "./session.ts";
+import { createSessionId, live, record } from "./session.ts";
 import type { SessionRecord } from "./types.ts";
 import type { Vault } from "./vault.ts";
 
