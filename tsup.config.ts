@@ -21,7 +21,7 @@ const browserBackends = `./${entry("backends/browser").src}`;
  * framework or a user reads a property of one of these names.
  */
 const mangleProps =
-  /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|clock|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|getToken|gone|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|preload|publish|pullMs|queued|readAll|recheck|refused|remember|renewToken|retried|reveal|rtt|running|sample|schedule|setCursor|setExpired|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|withSyncLock|writeSession)$/;
+  /^(adopt|again|attach|attempts|authorized|authReported|checkOpen|clock|closed|codec|conflict|decide|echoed|emitter|ended|exclusive|expire|expiredCopy|expiry|fail|failures|fellBack|first|forgetAll|getToken|gone|heard|keep|known|later|listed|loaded|loadParts|lockName|logs|merge|moved|needs|notify|openConflict|outbox|parts|peek|publish|pullMs|queued|readAll|recheck|refused|remember|renewToken|retried|reveal|rtt|running|sample|schedule|setCursor|setExpired|snapshot|stamp|state|stopPolling|stopPulling|sweep|tabCache|tabs|tail|toLocal|toServer|touchWith|ttlMs|underlying|underWay|vault|warnMs|wire|withSyncLock|writeSession)$/;
 
 const library: Options = {
   entry: libraryEntries,

@@ -18,11 +18,6 @@ import type { Vault } from "./vault.ts";
 export interface StorePlan {
   store: () => Promise<SessionStore>;
   encryption: Encryption | undefined;
-  /**
-   * `false`: the manager does not read every stored session when it opens (a server's manager,
-   * whose store may hold millions): it schedules only the sessions it writes.
-   */
-  preload?: false;
 }
 
 /** The parts of one manager. Events carry records: a `SessionRecord` is a `Session`. */
@@ -86,7 +81,7 @@ export function corePlan(options: CoreSessionManagerOptions): StorePlan {
  */
 export async function openParts(
   parts: Parts,
-  { store: makeStore, encryption, preload }: StorePlan,
+  { store: makeStore, encryption }: StorePlan,
   namespace: string,
   hooks: OpenHooks,
 ): Promise<void> {
@@ -123,7 +118,7 @@ export async function openParts(
   const { fallback, shared } = degraded ? {} : (store.capabilities ?? {});
   if (fallback) parts.tabCache = new (await import("./cache.ts")).SessionCache();
   try {
-    const stored = preload === false ? [] : await vault.list();
+    const stored = await vault.list();
     parts.tabCache?.merge(stored);
     for (const session of stored) hooks.loaded(session);
   } catch (error) {
