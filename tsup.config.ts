@@ -110,10 +110,12 @@ const assignGlobal = (global: string): NonNullable<Options["esbuildPlugins"]>[nu
       const { alias, tsconfigRaw } = build.initialOptions;
       const { metafile } = await build.esbuild.build({
         entryPoints: [args.path],
-        ...{ alias, tsconfigRaw, bundle: true, write: false, metafile: true, format: "esm" },
+        ...(alias && { alias }),
+        ...(tsconfigRaw !== undefined && { tsconfigRaw }),
+        ...{ bundle: true, write: false, metafile: true, format: "esm" },
         logLevel: "silent",
       });
-      const names = Object.values(metafile.outputs).flatMap((output) => output.exports);
+      const names = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.exports);
       if (names.length === 0) throw new Error(`assign-global: ${args.path} exports nothing`);
       const list = names.join(", ");
       return {
