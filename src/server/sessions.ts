@@ -7,6 +7,7 @@ import {
 } from "../errors.ts";
 import type { ChangesBody, WireSession } from "../protocol.ts";
 import { capped, record } from "../session.ts";
+import { copyRecord } from "../stores/record.ts";
 import { countLive } from "../stores/shared/count.ts";
 import { partitionOf } from "../stores/shared/partition.ts";
 import type {
@@ -287,20 +288,7 @@ export class OwnerSessions {
 
 /** A stored record as the API sends it. */
 export function toWire(record: SessionRecord): WireSession {
-  const { id, data, createdAt, updatedAt, expiresAt, ttl, version, maxAge, encrypted } = record;
-  // Fields added, not spread: a spread copy costs ~2 µs (stores/record.ts).
-  const session: { -readonly [K in keyof WireSession]: WireSession[K] } = {
-    id,
-    data,
-    createdAt,
-    updatedAt,
-    expiresAt,
-    ttl,
-    version,
-  };
-  if (maxAge !== undefined) session.maxAge = maxAge;
-  if (encrypted) session.encrypted = encrypted;
-  return session;
+  return copyRecord(record, record.data);
 }
 
 /** The lower of two caps, either of which may be absent (no cap). */
