@@ -112,7 +112,10 @@ const assignGlobal = (global: string): NonNullable<Options["esbuildPlugins"]>[nu
         entryPoints: [args.path],
         ...(alias && { alias }),
         ...(tsconfigRaw !== undefined && { tsconfigRaw }),
-        ...{ bundle: true, write: false, metafile: true, format: "esm" },
+        bundle: true,
+        write: false,
+        metafile: true,
+        format: "esm",
         logLevel: "silent",
       });
       const names = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.exports);

@@ -31,7 +31,6 @@ export {
   SessionExistsError,
   SessionNotFoundError,
 } from "./errors.ts";
-export { createSessionId } from "./id.ts";
 export type { Logger, LogLevel } from "./log.ts";
 export { SessionManager } from "./manager.ts";
 export type {
@@ -44,6 +43,7 @@ export type {
   SessionManagerStatus,
   Sync,
 } from "./options.ts";
+export { createSessionId } from "./session.ts";
 export type {
   Awaitable,
   ChangeEntry,

@@ -2,7 +2,7 @@
 // (through the manager), and the Set-Cookie those changes need. The cookie only ever carries an
 // id this process signed; everything else is read from the store.
 import { SessionNotFoundError } from "../errors.ts";
-import { createSessionId } from "../id.ts";
+import { createSessionId } from "../session.ts";
 import type { Session } from "../types.ts";
 import { type CookieShape, clearCookie, setCookie } from "./cookie.ts";
 import type { Signer } from "./signing.ts";
